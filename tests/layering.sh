@@ -1,0 +1,27 @@
+#!/bin/sh
+# The layering rules of DESIGN.md: engine/ never includes curses, readline,
+# yaml or libintl; ui/ never includes engine headers; libengine.a links
+# without the UI libraries.  TAP output.
+src=${YT_SRCDIR:-$(dirname "$0")/..}
+n=0; fail=0
+t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+
+hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"](n?cursesw?/?|ncurses|curses|readline/|yaml\.h|libintl\.h|jansson\.h)' "$src/engine" 2>/dev/null)
+[ -z "$hits" ]; t $? "engine/ includes no UI, config or i18n header"
+[ -n "$hits" ] && echo "$hits" | sed 's/^/# /'
+
+hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*"(\.\./)?engine/' "$src/ui" 2>/dev/null)
+[ -z "$hits" ]; t $? "ui/ includes no engine header"
+[ -n "$hits" ] && echo "$hits" | sed 's/^/# /'
+
+hits=$(grep -rnE '\b(printf|puts|exit|abort)[[:space:]]*\(' "$src/engine" 2>/dev/null | grep -vE 'snprintf|vsnprintf|asprintf|vasprintf|/\*' )
+[ -z "$hits" ]; t $? "engine/ neither prints nor exits"
+[ -n "$hits" ] && echo "$hits" | sed 's/^/# /'
+
+if [ -f libengine.a ]; then
+	syms=$(nm -u libengine.a 2>/dev/null | grep -E ' U (initscr|wrefresh|readline|rl_|yaml_|gettext|json_)' | head -3)
+	[ -z "$syms" ]; t $? "libengine.a needs no curses, readline, yaml, gettext or jansson symbol"
+	[ -n "$syms" ] && echo "$syms" | sed 's/^/# /'
+fi
+echo "1..$n"
+exit $fail
