@@ -1,0 +1,467 @@
+/*
+ * The Llama forward pass.  Per layer: RMSNorm, Q/K/V projections from one
+ * quantized copy of the normed input, RoPE, K/V appended to the F16
+ * cache, grouped-query attention, output projection, RMSNorm, SwiGLU FFN.
+ * Rounding follows llama.cpp's CPU graph (RMS sums in double, queries and
+ * attention weights rounded to F16 for the F16 cache products, RoPE
+ * angles by repeated multiplication) so both compute the same numbers.
+ */
+#include "config.h"
+
+#include "forward.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "matmul.h"
+#include "model.h"
+#include "pool.h"
+#include "quant.h"
+
+struct fwd {
+	const struct model	*m;
+	struct pool		*pool;
+	uint32_t		 n_ctx;
+	uint32_t		 n_batch;
+	uint16_t		*kc;	/* (n_layer, n_ctx, kv_dim) */
+	uint16_t		*vc;	/* (n_layer, n_ctx, kv_dim) */
+	float			*x;	/* (n_batch, n_embd) residual */
+	float			*xb;	/* (n_batch, n_embd) normed */
+	float			*q;	/* (n_batch, q_dim) */
+	float			*k;	/* (n_batch, kv_dim) */
+	float			*v;	/* (n_batch, kv_dim) */
+	float			*att;	/* (n_batch, q_dim) */
+	float			*hg;	/* (n_batch, n_ff) gate, then product */
+	float			*hu;	/* (n_batch, n_ff) up */
+	float			*o;	/* (n_batch, n_embd) */
+	uint16_t		*q16;	/* (n_threads, 2, head_dim) */
+	float			*f16tab;	/* 65536 halves as floats */
+	struct mm_in		 in_x;
+	struct mm_in		 in_h;
+	atomic_int		*cancel;
+	size_t			 done;	/* of the last fwd_eval */
+	fwd_progress_fn		 progress;
+	void			*progress_arg;
+};
+
+struct attn_job {
+	struct fwd	*f;
+	uint32_t	 il;
+	uint32_t	 T;
+	uint32_t	 pos;
+};
+
+static int
+set_cause(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (cause != NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(cause, fmt, ap) < 0)
+			*cause = NULL;
+		va_end(ap);
+	}
+	return -1;
+}
+
+static void *
+alloc_floats(size_t a, size_t b, int *fail)
+{
+	size_t	n;
+	void	*p;
+
+	if (__builtin_mul_overflow(a, b, &n) ||
+	    __builtin_mul_overflow(n, sizeof(float), &n) ||
+	    (p = malloc(n == 0 ? 1 : n)) == NULL) {
+		*fail = 1;
+		return NULL;
+	}
+	return p;
+}
+
+/* A forward state for the model with a KV cache of n_ctx positions
+ * (0 = the model's), n_threads compute threads and batches of at most
+ * n_batch tokens (0 = 256).  NULL and *cause (caller frees) on failure. */
+struct fwd *
+fwd_new(const struct model *m, uint32_t n_ctx, int n_threads,
+    uint32_t n_batch, char **cause)
+{
+	const struct model_hp	*hp = &m->hp;
+	struct fwd		*f;
+	size_t			 kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+	size_t			 q_dim = (size_t)hp->n_head * hp->head_dim;
+	size_t			 n, nth;
+	int			 fail = 0, i;
+
+	if (n_ctx == 0)
+		n_ctx = hp->n_ctx_train;
+	if (n_ctx > MODEL_MAX_CTX) {
+		set_cause(cause, "context of %u tokens is too large (at most "
+		    "%u)", n_ctx, MODEL_MAX_CTX);
+		return NULL;
+	}
+	if (n_batch == 0)
+		n_batch = 256;
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		set_cause(cause, "out of memory");
+		return NULL;
+	}
+	f->m = m;
+	f->n_ctx = n_ctx;
+	f->n_batch = n_batch;
+	if ((f->pool = pool_new(n_threads)) == NULL) {
+		set_cause(cause, "cannot start %d compute threads",
+		    n_threads);
+		fwd_free(f);
+		return NULL;
+	}
+	nth = pool_size(f->pool);
+	/* n_layer * n_ctx * kv_dim halves, checked. */
+	if (__builtin_mul_overflow((size_t)hp->n_layer, (size_t)n_ctx, &n) ||
+	    __builtin_mul_overflow(n, kv_dim, &n) ||
+	    __builtin_mul_overflow(n, sizeof(uint16_t), &n) ||
+	    (f->kc = malloc(n)) == NULL || (f->vc = malloc(n)) == NULL) {
+		set_cause(cause, "out of memory for a KV cache of %u tokens "
+		    "(%.1f MiB)", n_ctx,
+		    model_kv_bytes(m, n_ctx) / 1048576.0);
+		fwd_free(f);
+		return NULL;
+	}
+	f->x = alloc_floats(n_batch, hp->n_embd, &fail);
+	f->xb = alloc_floats(n_batch, hp->n_embd, &fail);
+	f->o = alloc_floats(n_batch, hp->n_embd, &fail);
+	f->q = alloc_floats(n_batch, q_dim, &fail);
+	f->att = alloc_floats(n_batch, q_dim, &fail);
+	f->k = alloc_floats(n_batch, kv_dim, &fail);
+	f->v = alloc_floats(n_batch, kv_dim, &fail);
+	f->hg = alloc_floats(n_batch, hp->n_ff, &fail);
+	f->hu = alloc_floats(n_batch, hp->n_ff, &fail);
+	f->f16tab = alloc_floats(65536, 1, &fail);
+	f->q16 = (uint16_t *)alloc_floats(nth, hp->head_dim, &fail);	/* 2 halves a float */
+	if (fail) {
+		set_cause(cause, "out of memory for the forward pass");
+		fwd_free(f);
+		return NULL;
+	}
+	for (i = 0; i < 65536; i++)
+		f->f16tab[i] = qt_f16_to_f32((uint16_t)i);
+	return f;
+}
+
+/* Free the state (the model is not touched); NULL is a no-op. */
+void
+fwd_free(struct fwd *f)
+{
+	if (f == NULL)
+		return;
+	pool_free(f->pool);
+	free(f->kc);
+	free(f->vc);
+	free(f->x);
+	free(f->xb);
+	free(f->o);
+	free(f->q);
+	free(f->att);
+	free(f->k);
+	free(f->v);
+	free(f->hg);
+	free(f->hu);
+	free(f->f16tab);
+	free(f->q16);
+	mm_in_fini(&f->in_x);
+	mm_in_fini(&f->in_h);
+	free(f);
+}
+
+/* The context size of the KV cache. */
+uint32_t
+fwd_n_ctx(const struct fwd *f)
+{
+	return f->n_ctx;
+}
+
+/* Compute threads, the caller included. */
+int
+fwd_n_threads(const struct fwd *f)
+{
+	return pool_size(f->pool);
+}
+
+/* fwd_eval() stops between chunks once *flag is non-zero. */
+void
+fwd_set_cancel(struct fwd *f, atomic_int *flag)
+{
+	f->cancel = flag;
+}
+
+/* Call fn(arg, done, total) after every chunk of a long evaluation. */
+void
+fwd_set_progress(struct fwd *f, fwd_progress_fn fn, void *arg)
+{
+	f->progress = fn;
+	f->progress_arg = arg;
+}
+
+/* Tokens of the last fwd_eval() now complete in the KV cache. */
+size_t
+fwd_done(const struct fwd *f)
+{
+	return f->done;
+}
+
+/* y = x / rms(x) * w, with the sum of squares in double as ggml does. */
+static void
+rmsnorm(float *y, const float *x, const float *w, uint32_t n, float eps)
+{
+	double		sum = 0.0;
+	float		mean, scale;
+	uint32_t	i;
+
+	for (i = 0; i < n; i++)
+		sum += (double)(x[i] * x[i]);
+	mean = (float)(sum / n);
+	scale = 1.0f / sqrtf(mean + eps);
+	for (i = 0; i < n; i++)
+		y[i] = (x[i] * scale) * w[i];
+}
+
+/* Rotate pairs (x[2i], x[2i+1]) of each head, llama ("normal") style. */
+static void
+rope(const struct model *m, float *x, uint32_t n_heads, uint32_t pos)
+{
+	const struct model_hp	*hp = &m->hp;
+	float			 theta_scale, theta, c, s, t, x0, x1;
+	float			 cs[2 * 1024];
+	uint32_t		 i, h;
+
+	theta_scale = powf(hp->rope_base, -2.0f / (float)hp->rope_dim);
+	theta = (float)pos;
+	for (i = 0; i < hp->rope_dim; i += 2) {
+		t = theta;
+		if (m->rope_freqs != NULL)
+			t /= m->rope_freqs[i / 2];
+		cs[i] = cosf(t);
+		cs[i + 1] = sinf(t);
+		theta *= theta_scale;
+	}
+	for (h = 0; h < n_heads; h++) {
+		float	*v = x + (size_t)h * hp->head_dim;
+
+		for (i = 0; i < hp->rope_dim; i += 2) {
+			c = cs[i];
+			s = cs[i + 1];
+			x0 = v[i];
+			x1 = v[i + 1];
+			v[i] = x0 * c - x1 * s;
+			v[i + 1] = x0 * s + x1 * c;
+		}
+	}
+}
+
+/*
+ * One query head of one token against the cached keys and values, as
+ * ggml's CPU flash attention computes it (llama.cpp's default): the query
+ * rounded to F16, F16 dot products with the keys, an online softmax, and
+ * the weighted sum of values accumulated in F16.  Mirroring its roundings
+ * keeps our distributions within 1e-6 KL of llama.cpp's.
+ */
+static void
+attend(struct fwd *f, const struct attn_job *a, uint32_t t, uint32_t h,
+    int ith)
+{
+	const struct model_hp	*hp = &f->m->hp;
+	const struct qt_traits	*f16 = qt_get(QT_F16);
+	uint32_t		 hd = hp->head_dim;
+	size_t			 kv_dim = (size_t)hp->n_head_kv * hd;
+	uint32_t		 kvh = h / (hp->n_head / hp->n_head_kv);
+	uint32_t		 n_keys = a->pos + t + 1, j, d;
+	const uint16_t		*kbase, *vbase;
+	uint16_t		*q16 = f->q16 + (size_t)ith * 2 * hd;
+	uint16_t		*acc = q16 + hd;
+	float			*out = f->att + (size_t)t * hp->n_head * hd +
+				    (size_t)h * hd;
+	float			 scale = 1.0f / sqrtf((float)hd);
+	float			 S = 0.0f, M = -INFINITY, ms, vs, s, inv;
+
+	kbase = f->kc + (size_t)a->il * f->n_ctx * kv_dim + kvh * hd;
+	vbase = f->vc + (size_t)a->il * f->n_ctx * kv_dim + kvh * hd;
+	f16->from_f32(f->q + (size_t)t * hp->n_head * hd + (size_t)h * hd,
+	    q16, hd);
+	memset(acc, 0, hd * sizeof *acc);
+	for (j = 0; j < n_keys; j++) {
+		f16->dot((int)hd, &s, kbase + j * kv_dim, q16);
+		s = s * scale;
+		ms = 1.0f;
+		vs = 1.0f;
+		if (s > M) {
+			ms = expf(M - s);
+			M = s;
+			qt_f16_scale((int)hd, acc, ms);
+		} else
+			vs = expf(s - M);
+		qt_f16_mad((int)hd, acc, vbase + j * kv_dim, vs);
+		S = S * ms + vs;
+	}
+	inv = 1.0f / S;
+	for (d = 0; d < hd; d++)
+		out[d] = f->f16tab[acc[d]] * inv;
+}
+
+static void
+attn_job_run(void *arg, int ith, int nth)
+{
+	struct attn_job	*a = arg;
+	uint32_t	 n_head = a->f->m->hp.n_head;
+	long		 lo, hi, i;
+
+	pool_split((long)a->T * n_head, ith, nth, &lo, &hi);
+	for (i = lo; i < hi; i++)
+		attend(a->f, a, (uint32_t)(i / n_head),
+		    (uint32_t)(i % n_head), ith);
+}
+
+static float
+silu(float x)
+{
+	return x / (1.0f + expf(-x));
+}
+
+/* One layer over T tokens at positions pos..pos+T-1. */
+static int
+layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
+{
+	const struct model	*m = f->m;
+	const struct model_hp	*hp = &m->hp;
+	const struct layer	*l = &m->layers[il];
+	const struct qt_traits	*f16 = qt_get(QT_F16);
+	size_t			 E = hp->n_embd, F = hp->n_ff;
+	size_t			 q_dim = (size_t)hp->n_head * hp->head_dim;
+	size_t			 kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+	struct attn_job		 a;
+	uint32_t		 t;
+	size_t			 i;
+
+	for (t = 0; t < T; t++)
+		rmsnorm(f->xb + t * E, f->x + t * E, l->attn_norm, E,
+		    hp->norm_eps);
+	mm_in_set(&f->in_x, f->xb, T, E);
+	if (mm_mul(f->pool, &l->wq, &f->in_x, f->q) ||
+	    mm_mul(f->pool, &l->wk, &f->in_x, f->k) ||
+	    mm_mul(f->pool, &l->wv, &f->in_x, f->v))
+		return -1;
+	for (t = 0; t < T; t++) {
+		size_t	row = (size_t)il * f->n_ctx + pos + t;
+
+		rope(m, f->q + t * q_dim, hp->n_head, pos + t);
+		rope(m, f->k + t * kv_dim, hp->n_head_kv, pos + t);
+		f16->from_f32(f->k + t * kv_dim, f->kc + row * kv_dim, kv_dim);
+		f16->from_f32(f->v + t * kv_dim, f->vc + row * kv_dim, kv_dim);
+	}
+	a.f = f;
+	a.il = il;
+	a.T = T;
+	a.pos = pos;
+	pool_run(f->pool, attn_job_run, &a);
+	mm_in_set(&f->in_h, f->att, T, q_dim);
+	if (mm_mul(f->pool, &l->wo, &f->in_h, f->o))
+		return -1;
+	for (i = 0; i < T * E; i++)
+		f->x[i] += f->o[i];
+
+	for (t = 0; t < T; t++)
+		rmsnorm(f->xb + t * E, f->x + t * E, l->ffn_norm, E,
+		    hp->norm_eps);
+	mm_in_set(&f->in_x, f->xb, T, E);
+	if (mm_mul(f->pool, &l->w_gate, &f->in_x, f->hg) ||
+	    mm_mul(f->pool, &l->w_up, &f->in_x, f->hu))
+		return -1;
+	for (i = 0; i < T * F; i++)
+		f->hg[i] = silu(f->hg[i]) * f->hu[i];
+	mm_in_set(&f->in_h, f->hg, T, F);
+	if (mm_mul(f->pool, &l->w_down, &f->in_h, f->o))
+		return -1;
+	for (i = 0; i < T * E; i++)
+		f->x[i] += f->o[i];
+	return 0;
+}
+
+/* One chunk of at most n_batch tokens. */
+static int
+chunk_forward(struct fwd *f, const int32_t *toks, uint32_t T, uint32_t pos,
+    float *logits, int all)
+{
+	const struct model	*m = f->m;
+	const struct model_hp	*hp = &m->hp;
+	const struct qt_traits	*et = qt_get(m->tok_embd.type);
+	size_t			 E = hp->n_embd;
+	uint32_t		 t, il, first;
+
+	for (t = 0; t < T; t++)
+		et->to_f32((const uint8_t *)m->tok_embd.data +
+		    (size_t)toks[t] * m->tok_embd.row_size, f->x + t * E, E);
+	for (il = 0; il < hp->n_layer; il++) {
+		/* Cancel between layers: a layer of an 8B model is a few
+		 * milliseconds in decode, well under a second in prefill. */
+		if (f->cancel != NULL && atomic_load(f->cancel))
+			return FWD_CANCELLED;
+		if (layer_forward(f, il, T, pos) != 0)
+			return FWD_ERR;
+	}
+	if (logits == NULL)
+		return FWD_OK;
+	first = all ? 0 : T - 1;
+	for (t = first; t < T; t++)
+		rmsnorm(f->xb + (t - first) * E, f->x + t * E, m->output_norm,
+		    E, hp->norm_eps);
+	mm_in_set(&f->in_x, f->xb, T - first, E);
+	if (mm_mul(f->pool, &m->output, &f->in_x, logits) != 0)
+		return FWD_ERR;
+	return FWD_OK;
+}
+
+/*
+ * Evaluate n tokens at positions pos..pos+n-1 (the cache must hold the
+ * positions before pos).  logits (may be NULL) receives n_vocab floats for
+ * the last token, or n x n_vocab with FWD_ALL_LOGITS.  Returns FWD_OK,
+ * FWD_CANCELLED (positions up to the last finished chunk are cached) or
+ * FWD_ERR (bad token id, context overflow, out of memory).
+ */
+int
+fwd_eval(struct fwd *f, const int32_t *toks, size_t n, uint32_t pos,
+    float *logits, int flags)
+{
+	const struct model_hp	*hp = &f->m->hp;
+	int			 all = (flags & FWD_ALL_LOGITS) != 0, r;
+	size_t			 done, i;
+	uint32_t		 T;
+
+	f->done = 0;
+	if (n == 0 || pos > f->n_ctx || n > f->n_ctx - pos)
+		return FWD_ERR;
+	for (i = 0; i < n; i++)
+		if (toks[i] < 0 || (uint32_t)toks[i] >= hp->n_vocab)
+			return FWD_ERR;
+	for (done = 0; done < n; done += T) {
+		float	*lg = NULL;
+
+		if (f->cancel != NULL && atomic_load(f->cancel))
+			return FWD_CANCELLED;
+		T = n - done < f->n_batch ? (uint32_t)(n - done) : f->n_batch;
+		if (logits != NULL && all)
+			lg = logits + done * hp->n_vocab;
+		else if (logits != NULL && done + T == n)
+			lg = logits;
+		r = chunk_forward(f, toks + done, T, pos + (uint32_t)done, lg,
+		    all);
+		if (r != FWD_OK)
+			return r;
+		f->done = done + T;
+		if (f->progress != NULL)
+			f->progress(f->progress_arg, done + T, n);
+	}
+	return FWD_OK;
+}

@@ -1,0 +1,120 @@
+/*
+ * The matmul dispatch of the engine.  Weights stay in their file type;
+ * the activation rows are converted once per input to the dot type that
+ * llama.cpp pairs with the weight type (so results round as llama.cpp's
+ * do), then every thread takes a slice of weight rows and walks the
+ * batch, 16 weight rows at a time so they stay in cache.
+ */
+#include "config.h"
+
+#include "matmul.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "pool.h"
+#include "quant.h"
+
+#define MM_ROWS	16	/* weight rows per tile */
+
+struct mm_job {
+	struct pool		*pool;
+	const struct mtensor	*w;
+	struct mm_in		*in;
+	const struct qt_traits	*wt;
+	const struct qt_traits	*dt;
+	float			*y;
+	int			 quantize;
+};
+
+/* Point the input at T rows of K floats; its quantized copy is stale. */
+void
+mm_in_set(struct mm_in *in, const float *x, int64_t T, int64_t K)
+{
+	in->x = x;
+	in->T = T;
+	in->K = K;
+	in->valid = 0;
+}
+
+/* Free the quantized copy. */
+void
+mm_in_fini(struct mm_in *in)
+{
+	free(in->q);
+	memset(in, 0, sizeof *in);
+}
+
+static void
+mm_job_run(void *arg, int ith, int nth)
+{
+	struct mm_job		*j = arg;
+	struct mm_in		*in = j->in;
+	const struct mtensor	*w = j->w;
+	const uint8_t		*wd = w->data;
+	const uint8_t		*qd;
+	long			 lo, hi, r0, r1, r, t;
+	int64_t			 M = w->ne1;
+
+	if (j->quantize) {
+		pool_split(in->T, ith, nth, &lo, &hi);
+		for (t = lo; t < hi; t++)
+			j->dt->from_f32(in->x + t * in->K,
+			    (uint8_t *)in->q + t * in->qrow, in->K);
+		pool_barrier(j->pool);
+	}
+	qd = in->q;
+	/* Slices are multiples of MM_ROWS so threads do not share lines. */
+	pool_split((M + MM_ROWS - 1) / MM_ROWS, ith, nth, &lo, &hi);
+	lo *= MM_ROWS;
+	hi *= MM_ROWS;
+	if (hi > M)
+		hi = M;
+	for (r0 = lo; r0 < hi; r0 = r1) {
+		r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+		for (t = 0; t < in->T; t++) {
+			float	*yt = j->y + t * M;
+
+			for (r = r0; r < r1; r++)
+				j->wt->dot((int)in->K, &yt[r],
+				    wd + r * w->row_size, qd + t * in->qrow);
+		}
+	}
+}
+
+/* y (T x w->ne1) = w applied to each input row, on the pool.  Returns 0,
+ * or -1 if the quantized copy cannot be allocated. */
+int
+mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
+    float *y)
+{
+	struct mm_job	 j;
+	size_t		 need;
+
+	j.pool = pool;
+	j.w = w;
+	j.in = in;
+	j.y = y;
+	j.wt = qt_get(w->type);
+	j.dt = qt_get(j.wt->dot_type);
+	j.quantize = 0;
+	if (!in->valid || in->qtype != j.wt->dot_type) {
+		if (qt_row_size(j.wt->dot_type, in->K, &in->qrow) != 0 ||
+		    __builtin_mul_overflow(in->qrow, (size_t)in->T, &need))
+			return -1;
+		if (need > in->qcap) {
+			void	*q = realloc(in->q, need);
+
+			if (q == NULL)
+				return -1;
+			in->q = q;
+			in->qcap = need;
+		}
+		in->qtype = j.wt->dot_type;
+		in->valid = 1;
+		j.quantize = 1;
+	}
+	pool_run(pool, mm_job_run, &j);
+	return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * Matrix products y = W x for a batch of activation rows: the input is
+ * quantized once to the weight's dot type (and reused by every matmul
+ * that reads the same input, e.g. Q/K/V), then rows of W are split over
+ * the compute pool and dotted with every input row.
+ */
+#ifndef YT_ENGINE_MATMUL_H
+#define YT_ENGINE_MATMUL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pool;
+struct mtensor;
+
+/* An activation batch (T rows of K floats) and its quantized copy. */
+struct mm_in {
+	const float	*x;
+	int64_t		 T;
+	int64_t		 K;
+	uint32_t	 qtype;		/* type the copy holds */
+	int		 valid;		/* copy matches x */
+	void		*q;
+	size_t		 qcap;
+	size_t		 qrow;		/* bytes per quantized row */
+};
+
+void	mm_in_set(struct mm_in *, const float *x, int64_t T, int64_t K);
+void	mm_in_fini(struct mm_in *);
+int	mm_mul(struct pool *, const struct mtensor *w, struct mm_in *in,
+	    float *y);
+
+#endif

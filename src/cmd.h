@@ -1,0 +1,15 @@
+/*
+ * Subcommands of yangtuo that work on a model directly (no front end):
+ * engine checks (run, eval, info), the tokenizer (tokenize), and later
+ * bench, perplexity and quantize.  Each returns the process exit status.
+ */
+#ifndef YT_SRC_CMD_H
+#define YT_SRC_CMD_H
+
+int	cmd_run(int argc, char **argv);
+int	cmd_eval(int argc, char **argv);
+int	cmd_info(int argc, char **argv);
+int	cmd_tokenize(int argc, char **argv);
+int	cmd_quantize(int argc, char **argv);
+
+#endif

@@ -1,0 +1,507 @@
+/*
+ * Engine checks that work on a model directly: `run` (greedy ids for a
+ * prompt of ids or text), `eval` (every next-token distribution of a
+ * token sequence, for comparison with llama.cpp) and `info` (what a file
+ * holds and the memory it needs).
+ */
+#include "config.h"
+
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "engine/forward.h"
+#include "engine/gguf.h"
+#include "engine/model.h"
+#include "engine/quant.h"
+#include "engine/tok.h"
+#include "xmalloc.h"
+
+struct eng_opts {
+	const char	*model;
+	int		 threads;
+	uint32_t	 n_ctx;
+	uint32_t	 n_batch;
+	long		 n_predict;
+	const char	*prompt_tokens;
+	const char	*prompt;
+	const char	*tokens_file;
+	const char	*probs_out;
+	int		 verbose;
+};
+
+enum {
+	OPT_PROMPT_TOKENS = 256,
+	OPT_PROMPT,
+	OPT_TOKENS_FILE,
+	OPT_PROBS_OUT,
+	OPT_BATCH
+};
+
+static const struct option eng_longopts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "ctx-size", required_argument, NULL, 'c' },
+	{ "batch-size", required_argument, NULL, OPT_BATCH },
+	{ "n-predict", required_argument, NULL, 'n' },
+	{ "max-tokens", required_argument, NULL, 'n' },
+	{ "prompt-tokens", required_argument, NULL, OPT_PROMPT_TOKENS },
+	{ "prompt", required_argument, NULL, OPT_PROMPT },
+	{ "tokens-file", required_argument, NULL, OPT_TOKENS_FILE },
+	{ "probs-out", required_argument, NULL, OPT_PROBS_OUT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static double
+now_sec(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+parse_long(const char *s, long lo, long hi, long *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+usage_err(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "yangtuo %s: %s\n", cmd, msg);
+	fprintf(stderr, "Try 'yangtuo --help' for more information.\n");
+	return 2;
+}
+
+static int
+parse_eng_opts(int argc, char **argv, struct eng_opts *o)
+{
+	long	v;
+	int	c;
+
+	memset(o, 0, sizeof *o);
+	o->n_predict = 48;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:t:c:n:v", eng_longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o->model = optarg;
+			break;
+		case 't':
+			if (parse_long(optarg, 1, 256, &v) != 0)
+				return usage_err(argv[0], "bad --threads");
+			o->threads = (int)v;
+			break;
+		case 'c':
+			if (parse_long(optarg, 0, 1 << 20, &v) != 0)
+				return usage_err(argv[0], "bad --ctx-size");
+			o->n_ctx = (uint32_t)v;
+			break;
+		case OPT_BATCH:
+			if (parse_long(optarg, 1, 8192, &v) != 0)
+				return usage_err(argv[0], "bad --batch-size");
+			o->n_batch = (uint32_t)v;
+			break;
+		case 'n':
+			if (parse_long(optarg, 0, 1 << 20, &v) != 0)
+				return usage_err(argv[0], "bad --n-predict");
+			o->n_predict = v;
+			break;
+		case OPT_PROMPT_TOKENS:
+			o->prompt_tokens = optarg;
+			break;
+		case OPT_PROMPT:
+			o->prompt = optarg;
+			break;
+		case OPT_TOKENS_FILE:
+			o->tokens_file = optarg;
+			break;
+		case OPT_PROBS_OUT:
+			o->probs_out = optarg;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		default:
+			return usage_err(argv[0], "unknown option");
+		}
+	}
+	if (o->model == NULL && optind < argc)
+		o->model = argv[optind++];
+	if (optind < argc)
+		return usage_err(argv[0], "unexpected argument");
+	if (o->model == NULL)
+		return usage_err(argv[0], "no model given (-m MODEL.gguf)");
+	return 0;
+}
+
+/* Parse "1,2,3" into ids; returns the count or -1. */
+static long
+parse_id_list(const char *s, int32_t **ids)
+{
+	long	 n = 0, cap = 16, v;
+	char	*copy = xstrdup(s), *tok, *save = NULL;
+
+	*ids = xreallocarray(NULL, cap, sizeof **ids);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		if (parse_long(tok, 0, INT32_MAX, &v) != 0) {
+			free(copy);
+			return -1;
+		}
+		if (n == cap) {
+			cap *= 2;
+			*ids = xreallocarray(*ids, cap, sizeof **ids);
+		}
+		(*ids)[n++] = (int32_t)v;
+	}
+	free(copy);
+	return n;
+}
+
+/* Read a JSON array of token ids; returns the count or -1. */
+static long
+read_ids_json(const char *path, int32_t **ids)
+{
+	json_error_t	 err;
+	json_t		*a, *e;
+	size_t		 i;
+
+	if ((a = json_load_file(path, 0, &err)) == NULL) {
+		fprintf(stderr, "yangtuo: %s:%d: %s\n", path, err.line,
+		    err.text);
+		return -1;
+	}
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		fprintf(stderr, "yangtuo: %s: expected a non-empty JSON array "
+		    "of token ids\n", path);
+		json_decref(a);
+		return -1;
+	}
+	*ids = xreallocarray(NULL, json_array_size(a), sizeof **ids);
+	json_array_foreach(a, i, e) {
+		if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+		    json_integer_value(e) > INT32_MAX) {
+			fprintf(stderr, "yangtuo: %s: element %zu is not a "
+			    "token id\n", path, i);
+			free(*ids);
+			json_decref(a);
+			return -1;
+		}
+		(*ids)[i] = (int32_t)json_integer_value(e);
+	}
+	i = json_array_size(a);
+	json_decref(a);
+	return (long)i;
+}
+
+static int
+check_ids(const struct model *m, const int32_t *ids, long n)
+{
+	long	i;
+
+	for (i = 0; i < n; i++)
+		if ((uint32_t)ids[i] >= m->hp.n_vocab) {
+			fprintf(stderr, "yangtuo: token id %d is out of range "
+			    "(vocabulary of %u)\n", ids[i], m->hp.n_vocab);
+			return -1;
+		}
+	return 0;
+}
+
+static struct model *
+open_model(const char *path)
+{
+	struct model	*m;
+	char		*cause = NULL;
+
+	if ((m = model_load(path, &cause)) == NULL) {
+		fprintf(stderr, "yangtuo: %s: %s\n", path,
+		    cause != NULL ? cause : "cannot load");
+		free(cause);
+	}
+	return m;
+}
+
+static struct fwd *
+open_fwd(const struct model *m, const struct eng_opts *o, uint32_t need)
+{
+	struct fwd	*f;
+	char		*cause = NULL;
+	uint32_t	 n_ctx = o->n_ctx;
+
+	if (n_ctx == 0)
+		n_ctx = need < m->hp.n_ctx_train ? need : m->hp.n_ctx_train;
+	if (n_ctx < need) {
+		fprintf(stderr, "yangtuo: %u tokens do not fit a context of "
+		    "%u\n", need, n_ctx);
+		return NULL;
+	}
+	if ((f = fwd_new(m, n_ctx, o->threads, o->n_batch, &cause)) == NULL) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+	}
+	return f;
+}
+
+static int32_t
+argmax(const float *v, uint32_t n)
+{
+	uint32_t	i, best = 0;
+
+	for (i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return (int32_t)best;
+}
+
+/* yangtuo run: greedy continuation ids on one line; timing on stderr. */
+int
+cmd_run(int argc, char **argv)
+{
+	struct eng_opts	 o;
+	struct model	*m;
+	struct fwd	*f = NULL;
+	int32_t		*ids = NULL, next;
+	size_t		 n = 0, cap = 0;
+	long		 i, np;
+	float		*logits = NULL;
+	double		 t0, t1, t2;
+	int		 r, status = 1;
+
+	if ((r = parse_eng_opts(argc, argv, &o)) != 0)
+		return r;
+	if ((o.prompt_tokens == NULL) == (o.prompt == NULL))
+		return usage_err("run", "give --prompt-tokens or --prompt");
+	if ((m = open_model(o.model)) == NULL)
+		return 1;
+	if (o.prompt_tokens != NULL) {
+		if ((np = parse_id_list(o.prompt_tokens, &ids)) <= 0) {
+			fprintf(stderr, "yangtuo run: bad --prompt-tokens\n");
+			goto out;
+		}
+		n = (size_t)np;
+	} else {
+		if (m->tok == NULL) {
+			fprintf(stderr, "yangtuo: %s has no vocabulary\n",
+			    o.model);
+			goto out;
+		}
+		if (tok_encode(m->tok, o.prompt, strlen(o.prompt),
+		    tok_add_bos(m->tok), 0, &ids, &n, &cap) != 0 || n == 0) {
+			fprintf(stderr, "yangtuo: cannot tokenize the prompt\n");
+			goto out;
+		}
+	}
+	if (check_ids(m, ids, (long)n) != 0)
+		goto out;
+	if ((f = open_fwd(m, &o, (uint32_t)(n + o.n_predict))) == NULL)
+		goto out;
+	logits = xreallocarray(NULL, m->hp.n_vocab, sizeof *logits);
+	t0 = now_sec();
+	if (fwd_eval(f, ids, n, 0, logits, 0) != FWD_OK) {
+		fprintf(stderr, "yangtuo: evaluation failed\n");
+		goto out;
+	}
+	t1 = now_sec();
+	for (i = 0; i < o.n_predict; i++) {
+		next = argmax(logits, m->hp.n_vocab);
+		printf("%s%d", i == 0 ? "" : " ", next);
+		if (i + 1 < o.n_predict && fwd_eval(f, &next, 1,
+		    (uint32_t)(n + i), logits, 0) != FWD_OK) {
+			fprintf(stderr, "yangtuo: evaluation failed\n");
+			goto out;
+		}
+	}
+	printf("\n");
+	t2 = now_sec();
+	fprintf(stderr, "prompt: %zu tokens in %.3f s (%.2f t/s); generated: "
+	    "%ld tokens in %.3f s (%.2f t/s); %d threads, %s\n", n, t1 - t0,
+	    n / (t1 - t0), o.n_predict, t2 - t1,
+	    o.n_predict > 1 ? (o.n_predict - 1) / (t2 - t1) : 0.0,
+	    fwd_n_threads(f), qt_simd_name());
+	status = 0;
+out:
+	free(logits);
+	free(ids);
+	fwd_free(f);
+	model_free(m);
+	return status;
+}
+
+/* Softmax of a row in double, written back as float. */
+static void
+softmax_row(float *v, uint32_t n)
+{
+	double		sum = 0.0;
+	float		max = v[0];
+	uint32_t	i;
+
+	for (i = 1; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	for (i = 0; i < n; i++)
+		sum += exp((double)v[i] - max);
+	for (i = 0; i < n; i++)
+		v[i] = (float)(exp((double)v[i] - max) / sum);
+}
+
+/* yangtuo eval: next-token distributions for every prefix of a token
+ * sequence, float32 n_tokens x n_vocab. */
+int
+cmd_eval(int argc, char **argv)
+{
+	struct eng_opts	 o;
+	struct model	*m;
+	struct fwd	*f = NULL;
+	int32_t		*ids = NULL;
+	float		*logits = NULL;
+	long		 n, i;
+	FILE		*out = NULL;
+	int		 r, status = 1;
+
+	if ((r = parse_eng_opts(argc, argv, &o)) != 0)
+		return r;
+	if (o.tokens_file == NULL || o.probs_out == NULL)
+		return usage_err("eval", "give --tokens-file and --probs-out");
+	if ((m = open_model(o.model)) == NULL)
+		return 1;
+	if ((n = read_ids_json(o.tokens_file, &ids)) < 0 ||
+	    check_ids(m, ids, n) != 0)
+		goto done;
+	if ((f = open_fwd(m, &o, (uint32_t)n)) == NULL)
+		goto done;
+	logits = malloc((size_t)n * m->hp.n_vocab * sizeof *logits);
+	if (logits == NULL) {
+		fprintf(stderr, "yangtuo: out of memory\n");
+		goto done;
+	}
+	if (fwd_eval(f, ids, (size_t)n, 0, logits, FWD_ALL_LOGITS) !=
+	    FWD_OK) {
+		fprintf(stderr, "yangtuo: evaluation failed\n");
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		softmax_row(logits + (size_t)i * m->hp.n_vocab, m->hp.n_vocab);
+	if ((out = fopen(o.probs_out, "wb")) == NULL ||
+	    fwrite(logits, sizeof *logits * m->hp.n_vocab, (size_t)n, out) !=
+	    (size_t)n || fclose(out) != 0) {
+		fprintf(stderr, "yangtuo: %s: %s\n", o.probs_out,
+		    strerror(errno));
+		out = NULL;
+		goto done;
+	}
+	out = NULL;
+	status = 0;
+done:
+	if (out != NULL)
+		fclose(out);
+	free(logits);
+	free(ids);
+	fwd_free(f);
+	model_free(m);
+	return status;
+}
+
+static void
+print_kv(const struct gguf_kv *kv)
+{
+	uint64_t	i;
+	int		w;
+
+	w = kv->key.len > 60 ? 60 : (int)kv->key.len;
+	printf("  %-44.*s ", w, kv->key.p);
+	if (kv->type == GGUF_VT_ARRAY) {
+		printf("[%s x %llu]", gguf_vtype_name(kv->atype),
+		    (unsigned long long)kv->n);
+		if (kv->atype != GGUF_VT_STRING && kv->n <= 8 &&
+		    kv->atype != GGUF_VT_FLOAT32 &&
+		    kv->atype != GGUF_VT_FLOAT64)
+			for (i = 0; i < kv->n; i++)
+				printf(" %lld", (long long)gguf_arr_int(kv, i));
+	} else if (kv->type == GGUF_VT_STRING) {
+		printf("\"%.*s%s\"", kv->n > 60 ? 60 : (int)kv->n,
+		    (const char *)kv->data, kv->n > 60 ? "..." : "");
+	} else if (kv->type == GGUF_VT_FLOAT32) {
+		float	f;
+
+		memcpy(&f, kv->data, sizeof f);
+		printf("%g", f);
+	} else if (kv->type == GGUF_VT_FLOAT64) {
+		double	d;
+
+		memcpy(&d, kv->data, sizeof d);
+		printf("%g", d);
+	} else
+		printf("%lld", (long long)gguf_arr_int(kv, 0));
+	printf("\n");
+}
+
+/* yangtuo info: metadata, tensor types and the memory a model needs. */
+int
+cmd_info(int argc, char **argv)
+{
+	struct eng_opts	 o;
+	struct model	*m;
+	struct gguf	*g;
+	uint64_t	 counts[QT_COUNT] = { 0 }, bytes[QT_COUNT] = { 0 };
+	uint64_t	 i, kv;
+	unsigned	 t;
+	uint32_t	 n_ctx;
+	int		 r;
+
+	if ((r = parse_eng_opts(argc, argv, &o)) != 0)
+		return r;
+	if ((m = open_model(o.model)) == NULL)
+		return 1;
+	g = m->gguf;
+	n_ctx = o.n_ctx != 0 ? o.n_ctx : m->hp.n_ctx_train;
+	printf("file: %s\nname: %s\nGGUF version %u, %llu metadata keys, "
+	    "%llu tensors\n\nmetadata:\n", m->path, m->name, g->version,
+	    (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
+	for (i = 0; i < g->n_kv; i++)
+		print_kv(&g->kv[i]);
+	for (i = 0; i < g->n_tensors; i++)
+		if (g->tensors[i].type < QT_COUNT) {
+			counts[g->tensors[i].type]++;
+			bytes[g->tensors[i].type] += g->tensors[i].nbytes;
+		}
+	printf("\ntensor types:\n");
+	for (t = 0; t < QT_COUNT; t++)
+		if (counts[t] != 0)
+			printf("  %-6s %5llu tensors %10.2f MiB\n", qt_name(t),
+			    (unsigned long long)counts[t], bytes[t] / 1048576.0);
+	printf("\nmodel: %u layers, n_embd %u, %u heads (%u KV, head dim %u), "
+	    "n_ff %u, vocab %u, rope base %g, eps %g%s%s\n", m->hp.n_layer,
+	    m->hp.n_embd, m->hp.n_head, m->hp.n_head_kv, m->hp.head_dim,
+	    m->hp.n_ff, m->hp.n_vocab, m->hp.rope_base, m->hp.norm_eps,
+	    m->tied_output ? ", tied output" : "",
+	    m->rope_freqs != NULL ? ", rope_freqs" : "");
+	kv = model_kv_bytes(m, n_ctx);
+	printf("memory: weights %.2f MiB (mapped) + KV cache %.2f MiB at "
+	    "context %u = %.2f MiB\n", model_weight_bytes(m) / 1048576.0,
+	    kv / 1048576.0, n_ctx, (model_weight_bytes(m) + kv) / 1048576.0);
+	model_free(m);
+	return 0;
+}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# The yangtuo binary as a user runs it: GNU --help/--version, usage errors,
+# and the engine commands run/eval/info on the small models, compared with
+# llama.cpp's greedy tokens from ../shared/testdata/reference.  TAP output.
+bin=${YT_BIN:-./yangtuo}
+td=${YT_TESTDATA:-../shared/testdata}
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+n=0; fail=0
+t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+
+"$bin" --help >"$tmp/out" 2>&1; t $? "--help exits 0"
+grep -q '^Usage: yangtuo' "$tmp/out"; t $? "--help prints a usage line"
+grep -q 'Report bugs to' "$tmp/out"; t $? "--help ends with where to report bugs"
+"$bin" --version >"$tmp/out" 2>&1; t $? "--version exits 0"
+head -1 "$tmp/out" | grep -qE '^yangtuo \(yangtuo\) [0-9]+\.[0-9]+'; t $? "--version first line is GNU style"
+"$bin" --no-such-option >/dev/null 2>&1; [ $? = 2 ]; t $? "an unknown option exits 2"
+"$bin" run >/dev/null 2>&1; [ $? = 2 ]; t $? "run without a model exits 2"
+
+if [ ! -f "$td/models/stories260K.gguf" ]; then
+	echo "1..$n # SKIP no test data"; exit $fail
+fi
+
+# Greedy ids for every stories260K prompt of the reference (jq-free parse).
+while IFS= read -r line; do
+	model=$(printf '%s' "$line" | sed 's/.*"model":"\([^"]*\)".*/\1/')
+	case $model in stories260K-*) path=$td/models/derived/$model ;; *) path=$td/models/$model ;; esac
+	case $model in stories*) ;; *) continue ;; esac
+	prompt=$(printf '%s' "$line" | sed 's/.*"prompt_tokens":\[\([0-9,]*\)\].*/\1/')
+	want=$(printf '%s' "$line" | sed 's/.*"greedy_tokens":\[\([0-9,]*\)\].*/\1/' | tr ',' ' ')
+	got=$("$bin" run -m "$path" --prompt-tokens "$prompt" -n 48 -t 2 2>"$tmp/err")
+	[ "$got" = "$want" ]; t $? "run $model [$prompt]: 48 greedy ids as llama.cpp"
+done <"$td/reference/llamacpp-reference.jsonl"
+grep -q 't/s' "$tmp/err"; t $? "run reports timing on stderr"
+
+"$bin" eval -m "$td/models/stories260K.gguf" --tokens-file "$td/reference/stories/stories260K-00.tokens.json" \
+	--probs-out "$tmp/p.f32" 2>/dev/null; t $? "eval exits 0"
+[ "$(wc -c <"$tmp/p.f32")" = "$(wc -c <"$td/reference/stories/stories260K-00.probs.f32")" ]
+t $? "eval writes n_tokens x n_vocab floats"
+
+"$bin" info "$td/models/stories260K.gguf" >"$tmp/out" 2>&1; t $? "info exits 0"
+grep -q 'llama.block_count' "$tmp/out" && grep -q 'F32' "$tmp/out" && grep -q 'KV cache' "$tmp/out"
+t $? "info shows metadata, tensor types and memory"
+
+head -c 1000 "$td/models/stories260K.gguf" >"$tmp/trunc.gguf"
+"$bin" info "$tmp/trunc.gguf" >"$tmp/out" 2>&1; [ $? = 1 ]; t $? "a truncated model exits 1"
+grep -q 'trunc.gguf: ' "$tmp/out"; t $? "and names the file: $(head -1 "$tmp/out")"
+"$bin" info /nonexistent.gguf >/dev/null 2>&1; [ $? = 1 ]; t $? "a missing model exits 1"
+echo "1..$n"
+exit $fail

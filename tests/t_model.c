@@ -1,0 +1,205 @@
+/*
+ * Binding GGUF files as Llama models (RELIABILITY-NOTES G14): a tiny model
+ * written by our GGUF writer loads and runs, and each inconsistent
+ * hyperparameter or tensor is refused with a message naming the key or
+ * the tensor.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/forward.h"
+#include "engine/gguf_write.h"
+#include "engine/model.h"
+#include "engine/quant.h"
+#include "tests/tap.h"
+
+#define E	32	/* n_embd */
+#define H	4	/* heads */
+#define HKV	2
+#define FF	64
+#define NV	48	/* vocab */
+#define NL	2
+
+/* What a case changes in the otherwise valid model. */
+struct variant {
+	const char	*what;
+	const char	*expect;	/* a word the cause must contain */
+	const char	*key;		/* u32 key to override, or NULL */
+	uint32_t	 value;
+	const char	*drop;		/* tensor to leave out */
+	const char	*reshape;	/* tensor written with a wrong shape */
+	int		 no_arch;
+};
+
+static float	weights[NV * E * 4];
+
+static int
+want(const struct variant *v, const char *key)
+{
+	return v->key == NULL || strcmp(v->key, key) != 0;
+}
+
+static void
+add_tensor(struct gguf_w *w, const struct variant *v, const char *name,
+    int64_t ne0, int64_t ne1)
+{
+	int64_t	ne[2] = { ne0, ne1 };
+
+	if (v->drop != NULL && strcmp(v->drop, name) == 0)
+		return;
+	if (v->reshape != NULL && strcmp(v->reshape, name) == 0)
+		ne[0] = ne0 == E ? E / 2 : ne0 / 2;
+	gguf_w_tensor(w, name, QT_F32, ne1 == 1 ? 1 : 2, ne, weights);
+}
+
+static int
+build(const char *path, const struct variant *v, char **cause)
+{
+	struct gguf_w	*w = gguf_w_new();
+	char		 name[64];
+	int		 i, r;
+	struct { const char *k; uint32_t v; } hp[] = {
+		{ "llama.block_count", NL },
+		{ "llama.embedding_length", E },
+		{ "llama.feed_forward_length", FF },
+		{ "llama.attention.head_count", H },
+		{ "llama.attention.head_count_kv", HKV },
+		{ "llama.context_length", 128 },
+	};
+
+	if (!v->no_arch)
+		gguf_w_str(w, "general.architecture", "llama");
+	for (i = 0; i < (int)(sizeof hp / sizeof hp[0]); i++)
+		gguf_w_u32(w, hp[i].k, want(v, hp[i].k) ? hp[i].v : v->value);
+	gguf_w_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+	add_tensor(w, v, "token_embd.weight", E, NV);
+	add_tensor(w, v, "output_norm.weight", E, 1);
+	for (i = 0; i < NL; i++) {
+#define T(s, a, b) (snprintf(name, sizeof name, "blk.%d." s, i), \
+		add_tensor(w, v, name, a, b))
+		T("attn_norm.weight", E, 1);
+		T("ffn_norm.weight", E, 1);
+		T("attn_q.weight", E, E);
+		T("attn_k.weight", E, E / H * HKV);
+		T("attn_v.weight", E, E / H * HKV);
+		T("attn_output.weight", E, E);
+		T("ffn_gate.weight", E, FF);
+		T("ffn_up.weight", E, FF);
+		T("ffn_down.weight", FF, E);
+#undef T
+	}
+	r = gguf_w_write(w, path, cause);
+	gguf_w_free(w);
+	return r;
+}
+
+static const struct variant variants[] = {
+	{ .what = "block_count 100000", .expect = "block_count",
+	    .key = "llama.block_count", .value = 100000 },
+	{ .what = "block_count 0", .expect = "block_count",
+	    .key = "llama.block_count" },
+	{ .what = "head_count 0", .expect = "head_count",
+	    .key = "llama.attention.head_count" },
+	{ .what = "n_embd % n_head != 0", .expect = "head_count",
+	    .key = "llama.attention.head_count", .value = 5 },
+	{ .what = "head_count_kv does not divide head_count",
+	    .expect = "head_count_kv", .key = "llama.attention.head_count_kv",
+	    .value = 3 },
+	{ .what = "head_count_kv 0", .expect = "head_count_kv",
+	    .key = "llama.attention.head_count_kv" },
+	{ .what = "context_length 0", .expect = "context_length",
+	    .key = "llama.context_length" },
+	{ .what = "context_length 2^32-1", .expect = "context_length",
+	    .key = "llama.context_length", .value = 0xFFFFFFFFu },
+	{ .what = "embedding_length 0", .expect = "embedding_length",
+	    .key = "llama.embedding_length" },
+	{ .what = "feed_forward_length differs from the tensors",
+	    .expect = "ffn_gate", .key = "llama.feed_forward_length",
+	    .value = 96 },
+	{ .what = "attn_q missing", .expect = "blk.1.attn_q.weight",
+	    .drop = "blk.1.attn_q.weight" },
+	{ .what = "token_embd missing", .expect = "token_embd.weight",
+	    .drop = "token_embd.weight" },
+	{ .what = "output_norm missing", .expect = "output_norm.weight",
+	    .drop = "output_norm.weight" },
+	{ .what = "ffn_down has the wrong shape",
+	    .expect = "blk.0.ffn_down.weight",
+	    .reshape = "blk.0.ffn_down.weight" },
+	{ .what = "attn_k has the wrong shape",
+	    .expect = "blk.0.attn_k.weight",
+	    .reshape = "blk.0.attn_k.weight" },
+	{ .what = "no general.architecture", .expect = "general.architecture",
+	    .no_arch = 1 },
+};
+
+int
+main(void)
+{
+	char		 dir[] = "/tmp/yt-model-XXXXXX", path[256];
+	struct variant	 good = { 0 };
+	struct model	*m;
+	struct fwd	*f;
+	char		*cause = NULL;
+	int32_t		 toks[5] = { 1, 7, 9, 30, 2 };
+	float		 logits[NV];
+	size_t		 i;
+	uint32_t	 seed = 12345;
+
+	qt_init();
+	for (i = 0; i < sizeof weights / sizeof weights[0]; i++) {
+		seed = seed * 1103515245u + 12345u;
+		weights[i] = ((seed >> 9) / 8388608.0f - 0.5f) * 0.2f + 0.5f *
+		    (i % E == 0);
+	}
+	if (mkdtemp(dir) == NULL)
+		skip_all("no temporary directory");
+	snprintf(path, sizeof path, "%s/m.gguf", dir);
+
+	ok(build(path, &good, &cause) == 0, "write a tiny model: %s",
+	    cause != NULL ? cause : "ok");
+	m = model_load(path, &cause);
+	ok(m != NULL, "it loads: %s", m != NULL ? "ok" : cause);
+	if (m != NULL) {
+		ok(m->tied_output && m->hp.rope_base == 10000.0f &&
+		    m->hp.head_dim == E / H,
+		    "defaults: tied output, rope base 10000, head dim %u",
+		    m->hp.head_dim);
+		f = fwd_new(m, 16, 2, 0, &cause);
+		ok(f != NULL && fwd_eval(f, toks, 5, 0, logits, 0) == FWD_OK,
+		    "and runs a forward pass");
+		ok(f != NULL && fwd_eval(f, toks, 1, 16, logits, 0) ==
+		    FWD_ERR, "a position past the context is refused");
+		toks[0] = NV;
+		ok(f != NULL && fwd_eval(f, toks, 1, 0, logits, 0) == FWD_ERR,
+		    "a token id past the vocabulary is refused");
+		fwd_free(f);
+		model_free(m);
+	}
+	free(cause);
+	cause = NULL;
+
+	for (i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+		const struct variant	*v = &variants[i];
+
+		if (build(path, v, &cause) != 0) {
+			ok(0, "%s: write: %s", v->what, cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		m = model_load(path, &cause);
+		ok(m == NULL && cause != NULL && strstr(cause, v->expect) !=
+		    NULL, "%s: refused (%s)", v->what,
+		    cause != NULL ? cause : "loaded!");
+		model_free(m);
+		free(cause);
+		cause = NULL;
+	}
+	unlink(path);
+	rmdir(dir);
+	return tap_done();
+}
