@@ -1,0 +1,240 @@
+/*
+ * SentencePiece BPE as llama.cpp runs it (tokenizer.ggml.model "llama"):
+ * spaces become U+2581 with a dummy-prefix space in front, characters
+ * merge pairwise by the score of the merged token (higher first, then the
+ * leftmost), and what forms no token falls back to <0xNN> byte tokens.
+ */
+#include "config.h"
+
+#include "tok.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_impl.h"
+
+struct spm_pair {
+	float		score;
+	int32_t		left;
+	int32_t		right;
+	uint32_t	size;
+};
+
+struct spm_run {
+	const struct tok	*t;
+	const char		*buf;
+	uint32_t		*start;
+	uint32_t		*len;
+	int32_t			*prev;
+	int32_t			*next;
+	struct spm_pair		*heap;
+	size_t			 nheap;
+};
+
+/* Byte length of the character a lead byte starts, as llama.cpp's
+ * unicode_len_utf8 (no validation). */
+static size_t
+lead_len(unsigned char b)
+{
+	static const unsigned char n[16] = {
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4
+	};
+
+	return n[b >> 4];
+}
+
+/* Whether a comes out of the queue before b. */
+static int
+pair_first(const struct spm_pair *a, const struct spm_pair *b)
+{
+	return a->score > b->score || (a->score == b->score &&
+	    a->left < b->left);
+}
+
+static void
+heap_push(struct spm_run *r, const struct spm_pair *p)
+{
+	struct spm_pair	*h = r->heap, tmp;
+	size_t		 i = r->nheap++, up;
+
+	h[i] = *p;
+	while (i > 0) {
+		up = (i - 1) / 2;
+		if (!pair_first(&h[i], &h[up]))
+			break;
+		tmp = h[i];
+		h[i] = h[up];
+		h[up] = tmp;
+		i = up;
+	}
+}
+
+static void
+heap_pop(struct spm_run *r, struct spm_pair *out)
+{
+	struct spm_pair	*h = r->heap, tmp;
+	size_t		 i = 0, c, n;
+
+	*out = h[0];
+	n = --r->nheap;
+	h[0] = h[n];
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && pair_first(&h[c + 1], &h[c]))
+			c++;
+		if (!pair_first(&h[c], &h[i]))
+			break;
+		tmp = h[i];
+		h[i] = h[c];
+		h[c] = tmp;
+		i = c;
+	}
+}
+
+static void
+try_pair(struct spm_run *r, int32_t left, int32_t right)
+{
+	struct spm_pair	p;
+	int32_t		id;
+
+	if (left < 0 || right < 0)
+		return;
+	p.size = r->len[left] + r->len[right];
+	id = tok_lookup(r->t, r->buf + r->start[left], p.size);
+	if (id < 0)
+		return;
+	p.score = r->t->score[id];
+	p.left = left;
+	p.right = right;
+	heap_push(r, &p);
+}
+
+static int
+push_bytes(const struct tok *t, const char *s, size_t n,
+    const struct tok_out *o)
+{
+	size_t	i;
+	int32_t	id;
+
+	for (i = 0; i < n; i++) {
+		id = t->byte_tok[(unsigned char)s[i]];
+		if (id >= 0 && tok_push(o, id) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+spm_merge(struct spm_run *r, size_t nsym, const struct tok_out *o)
+{
+	struct spm_pair	p;
+	int32_t		k, id;
+	size_t		i;
+
+	r->nheap = 0;
+	for (i = 1; i < nsym; i++)
+		try_pair(r, (int32_t)i - 1, (int32_t)i);
+	while (r->nheap > 0) {
+		heap_pop(r, &p);
+		if (r->len[p.left] == 0 || r->len[p.right] == 0 ||
+		    r->len[p.left] + r->len[p.right] != p.size)
+			continue;	/* one side changed since */
+		r->len[p.left] += r->len[p.right];
+		r->len[p.right] = 0;
+		r->next[p.left] = r->next[p.right];
+		if (r->next[p.right] >= 0)
+			r->prev[r->next[p.right]] = p.left;
+		try_pair(r, r->prev[p.left], p.left);
+		try_pair(r, p.left, r->next[p.left]);
+	}
+	for (k = 0; k >= 0; k = r->next[k]) {
+		id = tok_lookup(r->t, r->buf + r->start[k], r->len[k]);
+		if (id >= 0 ? tok_push(o, id) : push_bytes(r->t,
+		    r->buf + r->start[k], r->len[k], o))
+			return -1;
+	}
+	return 0;
+}
+
+/* SentencePiece BPE of one run of text (no special tokens in it); prefix
+ * adds the dummy-prefix space.  0, or -1 on OOM. */
+int
+tok_spm_encode(const struct tok *t, const char *text, size_t len,
+    int prefix, const struct tok_out *o)
+{
+	struct spm_run	 r;
+	char		*buf;
+	size_t		 n = 0, i, nsym = 0, cl;
+	int		 rc = -1;
+
+	if (len == 0 || len > (SIZE_MAX - 3) / 3)
+		return len == 0 ? 0 : -1;
+	memset(&r, 0, sizeof r);
+	if ((buf = malloc(3 * len + 3)) == NULL)
+		return -1;
+	if (prefix) {
+		memcpy(buf, "\xe2\x96\x81", 3);
+		n = 3;
+	}
+	for (i = 0; i < len; i++) {
+		if (text[i] == ' ') {
+			memcpy(buf + n, "\xe2\x96\x81", 3);
+			n += 3;
+		} else
+			buf[n++] = text[i];
+	}
+	r.t = t;
+	r.buf = buf;
+	r.start = malloc(n * sizeof *r.start);
+	r.len = malloc(n * sizeof *r.len);
+	r.prev = malloc(n * sizeof *r.prev);
+	r.next = malloc(n * sizeof *r.next);
+	r.heap = malloc(3 * n * sizeof *r.heap);
+	if (r.start == NULL || r.len == NULL || r.prev == NULL ||
+	    r.next == NULL || r.heap == NULL)
+		goto out;
+	for (i = 0; i < n; i += cl) {
+		cl = lead_len((unsigned char)buf[i]);
+		if (cl > n - i)
+			cl = n - i;
+		r.start[nsym] = (uint32_t)i;
+		r.len[nsym] = (uint32_t)cl;
+		r.prev[nsym] = (int32_t)nsym - 1;
+		r.next[nsym] = i + cl < n ? (int32_t)nsym + 1 : -1;
+		nsym++;
+	}
+	rc = spm_merge(&r, nsym, o);
+out:
+	free(r.start);
+	free(r.len);
+	free(r.prev);
+	free(r.next);
+	free(r.heap);
+	free(buf);
+	return rc;
+}
+
+/* The SPM half of tok_new(): the token for each byte (<0xNN>, else the
+ * byte's own text, else unknown).  0, or -1 and *cause. */
+int
+tok_spm_load(struct tok *t, char **cause)
+{
+	char		name[8];
+	unsigned	b;
+	int32_t		id;
+
+	(void)cause;
+	for (b = 0; b < 256; b++) {
+		snprintf(name, sizeof name, "<0x%02X>", b);
+		id = tok_lookup(t, name, 6);
+		if (id < 0) {
+			name[0] = (char)b;
+			id = tok_lookup(t, name, 1);
+		}
+		t->byte_tok[b] = id >= 0 ? id : t->unk;
+	}
+	return 0;
+}

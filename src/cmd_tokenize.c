@@ -1,0 +1,385 @@
+/*
+ * `yangtuo tokenize`: the tokenizer from the command line.  Test vectors
+ * (--cases FILE.inp, printed in llama.cpp's .out format), a chat rendered
+ * through the template (--chat FILE.json) or one text shown as ids and
+ * pieces for a person to read.
+ */
+#include "config.h"
+
+#include "cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "engine/gguf.h"
+#include "engine/tmpl.h"
+#include "engine/tok.h"
+#include "xmalloc.h"
+
+#define CASE_SEP	"\n__ggml_vocab_test__\n"
+
+enum {
+	OPT_CASES = 256,
+	OPT_CHAT,
+	OPT_TEMPLATE,
+	OPT_NO_BOS,
+	OPT_HELP
+};
+
+static const struct option tk_longopts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "cases", required_argument, NULL, OPT_CASES },
+	{ "chat", required_argument, NULL, OPT_CHAT },
+	{ "template", required_argument, NULL, OPT_TEMPLATE },
+	{ "no-bos", no_argument, NULL, OPT_NO_BOS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct tk_opts {
+	const char	*model;
+	const char	*cases;
+	const char	*chat;
+	const char	*tmpl;
+	const char	*text;
+	int		 no_bos;
+};
+
+static void
+tk_help(FILE *f)
+{
+	fprintf(f,
+	    "usage: yangtuo tokenize -m MODEL [--no-bos] TEXT\n"
+	    "       yangtuo tokenize -m MODEL --cases FILE.inp\n"
+	    "       yangtuo tokenize -m MODEL --chat FILE.json "
+	    "[--template NAME]\n"
+	    "\n"
+	    "TEXT prints one line per token: id and piece.  --cases prints "
+	    "one line per\n"
+	    "case in llama.cpp's .out format (no BOS, special tokens off).  "
+	    "--chat reads\n"
+	    "a JSON array of {\"role\", \"content\"} messages and prints the "
+	    "ids of the\n"
+	    "rendered prompt, generation prompt included, on one line in the "
+	    "same format.\n"
+	    "Templates: auto llama3 llama2 chatml mistral none.\n");
+}
+
+static int
+tk_usage(const char *msg)
+{
+	fprintf(stderr, "yangtuo tokenize: %s\n", msg);
+	fprintf(stderr, "Try 'yangtuo tokenize --help' for more "
+	    "information.\n");
+	return 2;
+}
+
+static int
+tk_parse(int argc, char **argv, struct tk_opts *o)
+{
+	int	c;
+
+	memset(o, 0, sizeof *o);
+	o->tmpl = "auto";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:", tk_longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o->model = optarg;
+			break;
+		case OPT_CASES:
+			o->cases = optarg;
+			break;
+		case OPT_CHAT:
+			o->chat = optarg;
+			break;
+		case OPT_TEMPLATE:
+			o->tmpl = optarg;
+			break;
+		case OPT_NO_BOS:
+			o->no_bos = 1;
+			break;
+		case OPT_HELP:
+			tk_help(stdout);
+			return 0;
+		default:
+			return tk_usage("bad option");
+		}
+	}
+	if (o->model == NULL)
+		return tk_usage("-m MODEL is required");
+	if ((o->cases != NULL) + (o->chat != NULL) + (optind < argc) != 1)
+		return tk_usage("give exactly one of TEXT, --cases or --chat");
+	if (optind < argc) {
+		if (optind + 1 != argc)
+			return tk_usage("give the TEXT as one argument");
+		o->text = argv[optind];
+	}
+	if (tmpl_by_name(o->tmpl) == -1)
+		return tk_usage("unknown --template");
+	return -1;
+}
+
+/* Read a whole file; NULL (and a message printed) on error.  Caller
+ * frees. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 n = 0, cap = 0, got;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "yangtuo: %s: cannot open\n", path);
+		return NULL;
+	}
+	for (;;) {
+		if (cap - n < 65536) {
+			cap = cap * 2 + 65536;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "yangtuo: %s: read error\n", path);
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void
+print_ids(const int32_t *ids, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		printf(" %d", (int)ids[i]);
+	putchar('\n');
+}
+
+static int
+tk_encode(const struct tok *t, const char *s, size_t len, int bos,
+    int32_t **ids, size_t *n, size_t *cap)
+{
+	*n = 0;
+	if (tok_encode(t, s, len, bos, 0, ids, n, cap) != 0)
+		fatal("out of memory");
+	return 0;
+}
+
+static int
+tk_cases(const struct tok *t, const char *path)
+{
+	char	*buf, *p, *end, *sep;
+	size_t	 len, n, cap = 0;
+	int32_t	*ids = NULL;
+
+	if ((buf = read_file(path, &len)) == NULL)
+		return 1;
+	p = buf;
+	end = buf + len;
+	while (p < end) {
+		sep = strstr(p, CASE_SEP);
+		if (sep == NULL)
+			break;	/* text after the last separator is dropped */
+		tk_encode(t, p, (size_t)(sep - p), 0, &ids, &n, &cap);
+		print_ids(ids, n);
+		p = sep + strlen(CASE_SEP);
+	}
+	free(ids);
+	free(buf);
+	return 0;
+}
+
+static int
+tk_chat(const struct tok *t, const struct gguf *g, const struct tk_opts *o)
+{
+	json_t		*root, *m, *role, *content;
+	json_error_t	 err;
+	struct tmpl_msg	*msgs;
+	int32_t		*ids = NULL;
+	size_t		 n = 0, cap = 0, i, nm;
+	int		 kind;
+
+	if ((root = json_load_file(o->chat, 0, &err)) == NULL) {
+		fprintf(stderr, "yangtuo: %s:%d:%d: %s\n", o->chat, err.line,
+		    err.column, err.text);
+		return 1;
+	}
+	if (!json_is_array(root)) {
+		fprintf(stderr, "yangtuo: %s: not a JSON array of messages\n",
+		    o->chat);
+		json_decref(root);
+		return 1;
+	}
+	nm = json_array_size(root);
+	msgs = xcalloc(nm + 1, sizeof *msgs);
+	for (i = 0; i < nm; i++) {
+		m = json_array_get(root, i);
+		role = json_object_get(m, "role");
+		content = json_object_get(m, "content");
+		if (!json_is_string(role) || !json_is_string(content)) {
+			fprintf(stderr, "yangtuo: %s: message %zu needs string "
+			    "\"role\" and \"content\"\n", o->chat, i);
+			free(msgs);
+			json_decref(root);
+			return 1;
+		}
+		msgs[i].role = json_string_value(role);
+		msgs[i].content = json_string_value(content);
+		msgs[i].len = json_string_length(content);
+	}
+	kind = tmpl_by_name(o->tmpl);
+	if (kind < 0)
+		kind = tmpl_detect(g, t);
+	if (tmpl_render(kind, t, msgs, nm, 1, &ids, &n, &cap, NULL) != 0)
+		fatal("out of memory");
+	print_ids(ids, n);
+	free(ids);
+	free(msgs);
+	json_decref(root);
+	return 0;
+}
+
+/* Length of the valid UTF-8 character at s (n bytes available), or 0. */
+static size_t
+utf8_valid_len(const unsigned char *s, size_t n)
+{
+	size_t		need, i;
+	unsigned char	lo = 0x80, hi = 0xbf;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 1;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		need = 2;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		need = 3;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (n < need + 1 || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i <= need; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return need + 1;
+}
+
+/* Print a piece readably: whole characters as they are, control bytes
+ * and bytes of split characters as escapes. */
+static void
+print_piece(const char *piece, size_t n)
+{
+	const unsigned char	*s = (const unsigned char *)piece;
+	size_t			 i = 0, k;
+
+	putchar('\'');
+	while (i < n) {
+		if (s[i] == '\n')
+			fputs("\\n", stdout);
+		else if (s[i] == '\t')
+			fputs("\\t", stdout);
+		else if (s[i] == '\r')
+			fputs("\\r", stdout);
+		else if (s[i] == '\\' || s[i] == '\'')
+			printf("\\%c", s[i]);
+		else if (s[i] < 0x20 || s[i] == 0x7f ||
+		    (k = utf8_valid_len(s + i, n - i)) == 0)
+			printf("\\x%02x", s[i]);
+		else {
+			fwrite(s + i, 1, k, stdout);
+			i += k;
+			continue;
+		}
+		i++;
+	}
+	putchar('\'');
+}
+
+static int
+tk_text(const struct tok *t, const struct tk_opts *o)
+{
+	int32_t	*ids = NULL;
+	size_t	 n = 0, cap = 0, i, len;
+	char	 small[256], *buf;
+
+	tk_encode(t, o->text, strlen(o->text), !o->no_bos && tok_add_bos(t),
+	    &ids, &n, &cap);
+	for (i = 0; i < n; i++) {
+		len = tok_piece(t, ids[i], 1, small, sizeof small);
+		buf = small;
+		if (len > sizeof small) {
+			buf = xmalloc(len);
+			tok_piece(t, ids[i], 1, buf, len);
+		}
+		printf("%6d -> ", (int)ids[i]);
+		print_piece(buf, len);
+		putchar('\n');
+		if (buf != small)
+			free(buf);
+	}
+	free(ids);
+	return 0;
+}
+
+/* `yangtuo tokenize`: argv starts at "tokenize"; returns the exit status
+ * (0 done, 1 the model or an input could not be used, 2 bad usage). */
+int
+cmd_tokenize(int argc, char **argv)
+{
+	struct tk_opts	 o;
+	struct gguf	*g;
+	struct tok	*t;
+	char		*cause = NULL;
+	int		 rc;
+
+	if ((rc = tk_parse(argc, argv, &o)) >= 0)
+		return rc;
+	if ((g = gguf_open(o.model, &cause)) == NULL) {
+		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
+		    cause != NULL ? cause : "cannot open");
+		free(cause);
+		return 1;
+	}
+	if ((t = tok_new(g, &cause)) == NULL) {
+		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
+		    cause != NULL ? cause : "bad vocabulary");
+		free(cause);
+		gguf_close(g);
+		return 1;
+	}
+	if (o.cases != NULL)
+		rc = tk_cases(t, o.cases);
+	else if (o.chat != NULL)
+		rc = tk_chat(t, g, &o);
+	else
+		rc = tk_text(t, &o);
+	tok_free(t);
+	gguf_close(g);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "yangtuo: write error\n");
+		rc = 1;
+	}
+	return rc;
+}
