@@ -1,0 +1,76 @@
+/*
+ * The user's configuration: $XDG_CONFIG_HOME/yangtuo/config.yaml, parsed
+ * with libyaml (this module is the only includer of <yaml.h>).  Errors
+ * name file:line:col and the key; unknown keys are warnings.
+ */
+#ifndef YT_SRC_CFG_H
+#define YT_SRC_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_SIZE	(1u << 20)	/* bytes of config file */
+#define CFG_MAX_DEPTH	32
+#define CFG_MAX_ALIASES	16
+
+#define CFG_DEFAULT_SYSTEM \
+	"You are a helpful assistant. 你是一个乐于助人的助手。"
+
+struct cfg_prompt {
+	char	*name;
+	char	*text;
+};
+
+/* Bits of cfg.set: which fields the file (or a flag) gave. */
+enum {
+	CFG_SET_MODEL = 1 << 0,
+	CFG_SET_THREADS = 1 << 1,
+	CFG_SET_CTX = 1 << 2,
+	CFG_SET_TEMPERATURE = 1 << 3,
+	CFG_SET_TOP_K = 1 << 4,
+	CFG_SET_TOP_P = 1 << 5,
+	CFG_SET_MIN_P = 1 << 6,
+	CFG_SET_REPEAT_PENALTY = 1 << 7,
+	CFG_SET_REPEAT_LAST_N = 1 << 8,
+	CFG_SET_SEED = 1 << 9,
+	CFG_SET_MAX_TOKENS = 1 << 10,
+	CFG_SET_TEMPLATE = 1 << 11,
+	CFG_SET_SYSTEM = 1 << 12,
+	CFG_SET_THEME = 1 << 13
+};
+
+struct cfg {
+	unsigned		 set;
+	char			*model;		/* path, ~ expanded */
+	int			 threads;	/* 0: online cores */
+	uint32_t		 n_ctx;		/* 0: the model's */
+	float			 temperature;
+	int32_t			 top_k;
+	float			 top_p;
+	float			 min_p;
+	float			 repeat_penalty;
+	int32_t			 repeat_last_n;
+	uint64_t		 seed;		/* 0: random at start */
+	int32_t			 max_tokens;	/* per reply; -1: until context */
+	char			*template_name;	/* "auto", "llama3", ... */
+	char			*system;	/* name of the default prompt */
+	char			*theme;
+	struct cfg_prompt	*prompts;	/* named system prompts */
+	size_t			 n_prompts;
+};
+
+/* Warnings (unknown keys, ...) go to this callback, one sentence each. */
+typedef void (*cfg_warn_fn)(void *arg, const char *msg);
+
+void	cfg_init(struct cfg *);		/* the built-in defaults */
+void	cfg_free(struct cfg *);
+int	cfg_load_file(struct cfg *, const char *path, cfg_warn_fn, void *,
+	    char **cause);
+int	cfg_load_string(struct cfg *, const char *name, const char *buf,
+	    size_t len, cfg_warn_fn, void *, char **cause);
+/* The default path ($XDG_CONFIG_HOME or ~/.config); caller frees. */
+char	*cfg_default_path(void);
+/* The prompt with this name, or NULL. */
+const struct cfg_prompt *cfg_prompt(const struct cfg *, const char *name);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * The front ends that are not full-screen: one reply (-p), the line chat
+ * (--plain, readline) and batch (--data-file).  main.c fills struct fe
+ * from the config file and the command line; every front end talks to
+ * the engine through client.h only.
+ */
+#ifndef YT_SRC_FE_H
+#define YT_SRC_FE_H
+
+#include "cfg.h"
+#include "proto.h"
+
+struct fe {
+	struct cfg		*cfg;
+	struct proto_load	 load;
+	struct proto_params	 params;
+	const char		*system_name;	/* as chosen; NULL: none */
+	const char		*system_text;
+	const char		*prompt;	/* -p TEXT ("-": stdin) */
+	const char		*data_file;
+	const char		*pred_file;
+	int			 with_prompt;	/* batch: use the template */
+	int			 verbose;
+	int			 demo;		/* the bundled demo model */
+};
+
+int	fe_oneshot(struct fe *);
+int	fe_plain(struct fe *);
+int	fe_batch(struct fe *);
+
+/* Shared by the front ends: start the engine and load the model, printing
+ * any error; 0 or -1. */
+struct client;
+int	fe_connect(struct fe *, struct client *);
+/* Change one sampling parameter by name ("temperature", "top_k", ...);
+ * 0, or -1 with *cause (caller frees). */
+int	fe_set_param(struct proto_params *, const char *name,
+	    const char *value, char **cause);
+/* "temperature 0.20, top-k 40, ..." for /stats and the status line;
+ * caller frees. */
+char	*fe_params_text(const struct proto_params *);
+
+#endif

@@ -1,0 +1,842 @@
+/*
+ * The line front ends: one reply to stdout (-p) and the readline chat
+ * (--plain, and whenever stdin or stdout is not a terminal).  The chat
+ * runs readline's callback interface inside a poll() loop over stdin, the
+ * engine's event pipe and a signal self-pipe, so Ctrl-C cancels a reply
+ * at once and typing is never blocked by the engine.
+ */
+#include "config.h"
+
+#include "fe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "client.h"
+#include "conv.h"
+#include "session.h"
+#include "text.h"
+#include "xdg.h"
+#include "xmalloc.h"
+
+#if ENABLE_NLS
+#include <libintl.h>
+#define _(s)	gettext(s)
+#else
+#define _(s)	(s)
+#endif
+
+#define LINE_MAX_INPUT	(256u << 10)	/* one message, bytes */
+
+static int	sig_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int		saved = errno;
+	unsigned char	c = (unsigned char)sig;
+
+	if (sig_pipe[1] >= 0)
+		(void)write(sig_pipe[1], &c, 1);
+	errno = saved;
+}
+
+static int
+signals_start(void)
+{
+	struct sigaction	sa;
+
+	if (sig_pipe[0] < 0) {
+		if (pipe(sig_pipe) != 0)
+			return -1;
+		fcntl(sig_pipe[0], F_SETFL, O_NONBLOCK);
+		fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
+		fcntl(sig_pipe[0], F_SETFD, FD_CLOEXEC);
+		fcntl(sig_pipe[1], F_SETFD, FD_CLOEXEC);
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* The next signal number from the self-pipe, or 0. */
+static int
+signal_take(void)
+{
+	unsigned char	c;
+
+	return read(sig_pipe[0], &c, 1) == 1 ? c : 0;
+}
+
+/* Start the engine thread and load the model; errors go to stderr. */
+int
+fe_connect(struct fe *fe, struct client *cl)
+{
+	char	*cause = NULL;
+
+	if (client_start(cl) != 0) {
+		fprintf(stderr, _("yangtuo: cannot start the engine: %s\n"),
+		    strerror(errno));
+		return -1;
+	}
+	if (client_load_wait(cl, &fe->load, &cause) != 0) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+		client_stop(cl);
+		return -1;
+	}
+	if (client_params(cl, &fe->params) != 0) {
+		client_stop(cl);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_float(const char *s, float lo, float hi, float *out)
+{
+	char	*end;
+	float	 v;
+
+	errno = 0;
+	v = strtof(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
+	    v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_int(const char *s, long lo, long hi, long *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Set one sampling parameter by name (as in /set and the config). */
+int
+fe_set_param(struct proto_params *p, const char *name, const char *value,
+    char **cause)
+{
+	long	v;
+	float	f;
+
+	if (strcmp(name, "temperature") == 0 || strcmp(name, "temp") == 0) {
+		if (parse_float(value, 0.0f, 100.0f, &f) != 0)
+			goto bad;
+		p->temperature = f;
+	} else if (strcmp(name, "top_k") == 0 || strcmp(name, "top-k") == 0) {
+		if (parse_int(value, 0, 1 << 24, &v) != 0)
+			goto bad;
+		p->top_k = (int32_t)v;
+	} else if (strcmp(name, "top_p") == 0 || strcmp(name, "top-p") == 0) {
+		if (parse_float(value, 0.0f, 1.0f, &f) != 0 || f <= 0.0f)
+			goto bad;
+		p->top_p = f;
+	} else if (strcmp(name, "min_p") == 0 || strcmp(name, "min-p") == 0) {
+		if (parse_float(value, 0.0f, 1.0f, &f) != 0)
+			goto bad;
+		p->min_p = f;
+	} else if (strcmp(name, "repeat_penalty") == 0 ||
+	    strcmp(name, "repeat-penalty") == 0) {
+		if (parse_float(value, 0.0f, 10.0f, &f) != 0 || f <= 0.0f)
+			goto bad;
+		p->repeat_penalty = f;
+	} else if (strcmp(name, "repeat_last_n") == 0 ||
+	    strcmp(name, "repeat-last-n") == 0) {
+		if (parse_int(value, -1, 1 << 20, &v) != 0)
+			goto bad;
+		p->repeat_last_n = (int32_t)v;
+	} else if (strcmp(name, "seed") == 0) {
+		if (parse_int(value, 0, 0x7fffffffL, &v) != 0)
+			goto bad;
+		p->seed = (uint64_t)v;
+	} else if (strcmp(name, "max_tokens") == 0 ||
+	    strcmp(name, "max-tokens") == 0) {
+		if (parse_int(value, -1, 1 << 24, &v) != 0 || v == 0)
+			goto bad;
+		p->max_tokens = (int32_t)v;
+	} else {
+		xasprintf(cause, _("unknown parameter '%s' (temperature, "
+		    "top_k, top_p, min_p, repeat_penalty, repeat_last_n, seed, "
+		    "max_tokens)"), name);
+		return -1;
+	}
+	return 0;
+bad:
+	xasprintf(cause, _("bad value '%s' for %s"), value, name);
+	return -1;
+}
+
+/* The parameters in one line; caller frees. */
+char *
+fe_params_text(const struct proto_params *p)
+{
+	char	*s, mt[32];
+
+	if (p->max_tokens < 0)
+		snprintf(mt, sizeof mt, "%s", _("until the context is full"));
+	else
+		snprintf(mt, sizeof mt, "%d", p->max_tokens);
+	xasprintf(&s, "temperature %.2f, top_k %d, top_p %.2f, min_p %.2f, "
+	    "repeat_penalty %.2f, repeat_last_n %d, seed %llu, max_tokens %s",
+	    p->temperature, p->top_k, p->top_p, p->min_p, p->repeat_penalty,
+	    p->repeat_last_n, (unsigned long long)p->seed, mt);
+	return s;
+}
+
+/* Write reply text to f, made terminal-safe. */
+static void
+put_text(FILE *f, const char *s, size_t len)
+{
+	char	*safe;
+	size_t	 n;
+
+	safe = text_sanitize(s, len, &n);
+	fwrite(safe, 1, n, f);
+	fflush(f);
+	free(safe);
+}
+
+static void
+print_stats(FILE *f, const struct proto_done *d)
+{
+	fprintf(f, _("[prompt %u tokens (%u cached, %u evaluated) in %.2f s, "
+	    "%.1f t/s; reply %u tokens in %.2f s, %.1f t/s]\n"), d->prompt,
+	    d->cached, d->evaluated, d->prefill_sec, d->prefill_sec > 0 ?
+	    d->evaluated / d->prefill_sec : 0.0, d->generated, d->decode_sec,
+	    d->decode_sec > 0 ? d->generated / d->decode_sec : 0.0);
+}
+
+static const char *
+stop_text(uint32_t stop)
+{
+	switch (stop) {
+	case PROTO_STOP_EOG:
+		return _("end of turn");
+	case PROTO_STOP_LENGTH:
+		return _("max_tokens reached");
+	case PROTO_STOP_CONTEXT:
+		return _("the context is full");
+	case PROTO_STOP_CANCEL:
+		return _("cancelled");
+	default:
+		return _("error");
+	}
+}
+
+/*
+ * Wait for the reply to the conversation just sent, streaming its text
+ * to out and into the conversation; Ctrl-C cancels.  Returns 0, 1 if the
+ * reply was cancelled, -1 on an engine error (printed).
+ */
+static int
+await_reply(struct client *cl, struct conv *cv, FILE *out,
+    const struct proto_params *params, int verbose, int *signo)
+{
+	struct client_ev	 ev;
+	struct conv_msg		*reply = NULL;
+	size_t			 dropped;
+	int			 r, sig, result = 0, cancelled = 0;
+	char			*msg;
+	struct pollfd		 pfd;
+
+	for (;;) {
+		pfd.fd = sig_pipe[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) > 0 && (sig = signal_take()) != 0) {
+			if (!cancelled)
+				client_cancel(cl);
+			cancelled = 1;
+			if (sig != SIGINT && signo != NULL)
+				*signo = sig;
+		}
+		if ((r = client_next(cl, &ev, 50)) < 0) {
+			fprintf(stderr, _("yangtuo: the engine stopped\n"));
+			return -1;
+		}
+		if (r == 0)
+			continue;
+		switch (ev.type) {
+		case PROTO_EV_TOKEN:
+			if (reply == NULL)
+				reply = conv_add(cv, CONV_ASSISTANT, "", 0);
+			conv_append(reply, ev.text, ev.len);
+			put_text(out, ev.text, ev.len);
+			break;
+		case PROTO_EV_PROGRESS:
+			if (verbose && isatty(STDERR_FILENO))
+				fprintf(stderr, "\r[prefill %u/%u]", ev.done,
+				    ev.total);
+			break;
+		case PROTO_EV_CONTEXT:
+			dropped = conv_apply_dropped(cv, &ev.ctx);
+			if (dropped > 0)
+				fprintf(stderr, _("[%zu earlier messages left "
+				    "the context (%u/%u tokens used); the system "
+				    "prompt stays]\n"), dropped, ev.ctx.used,
+				    ev.ctx.total);
+			break;
+		case PROTO_EV_DONE:
+			if (reply == NULL)
+				reply = conv_add(cv, CONV_ASSISTANT, "", 0);
+			reply->has_stats = 1;
+			reply->stats = ev.stats;
+			reply->params = *params;
+			reply->cut = ev.stats.stop == PROTO_STOP_CANCEL;
+			if (reply->cut) {
+				fprintf(out, "\n");
+				fprintf(stderr, _("[reply cut: %s]\n"),
+				    stop_text(ev.stats.stop));
+				result = 1;
+			} else if (ev.stats.stop != PROTO_STOP_EOG &&
+			    verbose)
+				fprintf(stderr, _("[stopped: %s]\n"),
+				    stop_text(ev.stats.stop));
+			if (verbose)
+				print_stats(stderr, &ev.stats);
+			client_ev_free(&ev);
+			return result;
+		case PROTO_EV_ERROR:
+			msg = client_error_text(ev.code, ev.text);
+			fprintf(stderr, "yangtuo: %s\n", msg);
+			free(msg);
+			client_ev_free(&ev);
+			return -1;
+		}
+		client_ev_free(&ev);
+	}
+}
+
+/* Read all of stdin for -p -; NULL on error or too much. */
+static char *
+read_stdin(void)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (len + 4096 > cap) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if (cap > LINE_MAX_INPUT + 8192) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			buf = xreallocarray(buf, cap, 1);
+		}
+		if ((n = read(STDIN_FILENO, buf + len, cap - len - 1)) < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	while (len > 0 && buf[len - 1] == '\n')
+		len--;
+	buf[len] = '\0';
+	return buf;
+}
+
+/* yangtuo -p TEXT: one reply on stdout. */
+int
+fe_oneshot(struct fe *fe)
+{
+	struct client	 cl;
+	struct conv	 cv;
+	char		*text;
+	int		 r, sig = 0;
+
+	if (strcmp(fe->prompt, "-") == 0) {
+		if ((text = read_stdin()) == NULL) {
+			fprintf(stderr, _("yangtuo: cannot read the prompt "
+			    "from stdin: %s\n"), strerror(errno));
+			return 1;
+		}
+	} else
+		text = xstrdup(fe->prompt);
+	if (!text_valid_utf8(text, strlen(text))) {
+		fprintf(stderr, _("yangtuo: the prompt is not valid UTF-8\n"));
+		free(text);
+		return 1;
+	}
+	if (signals_start() != 0 || fe_connect(fe, &cl) != 0) {
+		free(text);
+		return 1;
+	}
+	conv_init(&cv);
+	conv_set_system(&cv, fe->system_name, fe->system_text);
+	conv_add(&cv, CONV_USER, text, strlen(text));
+	free(text);
+	r = client_chat(&cl, &cv) == 0 ? await_reply(&cl, &cv, stdout,
+	    &fe->params, fe->verbose, &sig) : -1;
+	if (r == 0)
+		fputc('\n', stdout);
+	fflush(stdout);
+	conv_free(&cv);
+	client_stop(&cl);
+	if (r < 0)
+		return 1;
+	if (r > 0)
+		return sig != 0 ? 128 + sig : 130;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+
+struct plain {
+	struct fe	*fe;
+	struct client	 cl;
+	struct conv	 cv;
+	int		 tty;
+	int		 quit;
+	int		 status;
+	int		 interrupts;	/* Ctrl-C at an empty prompt */
+	char		*pending;	/* lines of a message being continued */
+	int		 block;		/* inside a """ block */
+	char		*hist;		/* history file */
+	char		*line;		/* a line readline handed over */
+	int		 have_line;
+	int		 eof;
+};
+
+static struct plain	*plain_cur;
+
+static char *
+prompt_text(struct plain *pl)
+{
+	static char	buf[128];
+
+	if (pl->pending != NULL)
+		return (char *)"... ";
+	snprintf(buf, sizeof buf, "[%.40s] > ", pl->cv.system_name != NULL ?
+	    pl->cv.system_name : "-");
+	return buf;
+}
+
+static void
+on_line(char *line)
+{
+	plain_cur->have_line = 1;
+	plain_cur->line = line;
+	if (line == NULL)
+		plain_cur->eof = 1;
+	rl_callback_handler_remove();
+}
+
+static void
+help(void)
+{
+	printf(_(
+"Type a message and press Enter.  End a line with \\ to continue it, or\n"
+"put a message between lines of \"\"\".  Ctrl-C stops a reply; Ctrl-C twice\n"
+"at an empty prompt, Ctrl-D or /quit leaves.\n"
+"  /help                 this text\n"
+"  /system [NAME]        list the system prompts, or switch to NAME\n"
+"  /set PARAM VALUE      temperature, top_k, top_p, min_p, repeat_penalty,\n"
+"                        repeat_last_n, seed, max_tokens\n"
+"  /clear                forget the conversation (keeps the system prompt)\n"
+"  /save NAME            save the conversation\n"
+"  /load NAME            load a saved conversation\n"
+"  /regen                answer the last message again\n"
+"  /stats                parameters, context and speed of the last reply\n"
+"  /quit                 leave\n"));
+}
+
+static int
+do_send(struct plain *pl)
+{
+	int	r;
+
+	if (client_chat(&pl->cl, &pl->cv) != 0)
+		return -1;
+	r = await_reply(&pl->cl, &pl->cv, stdout, &pl->fe->params,
+	    pl->fe->verbose, NULL);
+	if (r == 0)
+		fputc('\n', stdout);
+	if (r < 0 && conv_last(&pl->cv) != NULL &&
+	    conv_last(&pl->cv)->role == CONV_USER) {
+		/* Unanswered: take it back so the next try is clean. */
+		conv_pop(&pl->cv);
+		fprintf(stderr, _("[the message was not sent]\n"));
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static void
+cmd_system(struct plain *pl, const char *arg)
+{
+	const struct cfg	*c = pl->fe->cfg;
+	const struct cfg_prompt	*p;
+	size_t			 i;
+
+	if (arg == NULL || *arg == '\0') {
+		for (i = 0; i < c->n_prompts; i++)
+			printf("%s %s: %.60s%s\n",
+			    pl->cv.system_name != NULL && strcmp(
+			    pl->cv.system_name, c->prompts[i].name) == 0 ?
+			    "*" : " ", c->prompts[i].name, c->prompts[i].text,
+			    strlen(c->prompts[i].text) > 60 ? "..." : "");
+		return;
+	}
+	if ((p = cfg_prompt(c, arg)) == NULL) {
+		printf(_("no system prompt named '%s' (/system lists them)\n"),
+		    arg);
+		return;
+	}
+	conv_set_system(&pl->cv, p->name, p->text);
+	printf(_("system prompt: %s\n"), p->name);
+}
+
+static void
+cmd_stats(struct plain *pl)
+{
+	char		*s = fe_params_text(&pl->fe->params);
+	size_t		 i;
+	struct conv_msg	*m = NULL;
+
+	printf(_("model: %s (%s template, context %u, %u threads, %s)\n"),
+	    pl->cl.model.name, pl->cl.model.template_name,
+	    pl->cl.model.n_ctx, pl->cl.model.threads, pl->cl.model.simd);
+	printf(_("system prompt: %s\n"), pl->cv.system_name != NULL ?
+	    pl->cv.system_name : "-");
+	printf("%s\n", s);
+	free(s);
+	for (i = pl->cv.n; i > 0; i--)
+		if (pl->cv.msgs[i - 1].has_stats) {
+			m = &pl->cv.msgs[i - 1];
+			break;
+		}
+	if (m != NULL) {
+		printf(_("last reply: stopped by %s; "), stop_text(
+		    m->stats.stop));
+		print_stats(stdout, &m->stats);
+		printf(_("cached tokens: %u of %u in the prompt\n"),
+		    m->stats.cached, m->stats.prompt);
+	}
+}
+
+static void
+cmd_set(struct plain *pl, char *arg)
+{
+	char	*name, *value, *cause = NULL;
+
+	name = strtok(arg, " \t");
+	value = name != NULL ? strtok(NULL, " \t") : NULL;
+	if (name == NULL || value == NULL) {
+		printf(_("usage: /set PARAM VALUE\n"));
+		return;
+	}
+	if (fe_set_param(&pl->fe->params, name, value, &cause) != 0) {
+		printf("%s\n", cause);
+		free(cause);
+		return;
+	}
+	client_params(&pl->cl, &pl->fe->params);
+	printf(_("%s = %s\n"), name, value);
+}
+
+static void
+cmd_save(struct plain *pl, const char *name)
+{
+	char	*cause = NULL;
+
+	if (name == NULL || *name == '\0') {
+		printf(_("usage: /save NAME\n"));
+		return;
+	}
+	if (session_save(&pl->cv, name, pl->cl.model.path, &cause) != 0) {
+		printf(_("not saved: %s\n"), cause);
+		free(cause);
+		return;
+	}
+	printf(_("saved as '%s'\n"), name);
+}
+
+static void
+cmd_load(struct plain *pl, const char *name)
+{
+	struct conv	 cv;
+	char		*cause = NULL;
+	size_t		 i;
+
+	if (name == NULL || *name == '\0') {
+		printf(_("usage: /load NAME\n"));
+		return;
+	}
+	conv_init(&cv);
+	if (session_load(&cv, name, &cause) != 0) {
+		printf(_("not loaded: %s\n"), cause);
+		free(cause);
+		conv_free(&cv);
+		return;
+	}
+	conv_free(&pl->cv);
+	pl->cv = cv;
+	for (i = 0; i < pl->cv.n; i++) {
+		struct conv_msg	*m = &pl->cv.msgs[i];
+
+		printf("%s: ", conv_role_name(m->role));
+		put_text(stdout, m->text, m->len);
+		printf("\n");
+	}
+	printf(_("loaded '%s' (%zu messages)\n"), name, pl->cv.n);
+}
+
+/* A slash command; returns 1 if it was one. */
+static int
+slash(struct plain *pl, char *line)
+{
+	char	*cmd = line + 1, *arg;
+
+	if (line[0] != '/' || line[1] == '/' || line[1] == '\0')
+		return 0;
+	arg = cmd + strcspn(cmd, " \t");
+	if (*arg != '\0')
+		*arg++ = '\0';
+	arg += strspn(arg, " \t");
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "?") == 0)
+		help();
+	else if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0)
+		pl->quit = 1;
+	else if (strcmp(cmd, "system") == 0)
+		cmd_system(pl, arg);
+	else if (strcmp(cmd, "set") == 0)
+		cmd_set(pl, arg);
+	else if (strcmp(cmd, "clear") == 0 || strcmp(cmd, "new") == 0) {
+		conv_clear(&pl->cv);
+		printf(_("conversation cleared\n"));
+	} else if (strcmp(cmd, "save") == 0)
+		cmd_save(pl, arg);
+	else if (strcmp(cmd, "load") == 0)
+		cmd_load(pl, arg);
+	else if (strcmp(cmd, "stats") == 0)
+		cmd_stats(pl);
+	else if (strcmp(cmd, "regen") == 0) {
+		if (conv_last(&pl->cv) != NULL &&
+		    conv_last(&pl->cv)->role == CONV_ASSISTANT)
+			conv_pop(&pl->cv);
+		if (conv_last(&pl->cv) == NULL ||
+		    conv_last(&pl->cv)->role != CONV_USER)
+			printf(_("nothing to answer again\n"));
+		else
+			do_send(pl);
+	} else
+		printf(_("unknown command /%s (/help lists them)\n"), cmd);
+	return 1;
+}
+
+/* Take one input line: continuation, block, command or message. */
+static void
+take_line(struct plain *pl, char *line)
+{
+	size_t	len = strlen(line);
+	char	*msg;
+	int	 more = 0;
+
+	if (pl->tty && *line != '\0' && pl->pending == NULL) {
+		add_history(line);
+		if (pl->hist != NULL && append_history(1, pl->hist) != 0)
+			write_history(pl->hist);
+	}
+	if (!pl->block && pl->pending == NULL && strcmp(line, "\"\"\"") == 0) {
+		pl->block = 1;
+		pl->pending = xstrdup("");
+		return;
+	}
+	if (pl->block) {
+		if (strcmp(line, "\"\"\"") == 0)
+			pl->block = 0;
+		else {
+			size_t	pn = strlen(pl->pending);
+
+			pl->pending = xreallocarray(pl->pending, pn + len + 2,
+			    1);
+			if (pn > 0)
+				pl->pending[pn++] = '\n';
+			memcpy(pl->pending + pn, line, len + 1);
+			return;
+		}
+	} else {
+		if (len > 0 && line[len - 1] == '\\') {
+			line[--len] = '\0';
+			more = 1;
+		}
+		if (pl->pending != NULL) {
+			size_t	pn = strlen(pl->pending);
+
+			pl->pending = xreallocarray(pl->pending, pn + len + 2,
+			    1);
+			pl->pending[pn++] = '\n';
+			memcpy(pl->pending + pn, line, len + 1);
+		} else
+			pl->pending = xstrdup(line);
+		if (more)
+			return;
+	}
+	msg = pl->pending;
+	pl->pending = NULL;
+	if (strlen(msg) > LINE_MAX_INPUT)
+		fprintf(stderr, _("[the message is longer than %u KiB and was "
+		    "not sent]\n"), LINE_MAX_INPUT >> 10);
+	else if (!text_valid_utf8(msg, strlen(msg)))
+		fprintf(stderr, _("[the message is not valid UTF-8 and was not "
+		    "sent]\n"));
+	else if (!slash(pl, msg) && msg[strspn(msg, " \t\n")] != '\0') {
+		conv_add(&pl->cv, CONV_USER, msg[0] == '/' ? msg + 1 : msg,
+		    strlen(msg[0] == '/' ? msg + 1 : msg));
+		do_send(pl);
+	}
+	free(msg);
+}
+
+/* Wait for a line from readline, handling signals; 0 or -1 (EOF). */
+static int
+read_line_tty(struct plain *pl, char **line)
+{
+	struct pollfd	pfd[2];
+	int		sig;
+
+	pl->have_line = 0;
+	pl->eof = 0;
+	rl_callback_handler_install(prompt_text(pl), on_line);
+	while (!pl->have_line) {
+		pfd[0].fd = STDIN_FILENO;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = sig_pipe[0];
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN) {
+			sig = signal_take();
+			if (sig == SIGTERM || sig == SIGHUP) {
+				rl_callback_handler_remove();
+				pl->status = 128 + sig;
+				return -1;
+			}
+			if (sig == SIGINT) {
+				int	empty = rl_end == 0 && pl->pending == NULL;
+
+				rl_free_line_state();
+				rl_callback_sigcleanup();
+				rl_crlf();
+				free(pl->pending);
+				pl->pending = NULL;
+				pl->block = 0;
+				if (empty && ++pl->interrupts >= 2) {
+					rl_callback_handler_remove();
+					pl->status = 130;
+					return -1;
+				}
+				if (empty)
+					fprintf(stderr, _("(Ctrl-C again or "
+					    "Ctrl-D to quit)\n"));
+				rl_callback_handler_install(prompt_text(pl),
+				    on_line);
+			}
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP))
+			rl_callback_read_char();
+	}
+	if (pl->eof)
+		return -1;
+	pl->interrupts = 0;
+	*line = pl->line;
+	return 0;
+}
+
+static int
+read_line_pipe(struct plain *pl, char **line)
+{
+	size_t	cap = 0;
+	ssize_t	n;
+
+	*line = NULL;
+	if ((n = getline(line, &cap, stdin)) < 0) {
+		free(*line);
+		return -1;
+	}
+	if (n > 0 && (*line)[n - 1] == '\n')
+		(*line)[n - 1] = '\0';
+	return 0;
+}
+
+/* yangtuo --plain: the line chat. */
+int
+fe_plain(struct fe *fe)
+{
+	struct plain	 pl;
+	char		*line;
+
+	memset(&pl, 0, sizeof pl);
+	pl.fe = fe;
+	pl.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	plain_cur = &pl;
+	if (signals_start() != 0 || fe_connect(fe, &pl.cl) != 0)
+		return 1;
+	conv_init(&pl.cv);
+	conv_set_system(&pl.cv, fe->system_name, fe->system_text);
+	if (pl.tty) {
+		rl_readline_name = "yangtuo";
+		rl_catch_signals = 0;
+		rl_catch_sigwinch = 1;
+		using_history();
+		if ((pl.hist = xdg_state_file("history")) != NULL)
+			read_history(pl.hist);
+		stifle_history(1000);
+		printf(_("yangtuo %s: %s (%s template, context %u). /help for "
+		    "help.\n"), PACKAGE_VERSION, pl.cl.model.name,
+		    pl.cl.model.template_name, pl.cl.model.n_ctx);
+		if (fe->demo)
+			printf(_("This is the demo model: it continues "
+			    "children's stories.  Point yangtuo at a real "
+			    "model with -m FILE.gguf or 'model:' in the "
+			    "config.\n"));
+	}
+	while (!pl.quit) {
+		if ((pl.tty ? read_line_tty(&pl, &line) :
+		    read_line_pipe(&pl, &line)) != 0)
+			break;
+		take_line(&pl, line);
+		free(line);
+	}
+	if (pl.tty) {
+		if (pl.hist != NULL)
+			history_truncate_file(pl.hist, 1000);
+		rl_callback_handler_remove();
+	}
+	free(pl.hist);
+	free(pl.pending);
+	conv_free(&pl.cv);
+	client_stop(&pl.cl);
+	return pl.status;
+}

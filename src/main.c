@@ -1,0 +1,506 @@
+/*
+ * yangtuo (羊驼): entry point.  Reads the config file, then the command
+ * line (which overrides it), and runs a subcommand (run, eval, info,
+ * tokenize) or a chat front end.  The only place besides fatal() that
+ * calls exit().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "cmd.h"
+#include "engine/quant.h"
+#include "fe.h"
+#include "log.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+#if ENABLE_NLS
+#include <libintl.h>
+#define _(s)	gettext(s)
+#else
+#define _(s)	(s)
+#endif
+
+#define DEMO_MODEL	"stories260K.gguf"
+
+struct subcmd {
+	const char	*name;
+	int		(*fn)(int, char **);
+};
+
+static const struct subcmd subcmds[] = {
+	{ "run", cmd_run },
+	{ "eval", cmd_eval },
+	{ "info", cmd_info },
+	{ "tokenize", cmd_tokenize },
+	{ NULL, NULL }
+};
+
+enum {
+	OPT_PLAIN = 256,
+	OPT_TEMP,
+	OPT_TOP_K,
+	OPT_TOP_P,
+	OPT_MIN_P,
+	OPT_REPEAT_PENALTY,
+	OPT_REPEAT_LAST_N,
+	OPT_SEED,
+	OPT_SYSTEM,
+	OPT_TEMPLATE,
+	OPT_CONFIG,
+	OPT_DATA_FILE,
+	OPT_PRED_FILE,
+	OPT_SEED_DATA_FILE,
+	OPT_WITH_PROMPT,
+	OPT_IGNORED,
+	OPT_LOG_FILE,
+	OPT_BATCH_SIZE
+};
+
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "model", required_argument, NULL, 'm' },
+	{ "plain", no_argument, NULL, OPT_PLAIN },
+	{ "prompt", required_argument, NULL, 'p' },
+	{ "temperature", required_argument, NULL, OPT_TEMP },
+	{ "temp", required_argument, NULL, OPT_TEMP },
+	{ "top-k", required_argument, NULL, OPT_TOP_K },
+	{ "top-p", required_argument, NULL, OPT_TOP_P },
+	{ "min-p", required_argument, NULL, OPT_MIN_P },
+	{ "repeat-penalty", required_argument, NULL, OPT_REPEAT_PENALTY },
+	{ "repeat-last-n", required_argument, NULL, OPT_REPEAT_LAST_N },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "max-tokens", required_argument, NULL, 'n' },
+	{ "n-predict", required_argument, NULL, 'n' },
+	{ "ctx-size", required_argument, NULL, 'c' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "batch-size", required_argument, NULL, OPT_BATCH_SIZE },
+	{ "system", required_argument, NULL, OPT_SYSTEM },
+	{ "template", required_argument, NULL, OPT_TEMPLATE },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "data-file", required_argument, NULL, OPT_DATA_FILE },
+	{ "predictions-file", required_argument, NULL, OPT_PRED_FILE },
+	{ "with-prompt", no_argument, NULL, OPT_WITH_PROMPT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+	/* The seed script's flags (scripts/inference/inference_hf.py). */
+	{ "base_model", required_argument, NULL, 'm' },
+	{ "with_prompt", no_argument, NULL, OPT_WITH_PROMPT },
+	{ "interactive", no_argument, NULL, OPT_PLAIN },
+	{ "data_file", required_argument, NULL, OPT_SEED_DATA_FILE },
+	{ "predictions_file", required_argument, NULL, OPT_PRED_FILE },
+	{ "only_cpu", no_argument, NULL, OPT_IGNORED },
+	{ "use_cpu", no_argument, NULL, OPT_IGNORED },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, _(
+"Usage: yangtuo [OPTION]...\n"
+"       yangtuo COMMAND [OPTION]...\n"
+"Chat with a local Llama-3 model (GGUF) on yangtuo's own CPU engine.\n"
+"\n"
+"Modes:\n"
+"  (none)                   chat in the terminal\n"
+"      --plain              line-mode chat with readline (also when stdin or\n"
+"                           stdout is not a terminal)\n"
+"  -p, --prompt=TEXT        print one reply to TEXT and exit (- reads stdin)\n"
+"      --data-file=FILE     answer every line of FILE (batch mode) ...\n"
+"      --predictions-file=FILE  ... into this JSON file (resumable)\n"
+"\n"
+"Model and context:\n"
+"  -m, --model=FILE         the GGUF model (default: config, else the demo)\n"
+"  -c, --ctx-size=N         context size in tokens (0 = the model's)\n"
+"  -t, --threads=N          compute threads (default: online cores)\n"
+"      --batch-size=N       prompt tokens evaluated per pass\n"
+"      --template=NAME      auto, llama3, llama2, chatml, mistral or none\n"
+"      --system=NAME|TEXT   a system prompt from the config, or a text\n"
+"      --with-prompt        batch: use the chat template and system prompt\n"
+"\n"
+"Sampling:\n"
+"      --temperature=T, --temp=T   0 is greedy (default 0.2)\n"
+"      --top-k=N            (default 40; 0 = off)\n"
+"      --top-p=P            (default 0.9; 1 = off)\n"
+"      --min-p=P            (default 0 = off)\n"
+"      --repeat-penalty=R   (default 1.1; 1 = off)\n"
+"      --repeat-last-n=N    tokens the penalty looks back (default 64)\n"
+"      --seed=N             random seed (default: a new one each run)\n"
+"  -n, --max-tokens=N       tokens per reply (default: until the context is\n"
+"                           full; 400 in batch mode)\n"
+"\n"
+"Other:\n"
+"      --config=FILE        read FILE instead of the default config\n"
+"  -v, --verbose            statistics on stderr\n"
+"      --log-file=FILE      write a debug log\n"
+"  -h, --help               display this help and exit\n"
+"  -V, --version            output version information and exit\n"
+"\n"
+"The seed script's flags work too: --base_model, --with_prompt,\n"
+"--interactive, --data_file, --predictions_file, --only_cpu.\n"
+"\n"
+"Commands:\n"
+"  run -m MODEL --prompt-tokens IDS|--prompt TEXT [-n N]\n"
+"                           print the greedy continuation's token ids\n"
+"  eval -m MODEL --tokens-file T.json --probs-out P.f32\n"
+"                           write every next-token distribution (float32)\n"
+"  info MODEL               metadata, tensor types and memory needed\n"
+"  tokenize -m MODEL TEXT|--cases FILE.inp|--chat FILE.json\n"
+"                           token ids of a text, test cases or a chat\n"
+"\n"
+"Files: $XDG_CONFIG_HOME/yangtuo/config.yaml (see yangtuo.yaml(5)),\n"
+"$XDG_DATA_HOME/yangtuo/sessions, $XDG_STATE_HOME/yangtuo/history.\n"
+"\n"
+"Report bugs to: %s\n"
+"yangtuo home page: <%s>\n"), PACKAGE_BUGREPORT, PACKAGE_URL);
+}
+
+static void
+version(void)
+{
+	printf("yangtuo (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	printf(_("Engine kernels: %s.\n"), qt_simd_name());
+	printf(_("License: MIT.  This is free software: you are free to "
+	    "change and redistribute it.\nThere is NO WARRANTY, to the "
+	    "extent permitted by law.\n"));
+}
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "yangtuo: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	fprintf(stderr, _("Try 'yangtuo --help' for more information.\n"));
+	return 2;
+}
+
+static void
+on_cfg_warning(void *arg, const char *msg)
+{
+	fprintf(stderr, _("yangtuo: warning: %s\n"), msg);
+}
+
+static int
+file_exists(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+/* The demo model: installed, else beside the sources (a build tree). */
+static char *
+demo_model(void)
+{
+	char	*p;
+
+	xasprintf(&p, "%s/%s", PKGDATADIR, DEMO_MODEL);
+	if (file_exists(p))
+		return p;
+	free(p);
+	xasprintf(&p, "%s/data/%s", SRCDIR, DEMO_MODEL);
+	return p;
+}
+
+/* A fresh seed when the config asks for "random" (0). */
+static uint64_t
+fresh_seed(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20 ^
+	    (uint64_t)getpid() << 40) & 0x7fffffff;
+}
+
+/* Load the config file; exits with 78 (EX_CONFIG) on an error. */
+static int
+load_config(struct cfg *cfg, const char *path)
+{
+	char	*cause = NULL, *def = NULL;
+	int	 explicit = path != NULL;
+
+	if (path == NULL && (def = cfg_default_path()) == NULL)
+		return 0;
+	if (cfg_load_file(cfg, explicit ? path : def, on_cfg_warning, NULL,
+	    &cause) != 0) {
+		if (!explicit && errno == ENOENT) {
+			free(cause);
+			free(def);
+			return 0;
+		}
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+		free(def);
+		return -1;
+	}
+	free(def);
+	return 0;
+}
+
+static int
+set_opt(struct fe *fe, const char *name, const char *value)
+{
+	char	*cause = NULL;
+
+	if (fe_set_param(&fe->params, name, value, &cause) != 0) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		fprintf(stderr, _("Try 'yangtuo --help' for more "
+		    "information.\n"));
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_count(const char *s, long lo, long hi, long *out)
+{
+	char	*end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return errno != 0 || end == s || *end != '\0' || *out < lo ||
+	    *out > hi ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct subcmd	*sc;
+	const struct cfg_prompt	*sp;
+	struct cfg		 cfg;
+	struct fe		 fe;
+	const char		*config = NULL, *model = NULL, *system = NULL;
+	const char		*tmpl = NULL;
+	char			*demo = NULL;
+	int			 c, plain = 0, seed_data = 0, max_set = 0;
+	int			 seed_set = 0, i, r;
+	long			 v;
+
+	setlocale(LC_ALL, "");
+#if ENABLE_NLS
+	bindtextdomain(PACKAGE, LOCALEDIR);
+	textdomain(PACKAGE);
+#endif
+	qt_init();
+	if (argc > 1 && argv[1][0] != '-')
+		for (sc = subcmds; sc->name != NULL; sc++)
+			if (strcmp(argv[1], sc->name) == 0)
+				return sc->fn(argc - 1, argv + 1);
+
+	/* The config file first: it may be named on the command line. */
+	for (i = 1; i < argc - 1; i++)
+		if (strcmp(argv[i], "--config") == 0)
+			config = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+	cfg_init(&cfg);
+	memset(&fe, 0, sizeof fe);
+	fe.cfg = &cfg;
+
+	opterr = 0;	/* the second pass reports errors */
+	while ((c = getopt_long(argc, argv, "hVm:p:n:c:t:v", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			version();
+			return 0;
+		default:
+			break;
+		}
+	}
+	if (load_config(&cfg, config) != 0)
+		return 78;
+	fe.params.temperature = cfg.temperature;
+	fe.params.top_k = cfg.top_k;
+	fe.params.top_p = cfg.top_p;
+	fe.params.min_p = cfg.min_p;
+	fe.params.repeat_penalty = cfg.repeat_penalty;
+	fe.params.repeat_last_n = cfg.repeat_last_n;
+	fe.params.seed = cfg.seed;
+	fe.params.max_tokens = cfg.max_tokens;
+	fe.load.n_ctx = cfg.n_ctx;
+	fe.load.threads = (uint32_t)cfg.threads;
+	model = cfg.model;
+	system = cfg.system;
+	tmpl = cfg.template_name;
+
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "hVm:p:n:c:t:v", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			model = optarg;
+			break;
+		case 'p':
+			fe.prompt = optarg;
+			break;
+		case OPT_PLAIN:
+			plain = 1;
+			break;
+		case OPT_TEMP:
+			if (set_opt(&fe, "temperature", optarg) != 0)
+				return 2;
+			break;
+		case OPT_TOP_K:
+			if (set_opt(&fe, "top_k", optarg) != 0)
+				return 2;
+			break;
+		case OPT_TOP_P:
+			if (set_opt(&fe, "top_p", optarg) != 0)
+				return 2;
+			break;
+		case OPT_MIN_P:
+			if (set_opt(&fe, "min_p", optarg) != 0)
+				return 2;
+			break;
+		case OPT_REPEAT_PENALTY:
+			if (set_opt(&fe, "repeat_penalty", optarg) != 0)
+				return 2;
+			break;
+		case OPT_REPEAT_LAST_N:
+			if (set_opt(&fe, "repeat_last_n", optarg) != 0)
+				return 2;
+			break;
+		case OPT_SEED:
+			if (set_opt(&fe, "seed", optarg) != 0)
+				return 2;
+			seed_set = 1;
+			break;
+		case 'n':
+			if (set_opt(&fe, "max_tokens", optarg) != 0)
+				return 2;
+			max_set = 1;
+			break;
+		case 'c':
+			if (parse_count(optarg, 0, 1 << 24, &v) != 0)
+				return usage_error(_("bad --ctx-size '%s'"),
+				    optarg);
+			fe.load.n_ctx = (uint32_t)v;
+			break;
+		case 't':
+			if (parse_count(optarg, 1, 1024, &v) != 0)
+				return usage_error(_("bad --threads '%s'"),
+				    optarg);
+			fe.load.threads = (uint32_t)v;
+			break;
+		case OPT_BATCH_SIZE:
+			if (parse_count(optarg, 1, 8192, &v) != 0)
+				return usage_error(_("bad --batch-size '%s'"),
+				    optarg);
+			fe.load.n_batch = (uint32_t)v;
+			break;
+		case OPT_SYSTEM:
+			system = optarg;
+			break;
+		case OPT_TEMPLATE:
+			tmpl = optarg;
+			break;
+		case OPT_CONFIG:
+			break;
+		case OPT_SEED_DATA_FILE:
+			seed_data = 1;
+			/* FALLTHROUGH */
+		case OPT_DATA_FILE:
+			fe.data_file = optarg;
+			break;
+		case OPT_PRED_FILE:
+			fe.pred_file = optarg;
+			break;
+		case OPT_WITH_PROMPT:
+			fe.with_prompt = 2;
+			break;
+		case 'v':
+			fe.verbose = 1;
+			break;
+		case OPT_LOG_FILE:
+			if (log_open(optarg) != 0) {
+				fprintf(stderr, "yangtuo: %s: %s\n", optarg,
+				    strerror(errno));
+				return 1;
+			}
+			break;
+		case OPT_IGNORED:
+			break;
+		case 'h':
+		case 'V':
+			break;
+		default:
+			fprintf(stderr, _("Try 'yangtuo --help' for more "
+			    "information.\n"));
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		if (argv[optind][0] != '-' && optind == 1)
+			return usage_error(_("unknown command '%s'"),
+			    argv[optind]);
+		return usage_error(_("unexpected argument '%s'"), argv[optind]);
+	}
+	if (tmpl != NULL && strcmp(tmpl, "auto") != 0 &&
+	    strcmp(tmpl, "llama3") != 0 && strcmp(tmpl, "llama2") != 0 &&
+	    strcmp(tmpl, "chatml") != 0 && strcmp(tmpl, "mistral") != 0 &&
+	    strcmp(tmpl, "none") != 0)
+		return usage_error(_("unknown --template '%s' (auto, llama3, "
+		    "llama2, chatml, mistral, none)"), tmpl);
+	if ((fe.data_file == NULL) != (fe.pred_file == NULL))
+		return usage_error("%s", _("batch mode needs both --data-file "
+		    "and --predictions-file"));
+	if (fe.data_file != NULL && fe.prompt != NULL)
+		return usage_error("%s", _("-p and --data-file exclude each "
+		    "other"));
+
+	/* The system prompt: a configured name, else a literal text. */
+	if (system != NULL && (sp = cfg_prompt(&cfg, system)) != NULL) {
+		fe.system_name = sp->name;
+		fe.system_text = sp->text;
+	} else if (system != NULL && *system != '\0') {
+		fe.system_name = "custom";
+		fe.system_text = system;
+	}
+	if (model == NULL) {
+		model = demo = demo_model();
+		fe.demo = 1;
+	}
+	fe.load.version = PROTO_VERSION;
+	fe.load.path = (char *)model;
+	fe.load.template_name = (char *)(tmpl != NULL ? tmpl : "auto");
+	if (!seed_set && fe.params.seed == 0)
+		fe.params.seed = fresh_seed();
+
+	if (fe.data_file != NULL) {
+		/* The seed script answers raw text unless --with_prompt. */
+		if (fe.with_prompt == 0)
+			fe.with_prompt = !seed_data;
+		if (!fe.with_prompt)
+			fe.load.template_name = (char *)"none";
+		if (!max_set && !(cfg.set & CFG_SET_MAX_TOKENS))
+			fe.params.max_tokens = 400;
+		r = fe_batch(&fe);
+	} else if (fe.prompt != NULL)
+		r = fe_oneshot(&fe);
+	else {
+		(void)plain;
+		r = fe_plain(&fe);
+	}
+	free(demo);
+	cfg_free(&cfg);
+	log_close();
+	return r;
+}

@@ -1,0 +1,289 @@
+/*
+ * proto.h over real pipes: framing with partial reads (a reader fed one
+ * byte at a time), every structured payload round-tripped, malformed
+ * payloads refused without reading past the end, and the engine worker
+ * driven through the same pipes (load, chat, cancel, quit).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/client.h"
+#include "src/conv.h"
+#include "src/proto.h"
+#include "tests/tap.h"
+
+static void
+test_framing(void)
+{
+	struct proto_reader	rd;
+	struct proto_msg	m;
+	struct proto_buf	b;
+	uint8_t			big[70000];
+	int			fd[2], n = 0, r;
+	ssize_t			got;
+	size_t			i;
+	uint8_t			c;
+
+	if (pipe(fd) != 0) {
+		ok(0, "pipe");
+		return;
+	}
+	for (i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 7);
+	proto_buf_init(&b);
+	proto_put_str(&b, "你好");
+	proto_put_u64(&b, 0x0123456789abcdefULL);
+	/* A writer thread would be needed for > 64 KiB; send small ones and
+	 * one large payload after draining. */
+	ok(proto_send_buf(fd[1], PROTO_EV_TOKEN, &b) == 0, "send a payload");
+	ok(proto_send(fd[1], PROTO_REQ_CANCEL, NULL, 0) == 0, "send empty");
+	proto_reader_init(&rd);
+	/* Feed one byte at a time: partial frames must wait. */
+	while (n < 2 && read(fd[0], &c, 1) == 1) {
+		proto_reader_feed(&rd, &c, 1);
+		while ((r = proto_reader_next(&rd, &m)) == 1) {
+			if (n == 0) {
+				struct proto_rd	pr;
+				char		*s;
+
+				proto_rd_init(&pr, m.payload, m.len);
+				s = proto_get_str(&pr, NULL);
+				ok(m.type == PROTO_EV_TOKEN && s != NULL &&
+				    strcmp(s, "你好") == 0 &&
+				    proto_get_u64(&pr) ==
+				    0x0123456789abcdefULL && !pr.err,
+				    "a message read byte by byte is whole");
+				free(s);
+			} else
+				ok(m.type == PROTO_REQ_CANCEL && m.len == 0,
+				    "an empty message");
+			proto_msg_free(&m);
+			n++;
+		}
+	}
+	ok(n == 2, "two messages out of byte-sized reads");
+	/* A large payload through a non-blocking reader and poll. */
+	if (fork() == 0) {
+		close(fd[0]);
+		proto_send(fd[1], PROTO_EV_TOKEN, big, sizeof big);
+		_exit(0);
+	}
+	n = 0;
+	while (n == 0 && (got = proto_reader_fill(&rd, fd[0])) > 0)
+		if (proto_reader_next(&rd, &m) == 1) {
+			ok(m.len == sizeof big && memcmp(m.payload, big,
+			    sizeof big) == 0, "a 70000-byte payload in "
+			    "pieces");
+			proto_msg_free(&m);
+			n = 1;
+		}
+	ok(n == 1, "large message arrived");
+	/* A frame claiming more than PROTO_MAX_PAYLOAD is refused. */
+	{
+		uint8_t	hdr[8] = { 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff };
+
+		proto_reader_feed(&rd, hdr, 8);
+		ok(proto_reader_next(&rd, &m) == -1, "an oversized frame is "
+		    "refused");
+	}
+	proto_reader_free(&rd);
+	proto_buf_free(&b);
+	close(fd[0]);
+	close(fd[1]);
+}
+
+static void
+test_payloads(void)
+{
+	struct proto_buf	b;
+	struct proto_rd		r;
+	struct proto_load	l = { PROTO_VERSION, "m.gguf", 4096, 2,
+				    "llama3", 64 }, l2;
+	struct proto_params	p = { 0.7f, 40, 0.9f, 0.05f, 1.1f, 64, 42, 400,
+				    128 }, p2;
+	struct proto_done	d = { PROTO_STOP_CANCEL, 100, 80, 20, 7, 0.5,
+				    1.25 }, d2;
+	uint32_t		drop[3] = { 1, 2, 5 };
+	struct proto_context	c = { 200, 256, 3, drop }, c2;
+	size_t			cut;
+
+	proto_buf_init(&b);
+	proto_load_put(&b, &l);
+	proto_rd_init(&r, b.p, b.len);
+	ok(proto_load_get(&r, &l2) == 0 && l2.version == PROTO_VERSION &&
+	    strcmp(l2.path, "m.gguf") == 0 && l2.n_ctx == 4096 &&
+	    l2.threads == 2 && strcmp(l2.template_name, "llama3") == 0 &&
+	    l2.n_batch == 64, "load request round trip");
+	proto_load_free(&l2);
+	/* Every truncation of it is refused. */
+	for (cut = 0; cut < b.len; cut++) {
+		proto_rd_init(&r, b.p, cut);
+		if (proto_load_get(&r, &l2) == 0)
+			break;
+	}
+	ok(cut == b.len, "every truncated load request is refused");
+	proto_buf_free(&b);
+
+	proto_buf_init(&b);
+	proto_params_put(&b, &p);
+	proto_rd_init(&r, b.p, b.len);
+	ok(proto_params_get(&r, &p2) == 0 && memcmp(&p, &p2, sizeof p) == 0,
+	    "params round trip");
+	proto_rd_init(&r, b.p, b.len - 1);
+	ok(proto_params_get(&r, &p2) != 0, "short params refused");
+	proto_buf_free(&b);
+
+	proto_buf_init(&b);
+	proto_done_put(&b, &d);
+	proto_rd_init(&r, b.p, b.len);
+	ok(proto_done_get(&r, &d2) == 0 && d2.stop == d.stop &&
+	    d2.prompt == 100 && d2.cached == 80 && d2.evaluated == 20 &&
+	    d2.generated == 7 && d2.prefill_sec == 0.5 &&
+	    d2.decode_sec == 1.25, "done round trip");
+	proto_buf_free(&b);
+
+	proto_buf_init(&b);
+	proto_context_put(&b, &c);
+	proto_rd_init(&r, b.p, b.len);
+	ok(proto_context_get(&r, &c2) == 0 && c2.used == 200 &&
+	    c2.total == 256 && c2.n_dropped == 3 && c2.dropped[2] == 5,
+	    "context round trip");
+	free(c2.dropped);
+	/* A count larger than the payload holds is refused up front. */
+	b.p[8] = 0xff;
+	b.p[9] = 0xff;
+	proto_rd_init(&r, b.p, b.len);
+	ok(proto_context_get(&r, &c2) != 0, "a lying dropped count is "
+	    "refused");
+	proto_buf_free(&b);
+}
+
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The worker over real pipes with the demo model. */
+static void
+test_worker(void)
+{
+	struct client		 cl;
+	struct client_ev	 ev;
+	struct proto_load	 l = { PROTO_VERSION, NULL, 256, 2, "auto",
+				     0 };
+	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, 30,
+				     0 };
+	struct conv		 cv;
+	char			*path, *cause = NULL, text[4096] = "";
+	int			 r, done = 0;
+	struct proto_done	 st = { 0 };
+
+	if (asprintf(&path, "%s/models/stories260K.gguf", tap_testdata()) < 0)
+		abort();
+	if (access(path, R_OK) != 0) {
+		skip("no test data");
+		free(path);
+		return;
+	}
+	l.path = path;
+	ok(client_start(&cl) == 0, "start the engine thread");
+	l.path = (char *)"/nonexistent.gguf";
+	r = client_load_wait(&cl, &l, &cause);
+	ok(r != 0 && cause != NULL && strstr(cause, "nonexistent") != NULL,
+	    "a missing model: %s", cause);
+	free(cause);
+	cause = NULL;
+	l.path = path;
+	ok(client_load_wait(&cl, &l, &cause) == 0, "load the demo model");
+	ok(cl.model.n_ctx == 256 && strcmp(cl.model.template_name,
+	    "none") == 0, "ready: context %u, template %s", cl.model.n_ctx,
+	    cl.model.template_name);
+	client_params(&cl, &p);
+	conv_init(&cv);
+	conv_add(&cv, CONV_USER, "Once upon a time", 16);
+	client_chat(&cl, &cv);
+	while (!done && (r = client_next(&cl, &ev, 5000)) > 0) {
+		if (ev.type == PROTO_EV_TOKEN)
+			strncat(text, ev.text, sizeof text - strlen(text) - 1);
+		else if (ev.type == PROTO_EV_DONE) {
+			st = ev.stats;
+			done = 1;
+		}
+		client_ev_free(&ev);
+	}
+	/* llama.cpp's greedy text for this prompt (testdata reference). */
+	ok(strncmp(text, ", there was a little girl named Lily. She loved to "
+	    "play outside in the park", 75) == 0, "greedy reply: \"%s\"",
+	    text);
+	ok(st.stop == PROTO_STOP_LENGTH && st.generated == 30 &&
+	    st.prompt == 5 && st.cached == 0, "done: stop %u, %u generated, "
+	    "prompt %u, cached %u", st.stop, st.generated, st.prompt,
+	    st.cached);
+
+	/* The next turn re-uses the cache: only the new text is evaluated. */
+	conv_add(&cv, CONV_ASSISTANT, text, strlen(text));
+	conv_add(&cv, CONV_USER, " The end.", 9);
+	client_chat(&cl, &cv);
+	done = 0;
+	while (!done && (r = client_next(&cl, &ev, 5000)) > 0) {
+		if (ev.type == PROTO_EV_DONE) {
+			st = ev.stats;
+			done = 1;
+		}
+		client_ev_free(&ev);
+	}
+	ok(done && st.cached >= 30 && st.evaluated < 8, "turn 2: %u of %u "
+	    "prompt tokens cached, %u evaluated", st.cached, st.prompt,
+	    st.evaluated);
+
+	/* Cancel while generating a long reply: the reply stops fast. */
+	{
+		double	t0 = 0, lat = -1;
+		int	tokens = 0;
+
+		p.max_tokens = -1;
+		client_params(&cl, &p);
+		conv_clear(&cv);
+		conv_add(&cv, CONV_USER, "Tom", 3);
+		client_chat(&cl, &cv);
+		done = 0;
+		while (!done && (r = client_next(&cl, &ev, 5000)) > 0) {
+			if (ev.type == PROTO_EV_TOKEN && ++tokens == 20) {
+				t0 = now();
+				client_cancel(&cl);
+			} else if (ev.type == PROTO_EV_DONE) {
+				lat = now() - t0;
+				st = ev.stats;
+				done = 1;
+			}
+			client_ev_free(&ev);
+		}
+		ok(done && st.stop == PROTO_STOP_CANCEL && lat < 0.1,
+		    "cancel: stop %u after %.1f ms", st.stop, lat * 1e3);
+	}
+	conv_free(&cv);
+	client_stop(&cl);
+	free(path);
+}
+
+int
+main(void)
+{
+	test_framing();
+	test_payloads();
+	test_worker();
+	return tap_done();
+}
