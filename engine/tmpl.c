@@ -1,9 +1,8 @@
 /*
- * Chat templates rendered straight to ids.  Markup such as <|eot_id|> or
- * </s> becomes its control token when the vocabulary has one; everything
- * between two control tokens (markup text and message text together) is
- * encoded as one run with special parsing off, which is what llama.cpp's
- * llm_chat_apply_template followed by tokenization gives for clean text.
+ * Chat templates rendered straight to ids.  Markup such as <|eot_id|> is
+ * its control token when the vocabulary has one; the text between two
+ * control tokens is encoded as one run with special parsing off, as
+ * llama.cpp's llm_chat_apply_template plus tokenization does for it.
  */
 #include "config.h"
 

@@ -29,7 +29,9 @@ struct tmpl_msg {
 	size_t		 len;
 };
 
-/* The template a file asks for (TMPL_NONE for base models). */
+/* The template a file asks for, recognised from tokenizer.chat_template
+ * (never executed); without one, llama3 or chatml if the vocabulary has
+ * their markup tokens; else TMPL_NONE (base models). */
 int		 tmpl_detect(const struct gguf *, const struct tok *);
 /* By name: "llama3", ...; "auto" gives -2; unknown gives -1. */
 int		 tmpl_by_name(const char *);
@@ -37,9 +39,12 @@ const char	*tmpl_name(int kind);
 
 /*
  * Render msgs[0..n) with the generation prompt appended (add_gen) into
- * *ids (grown with realloc; *n_ids, *cap updated).  If msg_start is not
- * NULL it receives n + 1 offsets: where each message's tokens start in
- * *ids, and the end.  Returns 0, or -1 on OOM.
+ * *ids (grown with realloc; *n_ids, *cap updated).  BOS comes first when
+ * the vocabulary asks for it.  If msg_start is not NULL it receives n + 1
+ * offsets: where each message's tokens start in *ids (a message that
+ * begins inside a run of text, as in llama2's "[INST] sys user [/INST]",
+ * gets the start of that run), and last *n_ids at return.  Returns 0, or
+ * -1 on OOM.
  */
 int		 tmpl_render(int kind, const struct tok *,
 		    const struct tmpl_msg *msgs, size_t n, int add_gen,

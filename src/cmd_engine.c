@@ -23,6 +23,7 @@
 #include "engine/gguf.h"
 #include "engine/model.h"
 #include "engine/quant.h"
+#include "engine/synth.h"
 #include "engine/tok.h"
 #include "xmalloc.h"
 
@@ -503,5 +504,57 @@ cmd_info(int argc, char **argv)
 	    "context %u = %.2f MiB\n", model_weight_bytes(m) / 1048576.0,
 	    kv / 1048576.0, n_ctx, (model_weight_bytes(m) + kv) / 1048576.0);
 	model_free(m);
+	return 0;
+}
+
+/* yangtuo quantize --random SHAPE TYPE OUT.gguf: a synthetic model. */
+int
+cmd_quantize(int argc, char **argv)
+{
+	static const struct option	 qopts[] = {
+		{ "random", required_argument, NULL, 'r' },
+		{ "seed", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct synth_shape	*shape = NULL;
+	const char			*rshape = NULL;
+	char				*cause = NULL;
+	long				 seed = 1;
+	int				 c, type;
+	double				 t0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", qopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			rshape = optarg;
+			break;
+		case 's':
+			if (parse_long(optarg, 0, INT32_MAX, &seed) != 0)
+				return usage_err("quantize", "bad --seed");
+			break;
+		default:
+			return usage_err("quantize", "unknown option");
+		}
+	}
+	if (rshape == NULL)
+		return usage_err("quantize", "only --random SHAPE TYPE OUT is "
+		    "supported so far");
+	if (argc - optind != 2)
+		return usage_err("quantize", "give TYPE and OUT.gguf");
+	if ((shape = synth_shape(rshape)) == NULL)
+		return usage_err("quantize", "shape must be 1b, 8b, small or "
+		    "tiny");
+	if ((type = qt_type_by_name(argv[optind])) < 0)
+		return usage_err("quantize", "unknown weight type");
+	t0 = now_sec();
+	if (synth_write(argv[optind + 1], shape, (uint32_t)type,
+	    (uint64_t)seed, &cause) != 0) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	fprintf(stderr, "wrote %s (%s, %s) in %.1f s\n", argv[optind + 1],
+	    shape->name, qt_name((uint32_t)type), now_sec() - t0);
 	return 0;
 }

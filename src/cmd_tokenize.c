@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,21 +53,23 @@ struct tk_opts {
 static void
 tk_help(FILE *f)
 {
-	fprintf(f,
-	    "usage: yangtuo tokenize -m MODEL [--no-bos] TEXT\n"
+	fputs("usage: yangtuo tokenize -m MODEL [--no-bos] TEXT\n"
 	    "       yangtuo tokenize -m MODEL --cases FILE.inp\n"
-	    "       yangtuo tokenize -m MODEL --chat FILE.json "
-	    "[--template NAME]\n"
+	    "       yangtuo tokenize -m MODEL [--no-bos] [--template NAME] "
+	    "--chat FILE.json\n"
 	    "\n"
-	    "TEXT prints one line per token: id and piece.  --cases prints "
-	    "one line per\n"
-	    "case in llama.cpp's .out format (no BOS, special tokens off).  "
-	    "--chat reads\n"
-	    "a JSON array of {\"role\", \"content\"} messages and prints the "
-	    "ids of the\n"
-	    "rendered prompt, generation prompt included, on one line in the "
-	    "same format.\n"
-	    "Templates: auto llama3 llama2 chatml mistral none.\n");
+	    "  TEXT            one line per token: the id and its piece\n"
+	    "  --cases FILE    the ids of each case of a llama.cpp .inp file,\n"
+	    "                  in its .out format (no BOS, special tokens "
+	    "off)\n"
+	    "  --chat FILE     a JSON array of {\"role\", \"content\"} "
+	    "messages,\n"
+	    "                  rendered with the generation prompt: the ids "
+	    "on\n"
+	    "                  one line, in the same format\n"
+	    "  --template NAME auto (default), llama3, llama2, chatml, mistral"
+	    " or none\n"
+	    "  --no-bos        leave out the BOS token\n", f);
 }
 
 static int
@@ -134,7 +137,7 @@ read_file(const char *path, size_t *len)
 	size_t	 n = 0, cap = 0, got;
 
 	if ((f = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "yangtuo: %s: cannot open\n", path);
+		fprintf(stderr, "yangtuo: %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
 	for (;;) {
@@ -169,14 +172,30 @@ print_ids(const int32_t *ids, size_t n)
 	putchar('\n');
 }
 
-static int
+static void
 tk_encode(const struct tok *t, const char *s, size_t len, int bos,
     int32_t **ids, size_t *n, size_t *cap)
 {
 	*n = 0;
 	if (tok_encode(t, s, len, bos, 0, ids, n, cap) != 0)
 		fatal("out of memory");
-	return 0;
+}
+
+/* The next case separator in [p, end), or NULL (the text may hold NUL
+ * bytes, so no strstr). */
+static char *
+find_sep(char *p, char *end)
+{
+	size_t	m = strlen(CASE_SEP);
+
+	while ((size_t)(end - p) >= m) {
+		if ((p = memchr(p, '\n', (size_t)(end - p) - m + 1)) == NULL)
+			return NULL;
+		if (memcmp(p, CASE_SEP, m) == 0)
+			return p;
+		p++;
+	}
+	return NULL;
 }
 
 static int
@@ -190,10 +209,9 @@ tk_cases(const struct tok *t, const char *path)
 		return 1;
 	p = buf;
 	end = buf + len;
-	while (p < end) {
-		sep = strstr(p, CASE_SEP);
-		if (sep == NULL)
-			break;	/* text after the last separator is dropped */
+	/* Text after the last separator is not a case (.inp files end
+	 * with one). */
+	while ((sep = find_sep(p, end)) != NULL) {
 		tk_encode(t, p, (size_t)(sep - p), 0, &ids, &n, &cap);
 		print_ids(ids, n);
 		p = sep + strlen(CASE_SEP);
@@ -213,7 +231,8 @@ tk_chat(const struct tok *t, const struct gguf *g, const struct tk_opts *o)
 	size_t		 n = 0, cap = 0, i, nm;
 	int		 kind;
 
-	if ((root = json_load_file(o->chat, 0, &err)) == NULL) {
+	if ((root = json_load_file(o->chat, JSON_ALLOW_NUL, &err)) ==
+	    NULL) {
 		fprintf(stderr, "yangtuo: %s:%d:%d: %s\n", o->chat, err.line,
 		    err.column, err.text);
 		return 1;
@@ -246,7 +265,10 @@ tk_chat(const struct tok *t, const struct gguf *g, const struct tk_opts *o)
 		kind = tmpl_detect(g, t);
 	if (tmpl_render(kind, t, msgs, nm, 1, &ids, &n, &cap, NULL) != 0)
 		fatal("out of memory");
-	print_ids(ids, n);
+	if (o->no_bos && n > 0 && tok_add_bos(t) && ids[0] == tok_bos(t))
+		print_ids(ids + 1, n - 1);
+	else
+		print_ids(ids, n);
 	free(ids);
 	free(msgs);
 	json_decref(root);

@@ -22,6 +22,7 @@
 #include "fe.h"
 #include "log.h"
 #include "proto.h"
+#include "ui/ui.h"
 #include "xmalloc.h"
 
 #if ENABLE_NLS
@@ -43,6 +44,7 @@ static const struct subcmd subcmds[] = {
 	{ "eval", cmd_eval },
 	{ "info", cmd_info },
 	{ "tokenize", cmd_tokenize },
+	{ "quantize", cmd_quantize },
 	{ NULL, NULL }
 };
 
@@ -159,6 +161,8 @@ usage(FILE *f)
 "  info MODEL               metadata, tensor types and memory needed\n"
 "  tokenize -m MODEL TEXT|--cases FILE.inp|--chat FILE.json\n"
 "                           token ids of a text, test cases or a chat\n"
+"  quantize --random 1b|8b|small|tiny TYPE OUT.gguf\n"
+"                           write a synthetic model with random weights\n"
 "\n"
 "Files: $XDG_CONFIG_HOME/yangtuo/config.yaml (see yangtuo.yaml(5)),\n"
 "$XDG_DATA_HOME/yangtuo/sessions, $XDG_STATE_HOME/yangtuo/history.\n"
@@ -275,70 +279,35 @@ parse_count(const char *s, long lo, long hi, long *out)
 	    *out > hi ? -1 : 0;
 }
 
-int
-main(int argc, char **argv)
+/* Everything after the config is read: options, then the front end. */
+static int
+chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 {
-	const struct subcmd	*sc;
 	const struct cfg_prompt	*sp;
-	struct cfg		 cfg;
 	struct fe		 fe;
-	const char		*config = NULL, *model = NULL, *system = NULL;
-	const char		*tmpl = NULL;
+	const char		*model = NULL, *system = NULL, *tmpl = NULL;
 	char			*demo = NULL;
 	int			 c, plain = 0, seed_data = 0, max_set = 0;
-	int			 seed_set = 0, i, r;
+	int			 seed_set = 0, r;
 	long			 v;
 
-	setlocale(LC_ALL, "");
-#if ENABLE_NLS
-	bindtextdomain(PACKAGE, LOCALEDIR);
-	textdomain(PACKAGE);
-#endif
-	qt_init();
-	if (argc > 1 && argv[1][0] != '-')
-		for (sc = subcmds; sc->name != NULL; sc++)
-			if (strcmp(argv[1], sc->name) == 0)
-				return sc->fn(argc - 1, argv + 1);
-
-	/* The config file first: it may be named on the command line. */
-	for (i = 1; i < argc - 1; i++)
-		if (strcmp(argv[i], "--config") == 0)
-			config = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config = argv[i] + 9;
-	cfg_init(&cfg);
 	memset(&fe, 0, sizeof fe);
-	fe.cfg = &cfg;
-
-	opterr = 0;	/* the second pass reports errors */
-	while ((c = getopt_long(argc, argv, "hVm:p:n:c:t:v", longopts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			version();
-			return 0;
-		default:
-			break;
-		}
-	}
-	if (load_config(&cfg, config) != 0)
+	fe.cfg = cfg;
+	if (load_config(cfg, config) != 0)
 		return 78;
-	fe.params.temperature = cfg.temperature;
-	fe.params.top_k = cfg.top_k;
-	fe.params.top_p = cfg.top_p;
-	fe.params.min_p = cfg.min_p;
-	fe.params.repeat_penalty = cfg.repeat_penalty;
-	fe.params.repeat_last_n = cfg.repeat_last_n;
-	fe.params.seed = cfg.seed;
-	fe.params.max_tokens = cfg.max_tokens;
-	fe.load.n_ctx = cfg.n_ctx;
-	fe.load.threads = (uint32_t)cfg.threads;
-	model = cfg.model;
-	system = cfg.system;
-	tmpl = cfg.template_name;
+	fe.params.temperature = cfg->temperature;
+	fe.params.top_k = cfg->top_k;
+	fe.params.top_p = cfg->top_p;
+	fe.params.min_p = cfg->min_p;
+	fe.params.repeat_penalty = cfg->repeat_penalty;
+	fe.params.repeat_last_n = cfg->repeat_last_n;
+	fe.params.seed = cfg->seed;
+	fe.params.max_tokens = cfg->max_tokens;
+	fe.load.n_ctx = cfg->n_ctx;
+	fe.load.threads = (uint32_t)cfg->threads;
+	model = cfg->model;
+	system = cfg->system;
+	tmpl = cfg->template_name;
 
 	optind = 1;
 	opterr = 1;
@@ -467,7 +436,7 @@ main(int argc, char **argv)
 		    "other"));
 
 	/* The system prompt: a configured name, else a literal text. */
-	if (system != NULL && (sp = cfg_prompt(&cfg, system)) != NULL) {
+	if (system != NULL && (sp = cfg_prompt(cfg, system)) != NULL) {
 		fe.system_name = sp->name;
 		fe.system_text = sp->text;
 	} else if (system != NULL && *system != '\0') {
@@ -490,16 +459,60 @@ main(int argc, char **argv)
 			fe.with_prompt = !seed_data;
 		if (!fe.with_prompt)
 			fe.load.template_name = (char *)"none";
-		if (!max_set && !(cfg.set & CFG_SET_MAX_TOKENS))
+		if (!max_set && !(cfg->set & CFG_SET_MAX_TOKENS))
 			fe.params.max_tokens = 400;
 		r = fe_batch(&fe);
 	} else if (fe.prompt != NULL)
 		r = fe_oneshot(&fe);
-	else {
-		(void)plain;
+	else if (plain || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		r = fe_plain(&fe);
-	}
+	else
+		r = ui_main(&fe);
 	free(demo);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct subcmd	*sc;
+	struct cfg		 cfg;
+	const char		*config = NULL;
+	int			 c, i, r;
+
+	setlocale(LC_ALL, "");
+#if ENABLE_NLS
+	bindtextdomain(PACKAGE, LOCALEDIR);
+	textdomain(PACKAGE);
+#endif
+	qt_init();
+	if (argc > 1 && argv[1][0] != '-')
+		for (sc = subcmds; sc->name != NULL; sc++)
+			if (strcmp(argv[1], sc->name) == 0)
+				return sc->fn(argc - 1, argv + 1);
+
+	/* The config file first: it may be named on the command line. */
+	for (i = 1; i < argc - 1; i++)
+		if (strcmp(argv[i], "--config") == 0)
+			config = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+	opterr = 0;	/* the second pass reports errors */
+	while ((c = getopt_long(argc, argv, "hVm:p:n:c:t:v", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			version();
+			return 0;
+		default:
+			break;
+		}
+	}
+	cfg_init(&cfg);
+	r = chat_main(&cfg, config, argc, argv);
 	cfg_free(&cfg);
 	log_close();
 	return r;

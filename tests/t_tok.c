@@ -303,11 +303,11 @@ check_stream_tokens(const struct tok *t, const char *vocab, int spm)
 		"\xe6\xad\xaa",				/* 歪 */
 		"\xf0\x9f\x98\xb8",			/* 😸 */
 		"\xf0\x9f\x87\xa8\xf0\x9f\x87\xb3",	/* 🇨🇳 */
-		"\xe4\xb8\xba\xe4\xbb\x80\xe4\xb9\x88\xe8\xa6\x81\xe5\x87\x8f"
+		("\xe4\xb8\xba\xe4\xbb\x80\xe4\xb9\x88\xe8\xa6\x81\xe5\x87\x8f"
 		"\xe5\xb0\x91\xe6\xb1\xa1\xe6\x9f\x93\xef\xbc\x8c\xe4\xbf\x9d"
-		"\xe6\x8a\xa4\xe7\x8e\xaf\xe5\xa2\x83\xef\xbc\x9f",
-		"\xe6\xad\xaa\xe6\xad\xaa\xf0\x9f\x98\xb8 ok \xf0\x9f\x87\xa8"
-		"\xf0\x9f\x87\xb3\xe5\x90\x97"
+		"\xe6\x8a\xa4\xe7\x8e\xaf\xe5\xa2\x83\xef\xbc\x9f"),
+		("\xe6\xad\xaa\xe6\xad\xaa\xf0\x9f\x98\xb8 ok \xf0\x9f\x87\xa8"
+		"\xf0\x9f\x87\xb3\xe5\x90\x97")
 	};
 	struct ids	 got = { NULL, 0, 0 };
 	size_t		 i, n = sizeof texts / sizeof texts[0], pass = 0;
@@ -421,7 +421,7 @@ struct vspec {
 
 static const char *const spm_tokens[] = {
 	"<unk>", "<s>", "</s>", "<0x41>", "\xe2\x96\x81", "a", "b",
-	"\xe2\x96\x81" "a"
+	("\xe2\x96\x81" "a")
 };
 static const int32_t spm_types[] = { 2, 3, 3, 6, 1, 1, 1, 1 };
 
@@ -676,6 +676,37 @@ check_speed(const struct tok *t)
 	free(text);
 }
 
+/* One pre-token word of 100,000 Chinese characters (no punctuation):
+ * merging must stay near-linear. */
+static void
+check_long_run(const struct tok *t)
+{
+	static const char	 han[] = "\xe6\x88\x91\xe6\x83\xb3\xe5\x9c"
+	    "\xa8\xe5\xb7\xa5\xe4\xbd\x9c\xe5\xa4\xa9\xe6\xad\xaa";
+	struct ids		 got = { NULL, 0, 0 };
+	struct timespec		 a, b;
+	char			*text;
+	size_t			 len = 300000, i, nh = sizeof han - 1;
+	double			 s;
+
+	if ((text = malloc(len)) == NULL)
+		return;
+	for (i = 0; i < len / 3; i++)
+		memcpy(text + 3 * i, han + 3 * ((i * 7 + i / 5) % (nh / 3)),
+		    3);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	encode(t, text, len, &got);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec -
+	    a.tv_nsec) / 1e9;
+	diag("100,000 Chinese characters in one word: %zu ids, %.1f ms",
+	    got.n, s * 1e3);
+	ok(got.n > 0 && len / 1e6 / s > 1.0, "a 300 KB run of Chinese "
+	    "merges above 1 MB/s (no quadratic blowup)");
+	free(got.v);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -709,6 +740,7 @@ main(void)
 	check_broken_vocab();
 	check_random_bytes(tb, ts);
 	check_speed(tb);
+	check_long_run(tb);
 	tok_free(tb);
 	tok_free(ts);
 	gguf_close(gb);
