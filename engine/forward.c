@@ -330,7 +330,13 @@ silu(float x)
 	return x / (1.0f + expf(-x));
 }
 
-/* One layer over T tokens at positions pos..pos+T-1. */
+static int
+cancelled(const struct fwd *f)
+{
+	return f->cancel != NULL && atomic_load(f->cancel);
+}
+
+/* One layer over T tokens at positions pos..pos+T-1: an FWD_ code. */
 static int
 layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 {
@@ -349,10 +355,12 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 		rmsnorm(f->xb + t * E, f->x + t * E, l->attn_norm, E,
 		    hp->norm_eps);
 	mm_in_set(&f->in_x, f->xb, T, E);
-	if (mm_mul(f->pool, &l->wq, &f->in_x, f->q) ||
-	    mm_mul(f->pool, &l->wk, &f->in_x, f->k) ||
-	    mm_mul(f->pool, &l->wv, &f->in_x, f->v))
-		return -1;
+	if (mm_mul(f->pool, &l->wq, &f->in_x, f->q, f->cancel) ||
+	    mm_mul(f->pool, &l->wk, &f->in_x, f->k, f->cancel) ||
+	    mm_mul(f->pool, &l->wv, &f->in_x, f->v, f->cancel))
+		return FWD_ERR;
+	if (cancelled(f))
+		return FWD_CANCELLED;
 	for (t = 0; t < T; t++) {
 		size_t	row = (size_t)il * f->n_ctx + pos + t;
 
@@ -367,8 +375,10 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 	a.pos = pos;
 	pool_run(f->pool, attn_job_run, &a);
 	mm_in_set(&f->in_h, f->att, T, q_dim);
-	if (mm_mul(f->pool, &l->wo, &f->in_h, f->o))
-		return -1;
+	if (mm_mul(f->pool, &l->wo, &f->in_h, f->o, f->cancel))
+		return FWD_ERR;
+	if (cancelled(f))
+		return FWD_CANCELLED;
 	for (i = 0; i < T * E; i++)
 		f->x[i] += f->o[i];
 
@@ -376,14 +386,18 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 		rmsnorm(f->xb + t * E, f->x + t * E, l->ffn_norm, E,
 		    hp->norm_eps);
 	mm_in_set(&f->in_x, f->xb, T, E);
-	if (mm_mul(f->pool, &l->w_gate, &f->in_x, f->hg) ||
-	    mm_mul(f->pool, &l->w_up, &f->in_x, f->hu))
-		return -1;
+	if (mm_mul(f->pool, &l->w_gate, &f->in_x, f->hg, f->cancel) ||
+	    mm_mul(f->pool, &l->w_up, &f->in_x, f->hu, f->cancel))
+		return FWD_ERR;
+	if (cancelled(f))
+		return FWD_CANCELLED;
 	for (i = 0; i < T * F; i++)
 		f->hg[i] = silu(f->hg[i]) * f->hu[i];
 	mm_in_set(&f->in_h, f->hg, T, F);
-	if (mm_mul(f->pool, &l->w_down, &f->in_h, f->o))
-		return -1;
+	if (mm_mul(f->pool, &l->w_down, &f->in_h, f->o, f->cancel))
+		return FWD_ERR;
+	if (cancelled(f))
+		return FWD_CANCELLED;
 	for (i = 0; i < T * E; i++)
 		f->x[i] += f->o[i];
 	return 0;
@@ -399,6 +413,7 @@ chunk_forward(struct fwd *f, const int32_t *toks, uint32_t T, uint32_t pos,
 	const struct qt_traits	*et = qt_get(m->tok_embd.type);
 	size_t			 E = hp->n_embd;
 	uint32_t		 t, il, first;
+	int			 r;
 
 	for (t = 0; t < T; t++)
 		et->to_f32((const uint8_t *)m->tok_embd.data +
@@ -408,8 +423,8 @@ chunk_forward(struct fwd *f, const int32_t *toks, uint32_t T, uint32_t pos,
 		 * milliseconds in decode, well under a second in prefill. */
 		if (f->cancel != NULL && atomic_load(f->cancel))
 			return FWD_CANCELLED;
-		if (layer_forward(f, il, T, pos) != 0)
-			return FWD_ERR;
+		if ((r = layer_forward(f, il, T, pos)) != FWD_OK)
+			return r;
 	}
 	if (logits == NULL)
 		return FWD_OK;
@@ -418,9 +433,9 @@ chunk_forward(struct fwd *f, const int32_t *toks, uint32_t T, uint32_t pos,
 		rmsnorm(f->xb + (t - first) * E, f->x + t * E, m->output_norm,
 		    E, hp->norm_eps);
 	mm_in_set(&f->in_x, f->xb, T - first, E);
-	if (mm_mul(f->pool, &m->output, &f->in_x, logits) != 0)
+	if (mm_mul(f->pool, &m->output, &f->in_x, logits, f->cancel) != 0)
 		return FWD_ERR;
-	return FWD_OK;
+	return cancelled(f) ? FWD_CANCELLED : FWD_OK;
 }
 
 /*

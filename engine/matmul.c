@@ -25,6 +25,7 @@ struct mm_job {
 	const struct qt_traits	*wt;
 	const struct qt_traits	*dt;
 	float			*y;
+	atomic_int		*cancel;
 	int			 quantize;
 };
 
@@ -72,6 +73,10 @@ mm_job_run(void *arg, int ith, int nth)
 	if (hi > M)
 		hi = M;
 	for (r0 = lo; r0 < hi; r0 = r1) {
+		/* A cancel takes effect within one tile, whatever the size. */
+		if (j->cancel != NULL && atomic_load_explicit(j->cancel,
+		    memory_order_relaxed))
+			break;
 		r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
 		for (t = 0; t < in->T; t++) {
 			float	*yt = j->y + t * M;
@@ -83,11 +88,12 @@ mm_job_run(void *arg, int ith, int nth)
 	}
 }
 
-/* y (T x w->ne1) = w applied to each input row, on the pool.  Returns 0,
- * or -1 if the quantized copy cannot be allocated. */
+/* y (T x w->ne1) = w applied to each input row, on the pool; stops at
+ * the next tile once *cancel is set.  Returns 0, or -1 if the quantized
+ * copy cannot be allocated. */
 int
 mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
-    float *y)
+    float *y, atomic_int *cancel)
 {
 	struct mm_job	 j;
 	size_t		 need;
@@ -96,6 +102,7 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	j.w = w;
 	j.in = in;
 	j.y = y;
+	j.cancel = cancel;
 	j.wt = qt_get(w->type);
 	j.dt = qt_get(j.wt->dot_type);
 	j.quantize = 0;

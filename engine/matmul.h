@@ -7,6 +7,7 @@
 #ifndef YT_ENGINE_MATMUL_H
 #define YT_ENGINE_MATMUL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +28,9 @@ struct mm_in {
 
 void	mm_in_set(struct mm_in *, const float *x, int64_t T, int64_t K);
 void	mm_in_fini(struct mm_in *);
+/* y (T x rows) = w . in; stops early (y then undefined) once *cancel
+ * (may be NULL) is set.  0, or -1 on OOM. */
 int	mm_mul(struct pool *, const struct mtensor *w, struct mm_in *in,
-	    float *y);
+	    float *y, atomic_int *cancel);
 
 #endif

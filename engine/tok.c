@@ -227,14 +227,53 @@ check_token(const struct tok *t, int32_t i, char **cause)
 	return 0;
 }
 
+/* Copy the texts, types and scores; index the texts by the hash table. */
+static int
+fill_tokens(struct tok *t, const struct gguf_kv *kv,
+    const struct gguf_kv *sc, const struct gguf_kv *ty, char **cause)
+{
+	size_t	at = 0;
+	int32_t	i, dup;
+	int64_t	v;
+
+	for (i = 0; i < t->n_vocab; i++) {
+		t->off[i] = (uint32_t)at;
+		memcpy(t->text + at, kv->strs[i].p, kv->strs[i].len);
+		at += kv->strs[i].len;
+	}
+	t->off[t->n_vocab] = (uint32_t)at;
+	t->text[at] = '\0';
+	for (i = 0; i < t->n_vocab; i++) {
+		t->type[i] = TOK_T_NORMAL;
+		if (ty != NULL) {
+			v = gguf_arr_int(ty, (uint64_t)i);
+			t->type[i] = v >= 1 && v <= 6 ? (uint8_t)v :
+			    TOK_T_UNDEFINED;
+		}
+		if (sc != NULL)
+			t->score[i] = sc->atype == GGUF_VT_FLOAT32 ?
+			    gguf_arr_f32(sc, (uint64_t)i) :
+			    (float)gguf_arr_int(sc, (uint64_t)i);
+		if (check_token(t, i, cause) != 0)
+			return -1;
+		if (t->off[i + 1] == t->off[i])
+			continue;	/* an empty text never matches */
+		dup = tok_lookup(t, t->text + t->off[i],
+		    t->off[i + 1] - t->off[i]);
+		if (dup >= 0)
+			return tok_err(cause, "key 'tokenizer.ggml.tokens': "
+			    "token %d repeats token %d", (int)i, (int)dup);
+		tok_strmap_put(&t->by_text, t->text, t->off, i);
+	}
+	return 0;
+}
+
 static int
 load_tokens(struct tok *t, const struct gguf *g, char **cause)
 {
 	const struct gguf_kv	*kv, *sc, *ty;
 	size_t			 total = 0;
 	uint64_t		 i;
-	int32_t			 dup;
-	int64_t			 v;
 
 	kv = gguf_find(g, "tokenizer.ggml.tokens");
 	if (kv == NULL)
@@ -253,7 +292,6 @@ load_tokens(struct tok *t, const struct gguf *g, char **cause)
 	    find_arr(g, "tokenizer.ggml.token_type", kv->n, GGUF_VT_INT32,
 	    GGUF_VT_INT32, &ty, cause) != 0)
 		return -1;
-
 	for (i = 0; i < kv->n; i++) {
 		if (kv->strs[i].len > TOK_MAX_TEXT)
 			return tok_err(cause, "key 'tokenizer.ggml.tokens': "
@@ -276,39 +314,7 @@ load_tokens(struct tok *t, const struct gguf *g, char **cause)
 	    t->kind == TOK_KIND_SPM)) ||
 	    tok_strmap_init(&t->by_text, kv->n) != 0)
 		return tok_err(cause, "out of memory for the vocabulary");
-
-	total = 0;
-	for (i = 0; i < kv->n; i++) {
-		t->off[i] = (uint32_t)total;
-		memcpy(t->text + total, kv->strs[i].p, kv->strs[i].len);
-		total += kv->strs[i].len;
-	}
-	t->off[kv->n] = (uint32_t)total;
-	t->text[total] = '\0';
-
-	for (i = 0; i < kv->n; i++) {
-		t->type[i] = TOK_T_NORMAL;
-		if (ty != NULL) {
-			v = gguf_arr_int(ty, i);
-			t->type[i] = v >= 1 && v <= 6 ? (uint8_t)v :
-			    TOK_T_UNDEFINED;
-		}
-		if (sc != NULL)
-			t->score[i] = sc->atype == GGUF_VT_FLOAT32 ?
-			    gguf_arr_f32(sc, i) : (float)gguf_arr_int(sc, i);
-		if (check_token(t, (int32_t)i, cause) != 0)
-			return -1;
-		if (t->off[i + 1] == t->off[i])
-			continue;	/* an empty text never matches */
-		dup = tok_strmap_get(&t->by_text, t->text, t->off,
-		    t->text + t->off[i], t->off[i + 1] - t->off[i]);
-		if (dup >= 0)
-			return tok_err(cause, "key 'tokenizer.ggml.tokens': "
-			    "token %llu repeats token %d",
-			    (unsigned long long)i, (int)dup);
-		tok_strmap_put(&t->by_text, t->text, t->off, (int32_t)i);
-	}
-	return 0;
+	return fill_tokens(t, kv, sc, ty, cause);
 }
 
 /* One special id: absent keeps the default (disabled if out of range),

@@ -37,7 +37,8 @@ int32_t		 tok_special(const struct tok *, const char *text);
 
 /* Encode len bytes of text, appending ids to *ids (grown with realloc,
  * *n updated).  add_bos prepends BOS (when the vocab has one); parse_special
- * recognises control-token texts in the input.  Returns 0, or -1 on OOM. */
+ * recognises control-token texts in the input.  Returns 0, or -1 on OOM
+ * (or a run of text over 700 MB). */
 int		 tok_encode(const struct tok *, const char *text, size_t len,
 		    int add_bos, int parse_special, int32_t **ids, size_t *n,
 		    size_t *cap);

@@ -576,7 +576,8 @@ bpe_word(struct bpe_run *r, size_t s, size_t e)
 }
 
 /* Byte-level BPE of one run of text (no special tokens in it): split into
- * words by the file's pre-tokenizer, merge each.  0, or -1 on OOM. */
+ * words by the file's pre-tokenizer, merge each.  0, or -1 on OOM (or a
+ * run over 700 MB). */
 int
 tok_bpe_encode(const struct tok *t, const char *text, size_t len,
     const struct tok_out *o)
@@ -587,6 +588,8 @@ tok_bpe_encode(const struct tok *t, const char *text, size_t len,
 
 	if (len == 0)
 		return 0;
+	if (len > INT32_MAX / 3)
+		return -1;	/* offsets and symbol indices are 32-bit */
 	memset(&r, 0, sizeof r);
 	r.t = t;
 	r.o = o;

@@ -57,7 +57,8 @@ struct tok {
 	char		*text;		/* all token texts, back to back */
 	uint32_t	*off;		/* n_vocab + 1 offsets into text */
 	uint8_t		*type;		/* enum tok_type per token */
-	float		*score;		/* SPM scores, NULL for BPE */
+	float		*score;		/* merge scores; NULL for BPE files
+					 * without them */
 	uint8_t		*eog;		/* 1 if the token ends a reply */
 
 	int32_t		 bos, eos, eot, eom, unk;
@@ -67,16 +68,18 @@ struct tok {
 
 	struct tok_strmap by_text;	/* stored text -> id */
 
-	/* Byte-level BPE: the texts with the byte mapping undone. */
+	/* Byte-level BPE: the texts with the byte mapping undone (a text
+	 * that cannot be unmapped holds llama.cpp's [UNK_BYTE_...] and is
+	 * left out of by_raw). */
 	char		*raw;
-	uint32_t	*raw_off;	/* n_vocab + 1; empty if unmappable */
+	uint32_t	*raw_off;	/* n_vocab + 1 offsets into raw */
 	struct tok_strmap by_raw;	/* raw bytes -> id */
 	struct tok_mergemap merges;
 
 	int32_t		 byte_tok[256];	/* token standing for one byte */
 
-	int32_t		*special;	/* control/user/unknown ids, longest */
-	size_t		 n_special;	/* first */
+	int32_t		*special;	/* control, user and unknown ids, */
+	size_t		 n_special;	/* longest text first */
 };
 
 /* A growing id array as tok_encode() receives it. */

@@ -160,7 +160,7 @@ spm_merge(struct spm_run *r, size_t nsym, const struct tok_out *o)
 }
 
 /* SentencePiece BPE of one run of text (no special tokens in it); prefix
- * adds the dummy-prefix space.  0, or -1 on OOM. */
+ * adds the dummy-prefix space.  0, or -1 on OOM (or a run over 700 MB). */
 int
 tok_spm_encode(const struct tok *t, const char *text, size_t len,
     int prefix, const struct tok_out *o)
@@ -170,8 +170,10 @@ tok_spm_encode(const struct tok *t, const char *text, size_t len,
 	size_t		 n = 0, i, nsym = 0, cl;
 	int		 rc = -1;
 
-	if (len == 0 || len > (SIZE_MAX - 3) / 3)
-		return len == 0 ? 0 : -1;
+	if (len == 0)
+		return 0;
+	if (len > INT32_MAX / 3 - 1)
+		return -1;	/* offsets and symbol indices are 32-bit */
 	memset(&r, 0, sizeof r);
 	if ((buf = malloc(3 * len + 3)) == NULL)
 		return -1;

@@ -23,6 +23,7 @@
 #include "model.h"
 #include "quant.h"
 #include "sample.h"
+#include "src/log.h"
 #include "src/proto.h"
 #include "tmpl.h"
 #include "tok.h"
@@ -445,7 +446,7 @@ static void
 generate(struct engine *e, struct proto_done *st)
 {
 	struct tok_stream	 ts;
-	char			 piece[256], out[256 + 8];
+	char			 piece[256], out[3 * 256 + 12];
 	int32_t			 id;
 	size_t			 n, len;
 	double			 t0 = now_sec();
@@ -459,6 +460,13 @@ generate(struct engine *e, struct proto_done *st)
 			break;
 		}
 		id = sampler_sample(e->smp, e->logits);
+		/* The parameters in force for this very token (tests check
+		 * that a change applies from the next token on). */
+		log_debug("sample n=%u token=%d temperature=%.3f top_k=%d "
+		    "top_p=%.3f min_p=%.3f repeat_penalty=%.3f seed=%llu",
+		    st->generated, id, e->params.temperature, e->params.top_k,
+		    e->params.top_p, e->params.min_p, e->params.repeat_penalty,
+		    (unsigned long long)e->params.seed);
 		if (is_stop(e, id)) {
 			st->stop = PROTO_STOP_EOG;
 			break;
@@ -529,6 +537,11 @@ do_chat(struct engine *e, struct proto_rd *r)
 		    fwd_n_ctx(e->fwd) - reply_reserve(e));
 		goto out;
 	}
+	log_debug("prompt n=%zu head=%d,%d,%d,%d,%d,%d,%d,%d", n_ids,
+	    n_ids > 0 ? ids[0] : -1, n_ids > 1 ? ids[1] : -1,
+	    n_ids > 2 ? ids[2] : -1, n_ids > 3 ? ids[3] : -1,
+	    n_ids > 4 ? ids[4] : -1, n_ids > 5 ? ids[5] : -1,
+	    n_ids > 6 ? ids[6] : -1, n_ids > 7 ? ids[7] : -1);
 	for (common = 0; common < e->n_cached && common < n_ids; common++)
 		if (e->cached[common] != ids[common])
 			break;

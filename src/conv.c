@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "xmalloc.h"
 
 static const char *conv_roles[] = { "system", "user", "assistant" };
@@ -139,4 +141,44 @@ conv_role_by_name(const char *s)
 		if (strcmp(s, conv_roles[i]) == 0)
 			return i;
 	return -1;
+}
+
+/* Append the messages of a JSON conversation file. */
+int
+conv_load_json(struct conv *c, const char *path, char **cause)
+{
+	json_error_t	 err;
+	json_t		*a, *e;
+	const char	*role, *text;
+	size_t		 i;
+	int		 r;
+
+	if ((a = json_load_file(path, JSON_REJECT_DUPLICATES, &err)) == NULL) {
+		xasprintf(cause, "%s:%d:%d: %s", path, err.line, err.column,
+		    err.text);
+		return -1;
+	}
+	if (!json_is_array(a)) {
+		xasprintf(cause, "%s: expected an array of {\"role\", "
+		    "\"content\"}", path);
+		json_decref(a);
+		return -1;
+	}
+	json_array_foreach(a, i, e) {
+		role = json_string_value(json_object_get(e, "role"));
+		text = json_string_value(json_object_get(e, "content"));
+		if (role == NULL || text == NULL ||
+		    (r = conv_role_by_name(role)) < 0) {
+			xasprintf(cause, "%s: message %zu needs a role (system, "
+			    "user, assistant) and a content", path, i + 1);
+			json_decref(a);
+			return -1;
+		}
+		if (r == CONV_SYSTEM)
+			conv_set_system(c, "custom", text);
+		else
+			conv_add(c, r, text, strlen(text));
+	}
+	json_decref(a);
+	return 0;
 }

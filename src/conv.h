@@ -50,6 +50,9 @@ void		 conv_set_system(struct conv *, const char *name,
 		    const char *text);
 size_t		 conv_apply_dropped(struct conv *,
 		    const struct proto_context *);
+/* Append the messages of a JSON array of {"role", "content"} (a system
+ * message sets the system prompt); 0, or -1 with *cause (caller frees). */
+int		 conv_load_json(struct conv *, const char *path, char **cause);
 const char	*conv_role_name(int role);
 int		 conv_role_by_name(const char *);
 

@@ -17,6 +17,8 @@ struct fe {
 	const char		*system_name;	/* as chosen; NULL: none */
 	const char		*system_text;
 	const char		*prompt;	/* -p TEXT ("-": stdin) */
+	const char		*history;	/* JSON conversation to start from */
+	const char		*session;	/* saved session to start from */
 	const char		*data_file;
 	const char		*pred_file;
 	int			 with_prompt;	/* batch: use the template */
@@ -31,7 +33,9 @@ int	fe_batch(struct fe *);
 /* Shared by the front ends: start the engine and load the model, printing
  * any error; 0 or -1. */
 struct client;
+struct conv;
 int	fe_connect(struct fe *, struct client *);
+int	fe_start_conv(struct fe *, struct conv *);
 /* Change one sampling parameter by name ("temperature", "top_k", ...);
  * 0, or -1 with *cause (caller frees). */
 int	fe_set_param(struct proto_params *, const char *name,

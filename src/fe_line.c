@@ -84,6 +84,30 @@ signal_take(void)
 	return read(sig_pipe[0], &c, 1) == 1 ? c : 0;
 }
 
+/* Add the conversation given by --history or --session to cv; errors
+ * go to stderr. */
+int
+fe_start_conv(struct fe *fe, struct conv *cv)
+{
+	char	*cause = NULL;
+
+	if (fe->session != NULL) {
+		conv_clear(cv);
+		if (session_load(cv, fe->session, &cause) != 0) {
+			fprintf(stderr, "yangtuo: %s\n", cause);
+			free(cause);
+			return -1;
+		}
+	}
+	if (fe->history != NULL && conv_load_json(cv, fe->history,
+	    &cause) != 0) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
 /* Start the engine thread and load the model; errors go to stderr. */
 int
 fe_connect(struct fe *fe, struct client *cl)
@@ -394,6 +418,12 @@ fe_oneshot(struct fe *fe)
 	}
 	conv_init(&cv);
 	conv_set_system(&cv, fe->system_name, fe->system_text);
+	if (fe_start_conv(fe, &cv) != 0) {
+		free(text);
+		conv_free(&cv);
+		client_stop(&cl);
+		return 1;
+	}
 	conv_add(&cv, CONV_USER, text, strlen(text));
 	free(text);
 	r = client_chat(&cl, &cv) == 0 ? await_reply(&cl, &cv, stdout,
@@ -805,6 +835,11 @@ fe_plain(struct fe *fe)
 		return 1;
 	conv_init(&pl.cv);
 	conv_set_system(&pl.cv, fe->system_name, fe->system_text);
+	if (fe_start_conv(fe, &pl.cv) != 0) {
+		conv_free(&pl.cv);
+		client_stop(&pl.cl);
+		return 1;
+	}
 	if (pl.tty) {
 		rl_readline_name = "yangtuo";
 		rl_catch_signals = 0;

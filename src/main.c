@@ -66,7 +66,9 @@ enum {
 	OPT_WITH_PROMPT,
 	OPT_IGNORED,
 	OPT_LOG_FILE,
-	OPT_BATCH_SIZE
+	OPT_BATCH_SIZE,
+	OPT_HISTORY,
+	OPT_SESSION
 };
 
 static const struct option longopts[] = {
@@ -94,6 +96,8 @@ static const struct option longopts[] = {
 	{ "data-file", required_argument, NULL, OPT_DATA_FILE },
 	{ "predictions-file", required_argument, NULL, OPT_PRED_FILE },
 	{ "with-prompt", no_argument, NULL, OPT_WITH_PROMPT },
+	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	/* The seed script's flags (scripts/inference/inference_hf.py). */
@@ -131,6 +135,9 @@ usage(FILE *f)
 "      --template=NAME      auto, llama3, llama2, chatml, mistral or none\n"
 "      --system=NAME|TEXT   a system prompt from the config, or a text\n"
 "      --with-prompt        batch: use the chat template and system prompt\n"
+"      --history=FILE       start from a conversation: a JSON array of\n"
+"                           {\"role\", \"content\"} messages\n"
+"      --session=NAME       start from a saved conversation\n"
 "\n"
 "Sampling:\n"
 "      --temperature=T, --temp=T   0 is greedy (default 0.2)\n"
@@ -394,6 +401,12 @@ chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 			break;
 		case OPT_WITH_PROMPT:
 			fe.with_prompt = 2;
+			break;
+		case OPT_HISTORY:
+			fe.history = optarg;
+			break;
+		case OPT_SESSION:
+			fe.session = optarg;
 			break;
 		case 'v':
 			fe.verbose = 1;

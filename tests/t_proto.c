@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/quant.h"
+#include "engine/synth.h"
 #include "src/client.h"
 #include "src/conv.h"
 #include "src/proto.h"
@@ -279,11 +281,148 @@ test_worker(void)
 	free(path);
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Wait for DONE; its stop reason, or -1. */
+static int
+wait_done(struct client *cl, double *t_done)
+{
+	struct client_ev	ev;
+	int			r, stop = -1;
+
+	while (stop < 0 && (r = client_next(cl, &ev, 30000)) > 0) {
+		if (ev.type == PROTO_EV_DONE) {
+			stop = (int)ev.stats.stop;
+			*t_done = now();
+		} else if (ev.type == PROTO_EV_ERROR)
+			stop = 99;
+		client_ev_free(&ev);
+	}
+	return stop;
+}
+
+/*
+ * Cancel latency (issue: p99 < 100 ms): a small synthetic model, long
+ * prompts cancelled at random moments of their prefill, and replies
+ * cancelled at random moments of their generation.  Latency is from
+ * client_cancel() to the DONE event.
+ */
+static void
+test_cancel_latency(void)
+{
+	char			 dir[] = "/tmp/yt-cancel-XXXXXX", path[256];
+	char			*cause = NULL, text[1400];
+	struct client		 cl;
+	struct client_ev	 ev;
+	struct proto_load	 l = { PROTO_VERSION, path, 2048, 2, "none",
+				     64 };
+	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, -1,
+				     0 };
+	struct conv		 cv;
+	double			 lat[2][12], t0, t1, p99[2];
+	int			 trial, kind, stop, n[2] = { 0, 0 }, ok_stop = 1;
+	int			 sanitized = getenv("YT_SANITIZERS") != NULL;
+	unsigned		 seed = 7;
+	size_t			 i;
+
+	if (mkdtemp(dir) == NULL) {
+		skip("no temporary directory");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/small.gguf", dir);
+	qt_init();
+	if (synth_write(path, synth_shape("small"), QT_Q8_0, 3, &cause) != 0) {
+		ok(0, "write a small synthetic model: %s", cause);
+		free(cause);
+		return;
+	}
+	client_start(&cl);
+	if (client_load_wait(&cl, &l, &cause) != 0) {
+		ok(0, "load the small model: %s", cause);
+		free(cause);
+		client_stop(&cl);
+		return;
+	}
+	client_params(&cl, &p);
+	conv_init(&cv);
+	for (trial = 0; trial < 24; trial++) {
+		kind = trial % 2;	/* 0: prefill, 1: generation */
+		conv_clear(&cv);
+		/* A different start each time: nothing comes from the cache. */
+		snprintf(text, sizeof text, "Trial %d. ", trial);
+		for (i = strlen(text); i + 1 < (kind == 0 ? sizeof text : 40U);
+		    i++)
+			text[i] = (char)('a' + (i * 7 + trial) % 26);
+		text[i] = '\0';
+		conv_add(&cv, CONV_USER, text, strlen(text));
+		client_chat(&cl, &cv);
+		t0 = 0;
+		if (kind == 0) {
+			/* Somewhere inside the prefill. */
+			seed = seed * 1103515245u + 12345u;
+			usleep(20000 + (seed >> 8) % 200000);
+			t0 = now();
+			client_cancel(&cl);
+		} else {
+			int	tokens = 0, want;
+
+			seed = seed * 1103515245u + 12345u;
+			want = 2 + (int)((seed >> 8) % 6);
+			while (t0 == 0 && client_next(&cl, &ev, 30000) > 0) {
+				if (ev.type == PROTO_EV_TOKEN &&
+				    ++tokens == want) {
+					t0 = now();
+					client_cancel(&cl);
+				}
+				client_ev_free(&ev);
+			}
+		}
+		stop = wait_done(&cl, &t1);
+		if (stop != PROTO_STOP_CANCEL)
+			ok_stop = 0;
+		lat[kind][n[kind]++] = t1 - t0;
+	}
+	for (kind = 0; kind < 2; kind++) {
+		qsort(lat[kind], n[kind], sizeof lat[kind][0], cmp_double);
+		/* 12 samples: p99 is the largest. */
+		p99[kind] = lat[kind][n[kind] - 1];
+	}
+	ok(ok_stop, "every cancelled reply ends with stop reason cancel");
+	if (sanitized) {
+		skip("latency under sanitizers is not meaningful");
+		skip("latency under sanitizers is not meaningful");
+	} else {
+		ok(p99[0] < 0.1, "cancel during prefill: p99 %.1f ms, median "
+		    "%.1f ms", p99[0] * 1e3, lat[0][n[0] / 2] * 1e3);
+		ok(p99[1] < 0.1, "cancel during generation: p99 %.1f ms, "
+		    "median %.1f ms", p99[1] * 1e3, lat[1][n[1] / 2] * 1e3);
+	}
+	/* The cache stays consistent: a full reply after the cancels. */
+	p.max_tokens = 8;
+	client_params(&cl, &p);
+	conv_clear(&cv);
+	conv_add(&cv, CONV_USER, "Trial 0. ", 9);
+	client_chat(&cl, &cv);
+	ok(wait_done(&cl, &t1) == PROTO_STOP_LENGTH, "a reply after the "
+	    "cancels runs to its end");
+	conv_free(&cv);
+	client_stop(&cl);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	test_framing();
 	test_payloads();
 	test_worker();
+	test_cancel_latency();
 	return tap_done();
 }
