@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "model.h"
 #include "pool.h"
 #include "quant.h"
 
 #define MM_ROWS	16	/* weight rows per tile */
+#define MM_TOKS	64	/* activation rows per tile of the tiled path */
 
 struct mm_job {
 	struct pool		*pool;
@@ -24,6 +26,7 @@ struct mm_job {
 	struct mm_in		*in;
 	const struct qt_traits	*wt;
 	const struct qt_traits	*dt;
+	gemm_fn			 gemm;
 	float			*y;
 	atomic_int		*cancel;
 	int			 quantize;
@@ -72,6 +75,26 @@ mm_job_run(void *arg, int ith, int nth)
 	hi *= MM_ROWS;
 	if (hi > M)
 		hi = M;
+	if (j->gemm != NULL) {
+		long	t0, nt;
+
+		/* Prompts: tiles of 16 weight rows by 64 tokens keep both
+		 * operands in cache; the kernel tiles registers inside. */
+		for (t0 = 0; t0 < in->T; t0 += MM_TOKS) {
+			nt = in->T - t0 < MM_TOKS ? in->T - t0 : MM_TOKS;
+			for (r0 = lo; r0 < hi; r0 = r1) {
+				if (j->cancel != NULL && atomic_load_explicit(
+				    j->cancel, memory_order_relaxed))
+					return;
+				r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+				j->gemm((int)in->K, wd + r0 * w->row_size,
+				    w->row_size, (int)(r1 - r0),
+				    qd + t0 * in->qrow, in->qrow, (int)nt,
+				    j->y + t0 * M + r0, (size_t)M);
+			}
+		}
+		return;
+	}
 	for (r0 = lo; r0 < hi; r0 = r1) {
 		/* A cancel takes effect within one tile, whatever the size. */
 		if (j->cancel != NULL && atomic_load_explicit(j->cancel,
@@ -105,6 +128,7 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	j.cancel = cancel;
 	j.wt = qt_get(w->type);
 	j.dt = qt_get(j.wt->dot_type);
+	j.gemm = in->T >= 2 ? gemm_get(w->type) : NULL;
 	j.quantize = 0;
 	if (!in->valid || in->qtype != j.wt->dot_type) {
 		if (qt_row_size(j.wt->dot_type, in->K, &in->qrow) != 0 ||

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -556,5 +557,142 @@ cmd_quantize(int argc, char **argv)
 	}
 	fprintf(stderr, "wrote %s (%s, %s) in %.1f s\n", argv[optind + 1],
 	    shape->name, qt_name((uint32_t)type), now_sec() - t0);
+	return 0;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static long
+peak_rss_bytes(void)
+{
+	struct rusage	ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss * 1024L;
+}
+
+/* yangtuo bench: prompt (pp) and generation (tg) tokens/s, llama-bench
+ * style: one warm-up round, then medians over the repetitions. */
+int
+cmd_bench(int argc, char **argv)
+{
+	static const struct option	 bopts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "n-prompt", required_argument, NULL, 'p' },
+		{ "n-gen", required_argument, NULL, 'n' },
+		{ "repetitions", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*model = NULL;
+	struct model	*m;
+	struct fwd	*f;
+	char		*cause = NULL;
+	long		 threads = 0, pp = 512, tg = 128, reps = 3, v;
+	int		 c, json = 0;
+	int32_t		*ids, next = 0;
+	float		*logits;
+	double		*pps, *tgs, t0, ppm, tgm;
+	long		 r, i;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:t:p:n:r:", bopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			model = optarg;
+			break;
+		case 't':
+		case 'p':
+		case 'n':
+		case 'r':
+			if (parse_long(optarg, c == 't' || c == 'r' ? 1 : 0,
+			    1 << 16, &v) != 0)
+				return usage_err("bench", "bad number");
+			if (c == 't')
+				threads = v;
+			else if (c == 'p')
+				pp = v;
+			else if (c == 'n')
+				tg = v;
+			else
+				reps = v;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			return usage_err("bench", "unknown option");
+		}
+	}
+	if (model == NULL && optind < argc)
+		model = argv[optind++];
+	if (model == NULL)
+		return usage_err("bench", "no model given (-m MODEL.gguf)");
+	if ((m = open_model(model)) == NULL)
+		return 1;
+	f = fwd_new(m, (uint32_t)(pp + tg + 8), (int)threads,
+	    (uint32_t)(pp > 0 ? pp : 1), &cause);
+	if (f == NULL) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+		model_free(m);
+		return 1;
+	}
+	ids = xreallocarray(NULL, (size_t)pp + 1, sizeof *ids);
+	for (i = 0; i <= pp; i++)
+		ids[i] = (int32_t)((i * 7919 + 13) % m->hp.n_vocab);
+	logits = xreallocarray(NULL, m->hp.n_vocab, sizeof *logits);
+	pps = xcalloc((size_t)reps + 1, sizeof *pps);
+	tgs = xcalloc((size_t)reps + 1, sizeof *tgs);
+	for (r = 0; r <= reps; r++) {
+		if (pp > 0) {
+			t0 = now_sec();
+			fwd_eval(f, ids, (size_t)pp, 0, logits, 0);
+			pps[r] = pp / (now_sec() - t0);
+		}
+		if (tg > 0) {
+			t0 = now_sec();
+			next = ids[0];
+			for (i = 0; i < tg; i++) {
+				fwd_eval(f, &next, 1, (uint32_t)i, logits, 0);
+				next = argmax(logits, m->hp.n_vocab);
+			}
+			tgs[r] = tg / (now_sec() - t0);
+		}
+		if (!json)
+			fprintf(stderr, "%s round %ld: pp %.2f t/s, tg %.2f "
+			    "t/s\n", r == 0 ? "warm-up" : "", r, pps[r],
+			    tgs[r]);
+	}
+	/* Round 0 is the warm-up. */
+	qsort(pps + 1, (size_t)reps, sizeof *pps, cmp_dbl);
+	qsort(tgs + 1, (size_t)reps, sizeof *tgs, cmp_dbl);
+	ppm = pps[1 + reps / 2];
+	tgm = tgs[1 + reps / 2];
+	if (json)
+		printf("{\"engine\": \"yangtuo %s\", \"model\": \"%s\", "
+		    "\"threads\": %d, \"pp\": %ld, \"tg\": %ld, \"pp_tps\": "
+		    "%.3f, \"tg_tps\": %.3f, \"peak_rss_bytes\": %ld, "
+		    "\"kernels\": \"%s\"}\n", PACKAGE_VERSION, model,
+		    fwd_n_threads(f), pp, tg, ppm, tgm, peak_rss_bytes(),
+		    qt_simd_name());
+	else
+		printf("%s: %d threads, %s kernels\npp%ld: %.2f t/s\ntg%ld: "
+		    "%.2f t/s\npeak RSS: %.1f MiB\n", model,
+		    fwd_n_threads(f), qt_simd_name(), pp, ppm, tg, tgm,
+		    peak_rss_bytes() / 1048576.0);
+	free(pps);
+	free(tgs);
+	free(ids);
+	free(logits);
+	fwd_free(f);
+	model_free(m);
 	return 0;
 }

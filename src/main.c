@@ -45,6 +45,7 @@ static const struct subcmd subcmds[] = {
 	{ "info", cmd_info },
 	{ "tokenize", cmd_tokenize },
 	{ "quantize", cmd_quantize },
+	{ "bench", cmd_bench },
 	{ NULL, NULL }
 };
 
@@ -168,6 +169,8 @@ usage(FILE *f)
 "  info MODEL               metadata, tensor types and memory needed\n"
 "  tokenize -m MODEL TEXT|--cases FILE.inp|--chat FILE.json\n"
 "                           token ids of a text, test cases or a chat\n"
+"  bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json]\n"
+"                           prompt and generation speed, like llama-bench\n"
 "  quantize --random 1b|8b|small|tiny TYPE OUT.gguf\n"
 "                           write a synthetic model with random weights\n"
 "\n"

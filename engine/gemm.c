@@ -1,0 +1,164 @@
+/*
+ * AVX2 tiles for Q8_0 and Q4_0 weights against Q8_0 activations: 4 weight
+ * rows by 2 activation rows in 8 accumulators.  Each block is added with
+ * the same sign trick, lane sums and single FMA chain as the dot kernels
+ * (and llama.cpp's), then reduced with the same horizontal sum, so the
+ * results are bit-identical to the dot path.
+ */
+#include "config.h"
+
+#include "gemm.h"
+
+#include <string.h>
+
+#include "quant.h"
+#include "quant_impl.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+
+#define GEMM_AVX2	__attribute__((target("avx2,fma,f16c")))
+#define GEMM_INLINE	__attribute__((always_inline)) inline
+
+static GEMM_AVX2 GEMM_INLINE float
+hsum8(__m256 v)
+{
+	__m128	s;
+
+	s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* The 32 weights of a Q4_0 block as signed bytes in [-8, 7]. */
+static GEMM_AVX2 GEMM_INLINE __m256i
+unpack_q4_0(const uint8_t *qs)
+{
+	__m128i	b = _mm_loadu_si128((const __m128i *)qs);
+	__m256i	v = _mm256_insertf128_si256(_mm256_castsi128_si256(b),
+		    _mm_srli_epi16(b, 4), 1);
+
+	return _mm256_sub_epi8(_mm256_and_si256(v, _mm256_set1_epi8(0x0f)),
+	    _mm256_set1_epi8(8));
+}
+
+/* Sum of x*y over 32 signed bytes as 8 float lanes (4 products each). */
+static GEMM_AVX2 GEMM_INLINE __m256
+lanes(__m256i ax, __m256i x, __m256i y, __m256i ones)
+{
+	__m256i	p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, x));
+
+	return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+}
+
+/*
+ * One tile of RM weight rows by RN activation rows; RM <= 4, RN <= 2 are
+ * compile-time constants at every call, so the loops unroll and the
+ * accumulators stay in registers.
+ */
+static GEMM_AVX2 GEMM_INLINE void
+tile(int q4, int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
+    size_t arow, float *y, size_t ys, const int RM, const int RN)
+{
+	const __m256i	ones = _mm256_set1_epi16(1);
+	__m256		acc[4][2];
+	__m256i		ay[2], wx, ax;
+	float		da[2], dw;
+	int		b, r, t;
+
+	for (r = 0; r < RM; r++)
+		for (t = 0; t < RN; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	for (b = 0; b < nb; b++) {
+		for (t = 0; t < RN; t++) {
+			const struct qt_block_q8_0	*ab = (const void *)
+						    (a + t * arow);
+
+			ay[t] = _mm256_loadu_si256((const __m256i *)ab[b].qs);
+			da[t] = _cvtsh_ss(ab[b].d);
+		}
+		for (r = 0; r < RM; r++) {
+			if (q4) {
+				const struct qt_block_q4_0	*wb = (const void *)
+							    (w + r * wrow);
+
+				wx = unpack_q4_0(wb[b].qs);
+				dw = _cvtsh_ss(wb[b].d);
+			} else {
+				const struct qt_block_q8_0	*wb = (const void *)
+							    (w + r * wrow);
+
+				wx = _mm256_loadu_si256((const __m256i *)
+				    wb[b].qs);
+				dw = _cvtsh_ss(wb[b].d);
+			}
+			ax = _mm256_sign_epi8(wx, wx);
+			for (t = 0; t < RN; t++)
+				acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw *
+				    da[t]), lanes(ax, wx, ay[t], ones),
+				    acc[r][t]);
+		}
+	}
+	for (r = 0; r < RM; r++)
+		for (t = 0; t < RN; t++)
+			y[t * ys + r] = hsum8(acc[r][t]);
+}
+
+static GEMM_AVX2 void
+gemm_q0(int q4, int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
+{
+	const uint8_t	*wp = w, *ap = a;
+	int		 nb = k / QK8_0, r, t;
+
+	for (r = 0; r + 4 <= nr; r += 4) {
+		for (t = 0; t + 2 <= nt; t += 2)
+			tile(q4, nb, wp + r * wrow, wrow, ap + t * arow, arow,
+			    y + t * ys + r, ys, 4, 2);
+		if (t < nt)
+			tile(q4, nb, wp + r * wrow, wrow, ap + t * arow, arow,
+			    y + t * ys + r, ys, 4, 1);
+	}
+	for (; r < nr; r++) {
+		for (t = 0; t + 2 <= nt; t += 2)
+			tile(q4, nb, wp + r * wrow, wrow, ap + t * arow, arow,
+			    y + t * ys + r, ys, 1, 2);
+		if (t < nt)
+			tile(q4, nb, wp + r * wrow, wrow, ap + t * arow, arow,
+			    y + t * ys + r, ys, 1, 1);
+	}
+}
+
+static GEMM_AVX2 void
+gemm_q8_0(int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
+{
+	gemm_q0(0, k, w, wrow, nr, a, arow, nt, y, ys);
+}
+
+static GEMM_AVX2 void
+gemm_q4_0(int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
+{
+	gemm_q0(1, k, w, wrow, nr, a, arow, nt, y, ys);
+}
+#endif
+
+/* The tiled kernel for a weight type, or NULL when the dots serve. */
+gemm_fn
+gemm_get(uint32_t type)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+	if (strcmp(qt_simd_name(), "avx2") != 0)
+		return NULL;
+	switch (type) {
+	case QT_Q8_0:
+		return gemm_q8_0;
+	case QT_Q4_0:
+		return gemm_q4_0;
+	}
+#endif
+	(void)type;
+	return NULL;
+}
