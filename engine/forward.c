@@ -206,6 +206,27 @@ fwd_set_progress(struct fwd *f, fwd_progress_fn fn, void *arg)
 	f->progress_arg = arg;
 }
 
+/* Halves in one cache row: n_head_kv * head_dim. */
+size_t
+fwd_kv_dim(const struct fwd *f)
+{
+	return (size_t)f->m->hp.n_head_kv * f->m->hp.head_dim;
+}
+
+/* Layer il's K rows. */
+uint16_t *
+fwd_k_rows(struct fwd *f, uint32_t il)
+{
+	return f->kc + (size_t)il * f->n_ctx * fwd_kv_dim(f);
+}
+
+/* Layer il's V rows. */
+uint16_t *
+fwd_v_rows(struct fwd *f, uint32_t il)
+{
+	return f->vc + (size_t)il * f->n_ctx * fwd_kv_dim(f);
+}
+
 /* Tokens of the last fwd_eval() now complete in the KV cache. */
 size_t
 fwd_done(const struct fwd *f)

@@ -33,6 +33,11 @@ void		 fwd_set_cancel(struct fwd *, atomic_int *flag);
 void		 fwd_set_progress(struct fwd *, fwd_progress_fn, void *arg);
 int		 fwd_eval(struct fwd *, const int32_t *toks, size_t n,
 		    uint32_t pos, float *logits, int flags);
+/* The F16 cache rows of layer il (n_ctx rows of fwd_kv_dim halves), for
+ * saving and restoring snapshots. */
+uint16_t	*fwd_k_rows(struct fwd *, uint32_t il);
+uint16_t	*fwd_v_rows(struct fwd *, uint32_t il);
+size_t		 fwd_kv_dim(const struct fwd *);
 /* Tokens of the last fwd_eval() whose K/V are complete in the cache. */
 size_t		 fwd_done(const struct fwd *);
 

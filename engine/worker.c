@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "forward.h"
+#include "kvsnap.h"
 #include "model.h"
 #include "quant.h"
 #include "sample.h"
@@ -581,6 +582,79 @@ out:
 	chat_free(&c);
 }
 
+static void
+send_state(struct engine *e, uint32_t code, uint32_t n, const char *detail)
+{
+	struct proto_buf	b;
+
+	proto_buf_init(&b);
+	proto_put_u32(&b, code);
+	proto_put_u32(&b, n);
+	proto_put_str(&b, detail);
+	proto_send_buf(e->fd_ev, PROTO_EV_STATE, &b);
+	proto_buf_free(&b);
+}
+
+/* Save the cached tokens' K/V rows in the folder the request names. */
+static void
+do_save_state(struct engine *e, struct proto_rd *r)
+{
+	char	*dir = proto_get_str(r, NULL), *path = NULL, *cause = NULL;
+	char	 name[40];
+
+	if (dir == NULL) {
+		send_error(e, PROTO_EPROTO, "malformed save request");
+		return;
+	}
+	if (e->model == NULL || e->n_cached == 0) {
+		send_state(e, PROTO_ESTATE, 0, "nothing cached");
+		free(dir);
+		return;
+	}
+	kvsnap_name(e->model, e->cached, e->n_cached, name);
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		send_state(e, PROTO_ENOMEM, 0, "out of memory");
+	else if (kvsnap_save(e->model, e->fwd, e->cached, e->n_cached, path,
+	    &cause) != 0)
+		send_state(e, PROTO_EIO, 0, cause);
+	else
+		send_state(e, PROTO_EOK, (uint32_t)e->n_cached, path);
+	free(cause);
+	free(path);
+	free(dir);
+}
+
+/* Restore a snapshot: the next chat finds its tokens cached.  A bad one
+ * leaves the cache empty, so the text is simply evaluated again. */
+static void
+do_load_state(struct engine *e, struct proto_rd *r)
+{
+	char	*path = proto_get_str(r, NULL), *cause = NULL;
+	int32_t	*toks;
+	size_t	 n;
+
+	if (path == NULL) {
+		send_error(e, PROTO_EPROTO, "malformed load request");
+		return;
+	}
+	if (e->model == NULL) {
+		send_state(e, PROTO_ENOMODEL, 0, "no model loaded");
+		free(path);
+		return;
+	}
+	e->n_cached = 0;
+	if (kvsnap_load(e->model, e->fwd, path, &toks, &n, &cause) != 0)
+		send_state(e, PROTO_ESTATE, 0, cause);
+	else {
+		memcpy(e->cached, toks, n * sizeof *toks);
+		e->n_cached = n;
+		free(toks);
+		send_state(e, PROTO_EOK, (uint32_t)n, path);
+	}
+	free(cause);
+	free(path);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -602,6 +676,12 @@ worker_main(void *arg)
 			break;
 		case PROTO_REQ_CANCEL:
 			atomic_store(&e->cancel, 0);
+			break;
+		case PROTO_REQ_SAVE_STATE:
+			do_save_state(e, &r);
+			break;
+		case PROTO_REQ_LOAD_STATE:
+			do_load_state(e, &r);
 			break;
 		case PROTO_REQ_QUIT:
 			e->quit = 1;

@@ -147,6 +147,33 @@ client_cancel(struct client *c)
 }
 
 static int
+send_str(struct client *c, uint32_t type, const char *s)
+{
+	struct proto_buf	b;
+	int			r;
+
+	proto_buf_init(&b);
+	proto_put_str(&b, s);
+	r = proto_send_buf(c->req_w, type, &b);
+	proto_buf_free(&b);
+	return r;
+}
+
+/* Ask the engine for a KV snapshot in dir. */
+int
+client_save_state(struct client *c, const char *dir)
+{
+	return send_str(c, PROTO_REQ_SAVE_STATE, dir);
+}
+
+/* Ask the engine to restore the snapshot at path. */
+int
+client_load_state(struct client *c, const char *path)
+{
+	return send_str(c, PROTO_REQ_LOAD_STATE, path);
+}
+
+static int
 decode(struct client *c, struct proto_msg *m, struct client_ev *ev)
 {
 	struct proto_rd	r;
@@ -185,6 +212,13 @@ decode(struct client *c, struct proto_msg *m, struct client_ev *ev)
 		if (ev->text == NULL)
 			return -1;
 		c->busy = 0;
+		break;
+	case PROTO_EV_STATE:
+		ev->code = proto_get_u32(&r);
+		ev->done = proto_get_u32(&r);
+		ev->text = proto_get_str(&r, &ev->len);
+		if (ev->text == NULL)
+			return -1;
 		break;
 	default:
 		break;

@@ -44,6 +44,10 @@ int	client_load(struct client *, const struct proto_load *);
 int	client_params(struct client *, const struct proto_params *);
 int	client_chat(struct client *, const struct conv *);
 int	client_cancel(struct client *);
+/* Ask for a KV snapshot in dir / the restore of one; the answer is an
+ * EV_STATE event (code, done = tokens, text = path or detail). */
+int	client_save_state(struct client *, const char *dir);
+int	client_load_state(struct client *, const char *path);
 /* Wait up to timeout_ms (-1: forever) for the next event: 1 with *ev
  * (client_ev_free it), 0 on timeout, -1 if the engine is gone. */
 int	client_next(struct client *, struct client_ev *, int timeout_ms);

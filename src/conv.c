@@ -31,6 +31,7 @@ conv_free(struct conv *c)
 	free(c->msgs);
 	free(c->system_name);
 	free(c->system_text);
+	free(c->kv_path);
 	memset(c, 0, sizeof *c);
 }
 

@@ -36,6 +36,7 @@ struct conv {
 	size_t		 cap;
 	char		*system_name;
 	char		*system_text;
+	char		*kv_path;	/* KV snapshot of a saved session */
 };
 
 void		 conv_init(struct conv *);

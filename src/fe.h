@@ -19,6 +19,7 @@ struct fe {
 	const char		*prompt;	/* -p TEXT ("-": stdin) */
 	const char		*history;	/* JSON conversation to start from */
 	const char		*session;	/* saved session to start from */
+	int			 resume;	/* --resume: the journal's conversation */
 	const char		*data_file;
 	const char		*pred_file;
 	int			 with_prompt;	/* batch: use the template */
@@ -35,7 +36,14 @@ int	fe_batch(struct fe *);
 struct client;
 struct conv;
 int	fe_connect(struct fe *, struct client *);
-int	fe_start_conv(struct fe *, struct conv *);
+int	fe_start_conv(struct fe *, struct client *, struct conv *);
+/* Save or load a conversation by name, with the engine's KV snapshot
+ * (fe_sess.c); -1 with *cause (caller frees) on failure.  A load may
+ * also give a *notice (caller frees) about the snapshot. */
+int	fe_session_save(struct client *, struct conv *, const char *name,
+	    char **cause);
+int	fe_session_load(struct client *, struct conv *, const char *name,
+	    char **notice, char **cause);
 /* Change one sampling parameter by name ("temperature", "top_k", ...);
  * 0, or -1 with *cause (caller frees). */
 int	fe_set_param(struct proto_params *, const char *name,

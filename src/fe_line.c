@@ -25,6 +25,7 @@
 
 #include "client.h"
 #include "conv.h"
+#include "journal.h"
 #include "session.h"
 #include "text.h"
 #include "xdg.h"
@@ -84,20 +85,38 @@ signal_take(void)
 	return read(sig_pipe[0], &c, 1) == 1 ? c : 0;
 }
 
-/* Add the conversation given by --history or --session to cv; errors
- * go to stderr. */
+/* Add the conversation given by --resume, --session or --history to cv
+ * (a session's KV snapshot is restored too); errors go to stderr. */
 int
-fe_start_conv(struct fe *fe, struct conv *cv)
+fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 {
-	char	*cause = NULL;
+	char	*cause = NULL, *notice = NULL;
+	int	 r;
 
-	if (fe->session != NULL) {
-		conv_clear(cv);
-		if (session_load(cv, fe->session, &cause) != 0) {
+	if (fe->resume) {
+		if ((r = journal_restore(cv, &cause)) < 0) {
 			fprintf(stderr, "yangtuo: %s\n", cause);
 			free(cause);
 			return -1;
 		}
+		if (r == 0)
+			fprintf(stderr, _("yangtuo: resumed the last "
+			    "conversation (%zu messages)\n"), cv->n);
+		else
+			fprintf(stderr, _("yangtuo: no conversation to "
+			    "resume\n"));
+	}
+	if (fe->session != NULL) {
+		conv_clear(cv);
+		if (fe_session_load(cl, cv, fe->session, &notice,
+		    &cause) != 0) {
+			fprintf(stderr, "yangtuo: %s\n", cause);
+			free(cause);
+			return -1;
+		}
+		if (notice != NULL && fe->verbose)
+			fprintf(stderr, "yangtuo: %s\n", notice);
+		free(notice);
 	}
 	if (fe->history != NULL && conv_load_json(cv, fe->history,
 	    &cause) != 0) {
@@ -418,7 +437,7 @@ fe_oneshot(struct fe *fe)
 	}
 	conv_init(&cv);
 	conv_set_system(&cv, fe->system_name, fe->system_text);
-	if (fe_start_conv(fe, &cv) != 0) {
+	if (fe_start_conv(fe, &cl, &cv) != 0) {
 		free(text);
 		conv_free(&cv);
 		client_stop(&cl);
@@ -453,6 +472,7 @@ struct plain {
 	char		*pending;	/* lines of a message being continued */
 	int		 block;		/* inside a """ block */
 	char		*hist;		/* history file */
+	struct journal	*journal;	/* autosave */
 	char		*line;		/* a line readline handed over */
 	int		 have_line;
 	int		 eof;
@@ -512,6 +532,11 @@ do_send(struct plain *pl)
 	    pl->fe->verbose, NULL);
 	if (r == 0)
 		fputc('\n', stdout);
+	if (r >= 0 && pl->cv.n >= 2) {
+		/* The question and its answer, durable before we go on. */
+		journal_add(pl->journal, &pl->cv.msgs[pl->cv.n - 2]);
+		journal_add(pl->journal, &pl->cv.msgs[pl->cv.n - 1]);
+	}
 	if (r < 0 && conv_last(&pl->cv) != NULL &&
 	    conv_last(&pl->cv)->role == CONV_USER) {
 		/* Unanswered: take it back so the next try is clean. */
@@ -604,7 +629,7 @@ cmd_save(struct plain *pl, const char *name)
 		printf(_("usage: /save NAME\n"));
 		return;
 	}
-	if (session_save(&pl->cv, name, pl->cl.model.path, &cause) != 0) {
+	if (fe_session_save(&pl->cl, &pl->cv, name, &cause) != 0) {
 		printf(_("not saved: %s\n"), cause);
 		free(cause);
 		return;
@@ -616,7 +641,7 @@ static void
 cmd_load(struct plain *pl, const char *name)
 {
 	struct conv	 cv;
-	char		*cause = NULL;
+	char		*cause = NULL, *notice = NULL;
 	size_t		 i;
 
 	if (name == NULL || *name == '\0') {
@@ -624,7 +649,7 @@ cmd_load(struct plain *pl, const char *name)
 		return;
 	}
 	conv_init(&cv);
-	if (session_load(&cv, name, &cause) != 0) {
+	if (fe_session_load(&pl->cl, &cv, name, &notice, &cause) != 0) {
 		printf(_("not loaded: %s\n"), cause);
 		free(cause);
 		conv_free(&cv);
@@ -640,6 +665,10 @@ cmd_load(struct plain *pl, const char *name)
 		printf("\n");
 	}
 	printf(_("loaded '%s' (%zu messages)\n"), name, pl->cv.n);
+	if (notice != NULL)
+		printf("%s\n", notice);
+	free(notice);
+	journal_reset(pl->journal, &pl->cv);
 }
 
 /* A slash command; returns 1 if it was one. */
@@ -664,6 +693,7 @@ slash(struct plain *pl, char *line)
 		cmd_set(pl, arg);
 	else if (strcmp(cmd, "clear") == 0 || strcmp(cmd, "new") == 0) {
 		conv_clear(&pl->cv);
+		journal_reset(pl->journal, &pl->cv);
 		printf(_("conversation cleared\n"));
 	} else if (strcmp(cmd, "save") == 0)
 		cmd_save(pl, arg);
@@ -835,7 +865,7 @@ fe_plain(struct fe *fe)
 		return 1;
 	conv_init(&pl.cv);
 	conv_set_system(&pl.cv, fe->system_name, fe->system_text);
-	if (fe_start_conv(fe, &pl.cv) != 0) {
+	if (fe_start_conv(fe, &pl.cl, &pl.cv) != 0) {
 		conv_free(&pl.cv);
 		client_stop(&pl.cl);
 		return 1;
@@ -851,11 +881,23 @@ fe_plain(struct fe *fe)
 		printf(_("yangtuo %s: %s (%s template, context %u). /help for "
 		    "help.\n"), PACKAGE_VERSION, pl.cl.model.name,
 		    pl.cl.model.template_name, pl.cl.model.n_ctx);
+		if (journal_left_over() && !fe->resume)
+			printf(_("The last conversation did not end cleanly: "
+			    "'yangtuo --resume' brings it back.\n"));
 		if (fe->demo)
 			printf(_("This is the demo model: it continues "
 			    "children's stories.  Point yangtuo at a real "
 			    "model with -m FILE.gguf or 'model:' in the "
 			    "config.\n"));
+	}
+	{
+		char	*cause = NULL;
+
+		if ((pl.journal = journal_start(&pl.cv, fe->load.path,
+		    &cause)) == NULL) {
+			fprintf(stderr, _("yangtuo: no autosave: %s\n"), cause);
+			free(cause);
+		}
 	}
 	while (!pl.quit) {
 		if ((pl.tty ? read_line_tty(&pl, &line) :
@@ -869,6 +911,7 @@ fe_plain(struct fe *fe)
 			history_truncate_file(pl.hist, 1000);
 		rl_callback_handler_remove();
 	}
+	journal_close(pl.journal, 1);
 	free(pl.hist);
 	free(pl.pending);
 	conv_free(&pl.cv);

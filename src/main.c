@@ -69,7 +69,8 @@ enum {
 	OPT_LOG_FILE,
 	OPT_BATCH_SIZE,
 	OPT_HISTORY,
-	OPT_SESSION
+	OPT_SESSION,
+	OPT_RESUME
 };
 
 static const struct option longopts[] = {
@@ -99,6 +100,7 @@ static const struct option longopts[] = {
 	{ "with-prompt", no_argument, NULL, OPT_WITH_PROMPT },
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "session", required_argument, NULL, OPT_SESSION },
+	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	/* The seed script's flags (scripts/inference/inference_hf.py). */
@@ -139,6 +141,8 @@ usage(FILE *f)
 "      --history=FILE       start from a conversation: a JSON array of\n"
 "                           {\"role\", \"content\"} messages\n"
 "      --session=NAME       start from a saved conversation\n"
+"      --resume             continue the last conversation (also after a\n"
+"                           crash: every finished message is journaled)\n"
 "\n"
 "Sampling:\n"
 "      --temperature=T, --temp=T   0 is greedy (default 0.2)\n"
@@ -410,6 +414,9 @@ chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 			break;
 		case OPT_SESSION:
 			fe.session = optarg;
+			break;
+		case OPT_RESUME:
+			fe.resume = 1;
 			break;
 		case 'v':
 			fe.verbose = 1;

@@ -21,8 +21,8 @@ enum proto_type {
 	PROTO_REQ_PARAMS,	/* sampling parameters, from the next token */
 	PROTO_REQ_CHAT,		/* the whole conversation; reply to it */
 	PROTO_REQ_CANCEL,	/* stop the reply or prefill under way */
-	PROTO_REQ_SAVE_STATE,	/* path: write the KV state */
-	PROTO_REQ_LOAD_STATE,	/* path: read the KV state */
+	PROTO_REQ_SAVE_STATE,	/* folder: write a KV snapshot there */
+	PROTO_REQ_LOAD_STATE,	/* path: restore a KV snapshot */
 	PROTO_REQ_QUIT,
 	/* events: engine -> front end */
 	PROTO_EV_READY = 100,	/* model info */
@@ -31,7 +31,7 @@ enum proto_type {
 	PROTO_EV_CONTEXT,	/* used, total, dropped messages */
 	PROTO_EV_DONE,		/* stop reason and statistics */
 	PROTO_EV_ERROR,		/* code and untranslated detail */
-	PROTO_EV_STATE		/* a SAVE/LOAD_STATE finished: code, tokens */
+	PROTO_EV_STATE		/* SAVE/LOAD_STATE done: code, tokens, path or detail */
 };
 
 /* Why a reply ended. */

@@ -241,6 +241,11 @@ session_save_file(const struct conv *c, const char *path,
 		sb_quoted(&b, c->system_text);
 		sb_add(&b, "\n", 1);
 	}
+	if (c->kv_path != NULL) {
+		sb_add(&b, "kv: ", 4);
+		sb_quoted(&b, c->kv_path);
+		sb_add(&b, "\n", 1);
+	}
 	sb_add(&b, "messages:\n", 10);
 	if (c->n == 0)
 		sb_add(&b, "  []\n", 5);
@@ -471,6 +476,14 @@ load_doc(struct sload *s, struct conv *c)
 		    scalar(s, map_get(s, sys, "text"), "text", &text) != 0)
 			return -1;
 		conv_set_system(c, *name != '\0' ? name : NULL, text);
+	}
+	if (map_get(s, root, "kv") != NULL) {
+		const char	*kv;
+
+		if (scalar(s, map_get(s, root, "kv"), "kv", &kv) != 0)
+			return -1;
+		free(c->kv_path);
+		c->kv_path = xstrdup(kv);
 	}
 	msgs = map_get(s, root, "messages");
 	if (msgs == NULL || msgs->type != YAML_SEQUENCE_NODE)
