@@ -272,6 +272,24 @@ session_save(const struct conv *c, const char *name, const char *model_path,
 		xasprintf(cause, _("no folder for sessions ($HOME unset?)"));
 		return -1;
 	}
+	/* Never replace a file we cannot read: it may be someone's only
+	 * copy of a conversation that a newer yangtuo wrote. */
+	if (access(path, F_OK) == 0) {
+		struct conv	 old;
+		char		*why = NULL;
+
+		conv_init(&old);
+		r = session_load_file(&old, path, &why);
+		conv_free(&old);
+		if (r != 0) {
+			xasprintf(cause, _("%s exists but is not a session this "
+			    "yangtuo can read (%s); it was left as it is: save "
+			    "under another name"), path, why);
+			free(why);
+			free(path);
+			return -1;
+		}
+	}
 	r = session_save_file(c, path, model_path, cause);
 	free(path);
 	return r;

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/forward.h"
 #include "engine/gguf_write.h"
+#include "engine/kvsnap.h"
 #include "engine/model.h"
 #include "engine/quant.h"
 #include "tests/tap.h"
@@ -136,6 +138,94 @@ static const struct variant variants[] = {
 	    .no_arch = 1 },
 };
 
+static long
+file_size(const char *p)
+{
+	struct stat	st;
+
+	return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void
+corrupt(const char *src, const char *dst, long cut, long flip_at, int ver)
+{
+	FILE	*in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	long	 i = 0;
+	int	 c;
+
+	while ((c = fgetc(in)) != EOF && (cut < 0 || i < cut)) {
+		if (i == flip_at)
+			c ^= 0x10;
+		if (ver && i == 4)
+			c = 2;
+		fputc(c, out);
+		i++;
+	}
+	fclose(in);
+	fclose(out);
+}
+
+/* KV snapshots: a restored cache continues exactly like the original,
+ * and damaged snapshots are refused (issue 6). */
+static void
+test_snapshots(struct model *m, struct fwd *f, int32_t *toks, const char *dir)
+{
+	char		 path[256], bad[256], *cause = NULL;
+	struct fwd	*g;
+	int32_t		*got = NULL, next = 11;
+	size_t		 n = 0;
+	float		 a[NV], b[NV];
+	long		 size;
+	int		 r;
+	struct {
+		const char	*what;
+		long		 cut, flip;
+		int		 ver;
+	} cases[] = {
+		{ "truncated by one byte", -2, -1, 0 },
+		{ "cut in half", -3, -1, 0 },
+		{ "a bit flipped in the K rows", -1, 200, 0 },
+		{ "a future version", -1, -1, 1 },
+	};
+	size_t		 i;
+
+	snprintf(path, sizeof path, "%s/s.kv", dir);
+	snprintf(bad, sizeof bad, "%s/bad.kv", dir);
+	ok(kvsnap_save(m, f, toks, 5, path, &cause) == 0, "save a KV snapshot "
+	    "of 5 tokens: %s", cause != NULL ? cause : "ok");
+	g = fwd_new(m, 16, 1, 0, &cause);
+	ok(g != NULL && kvsnap_load(m, g, path, &got, &n, &cause) == 0 &&
+	    n == 5 && memcmp(got, toks, 5 * sizeof *toks) == 0,
+	    "load it into a fresh cache: the same 5 tokens");
+	free(got);
+	got = NULL;
+	fwd_eval(f, &next, 1, 5, a, 0);
+	fwd_eval(g, &next, 1, 5, b, 0);
+	ok(memcmp(a, b, sizeof a) == 0, "the next token's logits are "
+	    "identical with the restored cache");
+	size = file_size(path);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		long	cut = cases[i].cut == -2 ? size - 1 : cases[i].cut ==
+			    -3 ? size / 2 : -1;
+		long	before;
+
+		corrupt(path, bad, cut, cases[i].flip, cases[i].ver);
+		before = file_size(bad);
+		free(cause);
+		cause = NULL;
+		r = kvsnap_load(m, g, bad, &got, &n, &cause);
+		ok(r != 0 && cause != NULL && file_size(bad) == before,
+		    "snapshot %s: refused (%s), file kept", cases[i].what,
+		    cause != NULL ? cause : "loaded!");
+		free(got);
+		got = NULL;
+	}
+	unlink(bad);
+	unlink(path);
+	free(cause);
+	fwd_free(g);
+}
+
 int
 main(void)
 {
@@ -171,6 +261,8 @@ main(void)
 		f = fwd_new(m, 16, 2, 0, &cause);
 		ok(f != NULL && fwd_eval(f, toks, 5, 0, logits, 0) == FWD_OK,
 		    "and runs a forward pass");
+		if (f != NULL)
+			test_snapshots(m, f, toks, dir);
 		ok(f != NULL && fwd_eval(f, toks, 1, 16, logits, 0) ==
 		    FWD_ERR, "a position past the context is refused");
 		toks[0] = NV;
