@@ -13,6 +13,7 @@
 
 #include "quant.h"
 #include "quant_impl.h"
+#include "repack.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
@@ -143,7 +144,112 @@ gemm_q4_0(int k, const void *w, size_t wrow, int nr, const void *a,
 {
 	gemm_q0(1, k, w, wrow, nr, a, arow, nt, y, ys);
 }
+
+/*
+ * Q4_0 x8: per block, four 32-byte chunks hold 4 weights of each of the 8
+ * rows; their nibbles are unsigned (q + 8), so maddubs multiplies them
+ * with the activations directly and 8 * sum(a) is taken off at the end.
+ * Eight maddubs results fit int16 (8 * 2 * 15 * 127 < 32768).  The block
+ * sum of each row then meets its scale in one FMA per block, the order of
+ * llama.cpp's repacked Q4_0 kernels.
+ */
+static GEMM_AVX2 GEMM_INLINE void
+rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
+    size_t arow, const float *af, const int32_t *as8, float *y, size_t ys,
+    const int TN)
+{
+	const __m256i	m4 = _mm256_set1_epi8(0x0f);
+	const __m256i	ones = _mm256_set1_epi16(1);
+	__m256		acc[4], dw;
+	__m256i		s16[4], v, lo, hi, si;
+	int		b, c, t;
+
+	for (t = 0; t < TN; t++)
+		acc[t] = _mm256_setzero_ps();
+	for (b = 0; b < nb; b++, wb++) {
+		for (t = 0; t < TN; t++)
+			s16[t] = _mm256_setzero_si256();
+		for (c = 0; c < 4; c++) {
+			v = _mm256_loadu_si256((const __m256i *)(wb->qs +
+			    32 * c));
+			lo = _mm256_and_si256(v, m4);
+			hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+			for (t = 0; t < TN; t++) {
+				const struct qt_block_q8_0	*ab = (const void *)
+							    (a + t * arow);
+				int32_t				 x0, x1;
+
+				memcpy(&x0, ab[b].qs + 4 * c, 4);
+				memcpy(&x1, ab[b].qs + 16 + 4 * c, 4);
+				s16[t] = _mm256_add_epi16(s16[t],
+				    _mm256_maddubs_epi16(lo,
+				    _mm256_set1_epi32(x0)));
+				s16[t] = _mm256_add_epi16(s16[t],
+				    _mm256_maddubs_epi16(hi,
+				    _mm256_set1_epi32(x1)));
+			}
+		}
+		dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb->d));
+		for (t = 0; t < TN; t++) {
+			si = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones),
+			    _mm256_set1_epi32(as8[t * nb + b]));
+			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si),
+			    _mm256_mul_ps(dw, _mm256_set1_ps(af[t * nb + b])),
+			    acc[t]);
+		}
+	}
+	for (t = 0; t < TN; t++)
+		_mm256_storeu_ps(y + t * ys, acc[t]);
+}
+
+static GEMM_AVX2 void
+rp_q4_0(int k, const void *w, int nr, const void *a, size_t arow,
+    const float *af, const int32_t *as8, int nt, float *y, size_t ys)
+{
+	const struct rp_q4_0x8	*wb = w;
+	const uint8_t		*ap = a;
+	int			 nb = k / QK4_0, g, t;
+
+	for (g = 0; g < nr / 8; g++, wb += nb) {
+		for (t = 0; t + 4 <= nt; t += 4)
+			rp_q4_0_tile(nb, wb, ap + t * arow, arow, af + t * nb,
+			    as8 + t * nb, y + t * ys + 8 * g, ys, 4);
+		for (; t + 2 <= nt; t += 2)
+			rp_q4_0_tile(nb, wb, ap + t * arow, arow, af + t * nb,
+			    as8 + t * nb, y + t * ys + 8 * g, ys, 2);
+		if (t < nt)
+			rp_q4_0_tile(nb, wb, ap + t * arow, arow, af + t * nb,
+			    as8 + t * nb, y + t * ys + 8 * g, ys, 1);
+	}
+}
 #endif
+
+/* Scales as floats and 8 x quant sums of each Q8_0 block of a row. */
+void
+gemm_act_sums(const void *row, int k, float *af, int32_t *as8)
+{
+	const struct qt_block_q8_0	*ab = row;
+	int				 b, j, s;
+
+	for (b = 0; b < k / QK8_0; b++) {
+		af[b] = qt_f16_to_f32(ab[b].d);
+		for (j = s = 0; j < QK8_0; j++)
+			s += ab[b].qs[j];
+		as8[b] = 8 * s;
+	}
+}
+
+/* The kernel for a repacked layout, or NULL. */
+gemm_rp_fn
+gemm_get_rp(int kind)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+	if (strcmp(qt_simd_name(), "avx2") == 0 && kind == RP_Q4_0X8)
+		return rp_q4_0;
+#endif
+	(void)kind;
+	return NULL;
+}
 
 /* The tiled kernel for a weight type, or NULL when the dots serve. */
 gemm_fn

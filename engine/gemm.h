@@ -22,4 +22,21 @@ typedef void (*gemm_fn)(int k, const void *w, size_t wrow, int nr,
 /* The tiled kernel for a weight type on this CPU, or NULL (use dots). */
 gemm_fn	gemm_get(uint32_t type);
 
+/*
+ * Kernels over repacked weights (repack.h): y[t * ys + r] for the nr rows
+ * (a multiple of 8) of w, against nt Q8_0 activation rows of arow bytes;
+ * af[t * nb + b] is block b's scale as a float and as8[t * nb + b] eight
+ * times the sum of its quants (see gemm_act_sums).  Decode (nt = 1) and
+ * prompts run the same arithmetic, so both give the same floats.
+ */
+typedef void (*gemm_rp_fn)(int k, const void *w, int nr, const void *a,
+    size_t arow, const float *af, const int32_t *as8, int nt, float *y,
+    size_t ys);
+
+/* The kernel for a repacked layout on this CPU, or NULL. */
+gemm_rp_fn	gemm_get_rp(int kind);
+/* The per-block float scales and 8x quant sums of one Q8_0 row. */
+void		gemm_act_sums(const void *row, int k, float *af,
+		    int32_t *as8);
+
 #endif

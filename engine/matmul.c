@@ -16,6 +16,7 @@
 #include "model.h"
 #include "pool.h"
 #include "quant.h"
+#include "repack.h"
 
 #define MM_ROWS	16	/* weight rows per tile */
 #define MM_TOKS	64	/* activation rows per tile of the tiled path */
@@ -27,9 +28,11 @@ struct mm_job {
 	const struct qt_traits	*wt;
 	const struct qt_traits	*dt;
 	gemm_fn			 gemm;
+	gemm_rp_fn		 rp;
 	float			*y;
 	atomic_int		*cancel;
-	int			 quantize;
+	int			 quantize;	/* the input needs quantizing */
+	int			 sums;		/* ... or just its block sums */
 };
 
 /* Point the input at T rows of K floats; its quantized copy is stale. */
@@ -40,6 +43,7 @@ mm_in_set(struct mm_in *in, const float *x, int64_t T, int64_t K)
 	in->T = T;
 	in->K = K;
 	in->valid = 0;
+	in->sums = 0;
 }
 
 /* Free the quantized copy. */
@@ -47,6 +51,8 @@ void
 mm_in_fini(struct mm_in *in)
 {
 	free(in->q);
+	free(in->af);
+	free(in->as8);
 	memset(in, 0, sizeof *in);
 }
 
@@ -61,11 +67,17 @@ mm_job_run(void *arg, int ith, int nth)
 	long			 lo, hi, r0, r1, r, t;
 	int64_t			 M = w->ne1;
 
-	if (j->quantize) {
+	if (j->quantize || j->sums) {
 		pool_split(in->T, ith, nth, &lo, &hi);
-		for (t = lo; t < hi; t++)
-			j->dt->from_f32(in->x + t * in->K,
-			    (uint8_t *)in->q + t * in->qrow, in->K);
+		for (t = lo; t < hi; t++) {
+			if (j->quantize)
+				j->dt->from_f32(in->x + t * in->K,
+				    (uint8_t *)in->q + t * in->qrow, in->K);
+			if (j->rp != NULL)
+				gemm_act_sums((uint8_t *)in->q + t * in->qrow,
+				    (int)in->K, in->af + t * (in->K / QK8_0),
+				    in->as8 + t * (in->K / QK8_0));
+		}
 		pool_barrier(j->pool);
 	}
 	qd = in->q;
@@ -75,6 +87,26 @@ mm_job_run(void *arg, int ith, int nth)
 	hi *= MM_ROWS;
 	if (hi > M)
 		hi = M;
+	if (j->rp != NULL) {
+		long	nb = in->K / QK4_0, t0, nt;
+
+		/* Row slices are multiples of 16, so of the 8-row groups. */
+		for (t0 = 0; t0 < in->T; t0 += MM_TOKS) {
+			nt = in->T - t0 < MM_TOKS ? in->T - t0 : MM_TOKS;
+			for (r0 = lo; r0 < hi; r0 = r1) {
+				if (j->cancel != NULL && atomic_load_explicit(
+				    j->cancel, memory_order_relaxed))
+					return;
+				r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+				j->rp((int)in->K, (const struct rp_q4_0x8 *)
+				    w->rp + (r0 / 8) * nb, (int)(r1 - r0),
+				    qd + t0 * in->qrow, in->qrow,
+				    in->af + t0 * nb, in->as8 + t0 * nb,
+				    (int)nt, j->y + t0 * M + r0, (size_t)M);
+			}
+		}
+		return;
+	}
 	if (j->gemm != NULL) {
 		long	t0, nt;
 
@@ -129,7 +161,9 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	j.wt = qt_get(w->type);
 	j.dt = qt_get(j.wt->dot_type);
 	j.gemm = in->T >= 2 ? gemm_get(w->type) : NULL;
+	j.rp = w->rp != NULL ? gemm_get_rp(w->rp_kind) : NULL;
 	j.quantize = 0;
+	j.sums = 0;
 	if (!in->valid || in->qtype != j.wt->dot_type) {
 		if (qt_row_size(j.wt->dot_type, in->K, &in->qrow) != 0 ||
 		    __builtin_mul_overflow(in->qrow, (size_t)in->T, &need))
@@ -143,9 +177,33 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 			in->qcap = need;
 		}
 		in->qtype = j.wt->dot_type;
-		in->valid = 1;
+		in->sums = 0;
 		j.quantize = 1;
 	}
+	if (j.rp != NULL && !in->sums) {
+		size_t	nbt;
+
+		/* Block scales and sums for the repacked kernels. */
+		if (__builtin_mul_overflow((size_t)(in->K / QK8_0),
+		    (size_t)in->T, &nbt))
+			return -1;
+		if (nbt > in->scap) {
+			float	*af = realloc(in->af, nbt * sizeof *af);
+			int32_t	*as = af != NULL ? realloc(in->as8, nbt *
+				    sizeof *as) : NULL;
+
+			if (af != NULL)
+				in->af = af;
+			if (as == NULL)
+				return -1;
+			in->as8 = as;
+			in->scap = nbt;
+		}
+		j.sums = 1;
+	}
 	pool_run(pool, mm_job_run, &j);
+	in->valid = 1;
+	if (j.rp != NULL)
+		in->sums = 1;
 	return 0;
 }

@@ -24,6 +24,10 @@ struct mm_in {
 	void		*q;
 	size_t		 qcap;
 	size_t		 qrow;		/* bytes per quantized row */
+	float		*af;		/* Q8_0 block scales, as floats */
+	int32_t		*as8;		/* 8 x each Q8_0 block's quant sum */
+	size_t		 scap;		/* blocks af and as8 hold */
+	int		 sums;		/* af, as8 match q */
 };
 
 void	mm_in_set(struct mm_in *, const float *x, int64_t T, int64_t K);

@@ -14,6 +14,7 @@
 
 #include "gguf.h"
 #include "quant.h"
+#include "repack.h"
 #include "tok.h"
 
 static int
@@ -252,6 +253,33 @@ bind_all(struct model *m, char **cause)
 	return 0;
 }
 
+/* Repack the matrices a faster kernel wants (YANGTUO_NO_REPACK=1 turns
+ * it off, for comparisons).  The embedding table stays as it is: rows
+ * are looked up one by one; a tied output gets its own packed copy. */
+static int
+repack_all(struct model *m, char **cause)
+{
+	uint32_t	il;
+	const char	*off = getenv("YANGTUO_NO_REPACK");
+
+	if (off != NULL && *off != '\0' && *off != '0')
+		return 0;
+	for (il = 0; il < m->hp.n_layer; il++) {
+		struct layer	*l = &m->layers[il];
+		struct mtensor	*ts[] = { &l->wq, &l->wk, &l->wv, &l->wo,
+				    &l->w_gate, &l->w_up, &l->w_down };
+		size_t		 i;
+
+		for (i = 0; i < sizeof ts / sizeof ts[0]; i++)
+			if (repack_tensor(ts[i], 1) < 0)
+				return set_cause(cause, "out of memory "
+				    "repacking '%s'", ts[i]->name);
+	}
+	if (repack_tensor(&m->output, 1) < 0)
+		return set_cause(cause, "out of memory repacking the output");
+	return 0;
+}
+
 static int
 load_vocab(struct model *m, char **cause)
 {
@@ -308,7 +336,7 @@ model_load(const char *path, char **cause)
 		goto fail;
 	}
 	if (read_hparams(m, arch, cause) != 0 || bind_all(m, cause) != 0 ||
-	    load_vocab(m, cause) != 0)
+	    load_vocab(m, cause) != 0 || repack_all(m, cause) != 0)
 		goto fail;
 	if (gguf_get_str(m->gguf, "general.name", &s) == 0 && s.len > 0 &&
 	    s.len < 256)
@@ -337,11 +365,21 @@ model_free(struct model *m)
 		return;
 	if (m->layers != NULL) {
 		for (i = 0; i < m->hp.n_layer; i++) {
-			free(m->layers[i].attn_norm);
-			free(m->layers[i].ffn_norm);
+			struct layer	*l = &m->layers[i];
+
+			free(l->attn_norm);
+			free(l->ffn_norm);
+			repack_free(&l->wq);
+			repack_free(&l->wk);
+			repack_free(&l->wv);
+			repack_free(&l->wo);
+			repack_free(&l->w_gate);
+			repack_free(&l->w_up);
+			repack_free(&l->w_down);
 		}
 		free(m->layers);
 	}
+	repack_free(&m->output);
 	free(m->output_norm);
 	free(m->rope_freqs);
 	tok_free(m->tok);

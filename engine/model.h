@@ -24,6 +24,8 @@ struct mtensor {
 	int64_t		 ne1;
 	size_t		 row_size;	/* bytes per row */
 	const char	*name;
+	void		*rp;		/* repacked copy (repack.h) or NULL */
+	int		 rp_kind;
 };
 
 struct model_hp {

@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "engine/gemm.h"
+#include "engine/model.h"
 #include "engine/quant.h"
+#include "engine/repack.h"
 #include "tests/tap.h"
 
 static float
@@ -63,6 +67,91 @@ check(uint32_t type, int k, int nr, int nt)
 	free(y);
 }
 
+/*
+ * The repacked Q4_0 kernels against a scalar statement of the arithmetic
+ * they promise (llama.cpp's repacked Q4_0 order): per row and block the
+ * exact integer dot, then acc = fma(isum, d_w * d_a, acc), block by block.
+ */
+static void
+check_rp(int k, int nr, int nt)
+{
+	struct mtensor	 w;
+	gemm_rp_fn	 g = gemm_get_rp(RP_Q4_0X8);
+	size_t		 wrow, arow;
+	uint8_t		*wd, *a;
+	float		*x, *y, *af;
+	int32_t		*as8;
+	unsigned	 seed = (unsigned)(k + nr * 13 + nt * 101);
+	int		 r, t, b, j, nb = k / 32, same = 1;
+
+	qt_row_size(QT_Q4_0, k, &wrow);
+	qt_row_size(QT_Q8_0, k, &arow);
+	wd = malloc(wrow * nr);
+	a = malloc(arow * nt);
+	x = malloc(k * sizeof *x);
+	y = malloc((size_t)nr * nt * sizeof *y);
+	af = malloc((size_t)nb * nt * sizeof *af);
+	as8 = malloc((size_t)nb * nt * sizeof *as8);
+	for (r = 0; r < nr; r++) {
+		for (j = 0; j < k; j++)
+			x[j] = frand(&seed) * (1 + r % 5);
+		qt_quantize_weights(QT_Q4_0, x, wd + r * wrow, k);
+	}
+	for (t = 0; t < nt; t++) {
+		for (j = 0; j < k; j++)
+			x[j] = frand(&seed) * 4;
+		qt_get(QT_Q8_0)->from_f32(x, a + t * arow, k);
+		gemm_act_sums(a + t * arow, k, af + t * nb, as8 + t * nb);
+	}
+	memset(&w, 0, sizeof w);
+	w.data = wd;
+	w.type = QT_Q4_0;
+	w.ne0 = k;
+	w.ne1 = nr;
+	w.row_size = wrow;
+	if (repack_tensor(&w, 0) <= 0) {
+		ok(0, "repack %d x %d", k, nr);
+		goto out;
+	}
+	g(k, w.rp, nr, a, arow, af, as8, nt, y, nr);
+	for (r = 0; r < nr; r++)
+		for (t = 0; t < nt; t++) {
+			const uint8_t	*wr = wd + r * wrow;
+			const uint8_t	*at = a + t * arow;
+			float		 acc = 0;
+
+			for (b = 0; b < nb; b++) {
+				uint16_t	dwh, dah;
+				int32_t		isum = 0;
+
+				memcpy(&dwh, wr + b * 18, 2);
+				memcpy(&dah, at + b * 34, 2);
+				for (j = 0; j < 16; j++) {
+					int	lo = (wr[b * 18 + 2 + j] & 15) - 8;
+					int	hi = (wr[b * 18 + 2 + j] >> 4) - 8;
+
+					isum += lo * (int8_t)at[b * 34 + 2 + j];
+					isum += hi *
+					    (int8_t)at[b * 34 + 2 + 16 + j];
+				}
+				acc = fmaf((float)isum, qt_f16_to_f32(dwh) *
+				    qt_f16_to_f32(dah), acc);
+			}
+			if (memcmp(&acc, &y[t * nr + r], sizeof acc) != 0)
+				same = 0;
+		}
+	ok(same, "repacked Q4_0 k=%d, %d rows x %d tokens: every output is "
+	    "the stated integer sum and FMA chain", k, nr, nt);
+	repack_free(&w);
+out:
+	free(wd);
+	free(a);
+	free(x);
+	free(y);
+	free(af);
+	free(as8);
+}
+
 int
 main(void)
 {
@@ -79,6 +168,10 @@ main(void)
 		for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
 			check(types[i], shapes[j][0], shapes[j][1],
 			    shapes[j][2]);
+	check_rp(64, 8, 1);
+	check_rp(2048, 16, 7);
+	check_rp(4096, 24, 64);
+	check_rp(96, 8, 3);
 	qt_force_ref(1);
 	ok(gemm_get(QT_Q8_0) == NULL, "no tiled kernel when the scalar "
 	    "kernels are forced");

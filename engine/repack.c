@@ -1,0 +1,99 @@
+/*
+ * Load-time repacking of weights into the layouts of gemm.c.  The copy is
+ * made once per tensor; the file mapping's pages of that tensor are then
+ * dropped (MADV_DONTNEED on a private read-only mapping only forgets them:
+ * a later read, e.g. an embedding row, faults the file's bytes back in).
+ */
+#include "config.h"
+
+#include "repack.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "gemm.h"
+#include "model.h"
+#include "quant.h"
+#include "quant_impl.h"
+
+static void
+release(const void *p, size_t n)
+{
+	long		 page = sysconf(_SC_PAGESIZE);
+	uintptr_t	 a, b;
+
+	if (page <= 0)
+		return;
+	a = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	b = ((uintptr_t)p + n) & ~((uintptr_t)page - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* Interleave eight rows of Q4_0 blocks. */
+static void
+pack_q4_0x8(struct rp_q4_0x8 *out, const uint8_t *src, size_t row_size,
+    int64_t nb)
+{
+	const struct qt_block_q4_0	*rows[8];
+	int64_t				 b;
+	int				 r, c;
+
+	for (r = 0; r < 8; r++)
+		rows[r] = (const void *)(src + (size_t)r * row_size);
+	for (b = 0; b < nb; b++, out++) {
+		for (r = 0; r < 8; r++) {
+			out->d[r] = rows[r][b].d;
+			for (c = 0; c < 4; c++)
+				memcpy(out->qs + c * 32 + r * 4,
+				    rows[r][b].qs + c * 4, 4);
+		}
+	}
+}
+
+/* Repack w when a kernel for its layout exists; see repack.h. */
+long
+repack_tensor(struct mtensor *w, int release_source)
+{
+	const uint8_t	*src = w->data;
+	int64_t		 nb, g;
+	size_t		 bytes;
+	void		*p;
+
+	w->rp = NULL;
+	w->rp_kind = RP_NONE;
+	if (w->type != QT_Q4_0 || w->ne1 % 8 != 0 || w->ne0 % QK4_0 != 0 ||
+	    gemm_get_rp(RP_Q4_0X8) == NULL)
+		return 0;
+	nb = w->ne0 / QK4_0;
+	if (__builtin_mul_overflow((size_t)(w->ne1 / 8) * (size_t)nb,
+	    sizeof(struct rp_q4_0x8), &bytes))
+		return -1;
+	if (posix_memalign(&p, 64, bytes) != 0)
+		return -1;
+	/* Release the source as we go (every 64 groups), so the peak is
+	 * one copy plus a few megabytes, not two copies of the tensor. */
+	for (g = 0; g < w->ne1 / 8; g++) {
+		pack_q4_0x8((struct rp_q4_0x8 *)p + g * nb,
+		    src + (size_t)g * 8 * w->row_size, w->row_size, nb);
+		if (release_source && (g + 1) % 64 == 0)
+			release(src + (size_t)(g - 63) * 8 * w->row_size,
+			    (size_t)64 * 8 * w->row_size);
+	}
+	if (release_source)
+		release(w->data, (size_t)w->ne1 * w->row_size);
+	w->rp = p;
+	w->rp_kind = RP_Q4_0X8;
+	return (long)bytes;
+}
+
+/* Free a tensor's repacked copy. */
+void
+repack_free(struct mtensor *w)
+{
+	free(w->rp);
+	w->rp = NULL;
+	w->rp_kind = RP_NONE;
+}

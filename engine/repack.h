@@ -1,0 +1,35 @@
+/*
+ * Weights repacked at load for the matmul kernels: Q4_0 rows interleaved
+ * eight at a time, so one 256-bit register holds four weights of eight
+ * rows and the eight row sums of a block land in eight lanes.  The file's
+ * pages are released after the copy, so memory stays at one copy.
+ */
+#ifndef YT_ENGINE_REPACK_H
+#define YT_ENGINE_REPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mtensor;
+
+#define RP_NONE		0
+#define RP_Q4_0X8	1	/* struct rp_q4_0x8 blocks */
+
+/*
+ * Eight Q4_0 blocks (one per row) of the same column range: the eight
+ * scales, then 4 chunks of 32 bytes, chunk c holding bytes 4c..4c+3 of
+ * each row's 16 nibble bytes, row after row.  Low nibbles are elements
+ * 4c..4c+3, high nibbles 16+4c..16+4c+3.
+ */
+struct rp_q4_0x8 {
+	uint16_t	d[8];
+	uint8_t		qs[128];
+};
+
+/* Repack w if a kernel wants it (AVX2, Q4_0, rows a multiple of 8):
+ * fills w->rp and w->rp_kind, returns the bytes allocated (0 if not
+ * repacked), or -1 on OOM. */
+long	repack_tensor(struct mtensor *w, int release_source);
+void	repack_free(struct mtensor *w);
+
+#endif
