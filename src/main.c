@@ -46,6 +46,7 @@ static const struct subcmd subcmds[] = {
 	{ "tokenize", cmd_tokenize },
 	{ "quantize", cmd_quantize },
 	{ "bench", cmd_bench },
+	{ "perplexity", cmd_perplexity },
 	{ NULL, NULL }
 };
 
@@ -175,6 +176,8 @@ usage(FILE *f)
 "                           token ids of a text, test cases or a chat\n"
 "  bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json]\n"
 "                           prompt and generation speed, like llama-bench\n"
+"  perplexity -m MODEL -f TEXT [-c 512]\n"
+"                           perplexity of a text, like llama-perplexity\n"
 "  quantize --random 1b|8b|small|tiny TYPE OUT.gguf\n"
 "                           write a synthetic model with random weights\n"
 "\n"

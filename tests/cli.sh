@@ -46,5 +46,14 @@ head -c 1000 "$td/models/stories260K.gguf" >"$tmp/trunc.gguf"
 "$bin" info "$tmp/trunc.gguf" >"$tmp/out" 2>&1; [ $? = 1 ]; t $? "a truncated model exits 1"
 grep -q 'trunc.gguf: ' "$tmp/out"; t $? "and names the file: $(head -1 "$tmp/out")"
 "$bin" info /nonexistent.gguf >/dev/null 2>&1; [ $? = 1 ]; t $? "a missing model exits 1"
+
+# Perplexity as llama-perplexity computes it (tests/data/ppl/make.sh made
+# the expected value from llama.cpp's distributions).
+src=${YT_SRCDIR:-.}
+want=$(sed 's/.*"perplexity": *\([0-9.]*\).*/\1/' "$src/tests/data/ppl/expected.json")
+got=$("$bin" perplexity -m "$td/models/stories260K.gguf" -f "$src/tests/data/ppl/story.txt" -c 128 -t 2 2>/dev/null |
+	sed -n 's/^perplexity: \([0-9.]*\).*/\1/p')
+awk -v a="$got" -v b="$want" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; exit !(a != "" && d < 0.002) }'
+t $? "perplexity of story.txt: $got, llama.cpp $want (within 0.2%)"
 echo "1..$n"
 exit $fail
