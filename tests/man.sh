@@ -19,7 +19,7 @@ for opt in $("$bin" --help | grep -oE -- '--[a-z][a-z_-]+' | sort -u); do
 	printf '%s\n' "$man" | grep -q -- "$opt"
 	t $? "$opt is in yangtuo(1)"
 done
-for cmd in run eval info tokenize bench quantize; do
+for cmd in run eval info tokenize bench perplexity quantize; do
 	printf '%s\n' "$man" | grep -q "^\.B $cmd "
 	t $? "the $cmd command is in yangtuo(1)"
 done
