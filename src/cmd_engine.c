@@ -23,6 +23,7 @@
 #include "engine/forward.h"
 #include "engine/gguf.h"
 #include "engine/model.h"
+#include "engine/pool.h"
 #include "engine/quant.h"
 #include "engine/synth.h"
 #include "engine/tok.h"
@@ -577,6 +578,86 @@ peak_rss_bytes(void)
 	return ru.ru_maxrss * 1024L;
 }
 
+struct bw_job {
+	const uint64_t	*buf;
+	size_t		 n;		/* words */
+	uint64_t	 sink[64];
+};
+
+static void
+bw_run(void *arg, int ith, int nth)
+{
+	struct bw_job	*j = arg;
+	long		 lo, hi, i;
+	uint64_t	 a = 0, b = 0, c = 0, d = 0;
+
+	pool_split((long)j->n / 4, ith, nth, &lo, &hi);
+	for (i = lo * 4; i < hi * 4; i += 4) {
+		a += j->buf[i];
+		b ^= j->buf[i + 1];
+		c += j->buf[i + 2];
+		d ^= j->buf[i + 3];
+	}
+	j->sink[ith % 64] = a + b + c + d;
+}
+
+/* The machine's read bandwidth with nth threads: the best of 5 passes
+ * over 1 GiB, in bytes per second. */
+static double
+read_bandwidth(int nth)
+{
+	struct bw_job	 j;
+	struct pool	*p;
+	size_t		 bytes = 1u << 30, i;
+	uint64_t	*buf;
+	double		 best = 0, t0, t;
+	int		 r;
+
+	if ((buf = malloc(bytes)) == NULL || (p = pool_new(nth)) == NULL) {
+		free(buf);
+		return 0;
+	}
+	for (i = 0; i < bytes / 8; i++)
+		buf[i] = i * 2654435761u;
+	j.buf = buf;
+	j.n = bytes / 8;
+	for (r = 0; r < 5; r++) {
+		t0 = now_sec();
+		pool_run(p, bw_run, &j);
+		t = now_sec() - t0;
+		if (bytes / t > best)
+			best = bytes / t;
+	}
+	pool_free(p);
+	free(buf);
+	return best;
+}
+
+/* Bytes one decoded token reads: every matrix a layer multiplies, the
+ * output head, and the K/V rows of a context of ctx tokens. */
+static double
+token_bytes(const struct model *m, double ctx)
+{
+	double		b = 0;
+	uint32_t	il;
+
+	for (il = 0; il < m->hp.n_layer; il++) {
+		const struct layer	*l = &m->layers[il];
+
+		b += (double)l->wq.row_size * l->wq.ne1 +
+		    (double)l->wk.row_size * l->wk.ne1 +
+		    (double)l->wv.row_size * l->wv.ne1 +
+		    (double)l->wo.row_size * l->wo.ne1 +
+		    (double)l->w_gate.row_size * l->w_gate.ne1 +
+		    (double)l->w_up.row_size * l->w_up.ne1 +
+		    (double)l->w_down.row_size * l->w_down.ne1;
+	}
+	b += (double)m->output.row_size * m->output.ne1;
+	b += 2.0 * 2 * m->hp.n_layer * (double)m->hp.n_head_kv *
+	    m->hp.head_dim * ctx;
+	return b;
+}
+
 /* yangtuo bench: prompt (pp) and generation (tg) tokens/s, llama-bench
  * style: one warm-up round, then medians over the repetitions. */
 int
@@ -589,6 +670,7 @@ cmd_bench(int argc, char **argv)
 		{ "n-gen", required_argument, NULL, 'n' },
 		{ "repetitions", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "bandwidth", no_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*model = NULL;
@@ -596,7 +678,9 @@ cmd_bench(int argc, char **argv)
 	struct fwd	*f;
 	char		*cause = NULL;
 	long		 threads = 0, pp = 512, tg = 128, reps = 3, v;
-	int		 c, json = 0;
+	int		 c, json = 0, bw = 0;
+	double		 bwps = 0, tb = 0;
+	long		 rss;
 	int32_t		*ids, next = 0;
 	float		*logits;
 	double		*pps, *tgs, t0, ppm, tgm;
@@ -626,6 +710,9 @@ cmd_bench(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'b':
+			bw = 1;
 			break;
 		default:
 			return usage_err("bench", "unknown option");
@@ -676,18 +763,32 @@ cmd_bench(int argc, char **argv)
 	qsort(tgs + 1, (size_t)reps, sizeof *tgs, cmp_dbl);
 	ppm = pps[1 + reps / 2];
 	tgm = tgs[1 + reps / 2];
+	rss = peak_rss_bytes();
+	if (bw) {
+		/* After the runs, and after reading the peak RSS. */
+		tb = token_bytes(m, tg / 2.0);
+		bwps = read_bandwidth(fwd_n_threads(f));
+	}
 	if (json)
 		printf("{\"engine\": \"yangtuo %s\", \"model\": \"%s\", "
 		    "\"threads\": %d, \"pp\": %ld, \"tg\": %ld, \"pp_tps\": "
 		    "%.3f, \"tg_tps\": %.3f, \"peak_rss_bytes\": %ld, "
-		    "\"kernels\": \"%s\"}\n", PACKAGE_VERSION, model,
-		    fwd_n_threads(f), pp, tg, ppm, tgm, peak_rss_bytes(),
-		    qt_simd_name());
-	else
+		    "\"kernels\": \"%s\", \"token_bytes\": %.0f, "
+		    "\"read_bandwidth\": %.0f, \"tg_bound_tps\": %.3f}\n",
+		    PACKAGE_VERSION, model, fwd_n_threads(f), pp, tg, ppm, tgm,
+		    rss, qt_simd_name(), tb, bwps,
+		    tb > 0 ? bwps / tb : 0.0);
+	else {
 		printf("%s: %d threads, %s kernels\npp%ld: %.2f t/s\ntg%ld: "
 		    "%.2f t/s\npeak RSS: %.1f MiB\n", model,
 		    fwd_n_threads(f), qt_simd_name(), pp, ppm, tg, tgm,
-		    peak_rss_bytes() / 1048576.0);
+		    rss / 1048576.0);
+		if (bw)
+			printf("read bandwidth: %.2f GB/s; a token reads %.1f "
+			    "MB, so decode is bound by %.2f t/s: tg is %.0f%% "
+			    "of it\n", bwps / 1e9, tb / 1e6, bwps / tb,
+			    100.0 * tgm / (bwps / tb));
+	}
 	free(pps);
 	free(tgs);
 	free(ids);
