@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -516,6 +517,7 @@ help(void)
 "  /clear                forget the conversation (keeps the system prompt)\n"
 "  /save NAME            save the conversation\n"
 "  /load NAME            load a saved conversation\n"
+"  /export [FILE]        write the conversation as Markdown\n"
 "  /regen                answer the last message again\n"
 "  /stats                parameters, context and speed of the last reply\n"
 "  /quit                 leave\n"));
@@ -671,6 +673,23 @@ cmd_load(struct plain *pl, const char *name)
 	journal_reset(pl->journal, &pl->cv);
 }
 
+static void
+cmd_export(struct plain *pl, const char *arg)
+{
+	char	*path, *cause = NULL;
+
+	if (arg != NULL && *arg != '\0')
+		path = xstrdup(arg);
+	else
+		xasprintf(&path, "yangtuo-%ld.md", (long)time(NULL));
+	if (session_export_md(&pl->cv, path, pl->cl.model.path, &cause) != 0) {
+		printf(_("not exported: %s\n"), cause);
+		free(cause);
+	} else
+		printf(_("exported to %s\n"), path);
+	free(path);
+}
+
 /* A slash command; returns 1 if it was one. */
 static int
 slash(struct plain *pl, char *line)
@@ -699,6 +718,8 @@ slash(struct plain *pl, char *line)
 		cmd_save(pl, arg);
 	else if (strcmp(cmd, "load") == 0)
 		cmd_load(pl, arg);
+	else if (strcmp(cmd, "export") == 0)
+		cmd_export(pl, arg);
 	else if (strcmp(cmd, "stats") == 0)
 		cmd_stats(pl);
 	else if (strcmp(cmd, "regen") == 0) {

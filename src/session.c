@@ -620,3 +620,46 @@ session_load(struct conv *c, const char *name, char **cause)
 	free(path);
 	return r;
 }
+
+/* The conversation as Markdown. */
+int
+session_export_md(const struct conv *c, const char *path, const char *model,
+    char **cause)
+{
+	struct sbuf	 b = { NULL, 0, 0 };
+	char		 when[64];
+	struct tm	 tm;
+	size_t		 i;
+	int		 r;
+
+	sb_printf(&b, "# %s\n\n", _("Conversation"));
+	if (model != NULL)
+		sb_printf(&b, "- %s: `%s`\n", _("Model"), model);
+	if (c->system_text != NULL)
+		sb_printf(&b, "- %s (%s): %s\n", _("System prompt"),
+		    c->system_name != NULL ? c->system_name : "-",
+		    c->system_text);
+	sb_add(&b, "\n", 1);
+	for (i = 0; i < c->n; i++) {
+		const struct conv_msg	*m = &c->msgs[i];
+
+		localtime_r(&m->time, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+		sb_printf(&b, "## %s \xc2\xb7 %s%s\n\n", m->role ==
+		    CONV_USER ? _("User") : _("Assistant"), when, m->cut ?
+		    _(" (cut)") : "");
+		sb_add(&b, m->text, m->len);
+		sb_add(&b, "\n\n", 2);
+		if (m->has_stats)
+			sb_printf(&b, "> %u %s, %.1f t/s; %s %.2f, top-k %d, "
+			    "top-p %.2f, seed %llu\n\n", m->stats.generated,
+			    _("tokens"), m->stats.decode_sec > 0 ?
+			    m->stats.generated / m->stats.decode_sec : 0.0,
+			    _("temperature"), m->params.temperature,
+			    m->params.top_k, m->params.top_p,
+			    (unsigned long long)m->params.seed);
+	}
+	r = file_write_atomic(path, b.p, b.len, cause);
+	free(b.p);
+	return r;
+}

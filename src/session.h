@@ -25,6 +25,10 @@ int	session_load(struct conv *, const char *name, char **cause);
 int	session_save_file(const struct conv *, const char *path,
 	    const char *model_path, char **cause);
 int	session_load_file(struct conv *, const char *path, char **cause);
+/* Write the conversation as Markdown (roles as headings, times, reply
+ * statistics) to path atomically. */
+int	session_export_md(const struct conv *, const char *path,
+	    const char *model, char **cause);
 /* Write buf to path atomically; 0, or -1 with *cause (caller frees). */
 int	file_write_atomic(const char *path, const void *buf, size_t len,
 	    char **cause);
