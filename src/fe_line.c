@@ -27,6 +27,7 @@
 #include "client.h"
 #include "conv.h"
 #include "journal.h"
+#include "modelsum.h"
 #include "session.h"
 #include "text.h"
 #include "xdg.h"
@@ -886,6 +887,7 @@ fe_plain(struct fe *fe)
 		return 1;
 	conv_init(&pl.cv);
 	conv_set_system(&pl.cv, fe->system_name, fe->system_text);
+	modelsum_start(fe->load.path);
 	if (fe_start_conv(fe, &pl.cl, &pl.cv) != 0) {
 		conv_free(&pl.cv);
 		client_stop(&pl.cl);

@@ -23,6 +23,7 @@
 #include <yaml.h>
 
 #include "conv.h"
+#include "modelsum.h"
 #include "proto.h"
 #include "xdg.h"
 #include "xmalloc.h"
@@ -224,6 +225,7 @@ session_save_file(const struct conv *c, const char *path,
 {
 	struct sbuf	 b = { NULL, 0, 0 };
 	const char	*base;
+	char		*sum;
 	size_t		 i;
 	int		 r;
 
@@ -234,6 +236,11 @@ session_save_file(const struct conv *c, const char *path,
 	sb_quoted(&b, base != NULL ? base + 1 : model_path != NULL ?
 	    model_path : "");
 	sb_add(&b, "\n", 1);
+	if (model_path != NULL && (sum = modelsum_cached(model_path)) !=
+	    NULL) {
+		sb_printf(&b, "model_sha256: \"%s\"\n", sum);
+		free(sum);
+	}
 	if (c->system_text != NULL) {
 		sb_add(&b, "system:\n  name: ", 16);
 		sb_quoted(&b, c->system_name != NULL ? c->system_name : "");

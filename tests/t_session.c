@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/sha256.h"
 #include "src/conv.h"
 #include "src/journal.h"
 #include "src/session.h"
@@ -333,6 +334,39 @@ test_kill_journal(void)
 	    lost, worst);
 }
 
+/* FIPS 180-2's test vectors for the digest of model files. */
+static void
+test_sha256(void)
+{
+	struct sha256	s;
+	uint8_t		d[32];
+	char		hex[65], *million;
+
+	sha256_init(&s);
+	sha256_update(&s, "abc", 3);
+	sha256_final(&s, d);
+	sha256_hex(d, hex);
+	ok(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff"
+	    "61f20015ad") == 0, "sha256(\"abc\")");
+	sha256_init(&s);
+	sha256_update(&s, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnop"
+	    "nopq", 56);
+	sha256_final(&s, d);
+	sha256_hex(d, hex);
+	ok(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd"
+	    "419db06c1") == 0, "sha256 of the 56-byte vector");
+	million = malloc(1000000);
+	memset(million, 'a', 1000000);
+	sha256_init(&s);
+	sha256_update(&s, million, 999999);
+	sha256_update(&s, million, 1);
+	sha256_final(&s, d);
+	sha256_hex(d, hex);
+	free(million);
+	ok(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39"
+	    "ccc7112cd0") == 0, "sha256 of a million 'a' in two pieces");
+}
+
 int
 main(void)
 {
@@ -342,6 +376,7 @@ main(void)
 		snprintf(dir, sizeof dir, "/dev/shm/yt-session-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		skip_all("no temporary directory");
+	test_sha256();
 	test_round_trip();
 	test_kill_save();
 	test_kill_journal();

@@ -1,0 +1,109 @@
+/*
+ * Model digests, cached by file identity (device, inode, size and
+ * modification time): a changed file gets a new entry, a stale entry is
+ * never used.
+ */
+#include "config.h"
+
+#include "modelsum.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine/sha256.h"
+#include "session.h"
+#include "xdg.h"
+#include "xmalloc.h"
+
+/* The cache file for a model's identity; caller frees. */
+static char *
+cache_path(const char *path, int create)
+{
+	struct stat	st;
+	char		*dir, *p;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	if ((dir = xdg_dir(XDG_CACHE, "sha256", create)) == NULL)
+		return NULL;
+	xasprintf(&p, "%s/%llx-%llx-%llx-%lld.%09ld", dir,
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	    (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec);
+	free(dir);
+	return p;
+}
+
+/* The cached digest, or NULL. */
+char *
+modelsum_cached(const char *path)
+{
+	char	*cp = cache_path(path, 0), hex[65];
+	FILE	*f;
+	size_t	 n = 0;
+
+	if (cp == NULL)
+		return NULL;
+	if ((f = fopen(cp, "r")) != NULL) {
+		n = fread(hex, 1, 64, f);
+		fclose(f);
+	}
+	free(cp);
+	if (n != 64 || strspn(hex, "0123456789abcdef") < 64)
+		return NULL;
+	hex[64] = '\0';
+	return xstrdup(hex);
+}
+
+/* Hash the file and cache the digest; caller frees. */
+char *
+modelsum_now(const char *path)
+{
+	uint8_t	 d[32];
+	char	 hex[65], *cp, *cause = NULL;
+
+	if (sha256_file(path, d) != 0)
+		return NULL;
+	sha256_hex(d, hex);
+	if ((cp = cache_path(path, 1)) != NULL) {
+		if (file_write_atomic(cp, hex, 64, &cause) != 0)
+			free(cause);
+		free(cp);
+	}
+	return xstrdup(hex);
+}
+
+static void *
+modelsum_main(void *arg)
+{
+	char	*path = arg;
+
+#ifdef SYS_gettid
+	/* Lowest priority: the engine's threads come first. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+#endif
+	free(modelsum_now(path));
+	free(path);
+	return NULL;
+}
+
+/* Start hashing in the background unless the digest is cached. */
+void
+modelsum_start(const char *path)
+{
+	pthread_t	 t;
+	char		*known;
+
+	if ((known = modelsum_cached(path)) != NULL) {
+		free(known);
+		return;
+	}
+	if (pthread_create(&t, NULL, modelsum_main, xstrdup(path)) == 0)
+		pthread_detach(t);
+}
