@@ -29,6 +29,9 @@ struct mm_job {
 	const struct qt_traits	*dt;
 	gemm_fn			 gemm;
 	gemm_rp_fn		 rp;
+	qt_dot_fn		 dot;		/* rows t >= t4 */
+	qt_dot_fn		 dot4;		/* rows t < t4 */
+	long			 t4;
 	float			*y;
 	atomic_int		*cancel;
 	int			 quantize;	/* the input needs quantizing */
@@ -134,10 +137,11 @@ mm_job_run(void *arg, int ith, int nth)
 			break;
 		r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
 		for (t = 0; t < in->T; t++) {
-			float	*yt = j->y + t * M;
+			float		*yt = j->y + t * M;
+			qt_dot_fn	 dot = t < j->t4 ? j->dot4 : j->dot;
 
 			for (r = r0; r < r1; r++)
-				j->wt->dot((int)in->K, &yt[r],
+				dot((int)in->K, &yt[r],
 				    wd + r * w->row_size, qd + t * in->qrow);
 		}
 	}
@@ -162,6 +166,18 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	j.dt = qt_get(j.wt->dot_type);
 	j.gemm = in->T >= 2 ? gemm_get(w->type) : NULL;
 	j.rp = w->rp != NULL ? gemm_get_rp(w->rp_kind) : NULL;
+	j.dot = j.dot4 = j.wt->dot;
+	j.t4 = 0;
+	/* Where llama.cpp repacks the weight (8k rows; never the token
+	 * embedding, which its get_rows reads too), it adds in other orders:
+	 * rows in fours as its gemm, the T % 4 left as its gemv. */
+	if (j.wt->dot_rp1 != NULL && w->ne1 % 8 == 0 &&
+	    strcmp(w->name, "token_embd.weight") != 0) {
+		j.dot = j.wt->dot_rp1;
+		j.dot4 = j.wt->dot_rp4;
+		j.t4 = (long)(in->T - in->T % 4);
+		j.gemm = NULL;
+	}
 	j.quantize = 0;
 	j.sums = 0;
 	if (!in->valid || in->qtype != j.wt->dot_type) {

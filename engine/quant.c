@@ -1,8 +1,9 @@
 /*
  * The weight-type table and the scalar (_ref) kernels: fp16/bf16
  * conversions, row (de)quantization and dot products for F32, F16, BF16,
- * Q8_0 and Q4_0, written to give llama.cpp's numbers.  qt_init() picks the
- * AVX2 twins from quant_avx2.c when the CPU has them.
+ * Q8_0 and Q4_0 (quant_k.c has the other types), written to give
+ * llama.cpp's numbers.  qt_init() picks the AVX2 twins from quant_avx2.c
+ * and quant_k_avx2.c when the CPU has them.
  */
 #include "config.h"
 
@@ -134,23 +135,6 @@ fence_f32(float v)
 	return v;
 }
 
-/* x86's float to int32 conversion of an integral or truncated value:
- * NaN and anything out of range give INT32_MIN. */
-static inline int32_t
-cvt_i32(float v)
-{
-	if (!(v >= -2147483648.0f && v < 2147483648.0f))
-		return INT32_MIN;
-	return (int32_t)v;
-}
-
-/* The signed saturation of the AVX2 pack chain from int32 to int8. */
-static inline int8_t
-sat_i8(int32_t v)
-{
-	return v < -128 ? -128 : v > 127 ? 127 : (int8_t)v;
-}
-
 /* maxps semantics: the second operand unless a > b (so NaN in b wins). */
 static inline float
 vmax(float a, float b)
@@ -158,10 +142,11 @@ vmax(float a, float b)
 	return a > b ? a : b;
 }
 
-/* The block max |x| of llama.cpp's AVX2 quantize_row_q8_0, in the same
- * lane order, so that NaNs propagate exactly as they do there. */
-static float
-q8_amax(const float *x)
+/* Return the block max |x| of 32 values as llama.cpp's AVX2
+ * quantize_row_q8_0 (and _q8_1) finds it, in the same lane order, so that
+ * NaNs propagate exactly as they do there. */
+float
+qt_q8_amax(const float *x)
 {
 	float	m[8];
 	int	l, r;
@@ -299,11 +284,11 @@ q8_0_from_f32_ref(const float *src, void *dst, int64_t n)
 
 	assert(n % QK8_0 == 0);
 	for (i = 0; i < nb; i++, src += QK8_0) {
-		amax = q8_amax(src);
+		amax = qt_q8_amax(src);
 		y[i].d = qt_f32_to_f16(amax / 127.f);
 		id = amax != 0.0f ? 127.f / amax : 0.0f;
 		for (j = 0; j < QK8_0; j++)
-			y[i].qs[j] = sat_i8(cvt_i32(rintf(src[j] * id)));
+			y[i].qs[j] = qt_sat_i8(qt_cvt_i32(rintf(src[j] * id)));
 	}
 }
 
@@ -325,7 +310,7 @@ q8_0_weights_ref(const float *src, void *dst, int64_t n)
 		id = d != 0.0f ? 1.0f / d : 0.0f;
 		y[i].d = qt_f32_to_f16(d);
 		for (j = 0; j < QK8_0; j++)
-			y[i].qs[j] = (int8_t)cvt_i32(roundf(src[j] * id));
+			y[i].qs[j] = (int8_t)qt_cvt_i32(roundf(src[j] * id));
 	}
 }
 
@@ -371,7 +356,7 @@ q4_0_to_f32_ref(const void *src, float *dst, int64_t n)
 static inline uint8_t
 q4_0_quant(float v, float id)
 {
-	int8_t	q = (int8_t)cvt_i32(fence_f32(v * id) + 8.5f);
+	int8_t	q = (int8_t)qt_cvt_i32(fence_f32(v * id) + 8.5f);
 
 	return (uint8_t)(q < 15 ? q : 15);
 }
@@ -488,6 +473,41 @@ static const struct qt_kernels qt_ref[] = {
 	{ QT_BF16, bf16_to_f32_ref, bf16_from_f32_ref, bf16_dot_ref },
 	{ QT_Q8_0, q8_0_to_f32_ref, q8_0_from_f32_ref, q8_0_dot_ref },
 	{ QT_Q4_0, q4_0_to_f32_ref, q4_0_from_f32_ref, q4_0_dot_ref },
+	{ QT_Q4_1, qt_q4_1_to_f32_ref, qt_q4_1_from_f32_ref, qt_q4_1_dot_ref },
+	{ QT_Q5_0, qt_q5_0_to_f32_ref, qt_q5_0_from_f32_ref, qt_q5_0_dot_ref },
+	{ QT_Q5_1, qt_q5_1_to_f32_ref, qt_q5_1_from_f32_ref, qt_q5_1_dot_ref },
+	{ QT_Q2_K, qt_q2_K_to_f32_ref, qt_q2_K_from_f32_ref, qt_q2_K_dot_ref },
+	{ QT_Q3_K, qt_q3_K_to_f32_ref, qt_q3_K_from_f32_ref, qt_q3_K_dot_ref },
+	{ QT_Q4_K, qt_q4_K_to_f32_ref, qt_q4_K_from_f32_ref, qt_q4_K_dot_ref },
+	{ QT_Q5_K, qt_q5_K_to_f32_ref, qt_q5_K_from_f32_ref, qt_q5_K_dot_ref },
+	{ QT_Q6_K, qt_q6_K_to_f32_ref, qt_q6_K_from_f32_ref, qt_q6_K_dot_ref },
+};
+
+/* Types that are only ever activations (no dot of their own): they get
+ * kernels but are not computable as weights. */
+static const struct qt_kernels qt_act[] = {
+	{ QT_Q8_1, qt_q8_1_to_f32_ref, qt_q8_1_from_f32_ref, NULL },
+	{ QT_Q8_K, qt_q8_K_to_f32_ref, qt_q8_K_from_f32_ref, NULL },
+};
+
+/*
+ * The repacked orders (see struct qt_traits) of llama.cpp's AVX2 build:
+ * Q4_K (q4_K_8x8).  Its Q4_0 repack is engine/repack.c's business; its
+ * AVX-512 builds also repack Q2_K, which we do not mirror (like the
+ * reference data, we follow the AVX2 build).
+ */
+static const struct {
+	enum qt_type	 type;
+	qt_dot_fn	 rp1, rp4;
+#ifdef QT_HAVE_AVX2
+	qt_dot_fn	 rp1_avx2, rp4_avx2;
+#endif
+} qt_repack[] = {
+	{ QT_Q4_K, qt_q4_K_dot_rp1_ref, qt_q4_K_dot_rp4_ref,
+#ifdef QT_HAVE_AVX2
+	    qt_q4_K_dot_rp1_avx2, qt_q4_K_dot_rp4_avx2
+#endif
+	},
 };
 
 #ifdef QT_HAVE_AVX2
@@ -500,6 +520,16 @@ static const struct qt_kernels qt_avx2[] = {
 	    qt_q8_0_dot_avx2 },
 	{ QT_Q4_0, qt_q4_0_to_f32_avx2, qt_q4_0_from_f32_avx2,
 	    qt_q4_0_dot_avx2 },
+	{ QT_Q4_1, qt_q4_1_to_f32_avx2, NULL, qt_q4_1_dot_avx2 },
+	{ QT_Q5_0, qt_q5_0_to_f32_avx2, NULL, qt_q5_0_dot_avx2 },
+	{ QT_Q5_1, qt_q5_1_to_f32_avx2, NULL, qt_q5_1_dot_avx2 },
+	{ QT_Q2_K, qt_q2_K_to_f32_avx2, NULL, qt_q2_K_dot_avx2 },
+	{ QT_Q3_K, qt_q3_K_to_f32_avx2, NULL, qt_q3_K_dot_avx2 },
+	{ QT_Q4_K, qt_q4_K_to_f32_avx2, NULL, qt_q4_K_dot_avx2 },
+	{ QT_Q5_K, qt_q5_K_to_f32_avx2, NULL, qt_q5_K_dot_avx2 },
+	{ QT_Q6_K, qt_q6_K_to_f32_avx2, NULL, qt_q6_K_dot_avx2 },
+	{ QT_Q8_1, qt_q8_1_to_f32_avx2, qt_q8_1_from_f32_avx2, NULL },
+	{ QT_Q8_K, qt_q8_K_to_f32_avx2, qt_q8_K_from_f32_avx2, NULL },
 };
 
 /* F16C from cpuid leaf 1 (older clang's __builtin_cpu_supports lacks
@@ -556,6 +586,32 @@ qt_f16_scale(int n, uint16_t *y, float v)
 /* Built once by qt_setup() from the tables above. */
 static struct qt_traits qt_types[QT_COUNT];
 
+/* Give the types llama.cpp repacks on this CPU (an AVX2 one: elsewhere
+ * it has other kernels) their repacked orders, the _ref twins under
+ * qt_force_ref. */
+static void
+qt_select_repack(void)
+{
+	struct qt_traits	*t;
+	size_t			 i;
+
+	for (i = 0; i < sizeof qt_repack / sizeof qt_repack[0]; i++) {
+		t = &qt_types[qt_repack[i].type];
+		t->dot_rp1 = t->dot_rp4 = NULL;
+		t->dot_rp1_ref = t->dot_rp4_ref = NULL;
+		if (!qt_cpu_avx2)
+			continue;
+		t->dot_rp1 = t->dot_rp1_ref = qt_repack[i].rp1;
+		t->dot_rp4 = t->dot_rp4_ref = qt_repack[i].rp4;
+#ifdef QT_HAVE_AVX2
+		if (!qt_forced) {
+			t->dot_rp1 = qt_repack[i].rp1_avx2;
+			t->dot_rp4 = qt_repack[i].rp4_avx2;
+		}
+#endif
+	}
+}
+
 /* Point every computed type's kernels at the best allowed variant. */
 static void
 qt_select(void)
@@ -572,6 +628,7 @@ qt_select(void)
 	qt_simd = "scalar";
 	qt_mad = f16_mad_ref;
 	qt_scale = f16_scale_ref;
+	qt_select_repack();
 #ifdef QT_HAVE_AVX2
 	if (!qt_cpu_avx2 || qt_forced)
 		return;
@@ -611,10 +668,16 @@ qt_setup(void)
 		t->from_f32_ref = qt_ref[i].from_f32;
 		t->dot_ref = qt_ref[i].dot;
 	}
+	for (i = 0; i < sizeof qt_act / sizeof qt_act[0]; i++) {
+		t = &qt_types[qt_act[i].type];
+		t->to_f32_ref = qt_act[i].to_f32;
+		t->from_f32_ref = qt_act[i].from_f32;
+	}
 #ifdef QT_HAVE_AVX2
 	__builtin_cpu_init();
 	qt_cpu_avx2 = __builtin_cpu_supports("avx2") &&
 	    __builtin_cpu_supports("fma") && cpu_has_f16c();
+
 #endif
 	qt_select();
 }

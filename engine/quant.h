@@ -71,6 +71,17 @@ struct qt_traits {
 	qt_to_f32_fn	 to_f32_ref;	/* scalar twins */
 	qt_from_f32_fn	 from_f32_ref;
 	qt_dot_fn	 dot_ref;
+	/*
+	 * llama.cpp's CPU backend repacks some types at load time (weights
+	 * of a multiple of 8 rows, on some CPUs) and then adds in another
+	 * order than vec_dot: in a batch of T activation rows, rows below
+	 * T - T % 4 as dot_rp4, the others (and decode) as dot_rp1.  NULL
+	 * where llama.cpp keeps vec_dot for the type on this CPU.
+	 */
+	qt_dot_fn	 dot_rp1;
+	qt_dot_fn	 dot_rp4;
+	qt_dot_fn	 dot_rp1_ref;
+	qt_dot_fn	 dot_rp4_ref;
 };
 
 void		 qt_init(void);

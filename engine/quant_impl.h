@@ -1,8 +1,9 @@
 /*
- * Internals shared by quant.c and quant_avx2.c: the block layouts of the
- * computed quant types and the prototypes of the AVX2 kernels, which
- * qt_init() installs when the CPU has AVX2, FMA and F16C.  Nothing outside
- * engine/quant*.c includes this.
+ * Internals shared by quant.c, quant_k.c and their AVX2 twins: the block
+ * layouts of the computed quant types, a few scalar helpers and the
+ * prototypes of the kernels, of which qt_init() installs the AVX2 ones when
+ * the CPU has AVX2, FMA and F16C.  Nothing outside engine/quant*.c
+ * includes this.
  */
 #ifndef YT_ENGINE_QUANT_IMPL_H
 #define YT_ENGINE_QUANT_IMPL_H
@@ -23,6 +24,152 @@ struct qt_block_q8_0 {
 	uint16_t	d;
 	int8_t		qs[QK8_0];
 };
+
+/* The blocks of quant_k.c; every fp16 is a uint16_t, layouts are ggml's
+ * (ggml-common.h).  The 32-value types number elements as Q4_0 does:
+ * element j in the low nibble of qs[j], element j + 16 in the high one,
+ * and for Q5_* the fifth bit of element j is bit j of qh. */
+#define QT_QK	32		/* elements per block of the 32-value types */
+
+/* Q4_1: value = d * q + m, q in [0, 15]. */
+struct qt_block_q4_1 {
+	uint16_t	d;
+	uint16_t	m;
+	uint8_t		qs[QT_QK / 2];
+};
+
+/* Q5_0: value = d * (q - 16), q in [0, 31]. */
+struct qt_block_q5_0 {
+	uint16_t	d;
+	uint8_t		qh[4];
+	uint8_t		qs[QT_QK / 2];
+};
+
+/* Q5_1: value = d * q + m, q in [0, 31]. */
+struct qt_block_q5_1 {
+	uint16_t	d;
+	uint16_t	m;
+	uint8_t		qh[4];
+	uint8_t		qs[QT_QK / 2];
+};
+
+/* Q8_1 (activations of Q4_1, Q5_1): Q8_0 plus s = d * sum(qs). */
+struct qt_block_q8_1 {
+	uint16_t	d;
+	uint16_t	s;
+	int8_t		qs[QT_QK];
+};
+
+/*
+ * The K-quants: super-blocks of 256.  Q2_K and Q3_K have 16 sub-blocks
+ * of 16 with 4-bit (Q2_K, plus 4-bit mins) or 6-bit scales; Q4_K and Q5_K
+ * have 8 sub-blocks of 32 with 6-bit scales and mins packed in 12 bytes;
+ * Q6_K has 16 sub-blocks of 16 with int8 scales.  Values are
+ * d * scale * q - dmin * min.
+ */
+struct qt_block_q2_K {
+	uint8_t		scales[QK_K / 16];	/* scale | min << 4 */
+	uint8_t		qs[QK_K / 4];
+	uint16_t	d;
+	uint16_t	dmin;
+};
+
+struct qt_block_q3_K {
+	uint8_t		hmask[QK_K / 8];
+	uint8_t		qs[QK_K / 4];
+	uint8_t		scales[12];
+	uint16_t	d;
+};
+
+struct qt_block_q4_K {
+	uint16_t	d;
+	uint16_t	dmin;
+	uint8_t		scales[12];
+	uint8_t		qs[QK_K / 2];
+};
+
+struct qt_block_q5_K {
+	uint16_t	d;
+	uint16_t	dmin;
+	uint8_t		scales[12];
+	uint8_t		qh[QK_K / 8];
+	uint8_t		qs[QK_K / 2];
+};
+
+struct qt_block_q6_K {
+	uint8_t		ql[QK_K / 2];
+	uint8_t		qh[QK_K / 4];
+	int8_t		scales[QK_K / 16];
+	uint16_t	d;
+};
+
+/* Q8_K (activations of the K-quants): a float scale and the sums of
+ * every 16 quants, which the dots use for mins and offsets. */
+struct qt_block_q8_K {
+	float		d;
+	int8_t		qs[QK_K];
+	int16_t		bsums[QK_K / 16];
+};
+
+/* x86's float to int32 conversion of an integral or truncated value:
+ * NaN and anything out of range give INT32_MIN. */
+static inline int32_t
+qt_cvt_i32(float v)
+{
+	if (!(v >= -2147483648.0f && v < 2147483648.0f))
+		return INT32_MIN;
+	return (int32_t)v;
+}
+
+/* The signed saturation of the AVX2 pack chain from int32 to int8. */
+static inline int8_t
+qt_sat_i8(int32_t v)
+{
+	return v < -128 ? -128 : v > 127 ? 127 : (int8_t)v;
+}
+
+float	qt_q8_amax(const float *);
+
+/* The scalar kernels of quant_k.c, which quant.c's table lists. */
+void	qt_q4_1_to_f32_ref(const void *, float *, int64_t);
+void	qt_q4_1_from_f32_ref(const float *, void *, int64_t);
+void	qt_q4_1_dot_ref(int, float *, const void *, const void *);
+
+void	qt_q5_0_to_f32_ref(const void *, float *, int64_t);
+void	qt_q5_0_from_f32_ref(const float *, void *, int64_t);
+void	qt_q5_0_dot_ref(int, float *, const void *, const void *);
+
+void	qt_q5_1_to_f32_ref(const void *, float *, int64_t);
+void	qt_q5_1_from_f32_ref(const float *, void *, int64_t);
+void	qt_q5_1_dot_ref(int, float *, const void *, const void *);
+
+void	qt_q2_K_to_f32_ref(const void *, float *, int64_t);
+void	qt_q2_K_from_f32_ref(const float *, void *, int64_t);
+void	qt_q2_K_dot_ref(int, float *, const void *, const void *);
+
+void	qt_q3_K_to_f32_ref(const void *, float *, int64_t);
+void	qt_q3_K_from_f32_ref(const float *, void *, int64_t);
+void	qt_q3_K_dot_ref(int, float *, const void *, const void *);
+
+void	qt_q4_K_to_f32_ref(const void *, float *, int64_t);
+void	qt_q4_K_from_f32_ref(const float *, void *, int64_t);
+void	qt_q4_K_dot_ref(int, float *, const void *, const void *);
+
+void	qt_q5_K_to_f32_ref(const void *, float *, int64_t);
+void	qt_q5_K_from_f32_ref(const float *, void *, int64_t);
+void	qt_q5_K_dot_ref(int, float *, const void *, const void *);
+
+void	qt_q6_K_to_f32_ref(const void *, float *, int64_t);
+void	qt_q6_K_from_f32_ref(const float *, void *, int64_t);
+void	qt_q6_K_dot_ref(int, float *, const void *, const void *);
+
+void	qt_q4_K_dot_rp1_ref(int, float *, const void *, const void *);
+void	qt_q4_K_dot_rp4_ref(int, float *, const void *, const void *);
+
+void	qt_q8_1_to_f32_ref(const void *, float *, int64_t);
+void	qt_q8_1_from_f32_ref(const float *, void *, int64_t);
+void	qt_q8_K_to_f32_ref(const void *, float *, int64_t);
+void	qt_q8_K_from_f32_ref(const float *, void *, int64_t);
 
 /* The AVX2 kernels are compiled per function with a target attribute, so
  * they exist on any x86 GCC or clang build, whatever -m flags were used. */
@@ -49,6 +196,39 @@ void	qt_q4_0_dot_avx2(int, float *, const void *, const void *);
 
 void	qt_f16_mad_avx2(int, uint16_t *, const uint16_t *, float);
 void	qt_f16_scale_avx2(int, uint16_t *, float);
+
+/* quant_k_avx2.c: dequantizers and dots; quantizers of the activations. */
+void	qt_q4_1_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q4_1_dot_avx2(int, float *, const void *, const void *);
+
+void	qt_q5_0_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q5_0_dot_avx2(int, float *, const void *, const void *);
+
+void	qt_q5_1_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q5_1_dot_avx2(int, float *, const void *, const void *);
+
+void	qt_q2_K_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q2_K_dot_avx2(int, float *, const void *, const void *);
+
+void	qt_q3_K_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q3_K_dot_avx2(int, float *, const void *, const void *);
+
+void	qt_q4_K_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q4_K_dot_avx2(int, float *, const void *, const void *);
+
+void	qt_q5_K_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q5_K_dot_avx2(int, float *, const void *, const void *);
+
+void	qt_q6_K_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q6_K_dot_avx2(int, float *, const void *, const void *);
+
+void	qt_q4_K_dot_rp1_avx2(int, float *, const void *, const void *);
+void	qt_q4_K_dot_rp4_avx2(int, float *, const void *, const void *);
+
+void	qt_q8_1_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q8_1_from_f32_avx2(const float *, void *, int64_t);
+void	qt_q8_K_to_f32_avx2(const void *, float *, int64_t);
+void	qt_q8_K_from_f32_avx2(const float *, void *, int64_t);
 #endif
 
 #endif
