@@ -37,7 +37,8 @@ struct fwd {
 	float			*hg;	/* (n_batch, n_ff) gate, then product */
 	float			*hu;	/* (n_batch, n_ff) up */
 	float			*o;	/* (n_batch, n_embd) */
-	uint16_t		*q16;	/* (n_threads, 2, head_dim) */
+	uint16_t		*q16;	/* (n_threads, 2, group, head_dim) */
+	float			*gstate;	/* (n_threads, 2, group) */
 	float			*f16tab;	/* 65536 halves as floats */
 	struct mm_in		 in_x;
 	struct mm_in		 in_h;
@@ -141,7 +142,12 @@ fwd_new(const struct model *m, uint32_t n_ctx, int n_threads,
 	f->hg = alloc_floats(n_batch, hp->n_ff, &fail);
 	f->hu = alloc_floats(n_batch, hp->n_ff, &fail);
 	f->f16tab = alloc_floats(65536, 1, &fail);
-	f->q16 = (uint16_t *)alloc_floats(nth, hp->head_dim, &fail);	/* 2 halves a float */
+	/* Per thread: a group's queries and accumulators (halves) and
+	 * its softmax sums and maxima. */
+	f->q16 = (uint16_t *)alloc_floats(nth, (size_t)hp->n_head /
+	    hp->n_head_kv * hp->head_dim, &fail);
+	f->gstate = alloc_floats(nth, 2 * (size_t)hp->n_head / hp->n_head_kv,
+	    &fail);
 	if (fail) {
 		set_cause(cause, "out of memory for the forward pass");
 		fwd_free(f);
@@ -172,6 +178,7 @@ fwd_free(struct fwd *f)
 	free(f->hu);
 	free(f->f16tab);
 	free(f->q16);
+	free(f->gstate);
 	mm_in_fini(&f->in_x);
 	mm_in_fini(&f->in_h);
 	free(f);
@@ -277,72 +284,93 @@ rope(const struct model *m, float *x, uint32_t n_heads, uint32_t pos)
 			s = cs[i + 1];
 			x0 = v[i];
 			x1 = v[i + 1];
-			v[i] = x0 * c - x1 * s;
-			v[i + 1] = x0 * s + x1 * c;
+			/* As GCC contracts ggml's rotate_pairs in llama.cpp's
+			 * AVX2 build: the first product of each is fused. */
+			v[i] = fmaf(x0, c, -(x1 * s));
+			v[i + 1] = fmaf(x0, s, x1 * c);
 		}
 	}
 }
 
 /*
- * One query head of one token against the cached keys and values, as
- * ggml's CPU flash attention computes it (llama.cpp's default): the query
- * rounded to F16, F16 dot products with the keys, an online softmax, and
- * the weighted sum of values accumulated in F16.  Mirroring its roundings
- * keeps our distributions within 1e-6 KL of llama.cpp's.
+ * The query heads of one KV group for one token against the cached keys
+ * and values, as ggml's CPU flash attention computes each head (llama.cpp's
+ * default): the query rounded to F16, F16 dot products with the keys, an
+ * online softmax, and the weighted sum of values accumulated in F16.  The
+ * heads of a group advance key by key together, so each K and V row is
+ * read from memory once for all of them; each head's arithmetic is the
+ * same as alone, so the results do not change.
  */
 static void
-attend(struct fwd *f, const struct attn_job *a, uint32_t t, uint32_t h,
-    int ith)
+attend_group(struct fwd *f, const struct attn_job *a, uint32_t t,
+    uint32_t kvh, int ith)
 {
 	const struct model_hp	*hp = &f->m->hp;
 	const struct qt_traits	*f16 = qt_get(QT_F16);
 	uint32_t		 hd = hp->head_dim;
+	uint32_t		 g = hp->n_head / hp->n_head_kv, h, j, d;
 	size_t			 kv_dim = (size_t)hp->n_head_kv * hd;
-	uint32_t		 kvh = h / (hp->n_head / hp->n_head_kv);
-	uint32_t		 n_keys = a->pos + t + 1, j, d;
-	const uint16_t		*kbase, *vbase;
-	uint16_t		*q16 = f->q16 + (size_t)ith * 2 * hd;
-	uint16_t		*acc = q16 + hd;
-	float			*out = f->att + (size_t)t * hp->n_head * hd +
-				    (size_t)h * hd;
-	float			 scale = 1.0f / sqrtf((float)hd);
-	float			 S = 0.0f, M = -INFINITY, ms, vs, s, inv;
+	uint32_t		 n_keys = a->pos + t + 1;
+	const uint16_t		*kbase, *vbase, *kr, *vr;
+	uint16_t		*q16 = f->q16 + (size_t)ith * 2 * g * hd;
+	uint16_t		*acc = q16 + (size_t)g * hd;
+	float			*st = f->gstate + (size_t)ith * 2 * g;
+	float			*S = st, *M = st + g;
+	float			 scale = 1.0f / sqrtf((float)hd), ms, vs, s;
+	float			*out;
 
 	kbase = f->kc + (size_t)a->il * f->n_ctx * kv_dim + kvh * hd;
 	vbase = f->vc + (size_t)a->il * f->n_ctx * kv_dim + kvh * hd;
-	f16->from_f32(f->q + (size_t)t * hp->n_head * hd + (size_t)h * hd,
-	    q16, hd);
-	memset(acc, 0, hd * sizeof *acc);
-	for (j = 0; j < n_keys; j++) {
-		f16->dot((int)hd, &s, kbase + j * kv_dim, q16);
-		s = s * scale;
-		ms = 1.0f;
-		vs = 1.0f;
-		if (s > M) {
-			ms = expf(M - s);
-			M = s;
-			qt_f16_scale((int)hd, acc, ms);
-		} else
-			vs = expf(s - M);
-		qt_f16_mad((int)hd, acc, vbase + j * kv_dim, vs);
-		S = S * ms + vs;
+	for (h = 0; h < g; h++) {
+		f16->from_f32(f->q + (size_t)t * hp->n_head * hd +
+		    (size_t)(kvh * g + h) * hd, q16 + h * hd, hd);
+		S[h] = 0.0f;
+		M[h] = -INFINITY;
 	}
-	inv = 1.0f / S;
-	for (d = 0; d < hd; d++)
-		out[d] = f->f16tab[acc[d]] * inv;
+	memset(acc, 0, (size_t)g * hd * sizeof *acc);
+	for (j = 0; j < n_keys; j++) {
+		kr = kbase + j * kv_dim;
+		vr = vbase + j * kv_dim;
+		for (h = 0; h < g; h++) {
+			f16->dot((int)hd, &s, kr, q16 + h * hd);
+			s = s * scale;
+			ms = 1.0f;
+			vs = 1.0f;
+			if (s > M[h]) {
+				ms = expf(M[h] - s);
+				M[h] = s;
+				qt_f16_scale((int)hd, acc + h * hd, ms);
+			} else
+				vs = expf(s - M[h]);
+			qt_f16_mad((int)hd, acc + h * hd, vr, vs);
+			S[h] = S[h] * ms + vs;
+		}
+	}
+	for (h = 0; h < g; h++) {
+		float	inv = 1.0f / S[h];
+
+		out = f->att + (size_t)t * hp->n_head * hd +
+		    (size_t)(kvh * g + h) * hd;
+		for (d = 0; d < hd; d++)
+			out[d] = f->f16tab[acc[h * hd + d]] * inv;
+	}
 }
 
 static void
 attn_job_run(void *arg, int ith, int nth)
 {
 	struct attn_job	*a = arg;
-	uint32_t	 n_head = a->f->m->hp.n_head;
+	uint32_t	 n_kv = a->f->m->hp.n_head_kv;
 	long		 lo, hi, i;
 
-	pool_split((long)a->T * n_head, ith, nth, &lo, &hi);
-	for (i = lo; i < hi; i++)
-		attend(a->f, a, (uint32_t)(i / n_head),
-		    (uint32_t)(i % n_head), ith);
+	pool_split((long)a->T * n_kv, ith, nth, &lo, &hi);
+	for (i = lo; i < hi; i++) {
+		if (a->f->cancel != NULL && atomic_load_explicit(a->f->cancel,
+		    memory_order_relaxed))
+			return;
+		attend_group(a->f, a, (uint32_t)(i / n_kv),
+		    (uint32_t)(i % n_kv), ith);
+	}
 }
 
 static float

@@ -164,16 +164,20 @@ rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
 	__m256i		s16[4], v, lo, hi, si;
 	int		b, c, t;
 
+	_Pragma("GCC unroll 4")
 	for (t = 0; t < TN; t++)
 		acc[t] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++, wb++) {
+		_Pragma("GCC unroll 4")
 		for (t = 0; t < TN; t++)
 			s16[t] = _mm256_setzero_si256();
+		_Pragma("GCC unroll 4")
 		for (c = 0; c < 4; c++) {
 			v = _mm256_loadu_si256((const __m256i *)(wb->qs +
 			    32 * c));
 			lo = _mm256_and_si256(v, m4);
 			hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+			_Pragma("GCC unroll 4")
 			for (t = 0; t < TN; t++) {
 				const struct qt_block_q8_0	*ab = (const void *)
 							    (a + t * arow);
@@ -190,6 +194,7 @@ rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
 			}
 		}
 		dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb->d));
+		_Pragma("GCC unroll 4")
 		for (t = 0; t < TN; t++) {
 			si = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones),
 			    _mm256_set1_epi32(as8[t * nb + b]));
@@ -198,6 +203,7 @@ rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
 			    acc[t]);
 		}
 	}
+	_Pragma("GCC unroll 4")
 	for (t = 0; t < TN; t++)
 		_mm256_storeu_ps(y + t * ys, acc[t]);
 }
