@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,28 +69,58 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	free(s);
 }
 
-/* A YAML double-quoted scalar holding any bytes of s. */
+/*
+ * A YAML double-quoted scalar holding s (valid UTF-8).  Besides quotes,
+ * backslashes and C0 controls, the characters libyaml refuses to read
+ * raw (C1 controls, U+FEFF, U+FFFE, U+FFFF) and the Unicode line breaks
+ * (which it would fold) are escaped, so every text reads back the same.
+ */
 static void
 sb_quoted(struct sbuf *b, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	char			 esc[8];
+	char			 esc[16];
+	uint32_t		 c;
+	size_t			 n;
 
 	sb_add(b, "\"", 1);
-	for (; *p != '\0'; p++) {
+	while (*p != '\0') {
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
 			sb_add(b, esc, 2);
-		} else if (*p == '\n')
-			sb_add(b, "\\n", 2);
-		else if (*p == '\t')
-			sb_add(b, "\\t", 2);
-		else if (*p < 0x20 || *p == 0x7F) {
+			p++;
+			continue;
+		}
+		if (*p == '\n' || *p == '\t') {
+			sb_add(b, *p == '\n' ? "\\n" : "\\t", 2);
+			p++;
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7F) {
 			snprintf(esc, sizeof esc, "\\x%02X", *p);
 			sb_add(b, esc, 4);
-		} else
+			p++;
+			continue;
+		}
+		if (*p < 0x80) {
 			sb_add(b, (const char *)p, 1);
+			p++;
+			continue;
+		}
+		/* A multibyte character: its length and code point. */
+		n = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
+		c = *p & (n == 4 ? 0x07 : n == 3 ? 0x0F : 0x1F);
+		for (size_t i = 1; i < n && p[i] != '\0'; i++)
+			c = c << 6 | (p[i] & 0x3F);
+		if ((c >= 0x80 && c <= 0x9F) || c == 0xFEFF || c == 0xFFFE ||
+		    c == 0xFFFF || c == 0x2028 || c == 0x2029 || c == 0x85) {
+			snprintf(esc, sizeof esc, "\\u%04X", (unsigned)c);
+			sb_add(b, esc, 6);
+		} else
+			sb_add(b, (const char *)p, n);
+		while (n-- > 0 && *p != '\0')
+			p++;
 	}
 	sb_add(b, "\"", 1);
 }

@@ -37,7 +37,8 @@ fill(struct conv *c, int n, const char *tag)
 	    "and \x1b[2J");
 	for (i = 0; i < n; i++) {
 		snprintf(text, sizeof text, "%s %d: 你好 😸 \"q\" \\ tab\t"
-		    "nl\nesc\x1b]52;c;AAAA\x07 end", tag, i);
+		    "nl\nesc\x1b]52;c;AAAA\x07 c1\xc2\x9b bom\xef\xbb\xbf "
+		    "ls\xe2\x80\xa8 nel\xc2\x85 end", tag, i);
 		m = conv_add(c, i % 2 ? CONV_ASSISTANT : CONV_USER, text,
 		    strlen(text));
 		m->time = 1795000000 + i;
