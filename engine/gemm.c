@@ -341,6 +341,24 @@ gemm_act_sums(const void *row, int k, float *af, int32_t *as8)
 	}
 }
 
+/* One variant of a repacked kernel, or NULL. */
+gemm_rp_fn
+gemm_get_rp_variant(int kind, int vnni)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+	if (strcmp(qt_simd_name(), "avx2") != 0 || kind != RP_Q4_0X8)
+		return NULL;
+	if (!vnni)
+		return rp_q4_0;
+	if (__builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512vnni"))
+		return rp_q4_0_vnni;
+#endif
+	(void)kind;
+	(void)vnni;
+	return NULL;
+}
+
 /* The kernel for a repacked layout, or NULL. */
 gemm_rp_fn
 gemm_get_rp(int kind)

@@ -35,6 +35,9 @@ typedef void (*gemm_rp_fn)(int k, const void *w, int nr, const void *a,
 
 /* The kernel for a repacked layout on this CPU, or NULL. */
 gemm_rp_fn	gemm_get_rp(int kind);
+/* A given variant (0: AVX2, 1: AVX512-VNNI), or NULL if this CPU lacks
+ * it; for tests. */
+gemm_rp_fn	gemm_get_rp_variant(int kind, int vnni);
 /* The per-block float scales and 8x quant sums of one Q8_0 row. */
 void		gemm_act_sums(const void *row, int k, float *af,
 		    int32_t *as8);

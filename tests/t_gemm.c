@@ -73,10 +73,10 @@ check(uint32_t type, int k, int nr, int nt)
  * exact integer dot, then acc = fma(isum, d_w * d_a, acc), block by block.
  */
 static void
-check_rp(int k, int nr, int nt)
+check_rp(int k, int nr, int nt, int vnni)
 {
 	struct mtensor	 w;
-	gemm_rp_fn	 g = gemm_get_rp(RP_Q4_0X8);
+	gemm_rp_fn	 g = gemm_get_rp_variant(RP_Q4_0X8, vnni);
 	size_t		 wrow, arow;
 	uint8_t		*wd, *a;
 	float		*x, *y, *af;
@@ -109,6 +109,10 @@ check_rp(int k, int nr, int nt)
 	w.ne0 = k;
 	w.ne1 = nr;
 	w.row_size = wrow;
+	if (g == NULL) {
+		skip("this CPU lacks the kernel variant");
+		goto out;
+	}
 	if (repack_tensor(&w, 0) <= 0) {
 		ok(0, "repack %d x %d", k, nr);
 		goto out;
@@ -140,8 +144,9 @@ check_rp(int k, int nr, int nt)
 			if (memcmp(&acc, &y[t * nr + r], sizeof acc) != 0)
 				same = 0;
 		}
-	ok(same, "repacked Q4_0 k=%d, %d rows x %d tokens: every output is "
-	    "the stated integer sum and FMA chain", k, nr, nt);
+	ok(same, "repacked Q4_0 (%s) k=%d, %d rows x %d tokens: every output "
+	    "is the stated integer sum and FMA chain", vnni ? "VNNI" : "AVX2",
+	    k, nr, nt);
 	repack_free(&w);
 out:
 	free(wd);
@@ -168,10 +173,12 @@ main(void)
 		for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
 			check(types[i], shapes[j][0], shapes[j][1],
 			    shapes[j][2]);
-	check_rp(64, 8, 1);
-	check_rp(2048, 16, 7);
-	check_rp(4096, 24, 64);
-	check_rp(96, 8, 3);
+	for (i = 0; i < 2; i++) {
+		check_rp(64, 8, 1, (int)i);
+		check_rp(2048, 16, 7, (int)i);
+		check_rp(4096, 24, 64, (int)i);
+		check_rp(96, 8, 3, (int)i);
+	}
 	qt_force_ref(1);
 	ok(gemm_get(QT_Q8_0) == NULL, "no tiled kernel when the scalar "
 	    "kernels are forced");
