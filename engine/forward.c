@@ -20,6 +20,7 @@
 #include "model.h"
 #include "pool.h"
 #include "quant.h"
+#include "vmath.h"
 
 struct fwd {
 	const struct model	*m;
@@ -373,11 +374,6 @@ attn_job_run(void *arg, int ith, int nth)
 	}
 }
 
-static float
-silu(float x)
-{
-	return x / (1.0f + expf(-x));
-}
 
 static int
 cancelled(const struct fwd *f)
@@ -440,8 +436,9 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 		return FWD_ERR;
 	if (cancelled(f))
 		return FWD_CANCELLED;
-	for (i = 0; i < T * F; i++)
-		f->hg[i] = silu(f->hg[i]) * f->hu[i];
+	/* Per row, as ggml applies its vector kernel row by row. */
+	for (t = 0; t < T; t++)
+		vm_swiglu((int)F, f->hg + t * F, f->hg + t * F, f->hu + t * F);
 	mm_in_set(&f->in_h, f->hg, T, F);
 	if (mm_mul(f->pool, &l->w_down, &f->in_h, f->o, f->cancel))
 		return FWD_ERR;

@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "forward.h"
 #include "kvsnap.h"
@@ -146,6 +149,13 @@ do_load(struct engine *e, struct proto_rd *r)
 		goto out;
 	}
 	unload(e);
+	/* A front end that must stay responsive (the full-screen chat on
+	 * two cores) asks the engine to yield to it; the compute threads
+	 * are created below and inherit this thread's priority. */
+	if (l.nice > 0 && l.nice <= 19)
+		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+		    getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)) +
+		    (int)l.nice);
 	if ((e->model = model_load(l.path, &cause)) == NULL) {
 		send_error(e, PROTO_EBADMODEL, "%s: %s", l.path,
 		    cause != NULL ? cause : "cannot load");

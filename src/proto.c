@@ -202,6 +202,7 @@ proto_load_put(struct proto_buf *b, const struct proto_load *l)
 	proto_put_u32(b, l->threads);
 	proto_put_str(b, l->template_name);
 	proto_put_u32(b, l->n_batch);
+	proto_put_u32(b, l->nice);
 }
 
 /* Decode a load request; the strings are allocated (proto_load_free). */
@@ -215,6 +216,7 @@ proto_load_get(struct proto_rd *r, struct proto_load *l)
 	l->threads = proto_get_u32(r);
 	l->template_name = proto_get_str(r, NULL);
 	l->n_batch = proto_get_u32(r);
+	l->nice = proto_get_u32(r);
 	if (r->err) {
 		proto_load_free(l);
 		return -1;

@@ -94,6 +94,7 @@ struct proto_load {
 	uint32_t	 threads;	/* 0: online cores */
 	char		*template_name;	/* "auto", "llama3", ... */
 	uint32_t	 n_batch;	/* 0: the engine's choice */
+	uint32_t	 nice;		/* lower the engine's priority by this */
 };
 
 /* PROTO_REQ_PARAMS */

@@ -109,7 +109,7 @@ test_payloads(void)
 	struct proto_buf	b;
 	struct proto_rd		r;
 	struct proto_load	l = { PROTO_VERSION, "m.gguf", 4096, 2,
-				    "llama3", 64 }, l2;
+				    "llama3", 64, 3 }, l2;
 	struct proto_params	p = { 0.7f, 40, 0.9f, 0.05f, 1.1f, 64, 42, 400,
 				    128 }, p2;
 	struct proto_done	d = { PROTO_STOP_CANCEL, 100, 80, 20, 7, 0.5,
@@ -124,7 +124,7 @@ test_payloads(void)
 	ok(proto_load_get(&r, &l2) == 0 && l2.version == PROTO_VERSION &&
 	    strcmp(l2.path, "m.gguf") == 0 && l2.n_ctx == 4096 &&
 	    l2.threads == 2 && strcmp(l2.template_name, "llama3") == 0 &&
-	    l2.n_batch == 64, "load request round trip");
+	    l2.n_batch == 64 && l2.nice == 3, "load request round trip");
 	proto_load_free(&l2);
 	/* Every truncation of it is refused. */
 	for (cut = 0; cut < b.len; cut++) {
