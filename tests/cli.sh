@@ -55,5 +55,22 @@ got=$("$bin" perplexity -m "$td/models/stories260K.gguf" -f "$src/tests/data/ppl
 	sed -n 's/^perplexity: \([0-9.]*\).*/\1/p')
 awk -v a="$got" -v b="$want" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; exit !(a != "" && d < 0.002) }'
 t $? "perplexity of story.txt: $got, llama.cpp $want (within 0.2%)"
+
+# quantize: llama-quantize's bytes (tests/t_requant checks every type); its
+# failures exit 2 (usage) or 1 and leave no file behind.
+k=$td/models/ktest
+"$bin" quantize -t 2 "$k/ktest-F16.gguf" "$tmp/q.gguf" Q4_K_M 2>/dev/null &&
+	cmp -s "$tmp/q.gguf" "$k/ktest-mix-Q4_K_M.gguf"
+t $? "quantize ktest-F16 Q4_K_M: the bytes of llama-quantize's file"
+"$bin" quantize "$k/ktest-F16.gguf" "$tmp/u.gguf" Q9_9 2>"$tmp/err"; [ $? = 2 ]
+t $? "quantize to an unknown type exits 2"
+grep -q "unknown type 'Q9_9'" "$tmp/err"; t $? "and says so: $(head -1 "$tmp/err")"
+"$bin" quantize "$td/tokenizer/ggml-vocab-llama-spm.gguf" "$tmp/u.gguf" Q4_0 2>"$tmp/err"; [ $? = 1 ]
+t $? "quantize of a vocabulary-only GGUF exits 1"
+grep -q "not a model" "$tmp/err"; t $? "and says so: $(head -1 "$tmp/err")"
+"$bin" quantize "$k/ktest-F16.gguf" "$tmp/none/u.gguf" Q4_0 2>"$tmp/err"; [ $? = 1 ]
+t $? "quantize into a missing folder exits 1"
+grep -q "folder $tmp/none" "$tmp/err"; t $? "and names the folder: $(head -1 "$tmp/err")"
+! ls "$tmp" | grep -q '^u\.gguf'; t $? "no partial output file is left behind"
 echo "1..$n"
 exit $fail
