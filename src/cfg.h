@@ -1,7 +1,8 @@
 /*
- * The user's configuration: $XDG_CONFIG_HOME/yangtuo/config.yaml, parsed
- * with libyaml (this module is the only includer of <yaml.h>).  Errors
- * name file:line:col and the key; unknown keys are warnings.
+ * The user's configuration: $XDG_CONFIG_HOME/yangtuo/config.yaml, and the
+ * colour themes beside it, parsed with libyaml (cfg*.c and session.c are
+ * its only includers).  Errors name file:line:col and the key; unknown
+ * keys are warnings.
  */
 #ifndef YT_SRC_CFG_H
 #define YT_SRC_CFG_H
@@ -72,5 +73,55 @@ int	cfg_load_string(struct cfg *, const char *name, const char *buf,
 char	*cfg_default_path(void);
 /* The prompt with this name, or NULL. */
 const struct cfg_prompt *cfg_prompt(const struct cfg *, const char *name);
+
+/*
+ * Colour themes (cfg_theme.c): NAME.yaml in $XDG_CONFIG_HOME/yangtuo/themes,
+ * then $(pkgdatadir)/themes, then the source tree's themes/.  A slot per
+ * role, in the order of ui/theme.h's enum theme_slot.
+ */
+#define CFG_THEME_SLOTS		16
+#define CFG_THEME_NAME_MAX	64	/* bytes of a theme's name */
+#define CFG_COLOUR_DEFAULT	(-1)	/* the terminal's (or normal's) */
+
+enum {
+	CFG_ATTR_BOLD = 1 << 0,
+	CFG_ATTR_DIM = 1 << 1,
+	CFG_ATTR_UNDERLINE = 1 << 2,
+	CFG_ATTR_REVERSE = 1 << 3,
+	CFG_ATTR_ITALIC = 1 << 4
+};
+
+struct cfg_theme_slot {
+	short		 fg;		/* 0-255 or CFG_COLOUR_DEFAULT */
+	short		 bg;
+	short		 fg8;		/* 0-7 or default: on 8/16 colours */
+	short		 bg8;
+	unsigned	 attrs;		/* CFG_ATTR_* with colours */
+	unsigned	 mono;		/* CFG_ATTR_* without colours */
+};
+
+struct cfg_theme {
+	char			*name;		/* its name: key, or NULL */
+	struct cfg_theme_slot	 slot[CFG_THEME_SLOTS];
+};
+
+struct cfg_theme_entry {
+	char	*name;
+	int	 user;		/* in the user's folder */
+	int	 shadows;	/* and hides an installed one */
+};
+
+void	cfg_theme_init(struct cfg_theme *);	/* the built-in theme */
+void	cfg_theme_free(struct cfg_theme *);
+const char *cfg_theme_slot_name(int slot);
+int	cfg_theme_load_string(struct cfg_theme *, const char *name,
+	    const char *buf, size_t len, cfg_warn_fn, void *, char **cause);
+int	cfg_theme_load_file(struct cfg_theme *, const char *path, cfg_warn_fn,
+	    void *, char **cause);
+int	cfg_theme_load(struct cfg_theme *, const char *name, cfg_warn_fn,
+	    void *, char **cause);
+char	*cfg_theme_path(const char *name, char **cause);
+struct cfg_theme_entry *cfg_theme_list(size_t *n);
+void	cfg_theme_list_free(struct cfg_theme_entry *, size_t n);
 
 #endif

@@ -1,15 +1,17 @@
 /*
- * Colours and attributes of the full-screen chat, by role.  Built-in
- * defaults for now (YAML themes come later); with NO_COLOR set, or on a
- * terminal without colours, only bold, dim and reverse are used.
+ * Colours and attributes of the full-screen chat, by role ("slot"), from
+ * a theme (src/cfg_theme.c reads the files; the built-in one needs none).
+ * With NO_COLOR set, or on a terminal without colours, only attributes
+ * are used.  UI thread only.
  */
 #ifndef YT_UI_THEME_H
 #define YT_UI_THEME_H
 
 #include <curses.h>
 
+/* The order of the slots in a theme file (cfg_theme_slot_name). */
 enum theme_slot {
-	TH_NORMAL,
+	TH_NORMAL,		/* text; its colours are the screen's */
 	TH_USER,		/* header of the user's messages */
 	TH_ASSISTANT,		/* header of the model's replies */
 	TH_NOTE,		/* notes from yangtuo */
@@ -28,9 +30,15 @@ enum theme_slot {
 	TH_COUNT
 };
 
-void	theme_init(int colour);
-int	theme_colour(void);
-attr_t	theme_attr(int slot);
-short	theme_pair(int slot);
+void		 theme_init(int colour);
+void		 theme_fini(void);
+int		 theme_use(const char *name,
+		    void (*warn)(void *, const char *), void *arg,
+		    char **cause);
+const char	*theme_name(void);
+unsigned	 theme_serial(void);
+int		 theme_colour(void);
+attr_t		 theme_attr(int slot);
+short		 theme_pair(int slot);
 
 #endif
