@@ -336,7 +336,7 @@ client_error_text(uint32_t code, const char *detail)
 		break;
 	}
 	if (detail != NULL && *detail != '\0')
-		xasprintf(&s, "%s: %s", what, detail);
+		xasprintf(&s, _("%s: %s"), what, detail);	/* detail: data */
 	else
 		s = xstrdup(what);
 	return s;

@@ -14,6 +14,13 @@
 
 #include "xmalloc.h"
 
+#if ENABLE_NLS
+#include <libintl.h>
+#define _(s)	gettext(s)
+#else
+#define _(s)	(s)
+#endif
+
 static const char *conv_roles[] = { "system", "user", "assistant" };
 
 /* An empty conversation with no system prompt. */
@@ -160,8 +167,8 @@ conv_load_json(struct conv *c, const char *path, char **cause)
 		return -1;
 	}
 	if (!json_is_array(a)) {
-		xasprintf(cause, "%s: expected an array of {\"role\", "
-		    "\"content\"}", path);
+		xasprintf(cause, _("%s: expected an array of {\"role\", "
+		    "\"content\"}"), path);
 		json_decref(a);
 		return -1;
 	}
@@ -170,8 +177,9 @@ conv_load_json(struct conv *c, const char *path, char **cause)
 		text = json_string_value(json_object_get(e, "content"));
 		if (role == NULL || text == NULL ||
 		    (r = conv_role_by_name(role)) < 0) {
-			xasprintf(cause, "%s: message %zu needs a role (system, "
-			    "user, assistant) and a content", path, i + 1);
+			xasprintf(cause, _("%s: message %zu needs a role "
+			    "(system, user, assistant) and a content"), path,
+			    i + 1);
 			json_decref(a);
 			return -1;
 		}

@@ -52,4 +52,14 @@ int	fe_set_param(struct proto_params *, const char *name,
  * caller frees. */
 char	*fe_params_text(const struct proto_params *);
 
+/* The Chinese names of the slash commands (/帮助 for /help, ...): the
+ * table ends with a NULL alias.  fe_slash_name() gives the English name
+ * of a command typed without its '/', the alias's or its own. */
+struct fe_slash_alias {
+	const char	*alias;
+	const char	*name;
+};
+extern const struct fe_slash_alias fe_slash_aliases[];
+const char	*fe_slash_name(const char *cmd);
+
 #endif

@@ -254,6 +254,37 @@ fe_params_text(const struct proto_params *p)
 	return s;
 }
 
+const struct fe_slash_alias fe_slash_aliases[] = {
+	{ "帮助", "help" },
+	{ "系统", "system" },
+	{ "设置", "set" },
+	{ "清空", "clear" },
+	{ "新建", "new" },
+	{ "保存", "save" },
+	{ "载入", "load" },
+	{ "导出", "export" },
+	{ "重答", "regen" },
+	{ "编辑", "edit" },
+	{ "统计", "stats" },
+	{ "主题", "theme" },
+	{ "退出", "quit" },
+	{ NULL, NULL }
+};
+
+/* The English name of a slash command typed without its '/': a Chinese
+ * alias gives the command it stands for, anything else itself.  The
+ * result is borrowed (from the table or cmd). */
+const char *
+fe_slash_name(const char *cmd)
+{
+	const struct fe_slash_alias	*a;
+
+	for (a = fe_slash_aliases; a->alias != NULL; a++)
+		if (strcmp(cmd, a->alias) == 0)
+			return a->name;
+	return cmd;
+}
+
 /* Write reply text to f, made terminal-safe. */
 static void
 put_text(FILE *f, const char *s, size_t len)
@@ -334,9 +365,11 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 			put_text(out, ev.text, ev.len);
 			break;
 		case PROTO_EV_PROGRESS:
-			if (verbose && isatty(STDERR_FILENO))
-				fprintf(stderr, "\r[prefill %u/%u]", ev.done,
+			if (verbose && isatty(STDERR_FILENO)) {
+				fputc('\r', stderr);
+				fprintf(stderr, _("[prefill %u/%u]"), ev.done,
 				    ev.total);
+			}
 			break;
 		case PROTO_EV_CONTEXT:
 			dropped = conv_apply_dropped(cv, &ev.ctx);
@@ -507,21 +540,25 @@ on_line(char *line)
 static void
 help(void)
 {
+	/* The second column's Chinese names are fe_slash_aliases[]. */
 	printf(_(
 "Type a message and press Enter.  End a line with \\ to continue it, or\n"
 "put a message between lines of \"\"\".  Ctrl-C stops a reply; Ctrl-C twice\n"
-"at an empty prompt, Ctrl-D or /quit leaves.\n"
-"  /help                 this text\n"
-"  /system [NAME]        list the system prompts, or switch to NAME\n"
-"  /set PARAM VALUE      temperature, top_k, top_p, min_p, repeat_penalty,\n"
-"                        repeat_last_n, seed, max_tokens\n"
-"  /clear                forget the conversation (keeps the system prompt)\n"
-"  /save NAME            save the conversation\n"
-"  /load NAME            load a saved conversation\n"
-"  /export [FILE]        write the conversation as Markdown\n"
-"  /regen                answer the last message again\n"
-"  /stats                parameters, context and speed of the last reply\n"
-"  /quit                 leave\n"));
+"at an empty prompt, Ctrl-D or /quit leaves.  Every command has an English\n"
+"and a Chinese name:\n"
+"  /help              /帮助   this text\n"
+"  /system [NAME]     /系统   list the system prompts, or switch to NAME\n"
+"  /set PARAM VALUE   /设置   temperature, top_k, top_p, min_p,\n"
+"                             repeat_penalty, repeat_last_n, seed, max_tokens\n"
+"  /clear             /清空   start again (the system prompt stays)\n"
+"  /new               /新建   the same\n"
+"  /save NAME         /保存   save the conversation\n"
+"  /load NAME         /载入   load a saved conversation\n"
+"  /export [FILE]     /导出   write the conversation as Markdown\n"
+"  /regen             /重答   answer the last message again\n"
+"  /stats             /统计   parameters, context and speed of the last reply\n"
+"  /theme             /主题   colour themes (the full-screen chat's)\n"
+"  /quit, /exit       /退出   leave\n"));
 }
 
 static int
@@ -663,7 +700,8 @@ cmd_load(struct plain *pl, const char *name)
 	for (i = 0; i < pl->cv.n; i++) {
 		struct conv_msg	*m = &pl->cv.msgs[i];
 
-		printf("%s: ", conv_role_name(m->role));
+		printf("%s: ", m->role == CONV_USER ? _("You") :
+		    _("Assistant"));
 		put_text(stdout, m->text, m->len);
 		printf("\n");
 	}
@@ -695,14 +733,16 @@ cmd_export(struct plain *pl, const char *arg)
 static int
 slash(struct plain *pl, char *line)
 {
-	char	*cmd = line + 1, *arg;
+	const char	*cmd;
+	char		*arg;
 
 	if (line[0] != '/' || line[1] == '/' || line[1] == '\0')
 		return 0;
-	arg = cmd + strcspn(cmd, " \t");
+	arg = line + 1 + strcspn(line + 1, " \t");
 	if (*arg != '\0')
 		*arg++ = '\0';
 	arg += strspn(arg, " \t");
+	cmd = fe_slash_name(line + 1);	/* English, also for an alias */
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "?") == 0)
 		help();
 	else if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0)
@@ -723,6 +763,9 @@ slash(struct plain *pl, char *line)
 		cmd_export(pl, arg);
 	else if (strcmp(cmd, "stats") == 0)
 		cmd_stats(pl);
+	else if (strcmp(cmd, "theme") == 0)
+		printf(_("the line chat has no colours; themes are for the "
+		    "full-screen chat\n"));
 	else if (strcmp(cmd, "regen") == 0) {
 		if (conv_last(&pl->cv) != NULL &&
 		    conv_last(&pl->cv)->role == CONV_ASSISTANT)
@@ -733,7 +776,8 @@ slash(struct plain *pl, char *line)
 		else
 			do_send(pl);
 	} else
-		printf(_("unknown command /%s (/help lists them)\n"), cmd);
+		printf(_("unknown command /%s (/help lists them)\n"),
+		    line + 1);
 	return 1;
 }
 

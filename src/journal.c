@@ -23,6 +23,13 @@
 #include "xdg.h"
 #include "xmalloc.h"
 
+#if ENABLE_NLS
+#include <libintl.h>
+#define _(s)	gettext(s)
+#else
+#define _(s)	(s)
+#endif
+
 #define JOURNAL_MAGIC	"YTJ1\n"
 #define JOURNAL_MAX_REC	(64u << 20)
 
@@ -215,7 +222,8 @@ journal_start(const struct conv *c, const char *model, char **cause)
 	j = xcalloc(1, sizeof *j);
 	j->fd = -1;
 	if ((j->dir = xdg_dir(XDG_STATE, "journal", 1)) == NULL) {
-		xasprintf(cause, "no state folder for the autosave journal");
+		xasprintf(cause, "%s", _("no state folder for the autosave "
+		    "journal ($HOME unset?)"));
 		free(j);
 		return NULL;
 	}
@@ -353,7 +361,7 @@ journal_restore_file(struct conv *c, const char *path, char **cause)
 		return -1;
 	}
 	if (fread(magic, 1, 5, f) != 5 || memcmp(magic, JOURNAL_MAGIC, 5)) {
-		xasprintf(cause, "%s: not a yangtuo journal", path);
+		xasprintf(cause, _("%s: not a yangtuo journal"), path);
 		fclose(f);
 		return -1;
 	}

@@ -178,6 +178,10 @@ usage(FILE *f)
 "                           prompt and generation speed, like llama-bench\n"
 "  perplexity -m MODEL -f TEXT [-c 512]\n"
 "                           perplexity of a text, like llama-perplexity\n"
+"  quantize [--pure|--mix] [-t N] [-v] IN.gguf OUT.gguf TYPE\n"
+"                           requantize like llama-quantize: TYPE Q4_K_M,\n"
+"                           Q5_K_M, Q3_K_M... or one type for every matrix:\n"
+"                           Q8_0, Q4_0, Q4_K, Q6_K, F16...\n"
 "  quantize --random 1b|8b|small|tiny TYPE OUT.gguf\n"
 "                           write a synthetic model with random weights\n"
 "\n"
@@ -503,12 +507,16 @@ main(int argc, char **argv)
 {
 	const struct subcmd	*sc;
 	struct cfg		 cfg;
-	const char		*config = NULL;
+	const char		*config = NULL, *localedir;
 	int			 c, i, r;
 
 	setlocale(LC_ALL, "");
 #if ENABLE_NLS
-	bindtextdomain(PACKAGE, LOCALEDIR);
+	/* YANGTUO_LOCALEDIR: translations not yet installed (the tests). */
+	if ((localedir = getenv("YANGTUO_LOCALEDIR")) == NULL ||
+	    *localedir != '/')
+		localedir = LOCALEDIR;
+	bindtextdomain(PACKAGE, localedir);
 	textdomain(PACKAGE);
 #endif
 	qt_init();

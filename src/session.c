@@ -620,7 +620,7 @@ session_load_file(struct conv *c, const char *path, char **cause)
 		xasprintf(cause, "%s:%zu:%zu: %s", path,
 		    parser.problem_mark.line + 1,
 		    parser.problem_mark.column + 1, parser.problem != NULL ?
-		    parser.problem : "YAML error");
+		    parser.problem : _("YAML error"));
 		yaml_parser_delete(&parser);
 		free(buf);
 		return -1;

@@ -4,7 +4,7 @@
 # synthetic models made here.  Chinese multi-turn chat, Backspace over
 # CJK, rewrap on resize, live temperature, the system prompt picker,
 # save/quit/load, bracketed paste, escape sequences in session text,
-# NO_COLOR, TERM=dumb, suspend, SIGTERM, and keystroke echo latency while
+# NO_COLOR, TERM=dumb, themes, suspend, SIGTERM, and keystroke echo latency while
 # a 1B-shaped model generates (YT_SKIP_SLOW=1 skips that).  TAP output.
 bin=${YT_BIN:-./yangtuo}
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
@@ -316,12 +316,48 @@ start d 80 24 "$demo"
 wait_for d 'temp 0\.20' 150
 T capture-pane -e -p -t d | grep -q "$(printf '\033')\[[0-9;]*3[0-9]m"
 t $? "colours are used by default"
+# The status bar as capture-pane -e gives it, escapes and all.
+bar() { T capture-pane -e -p -t "$1" | grep 'temp 0\.20' >"$tmp/$2"; }
+mkdir -p "$XDG_CONFIG_HOME/yangtuo/themes"
+printf 'user:\n  fg: 300\n' >"$XDG_CONFIG_HOME/yangtuo/themes/broken.yaml"
+T send-keys -t d "/theme" Enter
+wait_for d '^ +\* default$' && grep -qE '^ +dark$' "$tmp/screen" &&
+    grep -qE '^ +solarized-dark$' "$tmp/screen" &&
+    grep -qE '^ +broken +\(yours\)$' "$tmp/screen"
+t $? "/theme lists the installed themes and yours, the one in use marked"
+bar d bar1
+T send-keys -t d "/theme dark" Enter
+wait_for d '^  theme: dark$'; sleep 0.2; bar d bar2
+grep -q '48;5;236m' "$tmp/bar2" && ! cmp -s "$tmp/bar1" "$tmp/bar2"
+t $? "/theme dark switches the colours at once (the status bar)"
+T send-keys -t d "/theme broken" Enter
+wait_for d 'theme not changed: .*broken\.yaml:2:7:'
+t $? "a broken theme of yours is a note naming file:line:col"
+sleep 0.2; bar d bar3
+grep -q '48;5;236m' "$tmp/bar3" && ! grep -qE '(\[|;)44m' "$tmp/bar3"
+t $? "and the colours stay as they were"
 T send-keys -t d "/quit" Enter
 ENVX="NO_COLOR=1" start e 80 24 "$demo"
 wait_for e 'temp 0\.20' 150
 ! T capture-pane -e -p -t e | grep -qE "$(printf '\033')\[([0-9;]*;)?(3[0-8]|4[0-8]|38;5;[0-9]+|48;5;[0-9]+)m"
 t $? "NO_COLOR: no colour is used"
+T send-keys -t e "/theme solarized-dark" Enter
+wait_for e '^  theme: solarized-dark$' && sleep 0.2 &&
+    ! T capture-pane -e -p -t e | grep -qE "$(printf '\033')\[([0-9;]*;)?(3[0-8]|4[0-8]|38;5;[0-9]+|48;5;[0-9]+)m" &&
+    T capture-pane -e -p -t e | grep 'temp 0\.20' | grep -q "$(printf '\033')\[[0-9;]*7m"
+t $? "NO_COLOR: nor after /theme solarized-dark (attributes only)"
 T send-keys -t e "/quit" Enter
+printf 'theme: light\n' >"$tmp/light.yaml"
+start e2 80 24 "$demo --config '$tmp/light.yaml'"
+wait_for e2 'temp 0\.20' 150; bar e2 bar4
+grep -q '48;5;252m' "$tmp/bar4"; t $? "theme: in the config is used from the start"
+T send-keys -t e2 "/quit" Enter
+printf 'theme: nope\n' >"$tmp/nope.yaml"
+start e3 80 24 "$demo --config '$tmp/nope.yaml'"
+wait_for e3 "theme not used: no theme named 'nope'" 150 && bar e3 bar5 &&
+    grep -qE '(\[|;)44m' "$tmp/bar5"
+t $? "a theme: that cannot be loaded is a note; the built-in colours stay"
+T send-keys -t e3 "/quit" Enter
 T new-session -d -s f -x 80 -y 24 "exec env TERM=dumb '$bin' $demo"
 wait_for f '/help for help'; t $? "TERM=dumb falls back to the line chat"
 T send-keys -t f "/quit" Enter

@@ -25,6 +25,7 @@
 #include "src/xmalloc.h"
 #include "chat.h"
 #include "picker.h"
+#include "theme.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -37,7 +38,8 @@
 
 static const char *slash_commands[] = {
 	"/help", "/system", "/set", "/clear", "/new", "/save", "/load",
-	"/regen", "/edit", "/stats", "/quit", "/exit", NULL
+	"/export", "/regen", "/edit", "/stats", "/theme", "/quit", "/exit",
+	NULL
 };
 
 static const char *slash_params[] = {
@@ -72,19 +74,25 @@ help_page(struct chat *c)
 "  Other keys edit the line as readline does (emacs or vi mode,\n"
 "  ~/.inputrc with $if yangtuo; 'yangtuo-newline' can be bound).\n"
 "\n"
-"Commands\n"
-"  /help               this help\n"
-"  /system [NAME]      choose the system prompt, or switch to NAME\n"
-"  /set PARAM VALUE    temperature, top_k, top_p, min_p, repeat_penalty,\n"
-"                      repeat_last_n, seed, max_tokens (/set lists them)\n"
-"  /new, /clear        start again (the system prompt stays)\n"
-"  /save [NAME]        save the conversation\n"
-"  /load [NAME]        load a saved conversation (a list without NAME)\n"
-"  /regen              answer the last message again\n"
-"  /edit               take the last message back into the input\n"
-"  /stats              parameters, context and speed of the last reply\n"
-"  /quit, /exit        leave\n"
-"  //TEXT              send a message that begins with /\n"
+"Commands (the English and the Chinese names work alike)\n"
+"  /help               /帮助   this help\n"
+"  /system [NAME]      /系统   choose the system prompt, or switch to NAME\n"
+"  /set PARAM VALUE    /设置   temperature, top_k, top_p, min_p,\n"
+"                              repeat_penalty, repeat_last_n, seed,\n"
+"                              max_tokens (/set alone lists them)\n"
+"  /clear              /清空   start again (the system prompt stays)\n"
+"  /new                /新建   the same, as a new conversation\n"
+"  /save [NAME]        /保存   save the conversation\n"
+"  /load [NAME]        /载入   load a saved conversation (a list without\n"
+"                              NAME)\n"
+"  /export [FILE]      /导出   write the conversation as Markdown\n"
+"  /regen              /重答   answer the last message again\n"
+"  /edit               /编辑   take the last message back into the input\n"
+"  /stats              /统计   parameters, context and speed of the last\n"
+"                              reply\n"
+"  /theme [NAME]       /主题   list the colour themes, or switch to NAME\n"
+"  /quit, /exit        /退出   leave\n"
+"  //TEXT                      send a message that begins with /\n"
 "\n"
 "Esc, q or F1 closes this page.");
 	const char	*p = text, *nl;
@@ -351,6 +359,68 @@ cmd_stats(struct chat *c)
 	free(t);
 }
 
+/* /export [FILE]: the conversation as Markdown (as the line chat does). */
+static void
+cmd_export(struct chat *c, const char *arg)
+{
+	char	*path, *cause = NULL;
+
+	if (*arg != '\0')
+		path = xstrdup(arg);
+	else
+		xasprintf(&path, "yangtuo-%ld.md", (long)time(NULL));
+	if (session_export_md(&c->cv, path, c->cl.model.path, &cause) != 0) {
+		chat_note(c, 1, _("not exported: %s"), cause);
+		free(cause);
+	} else
+		chat_note(c, 0, _("exported to %s"), path);
+	free(path);
+}
+
+static void
+on_theme_warning(void *arg, const char *msg)
+{
+	chat_note(arg, 0, "%s", msg);
+}
+
+/* /theme [NAME]: switch to NAME (the colours stay on an error), or list
+ * the themes, the one in use marked. */
+static void
+cmd_theme(struct chat *c, const char *arg)
+{
+	struct cfg_theme_entry	*v;
+	char			*cause = NULL, *s, *t;
+	size_t			 n, i;
+
+	if (*arg != '\0') {
+		if (theme_use(arg, on_theme_warning, c, &cause) != 0) {
+			chat_note(c, 1, _("theme not changed: %s"), cause);
+			free(cause);
+		} else
+			chat_note(c, 0, _("theme: %s"), arg);
+		return;
+	}
+	v = cfg_theme_list(&n);
+	s = xstrdup(_("Themes (/theme NAME switches; * is in use):"));
+	for (i = 0; i < n; i++) {
+		xasprintf(&t, "%s\n  %s %s%s", s, strcmp(v[i].name,
+		    theme_name()) == 0 ? "*" : " ", v[i].name, !v[i].user ?
+		    "" : v[i].shadows ? _("  (yours, over the installed one)") :
+		    _("  (yours)"));
+		free(s);
+		s = t;
+	}
+	if (!theme_colour())
+		xasprintf(&t, "%s\n%s", s, _("Colours are off (NO_COLOR or the "
+		    "terminal): themes give attributes only."));
+	else
+		t = xstrdup(s);
+	chat_note(c, 0, "%s", t);
+	free(t);
+	free(s);
+	cfg_theme_list_free(v, n);
+}
+
 /* Whether a command must wait for the engine to be idle. */
 static int
 needs_idle(const char *cmd, const char *arg)
@@ -411,6 +481,7 @@ slash_run(struct chat *c, const char *line)
 	n = strlen(arg);
 	while (n > 0 && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
 		arg[--n] = '\0';	/* as Tab completion leaves it */
+	cmd = (char *)fe_slash_name(cmd);	/* English; only read */
 	if (c->busy && needs_idle(cmd, arg)) {
 		/* Stop the reply; the command runs once it has stopped. */
 		free(c->deferred);
@@ -446,15 +517,19 @@ slash_run(struct chat *c, const char *line)
 			slash_open(c, CHAT_PICK_SESSION);
 		else
 			chat_load(c, arg);
+	else if (strcmp(cmd, "export") == 0)
+		cmd_export(c, arg);
 	else if (strcmp(cmd, "stats") == 0)
 		cmd_stats(c);
+	else if (strcmp(cmd, "theme") == 0)
+		cmd_theme(c, arg);
 	else if (strcmp(cmd, "regen") == 0)
 		cmd_regen(c);
 	else if (strcmp(cmd, "edit") == 0)
 		cmd_edit(c);
 	else
 		chat_note(c, 1, _("unknown command /%s (/help lists them)"),
-		    cmd);
+		    copy + 1);
 	free(copy);
 	return 1;
 }
@@ -467,27 +542,57 @@ add_word(char ***v, size_t *n, const char *w)
 	(*v)[*n] = NULL;
 }
 
+/* Whether line starts with command name (English or Chinese) and a
+ * blank; *len is then where the argument starts. */
+static int
+line_cmd(const char *line, const char *name, int *len)
+{
+	size_t	n = strcspn(line + 1, " \t");
+	char	*w;
+	int	 r;
+
+	if (line[1 + n] == '\0')
+		return 0;
+	w = xstrndup(line + 1, n);
+	r = strcmp(fe_slash_name(w), name) == 0;
+	free(w);
+	*len = (int)n + 2;
+	return r;
+}
+
 /* Completion candidates for the word starting at start (see
  * input_hooks.words). */
 char **
 slash_words(struct chat *c, const char *line, int start)
 {
-	char			**v = NULL;
+	char			**v = NULL, *w;
 	struct chat_sess	 *s;
+	struct cfg_theme_entry	 *th;
 	size_t			  n = 0, i, ns;
+	int			  len;
 
 	if (line[0] != '/')
 		return NULL;
 	if (start == 0) {
 		for (i = 0; slash_commands[i] != NULL; i++)
 			add_word(&v, &n, slash_commands[i]);
-	} else if (strncmp(line, "/set ", 5) == 0 && start == 5) {
+		for (i = 0; fe_slash_aliases[i].alias != NULL; i++) {
+			xasprintf(&w, "/%s", fe_slash_aliases[i].alias);
+			add_word(&v, &n, w);
+			free(w);
+		}
+	} else if (line_cmd(line, "set", &len) && start == len) {
 		for (i = 0; slash_params[i] != NULL; i++)
 			add_word(&v, &n, slash_params[i]);
-	} else if (strncmp(line, "/system ", 8) == 0) {
+	} else if (line_cmd(line, "system", &len)) {
 		for (i = 0; i < c->fe->cfg->n_prompts; i++)
 			add_word(&v, &n, c->fe->cfg->prompts[i].name);
-	} else if (strncmp(line, "/load ", 6) == 0) {
+	} else if (line_cmd(line, "theme", &len)) {
+		th = cfg_theme_list(&ns);
+		for (i = 0; i < ns; i++)
+			add_word(&v, &n, th[i].name);
+		cfg_theme_list_free(th, ns);
+	} else if (line_cmd(line, "load", &len)) {
 		s = list_sessions(&ns);
 		for (i = 0; i < ns; i++) {
 			add_word(&v, &n, s[i].name);

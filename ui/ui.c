@@ -69,6 +69,7 @@ struct ui {
 	int		 ptrunc;	/* some of it was dropped */
 	double		 paste_t;
 	int		 full;		/* redraw everything */
+	unsigned	 theme;		/* theme_serial() drawn */
 	int		 cy, cx;	/* the input's cursor */
 	int		 lines, cols;	/* of the last frame */
 	int		 pane_h;
@@ -611,6 +612,12 @@ on_note(const char *msg)
 	chat_note(&ui.c, 0, "%s", msg);
 }
 
+static void
+on_theme_warning(void *arg, const char *msg)
+{
+	chat_note(arg, 0, "%s", msg);
+}
+
 /* ---------------------------------------------------------------------- */
 
 static void
@@ -653,6 +660,12 @@ frame(void)
 
 	if (H < 1 || W < 1)
 		return;
+	if (ui.theme != theme_serial()) {
+		/* Another theme: every cell takes its new look. */
+		ui.theme = theme_serial();
+		clearok(curscr, TRUE);
+		ui.full = 1;
+	}
 	in_h = input_rows(W);
 	max_in = H >= 3 ? H - 2 : 1;
 	if (in_h > max_in)
@@ -815,7 +828,7 @@ int
 ui_main(struct fe *fe)
 {
 	const char	*term = getenv("TERM"), *nc = getenv("NO_COLOR");
-	char		*saved;
+	char		*saved, *cause = NULL;
 	int		 status;
 
 	if (term == NULL || *term == '\0' || strcmp(term, "dumb") == 0 ||
@@ -829,6 +842,9 @@ ui_main(struct fe *fe)
 	}
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, _("yangtuo: loading %s ...\n"), fe->load.path);
+	/* Keystrokes before tokens: the engine's threads run a little
+	 * below the UI's priority, so typing stays immediate on 2 cores. */
+	fe->load.nice = 3;
 	if (fe_connect(fe, &ui.c.cl) != 0 || chat_start(&ui.c) != 0) {
 		signals_stop();
 		chat_fini(&ui.c);
@@ -845,6 +861,10 @@ ui_main(struct fe *fe)
 
 		input_init(&h);
 	}
+	if (theme_use(fe->cfg->theme, on_theme_warning, &ui.c, &cause) != 0) {
+		chat_note(&ui.c, 1, _("theme not used: %s"), cause);
+		free(cause);
+	}
 	if (fe->demo)
 		chat_note(&ui.c, 0, _("This is the demo model: it continues "
 		    "children's stories.  Point yangtuo at a real model with "
@@ -856,6 +876,7 @@ ui_main(struct fe *fe)
 	chat_finish(&ui.c, 1);
 	input_fini();
 	term_stop();
+	theme_fini();
 	signals_stop();
 	if (saved != NULL)
 		fprintf(stderr, _("yangtuo: saved the conversation as '%s'\n"),
