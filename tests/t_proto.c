@@ -185,7 +185,7 @@ test_worker(void)
 	struct client		 cl;
 	struct client_ev	 ev;
 	struct proto_load	 l = { PROTO_VERSION, NULL, 256, 2, "auto",
-				     0 };
+				     0, 0 };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, 30,
 				     0 };
 	struct conv		 cv;
@@ -321,7 +321,7 @@ test_cancel_latency(void)
 	struct client		 cl;
 	struct client_ev	 ev;
 	struct proto_load	 l = { PROTO_VERSION, path, 2048, 2, "none",
-				     64 };
+				     64, 0 };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, -1,
 				     0 };
 	struct conv		 cv;
