@@ -371,20 +371,31 @@ gemm_get_rp(int kind)
 	return NULL;
 }
 
-/* The tiled kernel for a weight type, or NULL when the dots serve. */
+/* The tiled kernel of a weight type in one of its orders, or NULL when
+ * the dots serve. */
 gemm_fn
-gemm_get(uint32_t type)
+gemm_get_order(uint32_t type, int order)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 	if (strcmp(qt_simd_name(), "avx2") != 0)
 		return NULL;
 	switch (type) {
 	case QT_Q8_0:
-		return gemm_q8_0;
+		return order == GEMM_DOT ? gemm_q8_0 : NULL;
 	case QT_Q4_0:
-		return gemm_q4_0;
+		return order == GEMM_DOT ? gemm_q4_0 : NULL;
 	}
-#endif
+	return gemm_k_get(type, order);
+#else
 	(void)type;
+	(void)order;
 	return NULL;
+#endif
+}
+
+/* The tiled kernel for a weight type, or NULL when the dots serve. */
+gemm_fn
+gemm_get(uint32_t type)
+{
+	return gemm_get_order(type, GEMM_DOT);
 }

@@ -19,8 +19,20 @@
 typedef void (*gemm_fn)(int k, const void *w, size_t wrow, int nr,
     const void *a, size_t arow, int nt, float *y, size_t ys);
 
+/* The orders of a type's dots (struct qt_traits): dot, dot_rp1, dot_rp4. */
+enum gemm_order {
+	GEMM_DOT,
+	GEMM_RP1,
+	GEMM_RP4
+};
+
 /* The tiled kernel for a weight type on this CPU, or NULL (use dots). */
 gemm_fn	gemm_get(uint32_t type);
+/* The same for one of the type's orders: every output is the float that
+ * order's dot gives; NULL if there is no such kernel. */
+gemm_fn	gemm_get_order(uint32_t type, int order);
+/* gemm_k.c's kernels for gemm_get_order (AVX2 only). */
+gemm_fn	gemm_k_get(uint32_t type, int order);
 
 /*
  * Kernels over repacked weights (repack.h): y[t * ys + r] for the nr rows

@@ -27,7 +27,8 @@ struct mm_job {
 	struct mm_in		*in;
 	const struct qt_traits	*wt;
 	const struct qt_traits	*dt;
-	gemm_fn			 gemm;
+	gemm_fn			 gemm;		/* rows t >= t4 */
+	gemm_fn			 gemm4;		/* rows t < t4 */
 	gemm_rp_fn		 rp;
 	qt_dot_fn		 dot;		/* rows t >= t4 */
 	qt_dot_fn		 dot4;		/* rows t < t4 */
@@ -114,18 +115,21 @@ mm_job_run(void *arg, int ith, int nth)
 		long	t0, nt;
 
 		/* Prompts: tiles of 16 weight rows by 64 tokens keep both
-		 * operands in cache; the kernel tiles registers inside. */
-		for (t0 = 0; t0 < in->T; t0 += MM_TOKS) {
-			nt = in->T - t0 < MM_TOKS ? in->T - t0 : MM_TOKS;
+		 * operands in cache; the kernel tiles registers inside.
+		 * Token tiles end at t4, which is a multiple of 4. */
+		for (t0 = 0; t0 < in->T; t0 += nt) {
+			t = t0 < j->t4 ? j->t4 : in->T;
+			nt = t - t0 < MM_TOKS ? t - t0 : MM_TOKS;
 			for (r0 = lo; r0 < hi; r0 = r1) {
 				if (j->cancel != NULL && atomic_load_explicit(
 				    j->cancel, memory_order_relaxed))
 					return;
 				r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
-				j->gemm((int)in->K, wd + r0 * w->row_size,
-				    w->row_size, (int)(r1 - r0),
-				    qd + t0 * in->qrow, in->qrow, (int)nt,
-				    j->y + t0 * M + r0, (size_t)M);
+				(t0 < j->t4 ? j->gemm4 : j->gemm)((int)in->K,
+				    wd + r0 * w->row_size, w->row_size,
+				    (int)(r1 - r0), qd + t0 * in->qrow,
+				    in->qrow, (int)nt, j->y + t0 * M + r0,
+				    (size_t)M);
 			}
 		}
 		return;
@@ -164,7 +168,7 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	j.cancel = cancel;
 	j.wt = qt_get(w->type);
 	j.dt = qt_get(j.wt->dot_type);
-	j.gemm = in->T >= 2 ? gemm_get(w->type) : NULL;
+	j.gemm = j.gemm4 = in->T >= 2 ? gemm_get(w->type) : NULL;
 	j.rp = w->rp != NULL ? gemm_get_rp(w->rp_kind) : NULL;
 	j.dot = j.dot4 = j.wt->dot;
 	j.t4 = 0;
@@ -176,7 +180,11 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 		j.dot = j.wt->dot_rp1;
 		j.dot4 = j.wt->dot_rp4;
 		j.t4 = (long)(in->T - in->T % 4);
-		j.gemm = NULL;
+		j.gemm = in->T >= 2 ? gemm_get_order(w->type, GEMM_RP1) : NULL;
+		j.gemm4 = in->T >= 2 ? gemm_get_order(w->type, GEMM_RP4) :
+		    NULL;
+		if (j.gemm == NULL || j.gemm4 == NULL)
+			j.gemm = NULL;
 	}
 	j.quantize = 0;
 	j.sums = 0;

@@ -25,11 +25,50 @@ frand(unsigned *s)
 	return ((*s >> 8) / 16777216.0f - 0.5f) * 2.0f;
 }
 
+/*
+ * Overwrite the quants of nb blocks of a K-quant (or Q8_K) type with
+ * random bytes, every bit pattern a file could hold, keeping the scales
+ * d (and dmin) finite: the integer paths then meet their extremes.
+ */
 static void
-check(uint32_t type, int k, int nr, int nt)
+raw_k(uint32_t type, uint8_t *p, size_t nb, unsigned *seed)
 {
+	size_t		bsize = qt_get(type)->bsize, b, i, off;
+	uint16_t	h;
+	float		f;
+
+	for (b = 0; b < nb; b++, p += bsize) {
+		for (i = 0; i < bsize; i++) {
+			*seed = *seed * 1103515245u + 12345u;
+			p[i] = (uint8_t)(*seed >> 16);
+		}
+		if (type == QT_Q8_K) {
+			f = frand(seed) * 0.05f;
+			memcpy(p, &f, sizeof f);
+			continue;
+		}
+		/* d and dmin lead Q4_K and Q5_K blocks, d ends Q6_K's. */
+		off = type == QT_Q6_K ? bsize - 2 : 0;
+		for (i = 0; i < (type == QT_Q6_K ? 1u : 2u); i++) {
+			h = qt_f32_to_f16(frand(seed) * 0.01f);
+			memcpy(p + off + 2 * i, &h, sizeof h);
+		}
+	}
+}
+
+/*
+ * The tiled kernel of a type in an order against that order's dot:
+ * weights of varied scale per row, activations of varied scale per token
+ * (or, raw, random bytes for both).
+ */
+static void
+check_order(uint32_t type, int order, int k, int nr, int nt, int raw)
+{
+	static const char	*names[] = { "dot", "dot_rp1", "dot_rp4" };
 	const struct qt_traits	*wt = qt_get(type), *at;
-	gemm_fn			 g = gemm_get(type);
+	gemm_fn			 g = gemm_get_order(type, order);
+	qt_dot_fn		 dot = order == GEMM_RP1 ? wt->dot_rp1 :
+				    order == GEMM_RP4 ? wt->dot_rp4 : wt->dot;
 	size_t			 wrow, arow;
 	uint8_t			*w, *a;
 	float			*x, *y, d;
@@ -42,26 +81,38 @@ check(uint32_t type, int k, int nr, int nt)
 	w = malloc(wrow * nr);
 	a = malloc(arow * nt);
 	x = malloc(k * sizeof *x);
-	y = malloc((size_t)nr * nt * sizeof *y);
+	y = malloc((size_t)(nr + 3) * nt * sizeof *y);
+	if (g == NULL || dot == NULL) {
+		skip("no tiled kernel for this type and order");
+		goto out;
+	}
 	for (r = 0; r < nr; r++) {
 		for (i = 0; i < k; i++)
-			x[i] = frand(&seed) * (1 + r % 3);
+			x[i] = frand(&seed) * (1 + r % 3) + (r % 4 == 1 ?
+			    0.5f : 0);
 		qt_quantize_weights(type, x, w + r * wrow, k);
 	}
 	for (t = 0; t < nt; t++) {
 		for (i = 0; i < k; i++)
-			x[i] = frand(&seed) * 3;
+			x[i] = frand(&seed) * (3 + t % 5) - (t % 3 == 2 ?
+			    1.5f : 0);
 		at->from_f32(x, a + t * arow, k);
 	}
-	g(k, w, wrow, nr, a, arow, nt, y, nr);
+	if (raw) {
+		raw_k(type, w, wrow * nr / wt->bsize, &seed);
+		raw_k(wt->dot_type, a, arow * nt / at->bsize, &seed);
+	}
+	/* A row stride larger than the rows, as in the matmul. */
+	g(k, w, wrow, nr, a, arow, nt, y, nr + 3);
 	for (r = 0; r < nr; r++)
 		for (t = 0; t < nt; t++) {
-			wt->dot(k, &d, w + r * wrow, a + t * arow);
-			if (memcmp(&d, &y[t * nr + r], sizeof d) != 0)
+			dot(k, &d, w + r * wrow, a + t * arow);
+			if (memcmp(&d, &y[t * (nr + 3) + r], sizeof d) != 0)
 				same = 0;
 		}
-	ok(same, "%s k=%d, %d rows x %d tokens: every output equals the dot",
-	    wt->name, k, nr, nt);
+	ok(same, "%s%s k=%d, %d rows x %d tokens: every output equals the %s",
+	    raw ? "raw " : "", wt->name, k, nr, nt, names[order]);
+out:
 	free(w);
 	free(a);
 	free(x);
@@ -200,7 +251,17 @@ main(void)
 	static const int	shapes[][3] = { { 32, 1, 1 }, { 64, 4, 2 },
 				    { 2048, 16, 64 }, { 256, 7, 5 },
 				    { 4096, 3, 3 }, { 96, 17, 9 } };
+	static const uint32_t	ktypes[] = { QT_Q4_K, QT_Q5_K, QT_Q6_K };
+	/* Every remainder of the 2 x 4 tiles and of the 8-row token
+	 * tails, a matmul tile (16 x 64) and a long row. */
+	static const int	kshapes[][3] = { { 256, 1, 1 }, { 256, 2, 4 },
+				    { 512, 16, 64 }, { 768, 7, 5 },
+				    { 256, 17, 11 }, { 1024, 3, 3 },
+				    { 512, 9, 13 }, { 256, 8, 1 },
+				    { 256, 1, 8 }, { 4096, 5, 6 },
+				    { 256, 16, 2 }, { 512, 15, 7 } };
 	size_t			i, j;
+	int			o;
 
 	qt_init();
 	check_swiglu();
@@ -208,8 +269,20 @@ main(void)
 		skip_all("no tiled kernels on this CPU");
 	for (i = 0; i < sizeof types / sizeof types[0]; i++)
 		for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
-			check(types[i], shapes[j][0], shapes[j][1],
-			    shapes[j][2]);
+			check_order(types[i], GEMM_DOT, shapes[j][0],
+			    shapes[j][1], shapes[j][2], 0);
+	for (i = 0; i < sizeof ktypes / sizeof ktypes[0]; i++)
+		for (o = GEMM_DOT; o <= GEMM_RP4; o++) {
+			if (o != GEMM_DOT && qt_get(ktypes[i])->dot_rp1 ==
+			    NULL)
+				continue;
+			for (j = 0; j < sizeof kshapes / sizeof kshapes[0];
+			    j++)
+				check_order(ktypes[i], o, kshapes[j][0],
+				    kshapes[j][1], kshapes[j][2], 0);
+			check_order(ktypes[i], o, 512, 17, 13, 1);
+			check_order(ktypes[i], o, 256, 9, 3, 1);
+		}
 	for (i = 0; i < 2; i++) {
 		check_rp(64, 8, 1, (int)i);
 		check_rp(2048, 16, 7, (int)i);
