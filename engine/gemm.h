@@ -31,6 +31,9 @@ gemm_fn	gemm_get(uint32_t type);
 /* The same for one of the type's orders: every output is the float that
  * order's dot gives; NULL if there is no such kernel. */
 gemm_fn	gemm_get_order(uint32_t type, int order);
+/* A given variant (0: AVX2, 1: AVX512-VNNI) of it, or NULL if this CPU
+ * or the type lacks it; for tests. */
+gemm_fn	gemm_get_variant(uint32_t type, int order, int vnni);
 /* gemm_k.c's kernels for gemm_get_order (AVX2 only). */
 gemm_fn	gemm_k_get(uint32_t type, int order);
 

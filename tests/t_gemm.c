@@ -26,7 +26,7 @@ frand(unsigned *s)
 }
 
 /*
- * Overwrite the quants of nb blocks of a K-quant (or Q8_K) type with
+ * Overwrite the quants of nb blocks of a K-quant, Q8_K or Q8_0 type with
  * random bytes, every bit pattern a file could hold, keeping the scales
  * d (and dmin) finite: the integer paths then meet their extremes.
  */
@@ -47,26 +47,33 @@ raw_k(uint32_t type, uint8_t *p, size_t nb, unsigned *seed)
 			memcpy(p, &f, sizeof f);
 			continue;
 		}
-		/* d and dmin lead Q4_K and Q5_K blocks, d ends Q6_K's. */
+		/* d and dmin lead Q4_K and Q5_K blocks, d leads Q8_0's and
+		 * ends Q6_K's. */
 		off = type == QT_Q6_K ? bsize - 2 : 0;
-		for (i = 0; i < (type == QT_Q6_K ? 1u : 2u); i++) {
+		for (i = 0; i < (type == QT_Q6_K || type == QT_Q8_0 ? 1u :
+		    2u); i++) {
 			h = qt_f32_to_f16(frand(seed) * 0.01f);
 			memcpy(p + off + 2 * i, &h, sizeof h);
 		}
 	}
 }
 
+/* What check_order() makes random bytes of. */
+#define RAW_W	1
+#define RAW_A	2
+
 /*
- * The tiled kernel of a type in an order against that order's dot:
- * weights of varied scale per row, activations of varied scale per token
- * (or, raw, random bytes for both).
+ * A variant (0: AVX2, 1: VNNI) of the tiled kernel of a type in an order
+ * against that order's dot: weights of varied scale per row, activations
+ * of varied scale per token, or random bytes (raw).
  */
 static void
-check_order(uint32_t type, int order, int k, int nr, int nt, int raw)
+check_order(uint32_t type, int order, int vnni, int k, int nr, int nt,
+    int raw)
 {
 	static const char	*names[] = { "dot", "dot_rp1", "dot_rp4" };
 	const struct qt_traits	*wt = qt_get(type), *at;
-	gemm_fn			 g = gemm_get_order(type, order);
+	gemm_fn			 g = gemm_get_variant(type, order, vnni);
 	qt_dot_fn		 dot = order == GEMM_RP1 ? wt->dot_rp1 :
 				    order == GEMM_RP4 ? wt->dot_rp4 : wt->dot;
 	size_t			 wrow, arow;
@@ -98,10 +105,10 @@ check_order(uint32_t type, int order, int k, int nr, int nt, int raw)
 			    1.5f : 0);
 		at->from_f32(x, a + t * arow, k);
 	}
-	if (raw) {
+	if (raw & RAW_W)
 		raw_k(type, w, wrow * nr / wt->bsize, &seed);
+	if (raw & RAW_A)
 		raw_k(wt->dot_type, a, arow * nt / at->bsize, &seed);
-	}
 	/* A row stride larger than the rows, as in the matmul. */
 	g(k, w, wrow, nr, a, arow, nt, y, nr + 3);
 	for (r = 0; r < nr; r++)
@@ -110,8 +117,9 @@ check_order(uint32_t type, int order, int k, int nr, int nt, int raw)
 			if (memcmp(&d, &y[t * (nr + 3) + r], sizeof d) != 0)
 				same = 0;
 		}
-	ok(same, "%s%s k=%d, %d rows x %d tokens: every output equals the %s",
-	    raw ? "raw " : "", wt->name, k, nr, nt, names[order]);
+	ok(same, "%s%s%s k=%d, %d rows x %d tokens: every output equals the "
+	    "%s", raw ? "raw " : "", wt->name, vnni ? " (VNNI)" : "", k, nr,
+	    nt, names[order]);
 out:
 	free(w);
 	free(a);
@@ -269,8 +277,15 @@ main(void)
 		skip_all("no tiled kernels on this CPU");
 	for (i = 0; i < sizeof types / sizeof types[0]; i++)
 		for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
-			check_order(types[i], GEMM_DOT, shapes[j][0],
+			check_order(types[i], GEMM_DOT, 0, shapes[j][0],
 			    shapes[j][1], shapes[j][2], 0);
+	/* Q8_0's VNNI tile needs the activations its quantizer makes
+	 * (in [-127, 127]); any weight bytes will do. */
+	for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
+		check_order(QT_Q8_0, GEMM_DOT, 1, shapes[j][0], shapes[j][1],
+		    shapes[j][2], 0);
+	check_order(QT_Q8_0, GEMM_DOT, 0, 1024, 13, 7, RAW_W);
+	check_order(QT_Q8_0, GEMM_DOT, 1, 1024, 13, 7, RAW_W);
 	for (i = 0; i < sizeof ktypes / sizeof ktypes[0]; i++)
 		for (o = GEMM_DOT; o <= GEMM_RP4; o++) {
 			if (o != GEMM_DOT && qt_get(ktypes[i])->dot_rp1 ==
@@ -278,10 +293,12 @@ main(void)
 				continue;
 			for (j = 0; j < sizeof kshapes / sizeof kshapes[0];
 			    j++)
-				check_order(ktypes[i], o, kshapes[j][0],
+				check_order(ktypes[i], o, 0, kshapes[j][0],
 				    kshapes[j][1], kshapes[j][2], 0);
-			check_order(ktypes[i], o, 512, 17, 13, 1);
-			check_order(ktypes[i], o, 256, 9, 3, 1);
+			check_order(ktypes[i], o, 0, 512, 17, 13,
+			    RAW_W | RAW_A);
+			check_order(ktypes[i], o, 0, 256, 9, 3,
+			    RAW_W | RAW_A);
 		}
 	for (i = 0; i < 2; i++) {
 		check_rp(64, 8, 1, (int)i);
