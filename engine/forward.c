@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attn.h"
 #include "matmul.h"
 #include "model.h"
 #include "pool.h"
 #include "quant.h"
 #include "vmath.h"
+
 
 struct fwd {
 	const struct model	*m;
@@ -31,16 +33,18 @@ struct fwd {
 	uint16_t		*vc;	/* (n_layer, n_ctx, kv_dim) */
 	float			*x;	/* (n_batch, n_embd) residual */
 	float			*xb;	/* (n_batch, n_embd) normed */
-	float			*q;	/* (n_batch, q_dim) */
+	float			*q;	/* (n_batch, q_dim) queries, then the
+					 * attention's outputs in place */
 	float			*k;	/* (n_batch, kv_dim) */
 	float			*v;	/* (n_batch, kv_dim) */
-	float			*att;	/* (n_batch, q_dim) */
-	float			*hg;	/* (n_batch, n_ff) gate, then product */
-	float			*hu;	/* (n_batch, n_ff) up */
+	float			*hg;	/* (FFN_ROWS, n_ff) gate, then product */
+	float			*hu;	/* (FFN_ROWS, n_ff) up */
 	float			*o;	/* (n_batch, n_embd) */
 	uint16_t		*q16;	/* (n_threads, 2, group, head_dim) */
 	float			*gstate;	/* (n_threads, 2, group) */
 	float			*f16tab;	/* 65536 halves as floats */
+	float			*aws;	/* (n_threads, attn_ws_floats) */
+	size_t			 aws_n;
 	struct mm_in		 in_x;
 	struct mm_in		 in_h;
 	atomic_int		*cancel;
@@ -49,11 +53,38 @@ struct fwd {
 	void			*progress_arg;
 };
 
+/*
+ * The FFN of a long prompt goes through in pieces of this many tokens: its
+ * n_ff-wide buffers are the largest of the forward pass (32 MiB for 512
+ * tokens of a 1B model), and each extra piece only reads the FFN weights
+ * once more (16 ms of a 2.5 s prompt of 512 tokens there).
+ */
+#define FFN_ROWS	256
+
 struct attn_job {
 	struct fwd	*f;
 	uint32_t	 il;
 	uint32_t	 T;
 	uint32_t	 pos;
+	atomic_long	 next;	/* the next tile of a prompt to take */
+};
+
+/* The per-token steps between the matmuls of a layer. */
+enum tok_step {
+	STEP_ATTN_NORM,		/* xb = norm(x) */
+	STEP_ROPE,		/* rotate q and k, store k and v */
+	STEP_RES_NORM,		/* x += o; xb = norm(x) */
+	STEP_SWIGLU,		/* hg = silu(hg) * hu */
+	STEP_RES		/* x += o */
+};
+
+struct tok_job {
+	struct fwd		*f;
+	const struct layer	*l;
+	uint32_t		 il;
+	uint32_t		 pos;
+	uint32_t		 T;
+	enum tok_step		 step;
 };
 
 static int
@@ -137,12 +168,16 @@ fwd_new(const struct model *m, uint32_t n_ctx, int n_threads,
 	f->xb = alloc_floats(n_batch, hp->n_embd, &fail);
 	f->o = alloc_floats(n_batch, hp->n_embd, &fail);
 	f->q = alloc_floats(n_batch, q_dim, &fail);
-	f->att = alloc_floats(n_batch, q_dim, &fail);
 	f->k = alloc_floats(n_batch, kv_dim, &fail);
 	f->v = alloc_floats(n_batch, kv_dim, &fail);
-	f->hg = alloc_floats(n_batch, hp->n_ff, &fail);
-	f->hu = alloc_floats(n_batch, hp->n_ff, &fail);
+	f->hg = alloc_floats(n_batch < FFN_ROWS ? n_batch : FFN_ROWS,
+	    hp->n_ff, &fail);
+	f->hu = alloc_floats(n_batch < FFN_ROWS ? n_batch : FFN_ROWS,
+	    hp->n_ff, &fail);
 	f->f16tab = alloc_floats(65536, 1, &fail);
+	f->aws_n = attn_ws_floats((int)hp->head_dim,
+	    (int)(hp->n_head / hp->n_head_kv));
+	f->aws = alloc_floats(nth, f->aws_n, &fail);
 	/* Per thread: a group's queries and accumulators (halves) and
 	 * its softmax sums and maxima. */
 	f->q16 = (uint16_t *)alloc_floats(nth, (size_t)hp->n_head /
@@ -172,12 +207,12 @@ fwd_free(struct fwd *f)
 	free(f->xb);
 	free(f->o);
 	free(f->q);
-	free(f->att);
 	free(f->k);
 	free(f->v);
 	free(f->hg);
 	free(f->hu);
 	free(f->f16tab);
+	free(f->aws);
 	free(f->q16);
 	free(f->gstate);
 	mm_in_fini(&f->in_x);
@@ -350,30 +385,138 @@ attend_group(struct fwd *f, const struct attn_job *a, uint32_t t,
 	for (h = 0; h < g; h++) {
 		float	inv = 1.0f / S[h];
 
-		out = f->att + (size_t)t * hp->n_head * hd +
+		out = f->q + (size_t)t * hp->n_head * hd +
 		    (size_t)(kvh * g + h) * hd;
 		for (d = 0; d < hd; d++)
 			out[d] = f->f16tab[acc[h * hd + d]] * inv;
 	}
 }
 
+/*
+ * Attention of the layer's T tokens, one (token, KV group) at a time (the
+ * portable kernel).
+ * Later tokens see more keys, so the threads take the pairs from a shared
+ * counter, the costliest (last tokens) first, and finish together.
+ */
 static void
 attn_job_run(void *arg, int ith, int nth)
 {
 	struct attn_job	*a = arg;
 	uint32_t	 n_kv = a->f->m->hp.n_head_kv;
-	long		 lo, hi, i;
+	long		 n = (long)a->T * n_kv, i;
 
-	pool_split((long)a->T * n_kv, ith, nth, &lo, &hi);
-	for (i = lo; i < hi; i++) {
+	(void)nth;
+	while ((i = atomic_fetch_add(&a->next, 1)) < n) {
 		if (a->f->cancel != NULL && atomic_load_explicit(a->f->cancel,
 		    memory_order_relaxed))
 			return;
+		i = n - 1 - i;
 		attend_group(a->f, a, (uint32_t)(i / n_kv),
 		    (uint32_t)(i % n_kv), ith);
 	}
 }
 
+/* The same in tiles of ATTN_BQ tokens by one KV group (attn.c), where
+ * the CPU has them: the same floats, fewer conversions and passes. */
+static void
+attn_tiles_run(void *arg, int ith, int nth)
+{
+	struct attn_job		*a = arg;
+	struct fwd		*f = a->f;
+	const struct model_hp	*hp = &f->m->hp;
+	uint32_t		 n_kv = hp->n_head_kv, hd = hp->head_dim;
+	uint32_t		 g = hp->n_head / hp->n_head_kv;
+	size_t			 q_dim = (size_t)hp->n_head * hd;
+	size_t			 kv_dim = (size_t)n_kv * hd;
+	long			 ntile = (a->T + ATTN_BQ - 1) / ATTN_BQ, i;
+	float			*ws = f->aws + (size_t)ith * f->aws_n;
+
+	(void)nth;
+	while ((i = atomic_fetch_add(&a->next, 1)) < ntile * n_kv) {
+		uint32_t	t0 = (uint32_t)(ntile - 1 - i / n_kv) * ATTN_BQ;
+		uint32_t	kvh = (uint32_t)(i % n_kv);
+		uint32_t	nt = a->T - t0 < ATTN_BQ ? a->T - t0 : ATTN_BQ;
+		size_t		cache = (size_t)a->il * f->n_ctx * kv_dim +
+				    (size_t)kvh * hd;
+
+		if (f->cancel != NULL && atomic_load_explicit(f->cancel,
+		    memory_order_relaxed))
+			return;
+		attn_tile((int)hd, (int)g, (int)nt, a->pos + t0,
+		    f->q + t0 * q_dim + (size_t)kvh * g * hd, q_dim,
+		    f->kc + cache, f->vc + cache, kv_dim,
+		    1.0f / sqrtf((float)hd),
+		    f->q + t0 * q_dim + (size_t)kvh * g * hd, q_dim, ws);
+	}
+}
+
+/* The per-token steps, tokens split over the threads. */
+static void
+tok_job_run(void *arg, int ith, int nth)
+{
+	struct tok_job		*j = arg;
+	struct fwd		*f = j->f;
+	const struct model	*m = f->m;
+	const struct model_hp	*hp = &m->hp;
+	const struct qt_traits	*f16 = qt_get(QT_F16);
+	size_t			 E = hp->n_embd, F = hp->n_ff;
+	size_t			 q_dim = (size_t)hp->n_head * hp->head_dim;
+	size_t			 kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+	long			 lo, hi, t;
+	size_t			 i, row;
+
+	pool_split(j->T, ith, nth, &lo, &hi);
+	for (t = lo; t < hi; t++) {
+		float	*x = f->x + t * E, *o = f->o + t * E;
+
+		switch (j->step) {
+		case STEP_ATTN_NORM:
+			rmsnorm(f->xb + t * E, x, j->l->attn_norm, E,
+			    hp->norm_eps);
+			break;
+		case STEP_ROPE:
+			row = (size_t)j->il * f->n_ctx + j->pos + t;
+			rope(m, f->q + t * q_dim, hp->n_head,
+			    j->pos + (uint32_t)t);
+			rope(m, f->k + t * kv_dim, hp->n_head_kv,
+			    j->pos + (uint32_t)t);
+			f16->from_f32(f->k + t * kv_dim, f->kc + row * kv_dim,
+			    kv_dim);
+			f16->from_f32(f->v + t * kv_dim, f->vc + row * kv_dim,
+			    kv_dim);
+			break;
+		case STEP_RES_NORM:
+			for (i = 0; i < E; i++)
+				x[i] += o[i];
+			rmsnorm(f->xb + t * E, x, j->l->ffn_norm, E,
+			    hp->norm_eps);
+			break;
+		case STEP_SWIGLU:
+			/* Per row, as ggml applies its vector kernel. */
+			vm_swiglu((int)F, f->hg + t * F, f->hg + t * F,
+			    f->hu + t * F);
+			break;
+		case STEP_RES:
+			for (i = 0; i < E; i++)
+				x[i] += o[i];
+			break;
+		}
+	}
+}
+
+/* A step over the layer's tokens: on the pool for a prompt, inline for
+ * one token (a pool round costs more than the step). */
+static void
+tok_step(struct fwd *f, const struct layer *l, uint32_t il, uint32_t T,
+    uint32_t pos, enum tok_step step)
+{
+	struct tok_job	j = { f, l, il, pos, T, step };
+
+	if (T > 1)
+		pool_run(f->pool, tok_job_run, &j);
+	else
+		tok_job_run(&j, 0, 1);
+}
 
 static int
 cancelled(const struct fwd *f)
@@ -388,17 +531,12 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 	const struct model	*m = f->m;
 	const struct model_hp	*hp = &m->hp;
 	const struct layer	*l = &m->layers[il];
-	const struct qt_traits	*f16 = qt_get(QT_F16);
 	size_t			 E = hp->n_embd, F = hp->n_ff;
 	size_t			 q_dim = (size_t)hp->n_head * hp->head_dim;
-	size_t			 kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
 	struct attn_job		 a;
-	uint32_t		 t;
-	size_t			 i;
+	uint32_t		 t0, n;
 
-	for (t = 0; t < T; t++)
-		rmsnorm(f->xb + t * E, f->x + t * E, l->attn_norm, E,
-		    hp->norm_eps);
+	tok_step(f, l, il, T, pos, STEP_ATTN_NORM);
 	mm_in_set(&f->in_x, f->xb, T, E);
 	if (mm_mul(f->pool, &l->wq, &f->in_x, f->q, f->cancel) ||
 	    mm_mul(f->pool, &l->wk, &f->in_x, f->k, f->cancel) ||
@@ -406,46 +544,39 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 		return FWD_ERR;
 	if (cancelled(f))
 		return FWD_CANCELLED;
-	for (t = 0; t < T; t++) {
-		size_t	row = (size_t)il * f->n_ctx + pos + t;
-
-		rope(m, f->q + t * q_dim, hp->n_head, pos + t);
-		rope(m, f->k + t * kv_dim, hp->n_head_kv, pos + t);
-		f16->from_f32(f->k + t * kv_dim, f->kc + row * kv_dim, kv_dim);
-		f16->from_f32(f->v + t * kv_dim, f->vc + row * kv_dim, kv_dim);
-	}
+	tok_step(f, l, il, T, pos, STEP_ROPE);
 	a.f = f;
 	a.il = il;
 	a.T = T;
 	a.pos = pos;
-	pool_run(f->pool, attn_job_run, &a);
-	mm_in_set(&f->in_h, f->att, T, q_dim);
+	atomic_init(&a.next, 0);
+	pool_run(f->pool, attn_tile_ok() ? attn_tiles_run : attn_job_run,
+	    &a);
+	if (cancelled(f))
+		return FWD_CANCELLED;
+	mm_in_set(&f->in_h, f->q, T, q_dim);
 	if (mm_mul(f->pool, &l->wo, &f->in_h, f->o, f->cancel))
 		return FWD_ERR;
 	if (cancelled(f))
 		return FWD_CANCELLED;
-	for (i = 0; i < T * E; i++)
-		f->x[i] += f->o[i];
-
-	for (t = 0; t < T; t++)
-		rmsnorm(f->xb + t * E, f->x + t * E, l->ffn_norm, E,
-		    hp->norm_eps);
-	mm_in_set(&f->in_x, f->xb, T, E);
-	if (mm_mul(f->pool, &l->w_gate, &f->in_x, f->hg, f->cancel) ||
-	    mm_mul(f->pool, &l->w_up, &f->in_x, f->hu, f->cancel))
-		return FWD_ERR;
-	if (cancelled(f))
-		return FWD_CANCELLED;
-	/* Per row, as ggml applies its vector kernel row by row. */
-	for (t = 0; t < T; t++)
-		vm_swiglu((int)F, f->hg + t * F, f->hg + t * F, f->hu + t * F);
-	mm_in_set(&f->in_h, f->hg, T, F);
-	if (mm_mul(f->pool, &l->w_down, &f->in_h, f->o, f->cancel))
-		return FWD_ERR;
-	if (cancelled(f))
-		return FWD_CANCELLED;
-	for (i = 0; i < T * E; i++)
-		f->x[i] += f->o[i];
+	tok_step(f, l, il, T, pos, STEP_RES_NORM);
+	for (t0 = 0; t0 < T; t0 += n) {
+		n = T - t0 < FFN_ROWS ? T - t0 : FFN_ROWS;
+		mm_in_set(&f->in_x, f->xb + t0 * E, n, E);
+		if (mm_mul(f->pool, &l->w_gate, &f->in_x, f->hg, f->cancel) ||
+		    mm_mul(f->pool, &l->w_up, &f->in_x, f->hu, f->cancel))
+			return FWD_ERR;
+		if (cancelled(f))
+			return FWD_CANCELLED;
+		tok_step(f, l, il, n, pos + t0, STEP_SWIGLU);
+		mm_in_set(&f->in_h, f->hg, n, F);
+		if (mm_mul(f->pool, &l->w_down, &f->in_h, f->o + t0 * E,
+		    f->cancel))
+			return FWD_ERR;
+		if (cancelled(f))
+			return FWD_CANCELLED;
+	}
+	tok_step(f, l, il, T, pos, STEP_RES);
 	return 0;
 }
 

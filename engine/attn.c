@@ -1,0 +1,283 @@
+/*
+ * Attention in tiles, exact to llama.cpp's CPU flash attention.
+ *
+ * ggml computes each query row on its own: the query rounded to F16, for
+ * every key an F16 dot product (four 8-lane FMA chains, a fixed sum tree,
+ * the tail in double), the online softmax with expf, and the values added
+ * into an F16 accumulator that is rounded after every key.  Our per-key
+ * kernel (forward.c) does the same row by row; so does this one, but for
+ * a tile of up to ATTN_BQ tokens times the g heads of a KV group at once:
+ * a block of ATTN_BK keys and values is converted to floats once for all
+ * rows of the tile (the per-key kernel converts each K and V row, and the
+ * query, again for every product), the accumulator of a row stays in
+ * registers across the block with its F16 rounding done by a convert
+ * there and back, and a prompt's later tokens share the K/V rows their
+ * tile reads.  Each output is the same float as the per-key kernel's, so
+ * rounding still matches llama.cpp's (t_attn checks it bit for bit).
+ */
+#include "config.h"
+
+#include "attn.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "quant.h"
+
+/* No product may be fused behind our back: ggml's rounding is the
+ * target. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+
+#define AT_AVX2	__attribute__((target("avx2,fma,f16c")))
+/* Loops over a row's chains are unrolled so the chains live in registers. */
+#define AT_UNROLL	_Pragma("GCC unroll 8")
+
+struct ws {
+	float	*qf;	/* (R, hd) queries, F16 values */
+	float	*acc;	/* (R, hd) accumulators, F16 values */
+	float	*M, *S;	/* (R) running maximum and sum */
+	float	*kf;	/* (BK, hd) the block's keys */
+	float	*vf;	/* (BK, hd) and values */
+	float	*ms;	/* (BK) a row's rescale at each key, 1 if none */
+	float	*vs;	/* (BK) and the weight of each value */
+};
+
+static size_t
+rows(int g)
+{
+	return (size_t)ATTN_BQ * (size_t)g;
+}
+
+size_t
+attn_ws_floats(int hd, int g)
+{
+	return 2 * rows(g) * (size_t)hd + 2 * rows(g) +
+	    2 * (size_t)ATTN_BK * (size_t)hd + 2 * ATTN_BK;
+}
+
+static void
+ws_split(struct ws *w, float *p, int hd, int g)
+{
+	w->qf = p;
+	w->acc = w->qf + rows(g) * hd;
+	w->M = w->acc + rows(g) * hd;
+	w->S = w->M + rows(g);
+	w->kf = w->S + rows(g);
+	w->vf = w->kf + (size_t)ATTN_BK * hd;
+	w->ms = w->vf + (size_t)ATTN_BK * hd;
+	w->vs = w->ms + ATTN_BK;
+}
+
+int
+attn_tile_ok(void)
+{
+	return strcmp(qt_simd_name(), "avx2") == 0;
+}
+
+/* ggml_vec_dot_f16 of a key and a query already in floats (the
+ * conversions are exact): qt_f16_dot_avx2's chains, tree and tail. */
+static AT_AVX2 float
+dot_row(int hd, const float *k, const float *q)
+{
+	__m256	a0, a1, a2, a3, v;
+	__m128	t;
+	double	sum;
+	int	i;
+
+	a0 = a1 = a2 = a3 = _mm256_setzero_ps();
+	for (i = 0; i + 32 <= hd; i += 32) {
+		a0 = _mm256_fmadd_ps(_mm256_loadu_ps(k + i),
+		    _mm256_loadu_ps(q + i), a0);
+		a1 = _mm256_fmadd_ps(_mm256_loadu_ps(k + i + 8),
+		    _mm256_loadu_ps(q + i + 8), a1);
+		a2 = _mm256_fmadd_ps(_mm256_loadu_ps(k + i + 16),
+		    _mm256_loadu_ps(q + i + 16), a2);
+		a3 = _mm256_fmadd_ps(_mm256_loadu_ps(k + i + 24),
+		    _mm256_loadu_ps(q + i + 24), a3);
+	}
+	v = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+	t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	t = _mm_hadd_ps(t, t);
+	sum = _mm_cvtss_f32(_mm_hadd_ps(t, t));
+	for (; i < hd; i++)
+		sum += (double)(k[i] * q[i]);
+	return (float)sum;
+}
+
+static AT_AVX2 inline __m256
+round16(__m256 v)
+{
+	return _mm256_cvtph_ps(_mm256_cvtps_ph(v, 0));
+}
+
+static AT_AVX2 inline float
+round16_ss(float v)
+{
+	return _cvtsh_ss(_cvtss_sh(v, 0));
+}
+
+/*
+ * Add keys 0..n-1 of the block into a row's accumulator, dims d0..d0+8W:
+ * at each key first the rescale (ggml_vec_scale_f16: multiply, round),
+ * then the value (ggml_vec_mad_f16: one FMA, round).  The rounding
+ * makes each key's step a chain of three latencies, so W (up to 8)
+ * independent chains go along together.
+ */
+static AT_AVX2 inline __attribute__((always_inline)) void
+values(const struct ws *w, int hd, float *acc, int d0, int n, const int W)
+{
+	__m256	a[8];
+	int	c, j;
+
+	AT_UNROLL
+	for (c = 0; c < W; c++)
+		a[c] = _mm256_loadu_ps(acc + d0 + 8 * c);
+	for (j = 0; j < n; j++) {
+		const float	*v = w->vf + (size_t)j * hd + d0;
+		__m256		 vs = _mm256_set1_ps(w->vs[j]);
+
+		if (w->ms[j] != 1.0f) {
+			__m256	ms = _mm256_set1_ps(w->ms[j]);
+
+			AT_UNROLL
+			for (c = 0; c < W; c++)
+				a[c] = round16(_mm256_mul_ps(a[c], ms));
+		}
+		AT_UNROLL
+		for (c = 0; c < W; c++)
+			a[c] = round16(_mm256_fmadd_ps(_mm256_loadu_ps(v +
+			    8 * c), vs, a[c]));
+	}
+	AT_UNROLL
+	for (c = 0; c < W; c++)
+		_mm256_storeu_ps(acc + d0 + 8 * c, a[c]);
+}
+
+/* Row r against keys 0..n-1 of the block. */
+static AT_AVX2 void
+row_block(const struct ws *w, int hd, size_t r, int n, float scale)
+{
+	float	*acc = w->acc + r * hd, M = w->M[r], S = w->S[r];
+	float	 s, ms, vs;
+	int	 j, d;
+
+	/* The scores first (independent of each other), into vs. */
+	for (j = 0; j < n; j++)
+		w->vs[j] = dot_row(hd, w->kf + (size_t)j * hd,
+		    w->qf + r * hd) * scale;
+	/* The softmax, key by key in order as ggml (its scalar steps). */
+	for (j = 0; j < n; j++) {
+		s = w->vs[j];
+		ms = 1.0f;
+		vs = 1.0f;
+		if (s > M) {
+			ms = expf(M - s);
+			M = s;
+		} else
+			vs = expf(s - M);
+		S = S * ms + vs;
+		w->ms[j] = ms;
+		w->vs[j] = vs;
+	}
+	w->M[r] = M;
+	w->S[r] = S;
+	for (d = 0; d + 64 <= hd; d += 64)
+		values(w, hd, acc, d, n, 8);
+	for (; d + 32 <= hd; d += 32)
+		values(w, hd, acc, d, n, 4);
+	for (; d + 8 <= hd; d += 8)
+		values(w, hd, acc, d, n, 1);
+	for (; d < hd; d++)
+		for (j = 0; j < n; j++) {
+			if (w->ms[j] != 1.0f)
+				acc[d] = round16_ss(acc[d] * w->ms[j]);
+			acc[d] = round16_ss(fmaf(w->vf[(size_t)j * hd + d],
+			    w->vs[j], acc[d]));
+		}
+}
+
+static AT_AVX2 void
+tile_avx2(int hd, int g, int nt, uint32_t pos0, const float *q, size_t qs,
+    const uint16_t *kc, const uint16_t *vc, size_t kvs, float scale,
+    float *out, size_t os, float *wsp)
+{
+	const struct qt_traits	*f16 = qt_get(QT_F16);
+	struct ws		 w;
+	uint16_t		 h16[1024];
+	size_t			 r, R = (size_t)nt * g;
+	uint32_t		 kb, last = pos0 + (uint32_t)nt - 1;
+	int64_t			 lim;
+	int			 j, d0, n, nk;
+
+	ws_split(&w, wsp, hd, g);
+	for (r = 0; r < R; r++) {
+		/* The query as ggml's K products see it: rounded to F16. */
+		for (d0 = 0; d0 < hd; d0 += n) {
+			n = hd - d0 < 1024 ? hd - d0 : 1024;
+			f16->from_f32(q + (r / g) * qs + (r % g) * hd + d0, h16,
+			    n);
+			f16->to_f32(h16, w.qf + r * hd + d0, n);
+		}
+		memset(w.acc + r * hd, 0, (size_t)hd * sizeof(float));
+		w.M[r] = -INFINITY;
+		w.S[r] = 0.0f;
+	}
+	for (kb = 0; kb <= last; kb += ATTN_BK) {
+		nk = last + 1 - kb < ATTN_BK ? (int)(last + 1 - kb) : ATTN_BK;
+		for (j = 0; j < nk; j++) {
+			f16->to_f32(kc + (kb + j) * kvs, w.kf + (size_t)j * hd,
+			    hd);
+			f16->to_f32(vc + (kb + j) * kvs, w.vf + (size_t)j * hd,
+			    hd);
+		}
+		for (r = 0; r < R; r++) {
+			/* Token r / g sees the keys up to its position. */
+			lim = (int64_t)pos0 + (int64_t)(r / g) - kb + 1;
+			if (lim > 0)
+				row_block(&w, hd, r, lim < nk ? (int)lim : nk,
+				    scale);
+		}
+	}
+	for (r = 0; r < R; r++) {
+		float	inv = 1.0f / w.S[r];
+		float	*o = out + (r / g) * os + (r % g) * hd;
+
+		for (j = 0; j < hd; j++)
+			o[j] = w.acc[r * hd + j] * inv;
+	}
+}
+#else
+size_t
+attn_ws_floats(int hd, int g)
+{
+	(void)hd;
+	(void)g;
+	return 1;
+}
+
+int
+attn_tile_ok(void)
+{
+	return 0;
+}
+#endif
+
+void
+attn_tile(int hd, int g, int nt, uint32_t pos0, const float *q, size_t qs,
+    const uint16_t *kc, const uint16_t *vc, size_t kvs, float scale,
+    float *out, size_t os, float *ws)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+	tile_avx2(hd, g, nt, pos0, q, qs, kc, vc, kvs, scale, out, os, ws);
+#else
+	(void)hd, (void)g, (void)nt, (void)pos0, (void)q, (void)qs, (void)kc;
+	(void)vc, (void)kvs, (void)scale, (void)out, (void)os, (void)ws;
+#endif
+}
