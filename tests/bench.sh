@@ -6,7 +6,10 @@
 # same threads, back to back.  Not a test: `make bench` runs it.
 #
 #   tests/bench.sh [-t THREADS] [-p 512] [-n 128] [-r 3] [SHAPE:TYPE ...]
-#   e.g. tests/bench.sh 1b:Q4_0 1b:Q8_0 8b:Q4_0
+#   e.g. tests/bench.sh 1b:Q4_0 1b:Q8_0 1b:Q4_K_M 1b:Q6_K 8b:Q4_0
+# A mixture (Q4_K_M, Q5_K_S, Q3_K_L ...) is quantized by
+# `yangtuo quantize` from a random F16 model of the shape, as users make
+# theirs from an F16 download.
 set -u
 bin=${YT_BIN:-./yangtuo}
 ref=${YT_REF_SCRIPT:-$(dirname "$0")/../../shared/reference/llamacpp-ref.mjs}
@@ -26,7 +29,16 @@ printf '%-10s %10s %10s %7s   %10s %10s %7s\n' model pp_yangtuo pp_llama ratio t
 for spec in "$@"; do
 	shape=${spec%%:*} type=${spec#*:}
 	model=$dir/$shape-$type.gguf
-	[ -f "$model" ] || "$bin" quantize --random "$shape" "$type" "$model" || exit 1
+	if [ ! -f "$model" ]; then
+		case $type in
+		*_M|*_S|*_L)
+			f16=$dir/$shape-F16.gguf
+			[ -f "$f16" ] || "$bin" quantize --random "$shape" F16 "$f16" || exit 1
+			"$bin" quantize "$f16" "$model" "$type" >/dev/null || exit 1 ;;
+		*)
+			"$bin" quantize --random "$shape" "$type" "$model" || exit 1 ;;
+		esac
+	fi
 	ours=$("$bin" bench -m "$model" -t "$threads" -p "$pp" -n "$tg" -r "$reps" --json --bandwidth 2>/dev/null)
 	theirs=$(node "$ref" bench "$model" --threads "$threads" --pp "$pp" --tg "$tg" --reps "$reps" 2>/dev/null | tail -1)
 	opp=$(echo "$ours" | field pp_tps) otg=$(echo "$ours" | field tg_tps)
