@@ -21,6 +21,7 @@
 #include "model.h"
 #include "pool.h"
 #include "quant.h"
+#include "repack.h"
 #include "vmath.h"
 
 
@@ -593,8 +594,12 @@ chunk_forward(struct fwd *f, const int32_t *toks, uint32_t T, uint32_t pos,
 	int			 r;
 
 	for (t = 0; t < T; t++)
-		et->to_f32((const uint8_t *)m->tok_embd.data +
-		    (size_t)toks[t] * m->tok_embd.row_size, f->x + t * E, E);
+		/* A tied table's file pages went with its packed copy. */
+		if (!m->tied_output || repack_row_f32(&m->output, toks[t],
+		    f->x + t * E) != 0)
+			et->to_f32((const uint8_t *)m->tok_embd.data +
+			    (size_t)toks[t] * m->tok_embd.row_size,
+			    f->x + t * E, E);
 	for (il = 0; il < hp->n_layer; il++) {
 		/* Cancel between layers: a layer of an 8B model is a few
 		 * milliseconds in decode, well under a second in prefill. */

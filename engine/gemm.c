@@ -1,10 +1,12 @@
 /*
  * AVX2 tiles for Q8_0 and Q4_0 weights against Q8_0 activations: 4 weight
- * rows by 2 activation rows in 8 accumulators.  Each block is added with
- * the same sign trick, lane sums and single FMA chain as the dot kernels
- * (and llama.cpp's), then reduced with the same horizontal sum, so the
- * results are bit-identical to the dot path; Q8_0's AVX512-VNNI variant
- * reaches the same integers another way.
+ * rows by 2 activation rows in 8 accumulators, for weights left as the
+ * file has them.  Each block is added with the same sign trick, lane sums
+ * and single FMA chain as the dot kernels (and llama.cpp's), then reduced
+ * with the same horizontal sum, so the results are bit-identical to the
+ * dot path; Q8_0's AVX512-VNNI variant reaches the same integers another
+ * way.  Below them, the kernels over repacked weights (repack.h), which
+ * add in their own order: one integer per block, row and token.
  */
 #include "config.h"
 
@@ -150,14 +152,14 @@ gemm_q4_0(int k, const void *w, size_t wrow, int nr, const void *a,
 /*
  * Q4_0 x8: per block, four 32-byte chunks hold 4 weights of each of the 8
  * rows; their nibbles are unsigned (q + 8), so maddubs multiplies them
- * with the activations directly and 8 * sum(a) is taken off at the end.
+ * with the activations directly and ac = -8 * sum(a) is added at the end.
  * Eight maddubs results fit int16 (8 * 2 * 15 * 127 < 32768).  The block
  * sum of each row then meets its scale in one FMA per block, the order of
  * llama.cpp's repacked Q4_0 kernels.
  */
 static GEMM_AVX2 GEMM_INLINE void
 rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
-    size_t arow, const float *af, const int32_t *as8, float *y, size_t ys,
+    size_t arow, const float *af, const int32_t *ac, float *y, size_t ys,
     const int TN)
 {
 	const __m256i	m4 = _mm256_set1_epi8(0x0f);
@@ -198,8 +200,8 @@ rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
 		dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb->d));
 		_Pragma("GCC unroll 4")
 		for (t = 0; t < TN; t++) {
-			si = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones),
-			    _mm256_set1_epi32(as8[t * nb + b]));
+			si = _mm256_add_epi32(_mm256_madd_epi16(s16[t], ones),
+			    _mm256_set1_epi32(ac[t * nb + b]));
 			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si),
 			    _mm256_mul_ps(dw, _mm256_set1_ps(af[t * nb + b])),
 			    acc[t]);
@@ -212,7 +214,7 @@ rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
 
 static GEMM_AVX2 void
 rp_q4_0(int k, const void *w, int nr, const void *a, size_t arow,
-    const float *af, const int32_t *as8, int nt, float *y, size_t ys)
+    const float *af, const int32_t *ac, int nt, float *y, size_t ys)
 {
 	const struct rp_q4_0x8	*wb = w;
 	const uint8_t		*ap = a;
@@ -221,94 +223,345 @@ rp_q4_0(int k, const void *w, int nr, const void *a, size_t arow,
 	for (g = 0; g < nr / 8; g++, wb += nb) {
 		for (t = 0; t + 4 <= nt; t += 4)
 			rp_q4_0_tile(nb, wb, ap + t * arow, arow, af + t * nb,
-			    as8 + t * nb, y + t * ys + 8 * g, ys, 4);
+			    ac + t * nb, y + t * ys + 8 * g, ys, 4);
 		for (; t + 2 <= nt; t += 2)
 			rp_q4_0_tile(nb, wb, ap + t * arow, arow, af + t * nb,
-			    as8 + t * nb, y + t * ys + 8 * g, ys, 2);
+			    ac + t * nb, y + t * ys + 8 * g, ys, 2);
 		if (t < nt)
 			rp_q4_0_tile(nb, wb, ap + t * arow, arow, af + t * nb,
-			    as8 + t * nb, y + t * ys + 8 * g, ys, 1);
+			    ac + t * nb, y + t * ys + 8 * g, ys, 1);
 	}
 }
 
-#define GEMM_VNNI	__attribute__((target("avx2,fma,f16c,avx512vl,avx512vnni")))
+#define GEMM_VNNI	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw," \
+			    "avx512vl,avx512vnni")))
 
-/* The same tile with AVX512-VNNI: vpdpbusd multiplies and adds into int32
- * in one step (no int16 stage, no madd); the integer sums, and so every
- * float after them, are the same as the AVX2 tile's. */
+/*
+ * s + the dot of the unsigned bytes of w with the 4 signed bytes at p,
+ * by fours: vpdpbusd with the dword broadcast from memory inside the
+ * instruction ({1to8}).  GCC will not fold _mm256_set1_epi32 into it and
+ * issues a vpbroadcastd per dword, which costs a fifth of the speed.
+ */
+static GEMM_VNNI GEMM_INLINE __m256i
+dpbusd_b(__m256i s, __m256i w, const int8_t *p)
+{
+	__asm__("vpdpbusd %2%{1to8%}, %1, %0" : "+v" (s) : "v" (w),
+	    "m" (*(const int32_t *)(const void *)p));
+	return s;
+}
+
+static GEMM_VNNI GEMM_INLINE __m512i
+dpbusd_b16(__m512i s, __m512i w, const int8_t *p)
+{
+	__asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v" (s) : "v" (w),
+	    "m" (*(const int32_t *)(const void *)p));
+	return s;
+}
+
+/*
+ * The repacked tiles with AVX512-VNNI, TN <= 8 tokens by 8 rows (ymm) or
+ * 16 rows (zmm, two 8-row groups side by side).  A block's weights are
+ * unpacked once into registers and serve every token of the tile; each
+ * activation dword meets them in a vpdpbusd with an embedded broadcast
+ * from memory.  Per row and token the block's integer sum starts at the
+ * layout's correction ac (-8 or -128 times the activations' sum, the
+ * offset of the unsigned weights), then acc = fma(float(isum), dw * da,
+ * acc), block after block: the same floats whatever the tile or nt, and
+ * the same as the AVX2 tile's.
+ *
+ * A token-block costs 8 vpdpbusd, a cvt, a mul and an FMA; Zen 4 runs one
+ * 512-bit vpdpbusd a cycle, so the zmm tiles, at ~180 GMAC/s a core, are
+ * within a tenth of what VNNI can do (a loop of the vpdpbusd alone makes
+ * ~195).  Best of 20 on a Zen 4 core, GMAC/s, k = 2048 and 8192, 16 to 64
+ * rows by 64 tokens:
+ *	Q4_0	old 8 x 4 ymm tile 128-130, ymm 8 x 8 143-150, zmm 16 x 8
+ *		180-183 (AVX2 8 x 4: 86)
+ *	Q8_0	old unpacked 4 x 2 tile 52-54, ymm 8 x 8 143-150, zmm 16 x 8
+ *		179-183
+ * Eight tokens are as fast as sixteen (8 accumulators or 16, no spill).
+ */
 static GEMM_VNNI GEMM_INLINE void
 rp_q4_0_tile_vnni(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
-    size_t arow, const float *af, const int32_t *as8, float *y, size_t ys,
+    size_t arow, const float *af, const int32_t *ac, float *y, size_t ys,
     const int TN)
 {
 	const __m256i	m4 = _mm256_set1_epi8(0x0f);
-	__m256		acc[4], dw;
-	__m256i		s32[4], v, lo, hi, si;
+	const int8_t	*q;
+	__m256		acc[8], dw;
+	__m256i		lo[4], hi[4], s, v;
 	int		b, c, t;
 
-	_Pragma("GCC unroll 4")
+	_Pragma("GCC unroll 8")
 	for (t = 0; t < TN; t++)
 		acc[t] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++, wb++) {
 		_Pragma("GCC unroll 4")
-		for (t = 0; t < TN; t++)
-			s32[t] = _mm256_set1_epi32(-as8[t * nb + b]);
-		_Pragma("GCC unroll 4")
 		for (c = 0; c < 4; c++) {
 			v = _mm256_loadu_si256((const __m256i *)(wb->qs +
 			    32 * c));
-			lo = _mm256_and_si256(v, m4);
-			hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-			_Pragma("GCC unroll 4")
-			for (t = 0; t < TN; t++) {
-				const struct qt_block_q8_0	*ab = (const void *)
-							    (a + t * arow);
-				int32_t				 x0, x1;
-
-				memcpy(&x0, ab[b].qs + 4 * c, 4);
-				memcpy(&x1, ab[b].qs + 16 + 4 * c, 4);
-				s32[t] = _mm256_dpbusd_epi32(s32[t], lo,
-				    _mm256_set1_epi32(x0));
-				s32[t] = _mm256_dpbusd_epi32(s32[t], hi,
-				    _mm256_set1_epi32(x1));
-			}
+			lo[c] = _mm256_and_si256(v, m4);
+			hi[c] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
 		}
 		dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb->d));
-		_Pragma("GCC unroll 4")
+		_Pragma("GCC unroll 8")
 		for (t = 0; t < TN; t++) {
-			si = s32[t];
-			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si),
+			q = ((const struct qt_block_q8_0 *)(a + t * arow) +
+			    b)->qs;
+			s = _mm256_set1_epi32(ac[t * nb + b]);
+			_Pragma("GCC unroll 4")
+			for (c = 0; c < 4; c++) {
+				s = dpbusd_b(s, lo[c], q + 4 * c);
+				s = dpbusd_b(s, hi[c], q + 16 + 4 * c);
+			}
+			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s),
 			    _mm256_mul_ps(dw, _mm256_set1_ps(af[t * nb + b])),
 			    acc[t]);
 		}
 	}
-	_Pragma("GCC unroll 4")
+	_Pragma("GCC unroll 8")
 	for (t = 0; t < TN; t++)
 		_mm256_storeu_ps(y + t * ys, acc[t]);
 }
 
+/* Two 256-bit halves, from the same offset of two groups, as one zmm. */
+static GEMM_VNNI GEMM_INLINE __m512i
+load2(const void *p0, const void *p1)
+{
+	return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(
+	    p0)), _mm256_loadu_si256(p1), 1);
+}
+
+/* The 16 f16 scales of two groups as floats. */
+static GEMM_VNNI GEMM_INLINE __m512
+scales2(const uint16_t *d0, const uint16_t *d1)
+{
+	return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(
+	    _mm_loadu_si128((const __m128i *)d0)),
+	    _mm_loadu_si128((const __m128i *)d1), 1));
+}
+
+static GEMM_VNNI GEMM_INLINE void
+rp_q4_0_tile_zmm(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
+    size_t arow, const float *af, const int32_t *ac, float *y, size_t ys,
+    const int TN)
+{
+	const __m512i		 m4 = _mm512_set1_epi8(0x0f);
+	const struct rp_q4_0x8	*wb1 = wb + nb;
+	const int8_t		*q;
+	__m512			 acc[8], dw;
+	__m512i			 lo[4], hi[4], s, v;
+	int			 b, c, t;
+
+	_Pragma("GCC unroll 8")
+	for (t = 0; t < TN; t++)
+		acc[t] = _mm512_setzero_ps();
+	for (b = 0; b < nb; b++, wb++, wb1++) {
+		_Pragma("GCC unroll 4")
+		for (c = 0; c < 4; c++) {
+			v = load2(wb->qs + 32 * c, wb1->qs + 32 * c);
+			lo[c] = _mm512_and_si512(v, m4);
+			hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+		}
+		dw = scales2(wb->d, wb1->d);
+		_Pragma("GCC unroll 8")
+		for (t = 0; t < TN; t++) {
+			q = ((const struct qt_block_q8_0 *)(a + t * arow) +
+			    b)->qs;
+			s = _mm512_set1_epi32(ac[t * nb + b]);
+			_Pragma("GCC unroll 4")
+			for (c = 0; c < 4; c++) {
+				s = dpbusd_b16(s, lo[c], q + 4 * c);
+				s = dpbusd_b16(s, hi[c], q + 16 + 4 * c);
+			}
+			acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+			    _mm512_mul_ps(dw, _mm512_set1_ps(af[t * nb + b])),
+			    acc[t]);
+		}
+	}
+	_Pragma("GCC unroll 8")
+	for (t = 0; t < TN; t++)
+		_mm512_storeu_ps(y + t * ys, acc[t]);
+}
+
+/* Q8_0 x8: eight chunks of 4 bytes of 8 rows, weights stored as w ^ 0x80
+ * (w + 128, unsigned), so the block needs no unpacking at all.  No
+ * lane sums as in tile_q8_0_vnni (the order of llama.cpp's dot): one int
+ * per row and token, one cvt, mul and FMA per block. */
+static GEMM_VNNI GEMM_INLINE void
+rp_q8_0_tile_vnni(int nb, const struct rp_q8_0x8 *wb, const uint8_t *a,
+    size_t arow, const float *af, const int32_t *ac, float *y, size_t ys,
+    const int TN)
+{
+	const int8_t	*q;
+	__m256		acc[8], dw;
+	__m256i		wv[8], s;
+	int		b, c, t;
+
+	_Pragma("GCC unroll 8")
+	for (t = 0; t < TN; t++)
+		acc[t] = _mm256_setzero_ps();
+	for (b = 0; b < nb; b++, wb++) {
+		_Pragma("GCC unroll 8")
+		for (c = 0; c < 8; c++)
+			wv[c] = _mm256_loadu_si256((const __m256i *)(wb->qs +
+			    32 * c));
+		dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb->d));
+		_Pragma("GCC unroll 8")
+		for (t = 0; t < TN; t++) {
+			q = ((const struct qt_block_q8_0 *)(a + t * arow) +
+			    b)->qs;
+			s = _mm256_set1_epi32(ac[t * nb + b]);
+			_Pragma("GCC unroll 8")
+			for (c = 0; c < 8; c++) {
+				s = dpbusd_b(s, wv[c], q + 4 * c);
+			}
+			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s),
+			    _mm256_mul_ps(dw, _mm256_set1_ps(af[t * nb + b])),
+			    acc[t]);
+		}
+	}
+	_Pragma("GCC unroll 8")
+	for (t = 0; t < TN; t++)
+		_mm256_storeu_ps(y + t * ys, acc[t]);
+}
+
+static GEMM_VNNI GEMM_INLINE void
+rp_q8_0_tile_zmm(int nb, const struct rp_q8_0x8 *wb, const uint8_t *a,
+    size_t arow, const float *af, const int32_t *ac, float *y, size_t ys,
+    const int TN)
+{
+	const struct rp_q8_0x8	*wb1 = wb + nb;
+	const int8_t		*q;
+	__m512			 acc[8], dw;
+	__m512i			 wv[8], s;
+	int			 b, c, t;
+
+	_Pragma("GCC unroll 8")
+	for (t = 0; t < TN; t++)
+		acc[t] = _mm512_setzero_ps();
+	for (b = 0; b < nb; b++, wb++, wb1++) {
+		_Pragma("GCC unroll 8")
+		for (c = 0; c < 8; c++)
+			wv[c] = load2(wb->qs + 32 * c, wb1->qs + 32 * c);
+		dw = scales2(wb->d, wb1->d);
+		_Pragma("GCC unroll 8")
+		for (t = 0; t < TN; t++) {
+			q = ((const struct qt_block_q8_0 *)(a + t * arow) +
+			    b)->qs;
+			s = _mm512_set1_epi32(ac[t * nb + b]);
+			_Pragma("GCC unroll 8")
+			for (c = 0; c < 8; c++) {
+				s = dpbusd_b16(s, wv[c], q + 4 * c);
+			}
+			acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+			    _mm512_mul_ps(dw, _mm512_set1_ps(af[t * nb + b])),
+			    acc[t]);
+		}
+	}
+	_Pragma("GCC unroll 8")
+	for (t = 0; t < TN; t++)
+		_mm512_storeu_ps(y + t * ys, acc[t]);
+}
+
+/* One tile of a layout: 8 rows (ymm) or 16 (zmm) by TN tokens. */
+static GEMM_VNNI GEMM_INLINE void
+rp_tile(const int kind, const int zmm, int nb, const void *w,
+    const uint8_t *a, size_t arow, const float *af, const int32_t *ac,
+    float *y, size_t ys, const int TN)
+{
+	if (kind == RP_Q4_0X8 && zmm)
+		rp_q4_0_tile_zmm(nb, w, a, arow, af, ac, y, ys, TN);
+	else if (kind == RP_Q4_0X8)
+		rp_q4_0_tile_vnni(nb, w, a, arow, af, ac, y, ys, TN);
+	else if (zmm)
+		rp_q8_0_tile_zmm(nb, w, a, arow, af, ac, y, ys, TN);
+	else
+		rp_q8_0_tile_vnni(nb, w, a, arow, af, ac, y, ys, TN);
+}
+
+/*
+ * Walk nr rows (a multiple of 8) by nt tokens: groups of 8 rows, or
+ * pairs of them on zmm when ZMM allows and the call has 8 tokens or more
+ * (one token streams its weights faster on ymm: 31 against 20 GB/s for
+ * a 16384 x 4096 Q4_0 matrix out of memory; Q8_0 decode on ymm: 26-35
+ * GB/s against 24-27 for its dot, and 46-70 against 20-29 from L3, for
+ * 8192 x 2048); tokens by 8, then 4, 2, 1.
+ */
+static GEMM_VNNI GEMM_INLINE void
+rp_walk(const int kind, const int ZMM, int k, const void *w, int nr,
+    const void *a, size_t arow, const float *af, const int32_t *ac, int nt,
+    float *y, size_t ys)
+{
+	const uint8_t	*wb = w, *at;
+	size_t		 gsize = kind == RP_Q4_0X8 ?
+			    sizeof(struct rp_q4_0x8) :
+			    sizeof(struct rp_q8_0x8);
+	int		 nb = k / QK8_0, g, t, tn, z;
+
+	for (g = 0; g < nr / 8; g += 1 + z, wb += (size_t)(1 + z) * nb *
+	    gsize) {
+		z = ZMM && nt >= 8 && g + 2 <= nr / 8;
+		for (t = 0; t < nt; t += tn) {
+			tn = nt - t >= 8 ? 8 : nt - t >= 4 ? 4 :
+			    nt - t >= 2 ? 2 : 1;
+			at = (const uint8_t *)a + t * arow;
+			if (z && tn == 8)
+				rp_tile(kind, 1, nb, wb, at, arow, af + t * nb,
+				    ac + t * nb, y + t * ys + 8 * g, ys, 8);
+			else if (z && tn == 4)
+				rp_tile(kind, 1, nb, wb, at, arow, af + t * nb,
+				    ac + t * nb, y + t * ys + 8 * g, ys, 4);
+			else if (z && tn == 2)
+				rp_tile(kind, 1, nb, wb, at, arow, af + t * nb,
+				    ac + t * nb, y + t * ys + 8 * g, ys, 2);
+			else if (z)
+				rp_tile(kind, 1, nb, wb, at, arow, af + t * nb,
+				    ac + t * nb, y + t * ys + 8 * g, ys, 1);
+			else if (tn == 8)
+				rp_tile(kind, 0, nb, wb, at, arow, af + t * nb,
+				    ac + t * nb, y + t * ys + 8 * g, ys, 8);
+			else if (tn == 4)
+				rp_tile(kind, 0, nb, wb, at, arow, af + t * nb,
+				    ac + t * nb, y + t * ys + 8 * g, ys, 4);
+			else if (tn == 2)
+				rp_tile(kind, 0, nb, wb, at, arow, af + t * nb,
+				    ac + t * nb, y + t * ys + 8 * g, ys, 2);
+			else
+				rp_tile(kind, 0, nb, wb, at, arow, af + t * nb,
+				    ac + t * nb, y + t * ys + 8 * g, ys, 1);
+		}
+	}
+}
+
+/* The variant gemm_get_rp takes with VNNI (see gemm_get_rp_variant). */
+#define RP_BEST	2
+
 static GEMM_VNNI void
 rp_q4_0_vnni(int k, const void *w, int nr, const void *a, size_t arow,
-    const float *af, const int32_t *as8, int nt, float *y, size_t ys)
+    const float *af, const int32_t *ac, int nt, float *y, size_t ys)
 {
-	const struct rp_q4_0x8	*wb = w;
-	const uint8_t		*ap = a;
-	int			 nb = k / QK4_0, g, t;
+	rp_walk(RP_Q4_0X8, 0, k, w, nr, a, arow, af, ac, nt, y, ys);
+}
 
-	for (g = 0; g < nr / 8; g++, wb += nb) {
-		for (t = 0; t + 4 <= nt; t += 4)
-			rp_q4_0_tile_vnni(nb, wb, ap + t * arow, arow,
-			    af + t * nb, as8 + t * nb, y + t * ys + 8 * g, ys,
-			    4);
-		for (; t + 2 <= nt; t += 2)
-			rp_q4_0_tile_vnni(nb, wb, ap + t * arow, arow,
-			    af + t * nb, as8 + t * nb, y + t * ys + 8 * g, ys,
-			    2);
-		if (t < nt)
-			rp_q4_0_tile_vnni(nb, wb, ap + t * arow, arow,
-			    af + t * nb, as8 + t * nb, y + t * ys + 8 * g, ys,
-			    1);
-	}
+static GEMM_VNNI void
+rp_q4_0_zmm(int k, const void *w, int nr, const void *a, size_t arow,
+    const float *af, const int32_t *ac, int nt, float *y, size_t ys)
+{
+	rp_walk(RP_Q4_0X8, 1, k, w, nr, a, arow, af, ac, nt, y, ys);
+}
+
+static GEMM_VNNI void
+rp_q8_0_vnni(int k, const void *w, int nr, const void *a, size_t arow,
+    const float *af, const int32_t *ac, int nt, float *y, size_t ys)
+{
+	rp_walk(RP_Q8_0X8, 0, k, w, nr, a, arow, af, ac, nt, y, ys);
+}
+
+static GEMM_VNNI void
+rp_q8_0_zmm(int k, const void *w, int nr, const void *a, size_t arow,
+    const float *af, const int32_t *ac, int nt, float *y, size_t ys)
+{
+	rp_walk(RP_Q8_0X8, 1, k, w, nr, a, arow, af, ac, nt, y, ys);
 }
 
 /*
@@ -409,9 +662,11 @@ cpu_has_vnni(void)
 }
 #endif
 
-/* Scales as floats and 8 x quant sums of each Q8_0 block of a row. */
+/* Scales as floats and the corrections of the repacked layouts (-8 and
+ * -128 times the quant sum) of each Q8_0 block of a row. */
 void
-gemm_act_sums(const void *row, int k, float *af, int32_t *as8)
+gemm_act_sums(const void *row, int k, float *af, int32_t *ac8,
+    int32_t *ac128)
 {
 	const struct qt_block_q8_0	*ab = row;
 	int				 b, j, s;
@@ -420,38 +675,56 @@ gemm_act_sums(const void *row, int k, float *af, int32_t *as8)
 		af[b] = qt_f16_to_f32(ab[b].d);
 		for (j = s = 0; j < QK8_0; j++)
 			s += ab[b].qs[j];
-		as8[b] = 8 * s;
+		ac8[b] = -8 * s;
+		ac128[b] = -128 * s;
 	}
 }
 
-/* One variant of a repacked kernel, or NULL. */
+/* One variant of a repacked kernel (0: AVX2, 1: AVX512-VNNI on ymm, 2:
+ * on zmm), or NULL. */
 gemm_rp_fn
-gemm_get_rp_variant(int kind, int vnni)
+gemm_get_rp_variant(int kind, int variant)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-	if (strcmp(qt_simd_name(), "avx2") != 0 || kind != RP_Q4_0X8)
+	int	vnni = __builtin_cpu_supports("avx512vl") &&
+		    __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vnni");
+
+	if (strcmp(qt_simd_name(), "avx2") != 0)
 		return NULL;
-	if (!vnni)
-		return rp_q4_0;
-	if (__builtin_cpu_supports("avx512vl") &&
-	    __builtin_cpu_supports("avx512vnni"))
-		return rp_q4_0_vnni;
+	switch (kind) {
+	case RP_Q4_0X8:
+		if (variant == 0)
+			return rp_q4_0;
+		if (vnni)
+			return variant == 1 ? rp_q4_0_vnni : rp_q4_0_zmm;
+		break;
+	case RP_Q8_0X8:
+		if (vnni && variant != 0)
+			return variant == 1 ? rp_q8_0_vnni : rp_q8_0_zmm;
+		break;
+	}
 #endif
 	(void)kind;
-	(void)vnni;
+	(void)variant;
 	return NULL;
 }
 
-/* The kernel for a repacked layout, or NULL. */
+/* The kernel for a repacked layout, or NULL.  Q8_0 x8 has no AVX2 kernel:
+ * without VNNI its weights are not repacked. */
 gemm_rp_fn
 gemm_get_rp(int kind)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-	if (strcmp(qt_simd_name(), "avx2") == 0 && kind == RP_Q4_0X8)
-		return cpu_has_vnni() ? rp_q4_0_vnni : rp_q4_0;
-#endif
+	if (strcmp(qt_simd_name(), "avx2") != 0)
+		return NULL;
+	if (cpu_has_vnni() && __builtin_cpu_supports("avx512bw"))
+		return gemm_get_rp_variant(kind, RP_BEST);
+	return kind == RP_Q4_0X8 ? rp_q4_0 : NULL;
+#else
 	(void)kind;
 	return NULL;
+#endif
 }
 
 /* One variant (0: AVX2, 1: AVX512-VNNI) of a type's tiled kernel in an

@@ -3,7 +3,9 @@
  * the activation rows are converted once per input to the dot type that
  * llama.cpp pairs with the weight type (so results round as llama.cpp's
  * do), then every thread takes a slice of weight rows and walks the
- * batch, 16 weight rows at a time so they stay in cache.
+ * batch, 16 weight rows at a time so they stay in cache.  Q4_0 and Q8_0
+ * weights repacked at load (repack.h) go to gemm.c's repacked kernels
+ * for prompts and decode alike, which round in their own order.
  */
 #include "config.h"
 
@@ -56,7 +58,8 @@ mm_in_fini(struct mm_in *in)
 {
 	free(in->q);
 	free(in->af);
-	free(in->as8);
+	free(in->ac8);
+	free(in->ac128);
 	memset(in, 0, sizeof *in);
 }
 
@@ -80,7 +83,8 @@ mm_job_run(void *arg, int ith, int nth)
 			if (j->rp != NULL)
 				gemm_act_sums((uint8_t *)in->q + t * in->qrow,
 				    (int)in->K, in->af + t * (in->K / QK8_0),
-				    in->as8 + t * (in->K / QK8_0));
+				    in->ac8 + t * (in->K / QK8_0),
+				    in->ac128 + t * (in->K / QK8_0));
 		}
 		pool_barrier(j->pool);
 	}
@@ -92,7 +96,12 @@ mm_job_run(void *arg, int ith, int nth)
 	if (hi > M)
 		hi = M;
 	if (j->rp != NULL) {
-		long	nb = in->K / QK4_0, t0, nt;
+		long		 nb = in->K / QK8_0, t0, nt;
+		size_t		 gsize = w->rp_kind == RP_Q4_0X8 ?
+				    sizeof(struct rp_q4_0x8) :
+				    sizeof(struct rp_q8_0x8);
+		const int32_t	*ac = w->rp_kind == RP_Q4_0X8 ? in->ac8 :
+				    in->ac128;
 
 		/* Row slices are multiples of 16, so of the 8-row groups. */
 		for (t0 = 0; t0 < in->T; t0 += MM_TOKS) {
@@ -102,10 +111,10 @@ mm_job_run(void *arg, int ith, int nth)
 				    j->cancel, memory_order_relaxed))
 					return;
 				r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
-				j->rp((int)in->K, (const struct rp_q4_0x8 *)
-				    w->rp + (r0 / 8) * nb, (int)(r1 - r0),
-				    qd + t0 * in->qrow, in->qrow,
-				    in->af + t0 * nb, in->as8 + t0 * nb,
+				j->rp((int)in->K, (const uint8_t *)w->rp +
+				    (size_t)(r0 / 8) * nb * gsize,
+				    (int)(r1 - r0), qd + t0 * in->qrow,
+				    in->qrow, in->af + t0 * nb, ac + t0 * nb,
 				    (int)nt, j->y + t0 * M + r0, (size_t)M);
 			}
 		}
@@ -213,14 +222,18 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 			return -1;
 		if (nbt > in->scap) {
 			float	*af = realloc(in->af, nbt * sizeof *af);
-			int32_t	*as = af != NULL ? realloc(in->as8, nbt *
-				    sizeof *as) : NULL;
+			int32_t	*c8, *c128;
 
-			if (af != NULL)
-				in->af = af;
-			if (as == NULL)
+			if (af == NULL)
 				return -1;
-			in->as8 = as;
+			in->af = af;
+			if ((c8 = realloc(in->ac8, nbt * sizeof *c8)) == NULL)
+				return -1;
+			in->ac8 = c8;
+			if ((c128 = realloc(in->ac128, nbt * sizeof *c128)) ==
+			    NULL)
+				return -1;
+			in->ac128 = c128;
 			in->scap = nbt;
 		}
 		j.sums = 1;

@@ -25,9 +25,10 @@ struct mm_in {
 	size_t		 qcap;
 	size_t		 qrow;		/* bytes per quantized row */
 	float		*af;		/* Q8_0 block scales, as floats */
-	int32_t		*as8;		/* 8 x each Q8_0 block's quant sum */
-	size_t		 scap;		/* blocks af and as8 hold */
-	int		 sums;		/* af, as8 match q */
+	int32_t		*ac8;		/* -8 x each Q8_0 block's quant sum */
+	int32_t		*ac128;		/* -128 x the same */
+	size_t		 scap;		/* blocks af, ac8, ac128 hold */
+	int		 sums;		/* af, ac8, ac128 match q */
 };
 
 void	mm_in_set(struct mm_in *, const float *x, int64_t T, int64_t K);

@@ -53,31 +53,74 @@ pack_q4_0x8(struct rp_q4_0x8 *out, const uint8_t *src, size_t row_size,
 	}
 }
 
+/* Interleave eight rows of Q8_0 blocks, quants made unsigned. */
+static void
+pack_q8_0x8(struct rp_q8_0x8 *out, const uint8_t *src, size_t row_size,
+    int64_t nb)
+{
+	const struct qt_block_q8_0	*rows[8];
+	int64_t				 b;
+	int				 r, c, i;
+
+	for (r = 0; r < 8; r++)
+		rows[r] = (const void *)(src + (size_t)r * row_size);
+	for (b = 0; b < nb; b++, out++) {
+		for (r = 0; r < 8; r++) {
+			out->d[r] = rows[r][b].d;
+			for (c = 0; c < 8; c++)
+				for (i = 0; i < 4; i++)
+					out->qs[c * 32 + r * 4 + i] =
+					    (uint8_t)rows[r][b].qs[c * 4 + i] ^
+					    0x80;
+		}
+	}
+}
+
 /* Repack w when a kernel for its layout exists; see repack.h. */
 long
 repack_tensor(struct mtensor *w, int release_source)
 {
 	const uint8_t	*src = w->data;
 	int64_t		 nb, g;
-	size_t		 bytes;
+	size_t		 bytes, gsize;
 	void		*p;
+	int		 kind;
 
 	w->rp = NULL;
 	w->rp_kind = RP_NONE;
-	if (w->type != QT_Q4_0 || w->ne1 % 8 != 0 || w->ne0 % QK4_0 != 0 ||
-	    gemm_get_rp(RP_Q4_0X8) == NULL)
+	switch (w->type) {
+	case QT_Q4_0:
+		kind = RP_Q4_0X8;
+		gsize = sizeof(struct rp_q4_0x8);
+		break;
+	case QT_Q8_0:
+		kind = RP_Q8_0X8;
+		gsize = sizeof(struct rp_q8_0x8);
+		break;
+	default:
 		return 0;
-	nb = w->ne0 / QK4_0;
-	if (__builtin_mul_overflow((size_t)(w->ne1 / 8) * (size_t)nb,
-	    sizeof(struct rp_q4_0x8), &bytes))
+	}
+	/* QK4_0 == QK8_0: both layouts take blocks of 32 columns. */
+	if (w->ne1 % 8 != 0 || w->ne0 % QK8_0 != 0 ||
+	    gemm_get_rp(kind) == NULL)
+		return 0;
+	nb = w->ne0 / QK8_0;
+	if (__builtin_mul_overflow((size_t)(w->ne1 / 8) * (size_t)nb, gsize,
+	    &bytes))
 		return -1;
 	if (posix_memalign(&p, 64, bytes) != 0)
 		return -1;
 	/* Release the source as we go (every 64 groups), so the peak is
 	 * one copy plus a few megabytes, not two copies of the tensor. */
 	for (g = 0; g < w->ne1 / 8; g++) {
-		pack_q4_0x8((struct rp_q4_0x8 *)p + g * nb,
-		    src + (size_t)g * 8 * w->row_size, w->row_size, nb);
+		if (kind == RP_Q4_0X8)
+			pack_q4_0x8((struct rp_q4_0x8 *)p + g * nb,
+			    src + (size_t)g * 8 * w->row_size, w->row_size,
+			    nb);
+		else
+			pack_q8_0x8((struct rp_q8_0x8 *)p + g * nb,
+			    src + (size_t)g * 8 * w->row_size, w->row_size,
+			    nb);
 		if (release_source && (g + 1) % 64 == 0)
 			release(src + (size_t)(g - 63) * 8 * w->row_size,
 			    (size_t)64 * 8 * w->row_size);
@@ -85,7 +128,7 @@ repack_tensor(struct mtensor *w, int release_source)
 	if (release_source)
 		release(w->data, (size_t)w->ne1 * w->row_size);
 	w->rp = p;
-	w->rp_kind = RP_Q4_0X8;
+	w->rp_kind = kind;
 	return (long)bytes;
 }
 
@@ -96,4 +139,49 @@ repack_free(struct mtensor *w)
 	free(w->rp);
 	w->rp = NULL;
 	w->rp_kind = RP_NONE;
+}
+
+/*
+ * Row `row` of a repacked w back in floats, from the copy: the file's
+ * pages of a tied embedding table were released when its copy was made,
+ * and looking rows up there would fault them back (with read-ahead, tens
+ * of MiB for a long prompt) beside the copy.  Each block is put back in
+ * the file's layout and converted by the type's own to_f32, so the floats
+ * are those of the file's row.  Returns 0, or -1 if w is not repacked.
+ */
+int
+repack_row_f32(const struct mtensor *w, int64_t row, float *out)
+{
+	const struct qt_traits	*t = qt_get(w->type);
+	int64_t			 nb, b;
+	int			 r = (int)(row % 8), c, i;
+
+	if (w->rp == NULL || row < 0 || row >= w->ne1)
+		return -1;
+	nb = w->ne0 / QK8_0;
+	for (b = 0; b < nb; b++, out += QK8_0) {
+		if (w->rp_kind == RP_Q4_0X8) {
+			const struct rp_q4_0x8	*p = (const struct rp_q4_0x8 *)
+						    w->rp + (row / 8) * nb + b;
+			struct qt_block_q4_0	 blk;
+
+			blk.d = p->d[r];
+			for (c = 0; c < 4; c++)
+				memcpy(blk.qs + 4 * c, p->qs + c * 32 + r * 4, 4);
+			t->to_f32(&blk, out, QK4_0);
+		} else if (w->rp_kind == RP_Q8_0X8) {
+			const struct rp_q8_0x8	*p = (const struct rp_q8_0x8 *)
+						    w->rp + (row / 8) * nb + b;
+			struct qt_block_q8_0	 blk;
+
+			blk.d = p->d[r];
+			for (c = 0; c < 8; c++)
+				for (i = 0; i < 4; i++)
+					blk.qs[4 * c + i] = (int8_t)(p->qs[c * 32 +
+					    r * 4 + i] ^ 0x80);
+			t->to_f32(&blk, out, QK8_0);
+		} else
+			return -1;
+	}
+	return 0;
 }

@@ -1,8 +1,9 @@
 /*
- * Weights repacked at load for the matmul kernels: Q4_0 rows interleaved
- * eight at a time, so one 256-bit register holds four weights of eight
- * rows and the eight row sums of a block land in eight lanes.  The file's
- * pages are released after the copy, so memory stays at one copy.
+ * Weights repacked at load for the matmul kernels: Q4_0 and Q8_0 rows
+ * interleaved eight at a time, so one 256-bit register holds four
+ * weights of eight rows and the eight row sums of a block land in eight
+ * lanes.  The file's pages are released after the copy, so memory stays
+ * at one copy.
  */
 #ifndef YT_ENGINE_REPACK_H
 #define YT_ENGINE_REPACK_H
@@ -14,6 +15,7 @@ struct mtensor;
 
 #define RP_NONE		0
 #define RP_Q4_0X8	1	/* struct rp_q4_0x8 blocks */
+#define RP_Q8_0X8	2	/* struct rp_q8_0x8 blocks */
 
 /*
  * Eight Q4_0 blocks (one per row) of the same column range: the eight
@@ -26,10 +28,24 @@ struct rp_q4_0x8 {
 	uint8_t		qs[128];
 };
 
-/* Repack w if a kernel wants it (AVX2, Q4_0, rows a multiple of 8):
- * fills w->rp and w->rp_kind, returns the bytes allocated (0 if not
- * repacked), or -1 on OOM. */
+/*
+ * Eight Q8_0 blocks of the same column range: the eight scales, then 8
+ * chunks of 32 bytes, chunk c holding quants 4c..4c+3 of each row, row
+ * after row, each stored as q ^ 0x80 = q + 128: unsigned, as vpdpbusd
+ * wants its weights.
+ */
+struct rp_q8_0x8 {
+	uint16_t	d[8];
+	uint8_t		qs[256];
+};
+
+/* Repack w if a kernel wants it (Q4_0 with AVX2, Q8_0 with AVX512-VNNI;
+ * rows a multiple of 8): fills w->rp and w->rp_kind, returns the bytes
+ * allocated (0 if not repacked), or -1 on OOM. */
 long	repack_tensor(struct mtensor *w, int release_source);
 void	repack_free(struct mtensor *w);
+/* Row `row` of a repacked w as floats (w->ne0 of them), the same as the
+ * file's row converts to; -1 if w is not repacked. */
+int	repack_row_f32(const struct mtensor *w, int64_t row, float *out);
 
 #endif

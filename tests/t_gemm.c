@@ -2,7 +2,9 @@
  * The tiled prompt kernels against the dot kernels: for every weight type
  * that has one, every output must be the very same float as the dot of
  * that weight row with that activation row (prefill and decode then
- * compute identical numbers), for tile shapes with every remainder.
+ * compute identical numbers), for tile shapes with every remainder.  The
+ * kernels over repacked Q4_0 and Q8_0 weights against the arithmetic
+ * they state, exactly, whatever the number of tokens in a call.
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include "engine/gemm.h"
 #include "engine/model.h"
 #include "engine/quant.h"
+#include "engine/quant_impl.h"
 #include "engine/repack.h"
 #include "engine/vmath.h"
 #include "tests/tap.h"
@@ -127,94 +130,335 @@ out:
 	free(y);
 }
 
+/* The integer dot of block b of a Q4_0 or Q8_0 weight row with block b
+ * of a Q8_0 activation row, and the two scales. */
+static int32_t
+block_dot(uint32_t type, const uint8_t *wr, const uint8_t *ar, int b,
+    float *dw, float *da)
+{
+	const struct qt_block_q8_0	*ab = (const void *)ar;
+	uint16_t			 h;
+	int32_t				 isum = 0;
+	int				 j;
+
+	memcpy(&h, &ab[b].d, 2);
+	*da = qt_f16_to_f32(h);
+	if (type == QT_Q4_0) {
+		const struct qt_block_q4_0	*wb = (const void *)wr;
+
+		memcpy(&h, &wb[b].d, 2);
+		for (j = 0; j < 16; j++) {
+			isum += ((wb[b].qs[j] & 15) - 8) * ab[b].qs[j];
+			isum += ((wb[b].qs[j] >> 4) - 8) * ab[b].qs[16 + j];
+		}
+	} else {
+		const struct qt_block_q8_0	*wb = (const void *)wr;
+
+		memcpy(&h, &wb[b].d, 2);
+		for (j = 0; j < 32; j++)
+			isum += wb[b].qs[j] * ab[b].qs[j];
+	}
+	*dw = qt_f16_to_f32(h);
+	return isum;
+}
+
+/* repack_row_f32 of every row against the type's to_f32 of the row. */
+static int
+rows_back(uint32_t type, const struct mtensor *w)
+{
+	float	*got = malloc((size_t)w->ne0 * sizeof *got);
+	float	*want = malloc((size_t)w->ne0 * sizeof *want);
+	int64_t	 r;
+	int	 good = got != NULL && want != NULL;
+
+	for (r = 0; good && r < w->ne1; r++) {
+		qt_get(type)->to_f32((const uint8_t *)w->data + r * w->row_size,
+		    want, w->ne0);
+		good = repack_row_f32(w, r, got) == 0 &&
+		    memcmp(got, want, (size_t)w->ne0 * sizeof *got) == 0;
+	}
+	if (good)
+		good = repack_row_f32(w, w->ne1, got) == -1;
+	free(got);
+	free(want);
+	return good;
+}
+
+/* Did the repacked copy keep every scale and quant of the rows? */
+static int
+roundtrip(uint32_t type, const struct mtensor *w)
+{
+	const uint8_t	*row, *qs, *p;
+	size_t		 gsize, bsize;
+	uint16_t	 d;
+	int		 nb = (int)(w->ne0 / 32), nc, g, b, r, c, i;
+	uint8_t		 x;
+
+	/* Both layouts: 8 scales, then chunks of 4 quant bytes by row. */
+	gsize = type == QT_Q4_0 ? sizeof(struct rp_q4_0x8) :
+	    sizeof(struct rp_q8_0x8);
+	bsize = type == QT_Q4_0 ? sizeof(struct qt_block_q4_0) :
+	    sizeof(struct qt_block_q8_0);
+	nc = type == QT_Q4_0 ? 4 : 8;
+	x = type == QT_Q4_0 ? 0 : 0x80;
+	for (g = 0; g < w->ne1 / 8; g++)
+		for (b = 0; b < nb; b++) {
+			p = (const uint8_t *)w->rp + ((size_t)g * nb + b) *
+			    gsize;
+			for (r = 0; r < 8; r++) {
+				row = (const uint8_t *)w->data +
+				    (size_t)(8 * g + r) * w->row_size;
+				memcpy(&d, row + b * bsize, 2);
+				if (memcmp(p + 2 * r, &d, 2) != 0)
+					return 0;
+				qs = row + b * bsize + 2;
+				for (c = 0; c < nc; c++)
+					for (i = 0; i < 4; i++)
+						if ((p[16 + 32 * c + 4 * r + i] ^
+						    x) != qs[4 * c + i])
+							return 0;
+			}
+		}
+	/* And each row read back from the copy (tied embeddings) gives
+	 * the file row's floats. */
+	return rows_back(type, w);
+}
+
 /*
- * The repacked Q4_0 kernels against a scalar statement of the arithmetic
- * they promise (llama.cpp's repacked Q4_0 order): per row and block the
- * exact integer dot, then acc = fma(isum, d_w * d_a, acc), block by block.
+ * A repacked kernel variant (0: AVX2, 1: VNNI ymm, 2: VNNI zmm) against
+ * the arithmetic gemm.h states: per row and token, the exact integer dot
+ * of each block, then acc = fmaf(isum, d_w * d_a, acc), block by block;
+ * checked bit for bit, and against a double sum within 1e-5 of the sum
+ * of the terms' magnitudes.  The same tokens in calls of 1, 3 and 8
+ * tokens, and rows from the second group on, must give the same floats.
+ * raw: random bytes for the quants (Q8_0 weights of -128 too).
  */
 static void
-check_rp(int k, int nr, int nt, int vnni)
+check_rp(uint32_t type, int variant, int k, int nr, int nt, int raw)
 {
-	struct mtensor	 w;
-	gemm_rp_fn	 g = gemm_get_rp_variant(RP_Q4_0X8, vnni);
-	size_t		 wrow, arow;
-	uint8_t		*wd, *a;
-	float		*x, *y, *af;
-	int32_t		*as8;
-	unsigned	 seed = (unsigned)(k + nr * 13 + nt * 101);
-	int		 r, t, b, j, nb = k / 32, same = 1;
+	static const char	*vnames[] = { "AVX2", "VNNI ymm", "VNNI zmm" };
+	static const int	 steps[] = { 1, 3, 8 };
+	int			 kind = type == QT_Q4_0 ? RP_Q4_0X8 : RP_Q8_0X8;
+	struct mtensor		 w;
+	gemm_rp_fn		 g = gemm_get_rp_variant(kind, variant);
+	size_t			 wrow, arow;
+	uint8_t			*wd, *a;
+	float			*x, *y, *y2, *af, dw, da;
+	int32_t			*ac, *ac8, *ac128, isum;
+	double			 want, mag, err, worst = 0;
+	unsigned		 seed = (unsigned)(k + nr * 13 + nt * 101 +
+				    raw * 7);
+	int			 r, t, b, j, s, n, nb = k / 32, same = 1;
+	int			 sums = 1, stable = 1, rt;
 
-	qt_row_size(QT_Q4_0, k, &wrow);
+	qt_row_size(type, k, &wrow);
 	qt_row_size(QT_Q8_0, k, &arow);
 	wd = malloc(wrow * nr);
 	a = malloc(arow * nt);
 	x = malloc(k * sizeof *x);
-	y = malloc((size_t)nr * nt * sizeof *y);
+	y = malloc((size_t)(nr + 5) * nt * sizeof *y);
+	y2 = malloc((size_t)(nr + 5) * nt * sizeof *y2);
 	af = malloc((size_t)nb * nt * sizeof *af);
-	as8 = malloc((size_t)nb * nt * sizeof *as8);
-	for (r = 0; r < nr; r++) {
-		for (j = 0; j < k; j++)
-			x[j] = frand(&seed) * (1 + r % 5);
-		qt_quantize_weights(QT_Q4_0, x, wd + r * wrow, k);
-	}
-	for (t = 0; t < nt; t++) {
-		for (j = 0; j < k; j++)
-			x[j] = frand(&seed) * 4;
-		qt_get(QT_Q8_0)->from_f32(x, a + t * arow, k);
-		gemm_act_sums(a + t * arow, k, af + t * nb, as8 + t * nb);
-	}
+	ac8 = malloc((size_t)nb * nt * sizeof *ac8);
+	ac128 = malloc((size_t)nb * nt * sizeof *ac128);
+	ac = type == QT_Q4_0 ? ac8 : ac128;
 	memset(&w, 0, sizeof w);
-	w.data = wd;
-	w.type = QT_Q4_0;
-	w.ne0 = k;
-	w.ne1 = nr;
-	w.row_size = wrow;
 	if (g == NULL) {
 		skip("this CPU lacks the kernel variant");
 		goto out;
 	}
-	if (repack_tensor(&w, 0) <= 0) {
-		ok(0, "repack %d x %d", k, nr);
+	for (r = 0; r < nr; r++) {
+		for (j = 0; j < k; j++)
+			x[j] = frand(&seed) * (1 + r % 5) + (r % 4 == 1 ?
+			    0.5f : 0);
+		qt_quantize_weights(type, x, wd + r * wrow, k);
+	}
+	for (t = 0; t < nt; t++) {
+		for (j = 0; j < k; j++)
+			x[j] = frand(&seed) * (3 + t % 5) - (t % 3 == 2 ?
+			    1.5f : 0);
+		qt_get(QT_Q8_0)->from_f32(x, a + t * arow, k);
+	}
+	if (raw && type == QT_Q8_0)
+		raw_k(QT_Q8_0, wd, (size_t)nr * nb, &seed);
+	if (raw)
+		raw_k(QT_Q8_0, a, (size_t)nt * nb, &seed);
+	for (t = 0; t < nt; t++) {
+		const struct qt_block_q8_0	*ab = (const void *)(a + t *
+						    arow);
+
+		gemm_act_sums(a + t * arow, k, af + t * nb, ac8 + t * nb,
+		    ac128 + t * nb);
+		for (b = 0; b < nb; b++) {
+			for (j = s = 0; j < 32; j++)
+				s += ab[b].qs[j];
+			if (ac8[t * nb + b] != -8 * s ||
+			    ac128[t * nb + b] != -128 * s)
+				sums = 0;
+		}
+	}
+	w.data = wd;
+	w.type = type;
+	w.ne0 = k;
+	w.ne1 = nr;
+	w.row_size = wrow;
+	if (repack_tensor(&w, 0) <= 0 || w.rp_kind != kind) {
+		ok(0, "repack %s %d x %d", qt_name(type), k, nr);
 		goto out;
 	}
-	g(k, w.rp, nr, a, arow, af, as8, nt, y, nr);
+	rt = roundtrip(type, &w);
+	/* A row stride larger than the rows, as in the matmul. */
+	g(k, w.rp, nr, a, arow, af, ac, nt, y, nr + 5);
 	for (r = 0; r < nr; r++)
 		for (t = 0; t < nt; t++) {
-			const uint8_t	*wr = wd + r * wrow;
-			const uint8_t	*at = a + t * arow;
-			float		 acc = 0;
+			float	acc = 0;
 
+			want = mag = 0;
 			for (b = 0; b < nb; b++) {
-				uint16_t	dwh, dah;
-				int32_t		isum = 0;
-
-				memcpy(&dwh, wr + b * 18, 2);
-				memcpy(&dah, at + b * 34, 2);
-				for (j = 0; j < 16; j++) {
-					int	lo = (wr[b * 18 + 2 + j] & 15) - 8;
-					int	hi = (wr[b * 18 + 2 + j] >> 4) - 8;
-
-					isum += lo * (int8_t)at[b * 34 + 2 + j];
-					isum += hi *
-					    (int8_t)at[b * 34 + 2 + 16 + j];
-				}
-				acc = fmaf((float)isum, qt_f16_to_f32(dwh) *
-				    qt_f16_to_f32(dah), acc);
+				isum = block_dot(type, wd + r * wrow,
+				    a + t * arow, b, &dw, &da);
+				acc = fmaf((float)isum, dw * da, acc);
+				want += (double)isum * dw * da;
+				mag += fabs((double)isum * dw * da);
 			}
-			if (memcmp(&acc, &y[t * nr + r], sizeof acc) != 0)
+			if (memcmp(&acc, &y[t * (nr + 5) + r], sizeof acc) != 0)
 				same = 0;
+			err = fabs(y[t * (nr + 5) + r] - want) / (mag > 0 ?
+			    mag : 1);
+			if (!(err <= worst))
+				worst = err;
 		}
-	ok(same, "repacked Q4_0 (%s) k=%d, %d rows x %d tokens: every output "
-	    "is the stated integer sum and FMA chain", vnni ? "VNNI" : "AVX2",
-	    k, nr, nt);
-	repack_free(&w);
+	/* The same outputs by calls of fewer tokens, and from group 1. */
+	for (j = 0; j < (int)(sizeof steps / sizeof steps[0]); j++) {
+		for (t = 0; t < nt; t += n) {
+			n = nt - t < steps[j] ? nt - t : steps[j];
+			g(k, w.rp, nr, a + t * arow, arow, af + t * nb,
+			    ac + t * nb, n, y2 + t * (nr + 5), nr + 5);
+		}
+		for (r = 0; r < nr; r++)
+			for (t = 0; t < nt; t++)
+				if (memcmp(&y[t * (nr + 5) + r],
+				    &y2[t * (nr + 5) + r], sizeof *y) != 0)
+					stable = 0;
+	}
+	if (nr > 8) {
+		g(k, (const uint8_t *)w.rp + (size_t)nb * (type == QT_Q4_0 ?
+		    sizeof(struct rp_q4_0x8) : sizeof(struct rp_q8_0x8)),
+		    nr - 8, a, arow, af, ac, nt, y2 + 8, nr + 5);
+		for (r = 8; r < nr; r++)
+			for (t = 0; t < nt; t++)
+				if (memcmp(&y[t * (nr + 5) + r],
+				    &y2[t * (nr + 5) + r], sizeof *y) != 0)
+					stable = 0;
+	}
+	ok(rt && sums && same && stable && worst < 1e-5, "repacked %s%s (%s) "
+	    "k=%d, %d rows x %d tokens: layout %s, sums %s, stated FMA chain "
+	    "%s, same in calls of 1/3/8 tokens %s, error %.2g", raw ? "raw " :
+	    "", qt_name(type), vnames[variant], k, nr, nt, rt ? "ok" : "BAD",
+	    sums ? "ok" : "BAD", same ? "ok" : "BAD", stable ? "ok" : "BAD",
+	    worst);
 out:
+	repack_free(&w);
 	free(wd);
 	free(a);
 	free(x);
 	free(y);
+	free(y2);
 	free(af);
-	free(as8);
+	free(ac8);
+	free(ac128);
+}
+
+/* Every variant of a layout gives the same floats as every other. */
+static void
+check_rp_same(uint32_t type, int k, int nr, int nt)
+{
+	int		 kind = type == QT_Q4_0 ? RP_Q4_0X8 : RP_Q8_0X8;
+	struct mtensor	 w;
+	size_t		 wrow, arow;
+	uint8_t		*wd, *a;
+	float		*x, *y[3], *af;
+	int32_t		*ac8, *ac128;
+	unsigned	 seed = (unsigned)(k * 3 + nr + nt);
+	int		 v, j, nb = k / 32, n = 0, same = 1;
+
+	qt_row_size(type, k, &wrow);
+	qt_row_size(QT_Q8_0, k, &arow);
+	wd = malloc(wrow * nr);
+	a = malloc(arow * nt);
+	x = malloc(k * sizeof *x);
+	af = malloc((size_t)nb * nt * sizeof *af);
+	ac8 = malloc((size_t)nb * nt * sizeof *ac8);
+	ac128 = malloc((size_t)nb * nt * sizeof *ac128);
+	for (v = 0; v < 3; v++)
+		y[v] = calloc((size_t)nr * nt, sizeof *y[v]);
+	for (j = 0; j < nr; j++) {
+		for (v = 0; v < k; v++)
+			x[v] = frand(&seed);
+		qt_quantize_weights(type, x, wd + j * wrow, k);
+	}
+	for (j = 0; j < nt; j++) {
+		for (v = 0; v < k; v++)
+			x[v] = frand(&seed) * 2;
+		qt_get(QT_Q8_0)->from_f32(x, a + j * arow, k);
+		gemm_act_sums(a + j * arow, k, af + j * nb, ac8 + j * nb,
+		    ac128 + j * nb);
+	}
+	memset(&w, 0, sizeof w);
+	w.data = wd;
+	w.type = type;
+	w.ne0 = k;
+	w.ne1 = nr;
+	w.row_size = wrow;
+	if (repack_tensor(&w, 0) > 0) {
+		for (v = 0; v < 3; v++) {
+			gemm_rp_fn	g = gemm_get_rp_variant(kind, v);
+
+			if (g == NULL)
+				continue;
+			g(k, w.rp, nr, a, arow, af, type == QT_Q4_0 ? ac8 :
+			    ac128, nt, y[v], nr);
+			if (n++ > 0 && memcmp(y[v], y[v - 1], (size_t)nr * nt *
+			    sizeof *y[v]) != 0)
+				same = 0;
+		}
+	}
+	if (n < 2)
+		skip("fewer than two variants of the kernel here");
+	else
+		ok(same, "repacked %s k=%d, %d x %d: %d variants agree",
+		    qt_name(type), k, nr, nt, n);
+	repack_free(&w);
+	free(wd);
+	free(a);
+	free(x);
+	free(af);
+	free(ac8);
+	free(ac128);
+	for (v = 0; v < 3; v++)
+		free(y[v]);
+}
+
+/* Shapes the repacked kernels take: no repack unless rows come in 8s. */
+static void
+check_rp_decline(void)
+{
+	struct mtensor	w;
+	uint8_t		buf[34 * 12];
+
+	memset(&w, 0, sizeof w);
+	memset(buf, 0, sizeof buf);
+	w.data = buf;
+	w.type = QT_Q8_0;
+	w.ne0 = 32;
+	w.ne1 = 12;
+	w.row_size = 34;
+	ok(repack_tensor(&w, 0) == 0 && w.rp == NULL && w.rp_kind == RP_NONE,
+	    "12 rows of Q8_0 stay as they are");
+	w.type = QT_Q4_K;
+	w.ne0 = 256;
+	w.ne1 = 8;
+	ok(repack_tensor(&w, 0) == 0 && w.rp == NULL, "Q4_K is not repacked");
 }
 
 /* SwiGLU with the vector exp: close to libm everywhere (ggml's routine
@@ -268,6 +512,11 @@ main(void)
 				    { 512, 9, 13 }, { 256, 8, 1 },
 				    { 256, 1, 8 }, { 4096, 5, 6 },
 				    { 256, 16, 2 }, { 512, 15, 7 } };
+	static const uint32_t	rtypes[] = { QT_Q4_0, QT_Q8_0 };
+	static const int	rshapes[][3] = { { 32, 8, 1 }, { 64, 16, 3 },
+				    { 2048, 16, 64 }, { 96, 24, 13 },
+				    { 4096, 40, 67 }, { 256, 8, 9 },
+				    { 160, 32, 8 }, { 512, 48, 17 } };
 	size_t			i, j;
 	int			o;
 
@@ -300,12 +549,19 @@ main(void)
 			check_order(ktypes[i], o, 0, 256, 9, 3,
 			    RAW_W | RAW_A);
 		}
-	for (i = 0; i < 2; i++) {
-		check_rp(64, 8, 1, (int)i);
-		check_rp(2048, 16, 7, (int)i);
-		check_rp(4096, 24, 64, (int)i);
-		check_rp(96, 8, 3, (int)i);
+	/* Groups of 8 and of 16 rows, token tails of every tile. */
+	for (i = 0; i < sizeof rtypes / sizeof rtypes[0]; i++) {
+		for (o = 0; o < 3; o++)
+			for (j = 0; j < sizeof rshapes / sizeof rshapes[0];
+			    j++)
+				check_rp(rtypes[i], o, rshapes[j][0],
+				    rshapes[j][1], rshapes[j][2], 0);
+		for (o = 0; o < 3; o++)
+			check_rp(rtypes[i], o, 512, 24, 19, 1);
+		check_rp_same(rtypes[i], 1024, 40, 29);
+		check_rp_same(rtypes[i], 2048, 64, 64);
 	}
+	check_rp_decline();
 	qt_force_ref(1);
 	ok(gemm_get(QT_Q8_0) == NULL, "no tiled kernel when the scalar "
 	    "kernels are forced");
