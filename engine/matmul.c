@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "gemm.h"
 #include "model.h"
 #include "pool.h"
@@ -170,6 +171,9 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	struct mm_job	 j;
 	size_t		 need;
 
+	/* Float weights of a prompt: sgemm (blas.c). */
+	if (blas_wants(w, in->T))
+		return blas_mul(pool, w, in->x, in->T, y, cancel);
 	j.pool = pool;
 	j.w = w;
 	j.in = in;
