@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "gemm.h"
+#include "gemm_k.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -735,18 +736,21 @@ gemm_get_variant(uint32_t type, int order, int vnni)
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 	if (strcmp(qt_simd_name(), "avx2") != 0)
 		return NULL;
-	if (vnni)
-		return type == QT_Q8_0 && order == GEMM_DOT &&
-		    __builtin_cpu_supports("avx512vl") &&
-		    __builtin_cpu_supports("avx512vnni") ? gemm_q8_0_vnni :
-		    NULL;
+	if (vnni) {
+		if (type == QT_Q8_0)
+			return order == GEMM_DOT &&
+			    __builtin_cpu_supports("avx512vl") &&
+			    __builtin_cpu_supports("avx512vnni") ?
+			    gemm_q8_0_vnni : NULL;
+		return gemm_k_get_variant(type, order, 1);
+	}
 	switch (type) {
 	case QT_Q8_0:
 		return order == GEMM_DOT ? gemm_q8_0 : NULL;
 	case QT_Q4_0:
 		return order == GEMM_DOT ? gemm_q4_0 : NULL;
 	}
-	return gemm_k_get(type, order);
+	return gemm_k_get_variant(type, order, 0);
 #else
 	(void)type;
 	(void)order;

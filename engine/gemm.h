@@ -34,7 +34,8 @@ gemm_fn	gemm_get_order(uint32_t type, int order);
 /* A given variant (0: AVX2, 1: AVX512-VNNI) of it, or NULL if this CPU
  * or the type lacks it; for tests. */
 gemm_fn	gemm_get_variant(uint32_t type, int order, int vnni);
-/* gemm_k.c's kernels for gemm_get_order (AVX2 only). */
+/* gemm_k.c's kernels for gemm_get_order: the VNNI variant where there is
+ * one and it may run (YANGTUO_NO_VNNI), else AVX2 (gemm_k.h has both). */
 gemm_fn	gemm_k_get(uint32_t type, int order);
 
 /*
