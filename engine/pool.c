@@ -73,14 +73,18 @@ pool_main(void *v)
 
 	free(a);
 	for (;;) {
+		/* A yield counts as 32 rounds, so an idle helper still
+		 * goes to sleep within a few milliseconds. */
 		for (i = 0, spins = 0; i < POOL_SPIN; i++) {
 			if ((g = atomic_load_explicit(&p->gen,
 			    memory_order_acquire)) != seen ||
 			    atomic_load(&p->quit))
 				break;
 			wait_round(&spins);
+			if (spins > POOL_YIELD)
+				i += 31;
 		}
-		if (i == POOL_SPIN) {
+		if (i >= POOL_SPIN) {
 			pthread_mutex_lock(&p->lock);
 			atomic_fetch_add(&p->sleepers, 1);
 			while ((g = atomic_load(&p->gen)) == seen &&

@@ -772,7 +772,7 @@ cmd_bench(int argc, char **argv)
 	struct fwd	*f;
 	char		*cause = NULL;
 	long		 threads = 0, pp = 512, tg = 128, reps = 3, v;
-	int		 c, json = 0, bw = 0;
+	int		 c, json = 0, bw = 0, nth;
 	double		 bwps = 0, tb = 0;
 	long		 rss;
 	int32_t		*ids, next = 0;
@@ -858,10 +858,14 @@ cmd_bench(int argc, char **argv)
 	ppm = pps[1 + reps / 2];
 	tgm = tgs[1 + reps / 2];
 	rss = peak_rss_bytes();
+	nth = fwd_n_threads(f);
 	if (bw) {
-		/* After the runs, and after reading the peak RSS. */
+		/* After the runs and the peak RSS, with the engine's threads
+		 * gone (an idle helper still spinning took a third of it). */
 		tb = token_bytes(m, tg / 2.0);
-		bwps = read_bandwidth(fwd_n_threads(f));
+		fwd_free(f);
+		f = NULL;
+		bwps = read_bandwidth(nth);
 	}
 	if (json)
 		printf("{\"engine\": \"yangtuo %s\", \"model\": \"%s\", "
@@ -869,13 +873,13 @@ cmd_bench(int argc, char **argv)
 		    "%.3f, \"tg_tps\": %.3f, \"peak_rss_bytes\": %ld, "
 		    "\"kernels\": \"%s\", \"token_bytes\": %.0f, "
 		    "\"read_bandwidth\": %.0f, \"tg_bound_tps\": %.3f}\n",
-		    PACKAGE_VERSION, model, fwd_n_threads(f), pp, tg, ppm, tgm,
+		    PACKAGE_VERSION, model, nth, pp, tg, ppm, tgm,
 		    rss, qt_simd_name(), tb, bwps,
 		    tb > 0 ? bwps / tb : 0.0);
 	else {
 		printf("%s: %d threads, %s kernels\npp%ld: %.2f t/s\ntg%ld: "
 		    "%.2f t/s\npeak RSS: %.1f MiB\n", model,
-		    fwd_n_threads(f), qt_simd_name(), pp, ppm, tg, tgm,
+		    nth, qt_simd_name(), pp, ppm, tg, tgm,
 		    rss / 1048576.0);
 		if (bw)
 			printf("read bandwidth: %.2f GB/s; a token reads %.1f "
