@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -727,6 +729,38 @@ read_bandwidth(int nth)
 	return best;
 }
 
+/* The same in a child process, so that its gigabyte does not count in
+ * our peak RSS; 0 if that fails. */
+static double
+read_bandwidth_apart(int nth)
+{
+	double	b = 0;
+	ssize_t	n;
+	pid_t	pid;
+	int	fd[2], st;
+
+	if (pipe(fd) != 0)
+		return 0;
+	if ((pid = fork()) == 0) {
+		close(fd[0]);
+		b = read_bandwidth(nth);
+		n = write(fd[1], &b, sizeof b);
+		_exit(n == (ssize_t)sizeof b ? 0 : 1);
+	}
+	close(fd[1]);
+	if (pid > 0) {
+		do
+			n = read(fd[0], &b, sizeof b);
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)sizeof b)
+			b = 0;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(fd[0]);
+	return b;
+}
+
 /* Bytes one decoded token reads: every matrix a layer multiplies, the
  * output head, and the K/V rows of a context of ctx tokens. */
 static double
@@ -773,7 +807,7 @@ cmd_bench(int argc, char **argv)
 	char		*cause = NULL;
 	long		 threads = 0, pp = 512, tg = 128, reps = 3, v;
 	int		 c, json = 0, bw = 0, nth;
-	double		 bwps = 0, tb = 0;
+	double		 bwps = 0, bw0 = 0, bw1 = 0, tb = 0;
 	long		 rss;
 	int32_t		*ids, next = 0;
 	float		*logits;
@@ -830,6 +864,15 @@ cmd_bench(int argc, char **argv)
 	for (i = 0; i <= pp; i++)
 		ids[i] = (int32_t)((i * 7919 + 13) % m->hp.n_vocab);
 	logits = xreallocarray(NULL, m->hp.n_vocab, sizeof *logits);
+	if (bw && tg > 0) {
+		/* The host's bandwidth drifts (37 to 60 GB/s within minutes
+		 * here): read it before the runs too, once the new engine's
+		 * helpers have gone to sleep, and take the mean. */
+		struct timespec	ts = { 0, 50000000 };
+
+		nanosleep(&ts, NULL);
+		bw0 = read_bandwidth_apart(fwd_n_threads(f));
+	}
 	pps = xcalloc((size_t)reps + 1, sizeof *pps);
 	tgs = xcalloc((size_t)reps + 1, sizeof *tgs);
 	for (r = 0; r <= reps; r++) {
@@ -865,16 +908,18 @@ cmd_bench(int argc, char **argv)
 		tb = token_bytes(m, tg / 2.0);
 		fwd_free(f);
 		f = NULL;
-		bwps = read_bandwidth(nth);
+		bw1 = read_bandwidth(nth);
+		bwps = bw0 > 0 ? (bw0 + bw1) / 2 : bw1;
 	}
 	if (json)
 		printf("{\"engine\": \"yangtuo %s\", \"model\": \"%s\", "
 		    "\"threads\": %d, \"pp\": %ld, \"tg\": %ld, \"pp_tps\": "
 		    "%.3f, \"tg_tps\": %.3f, \"peak_rss_bytes\": %ld, "
 		    "\"kernels\": \"%s\", \"token_bytes\": %.0f, "
-		    "\"read_bandwidth\": %.0f, \"tg_bound_tps\": %.3f}\n",
+		    "\"read_bandwidth\": %.0f, \"read_bandwidth_before\": %.0f, "
+		    "\"read_bandwidth_after\": %.0f, \"tg_bound_tps\": %.3f}\n",
 		    PACKAGE_VERSION, model, nth, pp, tg, ppm, tgm,
-		    rss, qt_simd_name(), tb, bwps,
+		    rss, qt_simd_name(), tb, bwps, bw0, bw1,
 		    tb > 0 ? bwps / tb : 0.0);
 	else {
 		printf("%s: %d threads, %s kernels\npp%ld: %.2f t/s\ntg%ld: "
@@ -882,10 +927,11 @@ cmd_bench(int argc, char **argv)
 		    nth, qt_simd_name(), pp, ppm, tg, tgm,
 		    rss / 1048576.0);
 		if (bw)
-			printf("read bandwidth: %.2f GB/s; a token reads %.1f "
-			    "MB, so decode is bound by %.2f t/s: tg is %.0f%% "
-			    "of it\n", bwps / 1e9, tb / 1e6, bwps / tb,
-			    100.0 * tgm / (bwps / tb));
+			printf("read bandwidth: %.2f GB/s (%.2f before the "
+			    "runs, %.2f after); a token reads %.1f MB, so "
+			    "decode is bound by %.2f t/s: tg is %.0f%% of it\n",
+			    bwps / 1e9, bw0 / 1e9, bw1 / 1e9, tb / 1e6,
+			    bwps / tb, 100.0 * tgm / (bwps / tb));
 	}
 	free(pps);
 	free(tgs);

@@ -56,6 +56,15 @@ got=$("$bin" perplexity -m "$td/models/stories260K.gguf" -f "$src/tests/data/ppl
 awk -v a="$got" -v b="$want" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; exit !(a != "" && d < 0.002) }'
 t $? "perplexity of story.txt: $got, llama.cpp $want (within 0.2%)"
 
+# bench: llama-bench's numbers as JSON; the bandwidth passes (a GiB each,
+# one in a child) must not count in the peak RSS of a tiny model.
+j=$("$bin" bench -m "$td/models/stories260K.gguf" -t 2 -p 16 -n 8 -r 1 --json --bandwidth 2>/dev/null)
+num() { echo "$j" | sed -n "s/.*\"$1\": *\([0-9.]*\).*/\1/p"; }
+awk -v pp="$(num pp_tps)" -v tg="$(num tg_tps)" -v b0="$(num read_bandwidth_before)" \
+    -v b1="$(num read_bandwidth_after)" -v r="$(num peak_rss_bytes)" \
+    'BEGIN { exit !(pp > 0 && tg > 0 && b0 > 1e8 && b1 > 1e8 && r > 0 && r < 512 * 1048576) }'
+t $? "bench --json --bandwidth: pp $(num pp_tps) tg $(num tg_tps) t/s, bandwidth $(num read_bandwidth_before) / $(num read_bandwidth_after) B/s, peak RSS $(num peak_rss_bytes) B (< 512 MiB)"
+
 # quantize: llama-quantize's bytes (tests/t_requant checks every type); its
 # failures exit 2 (usage) or 1 and leave no file behind.
 k=$td/models/ktest
