@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Products are rounded before they are added unless a kernel asks for
@@ -594,18 +595,27 @@ qt_q3_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 /* ---------------------------------------------------------------------- */
 
-/* The 8 scales then the 8 mins of a Q4_K/Q5_K block as 16 int16. */
+/*
+ * The 8 scales then the 8 mins of a Q4_K/Q5_K block as 16 int16.  With
+ * the 12 bytes as dwords a, b, c: a & 0x3f.., (c & 0x0f..) | high bits of
+ * a, b & 0x3f.., (c >> 4 & 0x0f..) | high bits of b, where a byte's top
+ * two bits, moved to bits 4-5, are (x >> 2) & 0x30.  In vector lanes:
+ * about half the instructions of the scalar form, on every block of every
+ * Q4_K/Q5_K dot.  q points into a block, so its 16 bytes may be read.
+ */
 static QT_AVX2_INL __m256i
 k4_scales16(const uint8_t *q)
 {
-	uint32_t	a[3];
+	const __m128i	v = _mm_loadu_si128((const __m128i *)q);
+	const __m128i	acbc = _mm_shuffle_epi32(v, 0x98);	/* a c b c */
+	const __m128i	aabb = _mm_shuffle_epi32(v, 0x50);	/* a a b b */
+	__m128i		lo, hi;
 
-	memcpy(a, q, sizeof a);
-	return _mm256_cvtepu8_epi16(_mm_setr_epi32((int)(a[0] & 0x3f3f3f3f),
-	    (int)((a[2] & 0x0f0f0f0f) | ((a[0] >> 6) & 0x03030303) << 4),
-	    (int)(a[1] & 0x3f3f3f3f),
-	    (int)(((a[2] >> 4) & 0x0f0f0f0f) | ((a[1] >> 6) & 0x03030303) <<
-	    4)));
+	lo = _mm_and_si128(_mm_srlv_epi32(acbc, _mm_setr_epi32(0, 0, 0, 4)),
+	    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+	hi = _mm_and_si128(_mm_srli_epi32(aabb, 2),
+	    _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+	return _mm256_cvtepu8_epi16(_mm_or_si128(lo, hi));
 }
 
 /* The mins of a Q4_K/Q5_K block against the Q8_K sums per 32: lane k of
@@ -709,6 +719,111 @@ qt_q4_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 /* Q4_K x Q8_K in llama.cpp's repacked order (quant_k.c's
  * q4_K_dot_rp): integer sums per step, folded with scalar FMAs. */
+/*
+ * q4_K_dot_rp's whole-block order (decode): the block's integer sum and
+ * its mins' sum come out of one reduction (integers: any order gives
+ * the same), then the two FMAs as there.
+ */
+static QT_AVX2_INL float
+q4_K_dot_block(int n, const void *vx, const void *vy)
+{
+	const struct qt_block_q4_K	*x = vx;
+	const struct qt_block_q8_K	*y = vy;
+	int				 i, j, nb = n / QK_K;
+	__m256i				 sc16, scales, sumi;
+	__m128i				 h;
+	float				 acc = 0, accm = 0, d, dmin;
+
+	for (i = 0; i < nb; i++) {
+		d = f16_scalar(x[i].d) * y[i].d;
+		dmin = f16_scalar(x[i].dmin) * y[i].d;
+		sc16 = k4_scales16(x[i].scales);
+		scales = halves(sc16, 0);
+		sumi = _mm256_setzero_si256();
+		#pragma GCC unroll 8
+		for (j = 0; j < 4; j++)
+			sumi = _mm256_add_epi32(sumi, q4_K_sum64(&x[i], &y[i],
+			    scales, j));
+		h = _mm_add_epi32(_mm256_castsi256_si128(sumi),
+		    _mm256_extracti128_si256(sumi, 1));
+		h = _mm_hadd_epi32(h, k4_mins(sc16, y[i].bsums));
+		h = _mm_hadd_epi32(h, h);
+		acc = fmaf((float)_mm_cvtsi128_si32(h), d, acc);
+		accm = fmaf((float)_mm_extract_epi32(h, 1), dmin, accm);
+	}
+	return acc - accm;
+}
+
+/*
+ * The same with AVX512-VNNI (where the CPU has it, unless YANGTUO_NO_VNNI
+ * is set): vpdpwssd multiplies a sub-block's pair sums by its scale and
+ * adds them in one instruction where AVX2 needs madd and add; the
+ * integers, so the floats, are the same.  Decode of Q4_K runs here.
+ */
+#define QT_VNNI \
+	__attribute__((target("avx2,fma,f16c,avx512vl,avx512vnni")))
+
+static QT_VNNI float
+q4_K_dot_block_vnni(int n, const void *vx, const void *vy)
+{
+	const struct qt_block_q4_K	*x = vx;
+	const struct qt_block_q8_K	*y = vy;
+	const __m256i			 m4 = _mm256_set1_epi8(15);
+	int				 i, j, nb = n / QK_K;
+	__m256i				 sc16, scales, sumi, bits, pl, ph;
+	__m128i				 h;
+	const int8_t			*q8;
+	float				 acc = 0, accm = 0, d, dmin;
+
+	for (i = 0; i < nb; i++) {
+		d = f16_scalar(x[i].d) * y[i].d;
+		dmin = f16_scalar(x[i].dmin) * y[i].d;
+		sc16 = k4_scales16(x[i].scales);
+		scales = halves(sc16, 0);
+		sumi = _mm256_setzero_si256();
+		#pragma GCC unroll 8
+		for (j = 0; j < 4; j++) {
+			q8 = y[i].qs + 64 * j;
+			bits = _mm256_loadu_si256((const __m256i *)(x[i].qs +
+			    32 * j));
+			pl = _mm256_maddubs_epi16(_mm256_and_si256(bits, m4),
+			    _mm256_loadu_si256((const __m256i *)q8));
+			ph = _mm256_maddubs_epi16(_mm256_and_si256(
+			    _mm256_srli_epi16(bits, 4), m4),
+			    _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+			/* Each 64 in a chain of its own: one chain through
+			 * all of them would wait on vpdpwssd's latency. */
+			pl = _mm256_dpwssd_epi32(_mm256_setzero_si256(),
+			    _mm256_shuffle_epi8(scales, pick16(2 * j)), pl);
+			pl = _mm256_dpwssd_epi32(pl, _mm256_shuffle_epi8(
+			    scales, pick16(2 * j + 1)), ph);
+			sumi = _mm256_add_epi32(sumi, pl);
+		}
+		h = _mm_add_epi32(_mm256_castsi256_si128(sumi),
+		    _mm256_extracti128_si256(sumi, 1));
+		h = _mm_hadd_epi32(h, k4_mins(sc16, y[i].bsums));
+		h = _mm_hadd_epi32(h, h);
+		acc = fmaf((float)_mm_cvtsi128_si32(h), d, acc);
+		accm = fmaf((float)_mm_extract_epi32(h, 1), dmin, accm);
+	}
+	return acc - accm;
+}
+
+static int
+q4_K_vnni(void)
+{
+	static int	has = -1;
+
+	if (has < 0) {
+		const char	*off = getenv("YANGTUO_NO_VNNI");
+
+		has = __builtin_cpu_supports("avx512vl") &&
+		    __builtin_cpu_supports("avx512vnni") &&
+		    (off == NULL || *off == '\0' || *off == '0');
+	}
+	return has;
+}
+
 static QT_AVX2_INL float
 q4_K_dot_rp(int n, const void *vx, const void *vy, int step)
 {
@@ -720,6 +835,9 @@ q4_K_dot_rp(int n, const void *vx, const void *vy, int step)
 	float				 acc = 0, accm = 0, d, dmin;
 
 	assert(n % QK_K == 0);
+	if (step == QK_K)
+		return q4_K_vnni() ? q4_K_dot_block_vnni(n, vx, vy) :
+		    q4_K_dot_block(n, vx, vy);
 	for (i = 0; i < nb; i++) {
 		d = f16_scalar(x[i].d) * y[i].d;
 		dmin = f16_scalar(x[i].dmin) * y[i].d;
