@@ -647,20 +647,6 @@ gemm_q8_0_vnni(int k, const void *w, size_t wrow, int nr, const void *a,
 		    y + t * ys + r, ys, 1, 1);
 }
 
-static int
-cpu_has_vnni(void)
-{
-	static int	has = -1;
-
-	if (has < 0) {
-		const char	*off = getenv("YANGTUO_NO_VNNI");
-
-		has = __builtin_cpu_supports("avx512vl") &&
-		    __builtin_cpu_supports("avx512vnni") &&
-		    (off == NULL || *off == '\0' || *off == '0');
-	}
-	return has;
-}
 #endif
 
 /* Scales as floats and the corrections of the repacked layouts (-8 and
@@ -719,7 +705,7 @@ gemm_get_rp(int kind)
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 	if (strcmp(qt_simd_name(), "avx2") != 0)
 		return NULL;
-	if (cpu_has_vnni() && __builtin_cpu_supports("avx512bw"))
+	if (qt_vnni())
 		return gemm_get_rp_variant(kind, RP_BEST);
 	return kind == RP_Q4_0X8 ? rp_q4_0 : NULL;
 #else
@@ -767,7 +753,7 @@ gemm_get_order(uint32_t type, int order)
 	gemm_fn	g = NULL;
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-	if (cpu_has_vnni())
+	if (qt_vnni())
 		g = gemm_get_variant(type, order, 1);
 #endif
 	return g != NULL ? g : gemm_get_variant(type, order, 0);

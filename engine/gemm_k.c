@@ -1475,28 +1475,6 @@ gemm_q6_K_vnni(int k, const void *w, size_t wrow, int nr, const void *a,
 }
 #endif /* x86 */
 
-/* Whether the VNNI tiles may run: the CPU has them and YANGTUO_NO_VNNI is
- * unset, empty or "0" (as gemm.c decides for its own). */
-static int
-gk_has_vnni(void)
-{
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-	static int	has = -1;
-
-	if (has < 0) {
-		const char	*off = getenv("YANGTUO_NO_VNNI");
-
-		has = __builtin_cpu_supports("avx512vl") &&
-		    __builtin_cpu_supports("avx512bw") &&
-		    __builtin_cpu_supports("avx512vnni") &&
-		    (off == NULL || *off == '\0' || *off == '0');
-	}
-	return has;
-#else
-	return 0;
-#endif
-}
-
 /* One variant (0: AVX2, 1: AVX512-VNNI) of the K-quant tile of a type in
  * an order, or NULL if this CPU or the type lacks it; the caller has
  * checked that the AVX2 kernels are in use.  For tests and gemm_k_get. */
@@ -1542,7 +1520,7 @@ gemm_k_get(uint32_t type, int order)
 {
 	gemm_fn	g = NULL;
 
-	if (gk_has_vnni())
+	if (qt_vnni())
 		g = gemm_k_get_variant(type, order, 1);
 	return g != NULL ? g : gemm_k_get_variant(type, order, 0);
 }

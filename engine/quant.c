@@ -13,6 +13,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
@@ -26,6 +27,7 @@ extern char qt_check_q8_0[sizeof(struct qt_block_q8_0) == 34 ? 1 : -1];
 
 static pthread_once_t	 qt_once = PTHREAD_ONCE_INIT;
 static int		 qt_cpu_avx2;	/* AVX2, FMA and F16C present */
+static int		 qt_cpu_vnni;	/* and AVX512 VL/BW/VNNI, allowed */
 static int		 qt_forced;	/* qt_force_ref(1) in effect */
 static const char	*qt_simd = "scalar";
 
@@ -607,6 +609,10 @@ qt_select_repack(void)
 		if (!qt_forced) {
 			t->dot_rp1 = qt_repack[i].rp1_avx2;
 			t->dot_rp4 = qt_repack[i].rp4_avx2;
+			/* Decode's Q4_K order: the same integers with
+			 * vpdpwssd (quant_k_avx2.c). */
+			if (qt_cpu_vnni && qt_repack[i].type == QT_Q4_K)
+				t->dot_rp1 = qt_q4_K_dot_rp1_vnni;
 		}
 #endif
 	}
@@ -677,6 +683,15 @@ qt_setup(void)
 	__builtin_cpu_init();
 	qt_cpu_avx2 = __builtin_cpu_supports("avx2") &&
 	    __builtin_cpu_supports("fma") && cpu_has_f16c();
+	{
+		const char	*off = getenv("YANGTUO_NO_VNNI");
+
+		qt_cpu_vnni = qt_cpu_avx2 &&
+		    __builtin_cpu_supports("avx512vl") &&
+		    __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vnni") &&
+		    (off == NULL || *off == '\0' || *off == '0');
+	}
 
 #endif
 	qt_select();
@@ -755,6 +770,16 @@ qt_simd_name(void)
 {
 	qt_init();
 	return qt_simd;
+}
+
+/* 1 if the AVX512-VNNI kernels (gemm.c, gemm_k.c, quant_k_avx2.c) may
+ * run: the AVX2 kernels are in use, the CPU has AVX512 VL, BW and VNNI,
+ * and YANGTUO_NO_VNNI is unset, empty or "0". */
+int
+qt_vnni(void)
+{
+	qt_init();
+	return qt_cpu_vnni && !qt_forced;
 }
 
 /* Force the _ref kernels (on = 1) or restore the best (on = 0); for tests,

@@ -90,6 +90,7 @@ const char	*qt_name(uint32_t type);
 int		 qt_type_by_name(const char *name);
 int		 qt_row_size(uint32_t type, int64_t n, size_t *out);
 const char	*qt_simd_name(void);
+int		 qt_vnni(void);
 void		 qt_force_ref(int on);
 
 /* Quantize a weight row exactly as ggml's quantize_row_*_ref does when it

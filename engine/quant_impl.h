@@ -223,6 +223,7 @@ void	qt_q6_K_to_f32_avx2(const void *, float *, int64_t);
 void	qt_q6_K_dot_avx2(int, float *, const void *, const void *);
 
 void	qt_q4_K_dot_rp1_avx2(int, float *, const void *, const void *);
+void	qt_q4_K_dot_rp1_vnni(int, float *, const void *, const void *);
 void	qt_q4_K_dot_rp4_avx2(int, float *, const void *, const void *);
 
 void	qt_q8_1_to_f32_avx2(const void *, float *, int64_t);

@@ -755,10 +755,11 @@ q4_K_dot_block(int n, const void *vx, const void *vy)
 }
 
 /*
- * The same with AVX512-VNNI (where the CPU has it, unless YANGTUO_NO_VNNI
- * is set): vpdpwssd multiplies a sub-block's pair sums by its scale and
- * adds them in one instruction where AVX2 needs madd and add; the
- * integers, so the floats, are the same.  Decode of Q4_K runs here.
+ * The same with AVX512-VNNI (qt_q4_K_dot_rp1_vnni, which quant.c picks
+ * where qt_vnni() allows): vpdpwssd multiplies a sub-block's pair sums by
+ * its scale and adds them in one instruction where AVX2 needs madd and
+ * add; the integers, so the floats, are the same.  Decode of Q4_K runs
+ * here.
  */
 #define QT_VNNI \
 	__attribute__((target("avx2,fma,f16c,avx512vl,avx512vnni")))
@@ -809,21 +810,6 @@ q4_K_dot_block_vnni(int n, const void *vx, const void *vy)
 	return acc - accm;
 }
 
-static int
-q4_K_vnni(void)
-{
-	static int	has = -1;
-
-	if (has < 0) {
-		const char	*off = getenv("YANGTUO_NO_VNNI");
-
-		has = __builtin_cpu_supports("avx512vl") &&
-		    __builtin_cpu_supports("avx512vnni") &&
-		    (off == NULL || *off == '\0' || *off == '0');
-	}
-	return has;
-}
-
 static QT_AVX2_INL float
 q4_K_dot_rp(int n, const void *vx, const void *vy, int step)
 {
@@ -836,8 +822,7 @@ q4_K_dot_rp(int n, const void *vx, const void *vy, int step)
 
 	assert(n % QK_K == 0);
 	if (step == QK_K)
-		return q4_K_vnni() ? q4_K_dot_block_vnni(n, vx, vy) :
-		    q4_K_dot_block(n, vx, vy);
+		return q4_K_dot_block(n, vx, vy);
 	for (i = 0; i < nb; i++) {
 		d = f16_scalar(x[i].d) * y[i].d;
 		dmin = f16_scalar(x[i].dmin) * y[i].d;
@@ -867,6 +852,13 @@ QT_AVX2 void
 qt_q4_K_dot_rp1_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	*s = q4_K_dot_rp(n, vx, vy, QK_K);
+}
+
+/* The same with AVX512-VNNI (quant.c picks it where qt_vnni() allows). */
+QT_VNNI void
+qt_q4_K_dot_rp1_vnni(int n, float *s, const void *vx, const void *vy)
+{
+	*s = q4_K_dot_block_vnni(n, vx, vy);
 }
 
 /* Q4_K x Q8_K as llama.cpp's repacked gemm (batch rows in fours). */
