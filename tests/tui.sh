@@ -433,60 +433,93 @@ elif ! command -v script >/dev/null 2>&1; then
 elif ! "$bin" quantize --random 1b Q4_0 "$tmp/1b.gguf" >/dev/null 2>&1; then
 	t 1 "quantize --random 1b makes the latency model"
 else
-	# Two tries: on a shared 2-core machine another test may run beside
-	# this one (make -j2 check); a real regression fails both.
+	# Two yangtuo at once, keys typed into each in turn: one idle (the
+	# small model, nothing to do), one generating with the 1B model.
+	# The idle one sees what the machine does to any echo (other jobs,
+	# the pty relays); the busy one adds what our own engine does to
+	# the UI.  Pass: p99 under 20 ms or, when the machine itself is
+	# slow, within 10 ms of the idle twin's p99.  A UI that waited for
+	# the engine would be off by a token's time at every key and by
+	# the whole prefill at some.  Two tries.
 	for try in 1 2; do
 	rm -f "$tmp/lat.log"
-	LINES=24 COLUMNS=80 perl - "$bin" -m "$tmp/1b.gguf" -c 256 -n -1 \
-	    --log-file "$tmp/lat.log" >"$tmp/lat" 2>&1 <<'EOF'
+	LINES=24 COLUMNS=80 perl - "$bin" "$tmp/small.gguf" "$tmp/1b.gguf" \
+	    "$tmp/lat.log" >"$tmp/lat" 2>&1 <<'EOF'
 use strict; use warnings;
 use Time::HiRes qw(time sleep);
 use IPC::Open2; use IO::Select;
-my $cmd = join(' ', map { "'$_'" } @ARGV);
-my $pid = open2(my $out, my $in, 'script', '-q', '-e', '-c', $cmd,
-    '/dev/null');
-binmode $out; binmode $in; $in->autoflush(1);
-my $sel = IO::Select->new($out);
-my $buf = '';
-sub pump { my $t = shift; while ($sel->can_read($t)) {
-	my $r = sysread($out, my $b, 65536); last unless $r;
-	$buf .= $b; $t = 0 } }
-sub wait_for { my ($re, $tmo) = @_; my $end = time + $tmo;
-	while (time < $end) { pump(0.05); return 1 if $buf =~ $re } 0 }
-wait_for(qr/temp 0/, 120) or die "the chat did not start\n";
-syswrite($in, "hello\r");
-wait_for(qr/replying/, 120) or die "no reply\n";
+my ($bin, $small, $big, $log) = @ARGV;
 my $k = "\xe7\xbe\x8a";	# a character no synthetic token contains
-my $count = () = $buf =~ /$k/g;
-my @lat;
+my $sel = IO::Select->new;
+my %by_fd;
+sub launch { my @cmd = @_;
+	my $cmd = join(' ', map { "'$_'" } @cmd);
+	my $s = { buf => '', all => '', n => 0, lat => [] };
+	$s->{pid} = open2($s->{out}, $s->{in}, 'script', '-q', '-e', '-c',
+	    $cmd, '/dev/null');
+	binmode $s->{out}; binmode $s->{in}; $s->{in}->autoflush(1);
+	$sel->add($s->{out}); $by_fd{fileno $s->{out}} = $s;
+	return $s }
+# Read whatever either one wrote (a full pty would stall its writer);
+# count the marks in the new bytes only, keeping the last two for a
+# mark split across reads.
+sub pump { my $t = shift; while (my @r = $sel->can_read($t)) {
+	for my $fh (@r) { my $s = $by_fd{fileno $fh};
+		my $r = sysread($fh, my $b, 65536);
+		unless ($r) { $sel->remove($fh); next }
+		$s->{all} .= $b if length $s->{all} < 1e5;
+		$s->{buf} .= $b;
+		my $c = () = $s->{buf} =~ /$k/g;
+		$s->{n} += $c;
+		$s->{buf} =~ s/.*$k//s if $c;
+		$s->{buf} = substr($s->{buf}, -2) if length $s->{buf} > 2 }
+	$t = 0 } }
+sub wait_for { my ($s, $re, $tmo) = @_; my $end = time + $tmo;
+	while (time < $end) { pump(0.05); return 1 if $s->{all} =~ $re }
+	0 }
+sub key { my $s = shift; my $n = $s->{n}; my $t0 = time;
+	syswrite($s->{in}, $k);
+	while (time < $t0 + 2) { pump(0.001); last if $s->{n} > $n }
+	push @{$s->{lat}}, (time - $t0) * 1000 }
+my $idle = launch($bin, '-m', $small, '-t', '1', '-c', '256');
+my $busy = launch($bin, '-m', $big, '-c', '1024', '-n', '-1',
+    '--log-file', $log);
+wait_for($idle, qr/temp 0/, 120) or die "the idle chat did not start\n";
+wait_for($busy, qr/temp 0/, 120) or die "the chat did not start\n";
+syswrite($busy->{in}, "hello\r");
+# Generating once the sampler logs its first token.
+my $end = time + 120;
+until (time > $end or (-s $log and `cat '$log'` =~ /sample n=/)) { pump(0.05) }
+time <= $end or die "no reply\n";
 for my $i (1 .. 100) {
-	if ($i % 30 == 0) { syswrite($in, "\x15"); sleep 0.05; pump(0.01);
-		$count = () = $buf =~ /$k/g }
-	my $t0 = time;
-	syswrite($in, $k);
-	while (time < $t0 + 2) { pump(0.001);
-		my $c = () = $buf =~ /$k/g;
-		if ($c > $count) { $count = $c; last } }
-	push @lat, (time - $t0) * 1000;
-	sleep 0.03;
+	if ($i % 30 == 0) { syswrite($_->{in}, "\x15") for $idle, $busy;
+		sleep 0.05; pump(0.01) }
+	key($idle); sleep 0.015; key($busy); sleep 0.015;
 }
-syswrite($in, "\x03\x15"); sleep 0.5; syswrite($in, "/quit\r");
-for (1 .. 100) { pump(0.05); last if waitpid($pid, 1) != 0 }
-kill 'TERM', $pid if waitpid($pid, 1) == 0;
-close $in;
-my @s = sort { $a <=> $b } @lat;
-printf "p50 %.2f p99 %.2f max %.2f ms\n", $s[49], $s[98], $s[99];
+syswrite($busy->{in}, "\x03\x15"); sleep 0.5;
+syswrite($_->{in}, "/quit\r") for $idle, $busy;
+for (1 .. 200) { pump(0.05);
+	last if waitpid($idle->{pid}, 1) != 0 && waitpid($busy->{pid}, 1) != 0 }
+for ($idle, $busy) { kill 'TERM', $_->{pid} if waitpid($_->{pid}, 1) == 0;
+	close $_->{in} }
+my @i = sort { $a <=> $b } @{$idle->{lat}};
+my @b = sort { $a <=> $b } @{$busy->{lat}};
+printf "p50 %.2f p99 %.2f max %.2f ms; idle twin p50 %.2f p99 %.2f ms\n",
+    $b[49], $b[98], $b[99], $i[49], $i[98];
 EOF
-	p99=$(sed -n 's/.*p99 \([0-9.]*\).*/\1/p' "$tmp/lat")
-	[ -n "$p99" ] && awk -v p="$p99" 'BEGIN { exit !(p < 20) }' && break
+	p99=$(sed -n 's/^p50 .* p99 \([0-9.]*\) max.*/\1/p' "$tmp/lat")
+	ip99=$(sed -n 's/.*idle twin .* p99 \([0-9.]*\) ms$/\1/p' "$tmp/lat")
+	lat_ok() { awk -v p="$p99" -v i="$ip99" \
+	    'BEGIN { exit !(p < 20 || p < i + 10) }'; }
+	[ -n "$p99" ] && [ -n "$ip99" ] && lat_ok && break
 	done
-	if [ -z "$p99" ]; then
+	if [ -z "$p99" ] || [ -z "$ip99" ]; then
 		t 1 "keystroke echo measured while generating"; diag "$tmp/lat"
 	elif [ -n "$YT_SANITIZERS" ]; then
-		skip "sanitizer build, keystroke echo $(cat "$tmp/lat")"
+		skip "sanitizer build, keystroke echo $(grep -a '^p50' "$tmp/lat")"
 	else
-		awk -v p="$p99" 'BEGIN { exit !(p < 20) }'
-		t $? "keystroke echo while generating: $(cat "$tmp/lat") (p99 < 20 ms)"
+		lat_ok
+		t $? "keystroke echo while generating: $(grep -a '^p50' "$tmp/lat") (p99 < 20 ms, or < idle p99 + 10 ms)"
 	fi
 	grep -q 'sample n=' "$tmp/lat.log" 2>/dev/null || grep -q 'ui reply done' "$tmp/lat.log"
 	t $? "the model was generating meanwhile"
