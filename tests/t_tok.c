@@ -687,21 +687,28 @@ check_long_run(const struct tok *t)
 	struct timespec		 a, b;
 	char			*text;
 	size_t			 len = 300000, i, nh = sizeof han - 1;
-	double			 s;
+	double			 s, best = 1e9;
+	int			 r;
 
 	if ((text = malloc(len)) == NULL)
 		return;
 	for (i = 0; i < len / 3; i++)
 		memcpy(text + 3 * i, han + 3 * ((i * 7 + i / 5) % (nh / 3)),
 		    3);
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	encode(t, text, len, &got);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec -
-	    a.tv_nsec) / 1e9;
+	/* The best of three: a busy machine slows one run, not the
+	 * algorithm; a quadratic merge is ~1000x off in every run. */
+	for (r = 0; r < 3; r++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		encode(t, text, len, &got);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec -
+		    a.tv_nsec) / 1e9;
+		if (s < best)
+			best = s;
+	}
 	diag("100,000 Chinese characters in one word: %zu ids, %.1f ms",
-	    got.n, s * 1e3);
-	ok(got.n > 0 && len / 1e6 / s > 1.0, "a 300 KB run of Chinese "
+	    got.n, best * 1e3);
+	ok(got.n > 0 && len / 1e6 / best > 1.0, "a 300 KB run of Chinese "
 	    "merges above 1 MB/s (no quadratic blowup)");
 	free(got.v);
 	free(text);
