@@ -63,4 +63,18 @@ gemm_rp_fn	gemm_get_rp_variant(int kind, int variant);
 void		gemm_act_sums(const void *row, int k, float *af,
 		    int32_t *ac8, int32_t *ac128);
 
+/*
+ * The kernel over Q4_K rows repacked sixteen at a time (RP_Q4_KX16):
+ * y[t * ys + r] for the nr rows (a multiple of 16) of w against nt Q8_K
+ * rows of arow bytes, each the float of the dot in the repacked order
+ * asked for (GEMM_RP4 or GEMM_RP1: qt_traits dot_rp4, dot_rp1) bit for
+ * bit, so decode and prompts agree with the file's rows.
+ */
+typedef void (*gemm_rpk_fn)(int k, const void *w, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys, int order);
+
+/* gemm_k.c's kernel for a repacked K-quant layout, or NULL if this CPU
+ * lacks it or YANGTUO_NO_VNNI asks not to use it. */
+gemm_rpk_fn	gemm_k_get_rp(int kind);
+
 #endif

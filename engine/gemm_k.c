@@ -6,8 +6,9 @@
  * of its dot kernel (quant_k_avx2.c).  Q4_K's repacked orders, which add
  * whole integer sums, also have a kernel with 8 rows interleaved in the
  * lanes.  With AVX512-VNNI, Q4_K's repacked orders and Q6_K have tiles
- * with 16 rows in the lanes of a zmm register.  Either way the outputs
- * are the dots' floats bit for bit.
+ * with 16 rows in the lanes of a zmm register, and Q4_K rows repacked
+ * at load (repack.h) a kernel that serves decode as well.  Either way
+ * the outputs are the dots' floats bit for bit.
  */
 #include "config.h"
 
@@ -19,6 +20,7 @@
 
 #include "quant.h"
 #include "quant_impl.h"
+#include "repack.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
@@ -1105,6 +1107,35 @@ q4_K_x16_pack(struct q4_K_x16 *p, const void *w, size_t wrow, int i)
 }
 
 /*
+ * A 64-chunk's scaled integer sums s and mins' sums m of one token,
+ * into its accumulators as q4_K_dot_rp does: two FMAs now (rp4), or
+ * kept for the block's (rp1, x16_block).
+ */
+static GK_VINL void
+x16_chunk(__m512i s, __m512i m, __m512 dd, __m512 dm, __m512 *acc,
+    __m512 *accm, __m512i *sum, __m512i *msum, const int rp4)
+{
+	if (rp4) {
+		*acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), dd, *acc);
+		*accm = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), dm, *accm);
+	} else {
+		*sum = _mm512_add_epi32(*sum, s);
+		*msum = _mm512_add_epi32(*msum, m);
+	}
+}
+
+/* The end of a block (rp1): the FMAs of its whole sums. */
+static GK_VINL void
+x16_block(__m512i sum, __m512i msum, __m512 dd, __m512 dm, __m512 *acc,
+    __m512 *accm, const int rp4)
+{
+	if (rp4)
+		return;
+	*acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), dd, *acc);
+	*accm = _mm512_fmadd_ps(_mm512_cvtepi32_ps(msum), dm, *accm);
+}
+
+/*
  * Add block i of TN tokens to their accumulators against the 16 rows,
  * as q4_K_dot_rp does (see q4_K_x8_block).  A dot sum per sub-block is
  * at most 32 * 15 * 128 in size, so the scaled ones fit easily.
@@ -1115,7 +1146,7 @@ q4_K_x16_block(const struct q4_K_x16 *p, const uint8_t *a, size_t arow,
 {
 	const struct qt_block_q8_K	*yb[4];
 	__m512				 dd[4], dm[4];
-	__m512i				 d0[4], d1[4], s, m, w;
+	__m512i				 d0[4], d1[4], w;
 	__m512i				 sum[4], msum[4];
 	int32_t				 x4, s32[4][4];
 	int				 j, g, t;
@@ -1152,32 +1183,17 @@ q4_K_x16_block(const struct q4_K_x16 *p, const uint8_t *a, size_t arow,
 			}
 		}
 		GK_UNROLL
-		for (t = 0; t < TN; t++) {
-			s = _mm512_add_epi32(_mm512_mullo_epi32(d0[t],
+		for (t = 0; t < TN; t++)
+			x16_chunk(_mm512_add_epi32(_mm512_mullo_epi32(d0[t],
 			    p->sc[2 * j]), _mm512_mullo_epi32(d1[t],
-			    p->sc[2 * j + 1]));
-			m = _mm512_madd_epi16(p->mn[j], _mm512_set1_epi32(
-			    s32[t][j]));
-			if (rp4) {
-				acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-				    dd[t], acc[t]);
-				accm[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(
-				    m), dm[t], accm[t]);
-			} else {
-				sum[t] = _mm512_add_epi32(sum[t], s);
-				msum[t] = _mm512_add_epi32(msum[t], m);
-			}
-		}
+			    p->sc[2 * j + 1])), _mm512_madd_epi16(p->mn[j],
+			    _mm512_set1_epi32(s32[t][j])), dd[t], dm[t],
+			    &acc[t], &accm[t], &sum[t], &msum[t], rp4);
 	}
-	if (rp4)
-		return;
 	GK_UNROLL
-	for (t = 0; t < TN; t++) {
-		acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[t]), dd[t],
-		    acc[t]);
-		accm[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(msum[t]), dm[t],
-		    accm[t]);
-	}
+	for (t = 0; t < TN; t++)
+		x16_block(sum[t], msum[t], dd[t], dm[t], &acc[t], &accm[t],
+		    rp4);
 }
 
 /* 16 rows at w by nt tokens at a, in the rp4 or rp1 order. */
@@ -1239,6 +1255,157 @@ gemm_q4_K_rp4_vnni(int k, const void *w, size_t wrow, int nr,
     const void *a, size_t arow, int nt, float *y, size_t ys)
 {
 	gk_gemm_rp_vnni(1, k, w, wrow, nr, a, arow, nt, y, ys);
+}
+
+/*
+ * Q4_K repacked at load (repack.h's rp_q4_K_x16): the rows lie in the
+ * lanes as in q4_K_x16 above, but the copy keeps the file's nibbles and
+ * scale bytes, so it is the file's size and decode reads each byte once.
+ * A block is unpacked in registers: the 12 scale bytes of 16 rows in
+ * three loads (k4_scales16's bit moves, on 16 lanes at once), each
+ * 64-byte group of nibbles with an AND and a shift.  Against the dot
+ * kernel, which a row at a time spends about 80 instructions on a block,
+ * 16 rows take about 300 here; decode becomes a matter of bandwidth.
+ * The integer sums are the dots', so are the floats.
+ */
+/* A vpshufb control taking byte b of each 32-bit lane to its low byte,
+ * the rest zero (pair 0), or bytes b and b + 1 to its two int16 (pair
+ * 1); vpshufb indexes a 128-bit lane, hence 4m for 32-bit lane m. */
+static GK_VINL __m512i
+rpk_ctl(int b, int pair)
+{
+	__m512i	c = pair ? _mm512_set1_epi32((int)(0x80008000u |
+		    (uint32_t)b | (uint32_t)(b + 1) << 16)) :
+		    _mm512_set1_epi32((int)(0x80808000u | (uint32_t)b));
+
+	return _mm512_add_epi8(c, _mm512_broadcast_i32x4(pair ?
+	    _mm_setr_epi32(0, 0x00040004, 0x00080008, 0x000c000c) :
+	    _mm_setr_epi32(0, 4, 8, 12)));
+}
+
+/* Block p of the 16 rows against TN tokens (rows of arow bytes at a,
+ * block i), into their accumulators as q4_K_x16_block does. */
+static GK_VINL void
+rpk_q4_K_block(const struct rp_q4_K_x16 *p, const uint8_t *a, size_t arow,
+    int i, __m512 *acc, __m512 *accm, const int rp4, const int TN)
+{
+	const __m512i			 m4 = _mm512_set1_epi8(15);
+	const __m512i			 m6 = _mm512_set1_epi8(0x3f);
+	const __m512i			 m30 = _mm512_set1_epi8(0x30);
+	const struct qt_block_q8_K	*yb[4];
+	__m512				 d, dmin, dd[4], dm[4];
+	__m512i				 sa, sb, sc, scl[2], mnl[2], sl, sh, mn;
+	__m512i				 w, lo, hi, d0[4], d1[4];
+	__m512i				 sum[4], msum[4];
+	int32_t				 x4, s32[4][4];
+	int				 j, g, t, b;
+
+	d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)p->d));
+	dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)p->dmin));
+	sa = _mm512_load_si512(p->sc[0]);
+	sb = _mm512_load_si512(p->sc[1]);
+	sc = _mm512_load_si512(p->sc[2]);
+	/* Per lane, the bytes of scales 0-3 and 4-7, mins 0-3 and 4-7. */
+	scl[0] = _mm512_and_si512(sa, m6);
+	mnl[0] = _mm512_and_si512(sb, m6);
+	scl[1] = _mm512_or_si512(_mm512_and_si512(sc, m4), _mm512_and_si512(
+	    _mm512_srli_epi32(sa, 2), m30));
+	mnl[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(sc, 4),
+	    m4), _mm512_and_si512(_mm512_srli_epi32(sb, 2), m30));
+	GK_UNROLL
+	for (t = 0; t < TN; t++) {
+		yb[t] = q8k(a, arow, t, i);
+		dd[t] = _mm512_mul_ps(d, _mm512_set1_ps(yb[t]->d));
+		dm[t] = _mm512_mul_ps(dmin, _mm512_set1_ps(yb[t]->d));
+		_mm_storeu_si128((__m128i *)s32[t], bsums32(yb[t]->bsums));
+		sum[t] = msum[t] = _mm512_setzero_si512();
+	}
+	for (j = 0; j < 4; j++) {
+		/* Sub-blocks 2j and 2j + 1: bytes b and b + 1 of a half. */
+		b = 2 * (j & 1);
+		sl = _mm512_shuffle_epi8(scl[j >> 1], rpk_ctl(b, 0));
+		sh = _mm512_shuffle_epi8(scl[j >> 1], rpk_ctl(b + 1, 0));
+		mn = _mm512_shuffle_epi8(mnl[j >> 1], rpk_ctl(b, 1));
+		GK_UNROLL
+		for (t = 0; t < TN; t++)
+			d0[t] = d1[t] = _mm512_setzero_si512();
+		GK_UNROLL
+		for (g = 0; g < 8; g++) {
+			w = _mm512_load_si512(p->qs[j][g]);
+			lo = _mm512_and_si512(w, m4);
+			hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
+			GK_UNROLL
+			for (t = 0; t < TN; t++) {
+				memcpy(&x4, yb[t]->qs + 64 * j + 4 * g, 4);
+				d0[t] = keep512(_mm512_dpbusd_epi32(d0[t], lo,
+				    _mm512_set1_epi32(x4)));
+				memcpy(&x4, yb[t]->qs + 64 * j + 32 + 4 * g, 4);
+				d1[t] = keep512(_mm512_dpbusd_epi32(d1[t], hi,
+				    _mm512_set1_epi32(x4)));
+			}
+		}
+		GK_UNROLL
+		for (t = 0; t < TN; t++)
+			x16_chunk(_mm512_add_epi32(_mm512_mullo_epi32(d0[t],
+			    sl), _mm512_mullo_epi32(d1[t], sh)),
+			    _mm512_madd_epi16(mn, _mm512_set1_epi32(
+			    s32[t][j])), dd[t], dm[t], &acc[t], &accm[t],
+			    &sum[t], &msum[t], rp4);
+	}
+	GK_UNROLL
+	for (t = 0; t < TN; t++)
+		x16_block(sum[t], msum[t], dd[t], dm[t], &acc[t], &accm[t],
+		    rp4);
+}
+
+/* 16 repacked rows (nb blocks at w) by nt tokens, in one order. */
+static GK_VINL void
+rpk_q4_K_gemm(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
+    size_t arow, int nt, float *y, size_t ys, const int rp4)
+{
+	__m512		acc[GK_X8_TOKS], accm[GK_X8_TOKS];
+	int		i, n, t, t0;
+
+	if (nt == 1) {
+		/* Decode: the two accumulators stay in registers. */
+		acc[0] = accm[0] = _mm512_setzero_ps();
+		for (i = 0; i < nb; i++)
+			rpk_q4_K_block(w + i, a, arow, i, acc, accm, rp4, 1);
+		_mm512_storeu_ps(y, _mm512_sub_ps(acc[0], accm[0]));
+		return;
+	}
+	for (t0 = 0; t0 < nt; t0 += n) {
+		n = nt - t0 < GK_X8_TOKS ? nt - t0 : GK_X8_TOKS;
+		for (t = 0; t < n; t++)
+			acc[t] = accm[t] = _mm512_setzero_ps();
+		for (i = 0; i < nb; i++) {
+			/* Four tokens share each unpacked group of rows. */
+			for (t = 0; t + 4 <= n; t += 4)
+				rpk_q4_K_block(w + i, a + (size_t)(t0 + t) *
+				    arow, arow, i, acc + t, accm + t, rp4, 4);
+			for (; t < n; t++)
+				rpk_q4_K_block(w + i, a + (size_t)(t0 + t) *
+				    arow, arow, i, acc + t, accm + t, rp4, 1);
+		}
+		for (t = 0; t < n; t++)
+			_mm512_storeu_ps(y + (size_t)(t0 + t) * ys,
+			    _mm512_sub_ps(acc[t], accm[t]));
+	}
+}
+
+static GK_VNNI void
+rpk_q4_K_vnni(int k, const void *w, int nr, const void *a, size_t arow,
+    int nt, float *y, size_t ys, int order)
+{
+	const struct rp_q4_K_x16	*p = w;
+	int				 nb = k / QK_K, r;
+
+	for (r = 0; r + 16 <= nr; r += 16, p += nb) {
+		if (order == GEMM_RP4)
+			rpk_q4_K_gemm(nb, p, a, arow, nt, y + r, ys, 1);
+		else
+			rpk_q4_K_gemm(nb, p, a, arow, nt, y + r, ys, 0);
+	}
 }
 
 /*
@@ -1509,6 +1676,20 @@ gemm_k_get_variant(uint32_t type, int order, int vnni)
 	(void)type;
 	(void)order;
 	(void)vnni;
+	return NULL;
+}
+
+/* The kernel over a repacked K-quant layout (repack.h), or NULL. */
+gemm_rpk_fn
+gemm_k_get_rp(int kind)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+	if (kind == RP_Q4_KX16 && qt_vnni() &&
+	    __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw"))
+		return rpk_q4_K_vnni;
+#endif
+	(void)kind;
 	return NULL;
 }
 

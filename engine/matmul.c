@@ -5,7 +5,8 @@
  * do), then every thread takes a slice of weight rows and walks the
  * batch, 16 weight rows at a time so they stay in cache.  Q4_0 and Q8_0
  * weights repacked at load (repack.h) go to gemm.c's repacked kernels
- * for prompts and decode alike, which round in their own order.
+ * for prompts and decode alike, which round in their own order; Q4_K
+ * weights repacked at load to gemm_k.c's, in llama.cpp's orders.
  */
 #include "config.h"
 
@@ -33,6 +34,7 @@ struct mm_job {
 	gemm_fn			 gemm;		/* rows t >= t4 */
 	gemm_fn			 gemm4;		/* rows t < t4 */
 	gemm_rp_fn		 rp;
+	gemm_rpk_fn		 rpk;
 	qt_dot_fn		 dot;		/* rows t >= t4 */
 	qt_dot_fn		 dot4;		/* rows t < t4 */
 	long			 t4;
@@ -90,7 +92,8 @@ mm_job_run(void *arg, int ith, int nth)
 		pool_barrier(j->pool);
 	}
 	qd = in->q;
-	/* Slices are multiples of MM_ROWS so threads do not share lines. */
+	/* Slices are multiples of MM_ROWS so threads do not share lines
+	 * (and start at a 16-row group of a repacked Q4_K). */
 	pool_split((M + MM_ROWS - 1) / MM_ROWS, ith, nth, &lo, &hi);
 	lo *= MM_ROWS;
 	hi *= MM_ROWS;
@@ -121,12 +124,16 @@ mm_job_run(void *arg, int ith, int nth)
 		}
 		return;
 	}
-	if (j->gemm != NULL) {
+	if (j->gemm != NULL || j->rpk != NULL) {
 		long	t0, nt;
+		size_t	gsize = (size_t)(in->K / QK_K) *
+			    sizeof(struct rp_q4_K_x16);
 
 		/* Prompts: tiles of 16 weight rows by 64 tokens keep both
 		 * operands in cache; the kernel tiles registers inside.
-		 * Token tiles end at t4, which is a multiple of 4. */
+		 * Token tiles end at t4, which is a multiple of 4, where
+		 * the order changes.  Repacked Q4_K rows come here for
+		 * decode too. */
 		for (t0 = 0; t0 < in->T; t0 += nt) {
 			t = t0 < j->t4 ? j->t4 : in->T;
 			nt = t - t0 < MM_TOKS ? t - t0 : MM_TOKS;
@@ -135,11 +142,19 @@ mm_job_run(void *arg, int ith, int nth)
 				    j->cancel, memory_order_relaxed))
 					return;
 				r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
-				(t0 < j->t4 ? j->gemm4 : j->gemm)((int)in->K,
-				    wd + r0 * w->row_size, w->row_size,
-				    (int)(r1 - r0), qd + t0 * in->qrow,
-				    in->qrow, (int)nt, j->y + t0 * M + r0,
-				    (size_t)M);
+				if (j->rpk != NULL)
+					j->rpk((int)in->K, (const uint8_t *)
+					    w->rp + (size_t)(r0 / 16) * gsize,
+					    (int)(r1 - r0), qd + t0 * in->qrow,
+					    in->qrow, (int)nt, j->y + t0 * M +
+					    r0, (size_t)M, t0 < j->t4 ?
+					    GEMM_RP4 : GEMM_RP1);
+				else
+					(t0 < j->t4 ? j->gemm4 : j->gemm)(
+					    (int)in->K, wd + r0 * w->row_size,
+					    w->row_size, (int)(r1 - r0), qd +
+					    t0 * in->qrow, in->qrow, (int)nt,
+					    j->y + t0 * M + r0, (size_t)M);
 			}
 		}
 		return;
@@ -183,6 +198,8 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	j.dt = qt_get(j.wt->dot_type);
 	j.gemm = j.gemm4 = in->T >= 2 ? gemm_get(w->type) : NULL;
 	j.rp = w->rp != NULL ? gemm_get_rp(w->rp_kind) : NULL;
+	j.rpk = w->rp != NULL && w->rp_kind == RP_Q4_KX16 ?
+	    gemm_k_get_rp(w->rp_kind) : NULL;
 	j.dot = j.dot4 = j.wt->dot;
 	j.t4 = 0;
 	/* Where llama.cpp repacks the weight (8k rows; never the token

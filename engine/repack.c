@@ -1,5 +1,6 @@
 /*
- * Load-time repacking of weights into the layouts of gemm.c.  The copy is
+ * Load-time repacking of weights into the layouts of gemm.c (Q4_0, Q8_0)
+ * and gemm_k.c (Q4_K).  The copy is
  * made once per tensor; the file mapping's pages of that tensor are then
  * dropped (MADV_DONTNEED on a private read-only mapping only forgets them:
  * a later read, e.g. an embedding row, faults the file's bytes back in).
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "gemm.h"
+#include "gemm_k.h"
 #include "model.h"
 #include "quant.h"
 #include "quant_impl.h"
@@ -76,15 +78,42 @@ pack_q8_0x8(struct rp_q8_0x8 *out, const uint8_t *src, size_t row_size,
 	}
 }
 
+/* Interleave sixteen rows of Q4_K blocks (the bytes as they are). */
+static void
+pack_q4_K_x16(struct rp_q4_K_x16 *out, const uint8_t *src,
+    size_t row_size, int64_t nb)
+{
+	const struct qt_block_q4_K	*rows[16];
+	int64_t				 b;
+	int				 r, j, g, k;
+
+	for (r = 0; r < 16; r++)
+		rows[r] = (const void *)(src + (size_t)r * row_size);
+	for (b = 0; b < nb; b++, out++) {
+		for (r = 0; r < 16; r++) {
+			const struct qt_block_q4_K	*x = &rows[r][b];
+
+			out->d[r] = x->d;
+			out->dmin[r] = x->dmin;
+			for (k = 0; k < 3; k++)
+				memcpy(&out->sc[k][r], x->scales + 4 * k, 4);
+			for (j = 0; j < 4; j++)
+				for (g = 0; g < 8; g++)
+					memcpy(out->qs[j][g] + 4 * r,
+					    x->qs + 32 * j + 4 * g, 4);
+		}
+	}
+}
+
 /* Repack w when a kernel for its layout exists; see repack.h. */
 long
 repack_tensor(struct mtensor *w, int release_source)
 {
 	const uint8_t	*src = w->data;
-	int64_t		 nb, g;
+	int64_t		 nb, g, rows, qk;
 	size_t		 bytes, gsize;
 	void		*p;
-	int		 kind;
+	int		 kind, ok;
 
 	w->rp = NULL;
 	w->rp_kind = RP_NONE;
@@ -92,38 +121,53 @@ repack_tensor(struct mtensor *w, int release_source)
 	case QT_Q4_0:
 		kind = RP_Q4_0X8;
 		gsize = sizeof(struct rp_q4_0x8);
+		rows = 8;
+		qk = QK4_0;
+		ok = gemm_get_rp(kind) != NULL;
 		break;
 	case QT_Q8_0:
 		kind = RP_Q8_0X8;
 		gsize = sizeof(struct rp_q8_0x8);
+		rows = 8;
+		qk = QK8_0;
+		ok = gemm_get_rp(kind) != NULL;
+		break;
+	case QT_Q4_K:
+		/* Only where matmul takes llama.cpp's repacked orders: its
+		 * token embedding keeps the plain dot's. */
+		kind = RP_Q4_KX16;
+		gsize = sizeof(struct rp_q4_K_x16);
+		rows = 16;
+		qk = QK_K;
+		ok = gemm_k_get_rp(kind) != NULL && (w->name == NULL ||
+		    strcmp(w->name, "token_embd.weight") != 0);
 		break;
 	default:
 		return 0;
 	}
-	/* QK4_0 == QK8_0: both layouts take blocks of 32 columns. */
-	if (w->ne1 % 8 != 0 || w->ne0 % QK8_0 != 0 ||
-	    gemm_get_rp(kind) == NULL)
+	if (!ok || w->ne1 % rows != 0 || w->ne0 % qk != 0)
 		return 0;
-	nb = w->ne0 / QK8_0;
-	if (__builtin_mul_overflow((size_t)(w->ne1 / 8) * (size_t)nb, gsize,
+	nb = w->ne0 / qk;
+	if (__builtin_mul_overflow((size_t)(w->ne1 / rows) * (size_t)nb, gsize,
 	    &bytes))
 		return -1;
 	if (posix_memalign(&p, 64, bytes) != 0)
 		return -1;
 	/* Release the source as we go (every 64 groups), so the peak is
 	 * one copy plus a few megabytes, not two copies of the tensor. */
-	for (g = 0; g < w->ne1 / 8; g++) {
+	for (g = 0; g < w->ne1 / rows; g++) {
+		const uint8_t	*s = src + (size_t)(g * rows) * w->row_size;
+		uint8_t		*d = (uint8_t *)p + (size_t)(g * nb) * gsize;
+
 		if (kind == RP_Q4_0X8)
-			pack_q4_0x8((struct rp_q4_0x8 *)p + g * nb,
-			    src + (size_t)g * 8 * w->row_size, w->row_size,
-			    nb);
+			pack_q4_0x8((void *)d, s, w->row_size, nb);
+		else if (kind == RP_Q8_0X8)
+			pack_q8_0x8((void *)d, s, w->row_size, nb);
 		else
-			pack_q8_0x8((struct rp_q8_0x8 *)p + g * nb,
-			    src + (size_t)g * 8 * w->row_size, w->row_size,
-			    nb);
+			pack_q4_K_x16((void *)d, s, w->row_size, nb);
 		if (release_source && (g + 1) % 64 == 0)
-			release(src + (size_t)(g - 63) * 8 * w->row_size,
-			    (size_t)64 * 8 * w->row_size);
+			release(src + (size_t)((g - 63) * rows) * w->row_size,
+			    (size_t)(64 * rows) * w->row_size);
 	}
 	if (release_source)
 		release(w->data, (size_t)w->ne1 * w->row_size);
@@ -158,6 +202,27 @@ repack_row_f32(const struct mtensor *w, int64_t row, float *out)
 
 	if (w->rp == NULL || row < 0 || row >= w->ne1)
 		return -1;
+	if (w->rp_kind == RP_Q4_KX16) {
+		const struct rp_q4_K_x16	*p;
+		struct qt_block_q4_K		 blk;
+		int				 j, g;
+
+		r = (int)(row % 16);
+		nb = w->ne0 / QK_K;
+		p = (const struct rp_q4_K_x16 *)w->rp + (row / 16) * nb;
+		for (b = 0; b < nb; b++, p++, out += QK_K) {
+			blk.d = p->d[r];
+			blk.dmin = p->dmin[r];
+			for (c = 0; c < 3; c++)
+				memcpy(blk.scales + 4 * c, &p->sc[c][r], 4);
+			for (j = 0; j < 4; j++)
+				for (g = 0; g < 8; g++)
+					memcpy(blk.qs + 32 * j + 4 * g,
+					    p->qs[j][g] + 4 * r, 4);
+			t->to_f32(&blk, out, QK_K);
+		}
+		return 0;
+	}
 	nb = w->ne0 / QK8_0;
 	for (b = 0; b < nb; b++, out += QK8_0) {
 		if (w->rp_kind == RP_Q4_0X8) {

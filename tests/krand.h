@@ -6,6 +6,7 @@
 #define YT_TESTS_KRAND_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/quant.h"
@@ -48,6 +49,46 @@ raw_k(uint32_t type, uint8_t *p, size_t nb, unsigned *seed)
 			memcpy(p + off + 2 * i, &h, sizeof h);
 		}
 	}
+}
+
+#define RAW_W	1	/* random weight bytes */
+#define RAW_A	2	/* random activation bytes */
+
+/*
+ * The operands of a kernel test: nr weight rows of a type (wrow bytes
+ * each, into w) and nt rows of its dot type (arow bytes, into a), k
+ * values each, quantized from seeded random floats as a file and the
+ * engine would; raw (RAW_W, RAW_A) then overwrites their quants with
+ * random bytes (raw_k).
+ */
+static inline void
+k_operands(uint32_t type, int k, int nr, int nt, int raw, unsigned *seed,
+    uint8_t *w, size_t wrow, uint8_t *a, size_t arow)
+{
+	const struct qt_traits	*wt = qt_get(type);
+	const struct qt_traits	*at = qt_get(wt->dot_type);
+	float			*x = malloc((size_t)k * sizeof *x);
+	int			 r, t, i;
+
+	if (x == NULL)
+		abort();
+	for (r = 0; r < nr; r++) {
+		for (i = 0; i < k; i++)
+			x[i] = frand(seed) * (1 + r % 3) + (r % 4 == 1 ?
+			    0.5f : 0);
+		qt_quantize_weights(type, x, w + r * wrow, k);
+	}
+	for (t = 0; t < nt; t++) {
+		for (i = 0; i < k; i++)
+			x[i] = frand(seed) * (3 + t % 5) - (t % 3 == 2 ?
+			    1.5f : 0);
+		at->from_f32(x, a + t * arow, k);
+	}
+	if (raw & RAW_W)
+		raw_k(type, w, wrow * nr / wt->bsize, seed);
+	if (raw & RAW_A)
+		raw_k(wt->dot_type, a, arow * nt / at->bsize, seed);
+	free(x);
 }
 
 #endif

@@ -22,10 +22,6 @@
 #include "tests/krand.h"
 #include "tests/tap.h"
 
-/* What check_order() makes random bytes of. */
-#define RAW_W	1
-#define RAW_A	2
-
 /*
  * A variant (0: AVX2, 1: VNNI) of the tiled kernel of a type in an order
  * against that order's dot: weights of varied scale per row, activations
@@ -36,43 +32,26 @@ check_order(uint32_t type, int order, int vnni, int k, int nr, int nt,
     int raw)
 {
 	static const char	*names[] = { "dot", "dot_rp1", "dot_rp4" };
-	const struct qt_traits	*wt = qt_get(type), *at;
+	const struct qt_traits	*wt = qt_get(type);
 	gemm_fn			 g = gemm_get_variant(type, order, vnni);
 	qt_dot_fn		 dot = order == GEMM_RP1 ? wt->dot_rp1 :
 				    order == GEMM_RP4 ? wt->dot_rp4 : wt->dot;
 	size_t			 wrow, arow;
 	uint8_t			*w, *a;
-	float			*x, *y, d;
+	float			*y, d;
 	unsigned		 seed = (unsigned)(k * 31 + nr * 7 + nt);
-	int			 r, t, i, same = 1;
+	int			 r, t, same = 1;
 
-	at = qt_get(wt->dot_type);
 	qt_row_size(type, k, &wrow);
 	qt_row_size(wt->dot_type, k, &arow);
 	w = malloc(wrow * nr);
 	a = malloc(arow * nt);
-	x = malloc(k * sizeof *x);
 	y = malloc((size_t)(nr + 3) * nt * sizeof *y);
 	if (g == NULL || dot == NULL) {
 		skip("no tiled kernel for this type and order");
 		goto out;
 	}
-	for (r = 0; r < nr; r++) {
-		for (i = 0; i < k; i++)
-			x[i] = frand(&seed) * (1 + r % 3) + (r % 4 == 1 ?
-			    0.5f : 0);
-		qt_quantize_weights(type, x, w + r * wrow, k);
-	}
-	for (t = 0; t < nt; t++) {
-		for (i = 0; i < k; i++)
-			x[i] = frand(&seed) * (3 + t % 5) - (t % 3 == 2 ?
-			    1.5f : 0);
-		at->from_f32(x, a + t * arow, k);
-	}
-	if (raw & RAW_W)
-		raw_k(type, w, wrow * nr / wt->bsize, &seed);
-	if (raw & RAW_A)
-		raw_k(wt->dot_type, a, arow * nt / at->bsize, &seed);
+	k_operands(type, k, nr, nt, raw, &seed, w, wrow, a, arow);
 	/* A row stride larger than the rows, as in the matmul. */
 	g(k, w, wrow, nr, a, arow, nt, y, nr + 3);
 	for (r = 0; r < nr; r++)
@@ -87,7 +66,6 @@ check_order(uint32_t type, int order, int vnni, int k, int nr, int nt,
 out:
 	free(w);
 	free(a);
-	free(x);
 	free(y);
 }
 

@@ -3,6 +3,7 @@
  * AVX512-VNNI) against the dot kernels of its order: every output must be
  * the very same float as the dot of that weight row with that activation
  * row, for row counts past the 8- and 16-row groups and token tails.
+ * Q4_K rows repacked at load go through their own kernel, the same way.
  */
 #include "config.h"
 
@@ -11,12 +12,45 @@
 
 #include "engine/gemm.h"
 #include "engine/gemm_k.h"
+#include "engine/model.h"
 #include "engine/quant.h"
+#include "engine/repack.h"
 #include "tests/krand.h"
 #include "tests/tap.h"
 
-#define RAW_W	1	/* random weight bytes */
-#define RAW_A	2	/* random activation bytes */
+
+/* Every one of nr x nt outputs (stride ys) is the dot of its weight row
+ * and activation row, bit for bit, and the stride's gap was left alone
+ * (poison() filled it). */
+static int
+same_as_dots(qt_dot_fn dot, int k, const uint8_t *w, size_t wrow, int nr,
+    const uint8_t *a, size_t arow, int nt, const float *y, size_t ys)
+{
+	float	d;
+	int	r, t, same = 1;
+
+	for (r = 0; r < nr; r++)
+		for (t = 0; t < nt; t++) {
+			dot(k, &d, w + r * wrow, a + t * arow);
+			if (memcmp(&d, &y[t * ys + r], sizeof d) != 0)
+				same = 0;
+		}
+	for (t = 0; t < nt; t++)
+		for (r = nr; r < (int)ys; r++)
+			if (y[t * ys + r] != -12345.0f)
+				same = 0;
+	return same;
+}
+
+/* So that an output never written cannot match by luck. */
+static void
+poison(float *y, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		y[i] = -12345.0f;
+}
 
 /*
  * Variant vnni of the tile of a type in an order against that order's
@@ -27,66 +61,130 @@ static int
 check(uint32_t type, int order, int vnni, int k, int nr, int nt, int raw)
 {
 	static const char	*names[] = { "dot", "dot_rp1", "dot_rp4" };
-	const struct qt_traits	*wt = qt_get(type), *at;
+	const struct qt_traits	*wt = qt_get(type);
 	gemm_fn			 g = gemm_k_get_variant(type, order, vnni);
 	qt_dot_fn		 dot = order == GEMM_RP1 ? wt->dot_rp1 :
 				    order == GEMM_RP4 ? wt->dot_rp4 : wt->dot;
 	size_t			 wrow, arow, ys = (size_t)nr + 3;
 	uint8_t			*w, *a;
-	float			*x, *y, d;
+	float			*y;
 	unsigned		 seed = (unsigned)(k * 31 + nr * 7 + nt + raw);
-	int			 r, t, i, same = 1;
+	int			 same;
 
 	if (g == NULL || dot == NULL) {
 		skip("no such tile on this CPU");
 		return -1;
 	}
-	at = qt_get(wt->dot_type);
 	qt_row_size(type, k, &wrow);
 	qt_row_size(wt->dot_type, k, &arow);
 	w = malloc(wrow * nr);
 	a = malloc(arow * nt);
-	x = malloc(k * sizeof *x);
 	y = malloc(ys * nt * sizeof *y);
-	for (r = 0; r < nr; r++) {
-		for (i = 0; i < k; i++)
-			x[i] = frand(&seed) * (1 + r % 3) + (r % 4 == 1 ?
-			    0.5f : 0);
-		qt_quantize_weights(type, x, w + r * wrow, k);
-	}
-	for (t = 0; t < nt; t++) {
-		for (i = 0; i < k; i++)
-			x[i] = frand(&seed) * (3 + t % 5) - (t % 3 == 2 ?
-			    1.5f : 0);
-		at->from_f32(x, a + t * arow, k);
-	}
-	if (raw & RAW_W)
-		raw_k(type, w, wrow * nr / wt->bsize, &seed);
-	if (raw & RAW_A)
-		raw_k(wt->dot_type, a, arow * nt / at->bsize, &seed);
-	/* Poison, so that an output never written cannot match by luck. */
-	for (i = 0; i < (int)ys * nt; i++)
-		y[i] = -12345.0f;
+	k_operands(type, k, nr, nt, raw, &seed, w, wrow, a, arow);
+	poison(y, ys * nt);
 	g(k, w, wrow, nr, a, arow, nt, y, ys);
-	for (r = 0; r < nr; r++)
-		for (t = 0; t < nt; t++) {
-			dot(k, &d, w + r * wrow, a + t * arow);
-			if (memcmp(&d, &y[t * ys + r], sizeof d) != 0)
-				same = 0;
-		}
-	/* The stride's gap must be left alone. */
-	for (t = 0; t < nt; t++)
-		for (r = nr; r < (int)ys; r++)
-			if (y[t * ys + r] != -12345.0f)
-				same = 0;
+	same = same_as_dots(dot, k, w, wrow, nr, a, arow, nt, y, ys);
 	ok(same, "%s%s (%s) k=%d, %d rows x %d tokens: every output equals "
 	    "the %s", raw ? "raw " : "", wt->name, vnni ? "VNNI" : "AVX2", k,
 	    nr, nt, names[order]);
 	free(w);
 	free(a);
-	free(x);
 	free(y);
 	return same;
+}
+
+/*
+ * Q4_K rows repacked at load (repack.c, RP_Q4_KX16) through their kernel
+ * (gemm_k_get_rp), in both repacked orders, against the dots on the
+ * file's rows; then every row read back from the copy.  Returns -1 (and
+ * reports a skip) where the kernel does not run.
+ */
+static int
+check_rp(int order, int k, int nr, int nt, int raw)
+{
+	static const char	*names[] = { "dot", "dot_rp1", "dot_rp4" };
+	const struct qt_traits	*wt = qt_get(QT_Q4_K);
+	gemm_rpk_fn		 g = gemm_k_get_rp(RP_Q4_KX16);
+	qt_dot_fn		 dot = order == GEMM_RP1 ? wt->dot_rp1 :
+				    wt->dot_rp4;
+	struct mtensor		 m;
+	size_t			 wrow, arow, ys = (size_t)nr + 5;
+	uint8_t			*w, *a;
+	float			*x, *y, *f;
+	unsigned		 seed = (unsigned)(k * 13 + nr * 5 + nt + raw);
+	int			 r, same = 0, back = 1;
+	long			 bytes;
+
+	if (g == NULL) {
+		skip("no repacked Q4_K kernel on this CPU");
+		return -1;
+	}
+	qt_row_size(QT_Q4_K, k, &wrow);
+	qt_row_size(QT_Q8_K, k, &arow);
+	w = malloc(wrow * nr);
+	a = malloc(arow * nt);
+	x = malloc(k * sizeof *x);
+	f = malloc(k * sizeof *f);
+	y = malloc(ys * nt * sizeof *y);
+	k_operands(QT_Q4_K, k, nr, nt, raw, &seed, w, wrow, a, arow);
+	memset(&m, 0, sizeof m);
+	m.data = w;
+	m.type = QT_Q4_K;
+	m.ne0 = k;
+	m.ne1 = nr;
+	m.row_size = wrow;
+	m.name = "blk.0.ffn_up.weight";
+	bytes = repack_tensor(&m, 0);
+	poison(y, ys * nt);
+	if (bytes == (long)(wrow * nr) && m.rp_kind == RP_Q4_KX16) {
+		g(k, m.rp, nr, a, arow, nt, y, ys, order);
+		same = same_as_dots(dot, k, w, wrow, nr, a, arow, nt, y, ys);
+	}
+	ok(same, "%srepacked Q4_K k=%d, %d rows x %d tokens (%ld bytes, "
+	    "the file's): every output equals the %s", raw ? "raw " : "", k,
+	    nr, nt, bytes, names[order]);
+	for (r = 0; r < nr && m.rp != NULL; r++) {
+		wt->to_f32(w + r * wrow, x, k);
+		if (repack_row_f32(&m, r, f) != 0 ||
+		    memcmp(x, f, k * sizeof *x) != 0)
+			back = 0;
+	}
+	ok(back && m.rp != NULL, "  every row read back from the copy is "
+	    "the file's row");
+	repack_free(&m);
+	free(w);
+	free(a);
+	free(x);
+	free(f);
+	free(y);
+	return same;
+}
+
+/* The embedding table and rows not in sixteens stay as they are. */
+static void
+check_rp_not(void)
+{
+	struct mtensor	m;
+	size_t		wrow;
+	uint8_t		*w;
+	long		a, b;
+
+	qt_row_size(QT_Q4_K, 256, &wrow);
+	w = calloc(32, wrow);
+	memset(&m, 0, sizeof m);
+	m.data = w;
+	m.type = QT_Q4_K;
+	m.ne0 = 256;
+	m.ne1 = 32;
+	m.row_size = wrow;
+	m.name = "token_embd.weight";
+	a = repack_tensor(&m, 0);
+	m.name = "blk.0.attn_q.weight";
+	m.ne1 = 24;
+	b = repack_tensor(&m, 0);
+	ok(a == 0 && b == 0 && m.rp == NULL, "Q4_K: the token embedding and "
+	    "24 rows are not repacked (%ld, %ld)", a, b);
+	free(w);
 }
 
 /* gemm_k_get hands out the VNNI tiles where they exist, unless
@@ -152,6 +250,17 @@ main(void)
 				check(types[i], o, v, 768, 33, 29,
 				    RAW_W | RAW_A);
 			}
+	for (o = GEMM_RP1; o <= GEMM_RP4; o++) {
+		if (check_rp(o, 256, 16, 1, 0) < 0)
+			break;
+		check_rp(o, 2048, 32, 1, 0);
+		check_rp(o, 512, 48, 3, 0);
+		check_rp(o, 768, 16, 13, 0);
+		check_rp(o, 256, 32, 70, 0);
+		check_rp(o, 512, 16, 1, RAW_W | RAW_A);
+		check_rp(o, 768, 32, 9, RAW_W | RAW_A);
+	}
+	check_rp_not();
 	check_pick();
 	return tap_done();
 }
