@@ -649,6 +649,9 @@ qt_select(void)
 		if (qt_avx2[i].dot != NULL)
 			t->dot = qt_avx2[i].dot;
 	}
+	/* Q6_K's dot: the same integers with vpdpwssd (quant_k_avx2.c). */
+	if (qt_cpu_vnni)
+		qt_types[QT_Q6_K].dot = qt_q6_K_dot_vnni;
 	qt_simd = "avx2";
 #endif
 }

@@ -221,6 +221,7 @@ void	qt_q5_K_dot_avx2(int, float *, const void *, const void *);
 
 void	qt_q6_K_to_f32_avx2(const void *, float *, int64_t);
 void	qt_q6_K_dot_avx2(int, float *, const void *, const void *);
+void	qt_q6_K_dot_vnni(int, float *, const void *, const void *);
 
 void	qt_q4_K_dot_rp1_avx2(int, float *, const void *, const void *);
 void	qt_q4_K_dot_rp1_vnni(int, float *, const void *, const void *);
