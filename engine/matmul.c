@@ -176,6 +176,15 @@ mm_job_run(void *arg, int ith, int nth)
 	}
 }
 
+/* Where llama.cpp repacks a weight: a type it repacks on this CPU, 8k
+ * rows, never the token embedding (its get_rows reads that too). */
+int
+mm_rp_orders(const struct mtensor *w)
+{
+	return qt_get(w->type)->dot_rp1 != NULL && w->ne1 % 8 == 0 &&
+	    (w->name == NULL || strcmp(w->name, "token_embd.weight") != 0);
+}
+
 /* y (T x w->ne1) = w applied to each input row, on the pool; stops at
  * the next tile once *cancel is set.  Returns 0, or -1 if the quantized
  * copy cannot be allocated. */
@@ -202,11 +211,9 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	    gemm_k_get_rp(w->rp_kind) : NULL;
 	j.dot = j.dot4 = j.wt->dot;
 	j.t4 = 0;
-	/* Where llama.cpp repacks the weight (8k rows; never the token
-	 * embedding, which its get_rows reads too), it adds in other orders:
-	 * rows in fours as its gemm, the T % 4 left as its gemv. */
-	if (j.wt->dot_rp1 != NULL && w->ne1 % 8 == 0 &&
-	    strcmp(w->name, "token_embd.weight") != 0) {
+	/* Where llama.cpp repacks the weight, it adds in other orders: rows
+	 * in fours as its gemm, the T % 4 left as its gemv. */
+	if (mm_rp_orders(w)) {
 		j.dot = j.wt->dot_rp1;
 		j.dot4 = j.wt->dot_rp4;
 		j.t4 = (long)(in->T - in->T % 4);

@@ -37,5 +37,8 @@ void	mm_in_fini(struct mm_in *);
  * (may be NULL) is set.  0, or -1 on OOM. */
 int	mm_mul(struct pool *, const struct mtensor *w, struct mm_in *in,
 	    float *y, atomic_int *cancel);
+/* Whether mm_mul adds w's products in llama.cpp's repacked orders (the
+ * type's dot_rp1 and dot_rp4); repack.c copies Q4_K only for those. */
+int	mm_rp_orders(const struct mtensor *w);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "gemm.h"
 #include "gemm_k.h"
+#include "matmul.h"
 #include "model.h"
 #include "quant.h"
 #include "quant_impl.h"
@@ -133,14 +134,13 @@ repack_tensor(struct mtensor *w, int release_source)
 		ok = gemm_get_rp(kind) != NULL;
 		break;
 	case QT_Q4_K:
-		/* Only where matmul takes llama.cpp's repacked orders: its
-		 * token embedding keeps the plain dot's. */
+		/* Only where matmul takes llama.cpp's repacked orders (not
+		 * the token embedding): the kernel adds in those. */
 		kind = RP_Q4_KX16;
 		gsize = sizeof(struct rp_q4_K_x16);
 		rows = 16;
 		qk = QK_K;
-		ok = gemm_k_get_rp(kind) != NULL && (w->name == NULL ||
-		    strcmp(w->name, "token_embd.weight") != 0);
+		ok = gemm_k_get_rp(kind) != NULL && mm_rp_orders(w);
 		break;
 	default:
 		return 0;
