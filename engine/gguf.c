@@ -1009,6 +1009,35 @@ gguf_get_str(const struct gguf *g, const char *key, struct gguf_str *v)
 	return 0;
 }
 
+/* Integer or BOOL value i of kv (i = 0 for a scalar): 1 with the value in
+ * *s when it is negative, 0 with it in *u otherwise (BOOL as 0 or 1); -1
+ * when kv holds no integer or i is out of range. */
+int
+gguf_kv_int(const struct gguf_kv *kv, uint64_t i, int64_t *s, uint64_t *u)
+{
+	const uint8_t	*p;
+	uint32_t	 t;
+
+	if (kv->type == GGUF_VT_ARRAY) {
+		if (i >= kv->n)
+			return -1;
+		t = kv->atype;
+		p = kv->data + i * vt_size[t];
+	} else {
+		if (i != 0)
+			return -1;
+		t = kv->type;
+		p = kv->data;
+	}
+	if (t == GGUF_VT_BOOL) {
+		*u = p[0] != 0;
+		return 0;
+	}
+	if (!is_integer(t))
+		return -1;
+	return load_int(p, t, s, u);
+}
+
 /* Element i of an integer or BOOL array as int64_t (UINT64 values above
  * INT64_MAX wrap); 0 when i is out of range or the array is not one. */
 int64_t

@@ -103,6 +103,8 @@ int	gguf_get_str(const struct gguf *, const char *, struct gguf_str *);
 
 /* Array element access (callers check kv->atype and kv->n first). */
 int64_t		gguf_arr_int(const struct gguf_kv *, uint64_t i);
+int		gguf_kv_int(const struct gguf_kv *, uint64_t i, int64_t *,
+		    uint64_t *);
 float		gguf_arr_f32(const struct gguf_kv *, uint64_t i);
 
 /* Name of a metadata type, for messages. */
