@@ -384,46 +384,61 @@ rp_q4_0_tile_zmm(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
 		_mm512_storeu_ps(y + t * ys, acc[t]);
 }
 
-/* Q8_0 x8: eight chunks of 4 bytes of 8 rows, weights stored as w ^ 0x80
- * (w + 128, unsigned), so the block needs no unpacking at all.  No
- * lane sums as in tile_q8_0_vnni (the order of llama.cpp's dot): one int
- * per row and token, one cvt, mul and FMA per block. */
+/*
+ * Q8_0 x8: eight chunks of 4 bytes of 8 rows, weights stored as w ^ 0x80
+ * (w + 128, unsigned), so the block needs no unpacking at all.  vpdpbusd
+ * of chunk c gives lane c of llama.cpp's Q8_0 dot (the sum of 4 products)
+ * for 8 rows at once, offset by 128 times the 4 activations (ac holds -128
+ * times each chunk's sum, 8 per block).  Every lane keeps its own FMA chain
+ * across the blocks and the 8 lanes are added at the end as hsum_float_8
+ * adds them, so each output is the float of qt_q8_0_dot_avx2, which is
+ * llama.cpp's: one integer per block instead (an earlier version) moved
+ * some tokens' distributions by KL 5e-4.  Eight chains per token leave
+ * registers for TN <= 2.
+ */
 static GEMM_VNNI GEMM_INLINE void
 rp_q8_0_tile_vnni(int nb, const struct rp_q8_0x8 *wb, const uint8_t *a,
     size_t arow, const float *af, const int32_t *ac, float *y, size_t ys,
     const int TN)
 {
 	const int8_t	*q;
-	__m256		acc[8], dw;
+	__m256		acc[2][8], dw, d;
 	__m256i		wv[8], s;
 	int		b, c, t;
 
-	_Pragma("GCC unroll 8")
+	_Pragma("GCC unroll 2")
 	for (t = 0; t < TN; t++)
-		acc[t] = _mm256_setzero_ps();
+		_Pragma("GCC unroll 8")
+		for (c = 0; c < 8; c++)
+			acc[t][c] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++, wb++) {
 		_Pragma("GCC unroll 8")
 		for (c = 0; c < 8; c++)
 			wv[c] = _mm256_loadu_si256((const __m256i *)(wb->qs +
 			    32 * c));
 		dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb->d));
-		_Pragma("GCC unroll 8")
+		_Pragma("GCC unroll 2")
 		for (t = 0; t < TN; t++) {
 			q = ((const struct qt_block_q8_0 *)(a + t * arow) +
 			    b)->qs;
-			s = _mm256_set1_epi32(ac[t * nb + b]);
+			d = _mm256_mul_ps(dw, _mm256_set1_ps(af[t * nb + b]));
 			_Pragma("GCC unroll 8")
 			for (c = 0; c < 8; c++) {
-				s = dpbusd_b(s, wv[c], q + 4 * c);
+				s = dpbusd_b(_mm256_set1_epi32(
+				    ac[(t * nb + b) * 8 + c]), wv[c],
+				    q + 4 * c);
+				acc[t][c] = _mm256_fmadd_ps(
+				    _mm256_cvtepi32_ps(s), d, acc[t][c]);
 			}
-			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s),
-			    _mm256_mul_ps(dw, _mm256_set1_ps(af[t * nb + b])),
-			    acc[t]);
 		}
 	}
-	_Pragma("GCC unroll 8")
+	_Pragma("GCC unroll 2")
 	for (t = 0; t < TN; t++)
-		_mm256_storeu_ps(y + t * ys, acc[t]);
+		_mm256_storeu_ps(y + t * ys, _mm256_add_ps(
+		    _mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][4]),
+		    _mm256_add_ps(acc[t][2], acc[t][6])),
+		    _mm256_add_ps(_mm256_add_ps(acc[t][1], acc[t][5]),
+		    _mm256_add_ps(acc[t][3], acc[t][7]))));
 }
 
 static GEMM_VNNI GEMM_INLINE void
@@ -433,35 +448,42 @@ rp_q8_0_tile_zmm(int nb, const struct rp_q8_0x8 *wb, const uint8_t *a,
 {
 	const struct rp_q8_0x8	*wb1 = wb + nb;
 	const int8_t		*q;
-	__m512			 acc[8], dw;
+	__m512			 acc[2][8], dw, d;
 	__m512i			 wv[8], s;
 	int			 b, c, t;
 
-	_Pragma("GCC unroll 8")
+	_Pragma("GCC unroll 2")
 	for (t = 0; t < TN; t++)
-		acc[t] = _mm512_setzero_ps();
+		_Pragma("GCC unroll 8")
+		for (c = 0; c < 8; c++)
+			acc[t][c] = _mm512_setzero_ps();
 	for (b = 0; b < nb; b++, wb++, wb1++) {
 		_Pragma("GCC unroll 8")
 		for (c = 0; c < 8; c++)
 			wv[c] = load2(wb->qs + 32 * c, wb1->qs + 32 * c);
 		dw = scales2(wb->d, wb1->d);
-		_Pragma("GCC unroll 8")
+		_Pragma("GCC unroll 2")
 		for (t = 0; t < TN; t++) {
 			q = ((const struct qt_block_q8_0 *)(a + t * arow) +
 			    b)->qs;
-			s = _mm512_set1_epi32(ac[t * nb + b]);
+			d = _mm512_mul_ps(dw, _mm512_set1_ps(af[t * nb + b]));
 			_Pragma("GCC unroll 8")
 			for (c = 0; c < 8; c++) {
-				s = dpbusd_b16(s, wv[c], q + 4 * c);
+				s = dpbusd_b16(_mm512_set1_epi32(
+				    ac[(t * nb + b) * 8 + c]), wv[c],
+				    q + 4 * c);
+				acc[t][c] = _mm512_fmadd_ps(
+				    _mm512_cvtepi32_ps(s), d, acc[t][c]);
 			}
-			acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-			    _mm512_mul_ps(dw, _mm512_set1_ps(af[t * nb + b])),
-			    acc[t]);
 		}
 	}
-	_Pragma("GCC unroll 8")
+	_Pragma("GCC unroll 2")
 	for (t = 0; t < TN; t++)
-		_mm512_storeu_ps(y + t * ys, acc[t]);
+		_mm512_storeu_ps(y + t * ys, _mm512_add_ps(
+		    _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]),
+		    _mm512_add_ps(acc[t][2], acc[t][6])),
+		    _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]),
+		    _mm512_add_ps(acc[t][3], acc[t][7]))));
 }
 
 /* One tile of a layout: 8 rows (ymm) or 16 (zmm) by TN tokens. */
@@ -498,6 +520,10 @@ rp_walk(const int kind, const int ZMM, int k, const void *w, int nr,
 			    sizeof(struct rp_q4_0x8) :
 			    sizeof(struct rp_q8_0x8);
 	int		 nb = k / QK8_0, g, t, tn, z;
+	int		 cpb = kind == RP_Q4_0X8 ? 1 : 8;	/* ac per block */
+	const float	*ft;
+	const int32_t	*ct;
+	float		*yt;
 
 	for (g = 0; g < nr / 8; g += 1 + z, wb += (size_t)(1 + z) * nb *
 	    gsize) {
@@ -505,31 +531,36 @@ rp_walk(const int kind, const int ZMM, int k, const void *w, int nr,
 		for (t = 0; t < nt; t += tn) {
 			tn = nt - t >= 8 ? 8 : nt - t >= 4 ? 4 :
 			    nt - t >= 2 ? 2 : 1;
+			if (kind == RP_Q8_0X8 && tn > 2)
+				tn = 2;
 			at = (const uint8_t *)a + t * arow;
+			ft = af + t * nb;
+			ct = ac + (size_t)t * nb * cpb;
+			yt = y + t * ys + 8 * g;
 			if (z && tn == 8)
-				rp_tile(kind, 1, nb, wb, at, arow, af + t * nb,
-				    ac + t * nb, y + t * ys + 8 * g, ys, 8);
+				rp_tile(kind, 1, nb, wb, at, arow, ft, ct, yt,
+				    ys, 8);
 			else if (z && tn == 4)
-				rp_tile(kind, 1, nb, wb, at, arow, af + t * nb,
-				    ac + t * nb, y + t * ys + 8 * g, ys, 4);
+				rp_tile(kind, 1, nb, wb, at, arow, ft, ct, yt,
+				    ys, 4);
 			else if (z && tn == 2)
-				rp_tile(kind, 1, nb, wb, at, arow, af + t * nb,
-				    ac + t * nb, y + t * ys + 8 * g, ys, 2);
+				rp_tile(kind, 1, nb, wb, at, arow, ft, ct, yt,
+				    ys, 2);
 			else if (z)
-				rp_tile(kind, 1, nb, wb, at, arow, af + t * nb,
-				    ac + t * nb, y + t * ys + 8 * g, ys, 1);
+				rp_tile(kind, 1, nb, wb, at, arow, ft, ct, yt,
+				    ys, 1);
 			else if (tn == 8)
-				rp_tile(kind, 0, nb, wb, at, arow, af + t * nb,
-				    ac + t * nb, y + t * ys + 8 * g, ys, 8);
+				rp_tile(kind, 0, nb, wb, at, arow, ft, ct, yt,
+				    ys, 8);
 			else if (tn == 4)
-				rp_tile(kind, 0, nb, wb, at, arow, af + t * nb,
-				    ac + t * nb, y + t * ys + 8 * g, ys, 4);
+				rp_tile(kind, 0, nb, wb, at, arow, ft, ct, yt,
+				    ys, 4);
 			else if (tn == 2)
-				rp_tile(kind, 0, nb, wb, at, arow, af + t * nb,
-				    ac + t * nb, y + t * ys + 8 * g, ys, 2);
+				rp_tile(kind, 0, nb, wb, at, arow, ft, ct, yt,
+				    ys, 2);
 			else
-				rp_tile(kind, 0, nb, wb, at, arow, af + t * nb,
-				    ac + t * nb, y + t * ys + 8 * g, ys, 1);
+				rp_tile(kind, 0, nb, wb, at, arow, ft, ct, yt,
+				    ys, 1);
 		}
 	}
 }
@@ -656,14 +687,17 @@ gemm_act_sums(const void *row, int k, float *af, int32_t *ac8,
     int32_t *ac128)
 {
 	const struct qt_block_q8_0	*ab = row;
-	int				 b, j, s;
+	int				 b, c, j, s, sc;
 
 	for (b = 0; b < k / QK8_0; b++) {
 		af[b] = qt_f16_to_f32(ab[b].d);
-		for (j = s = 0; j < QK8_0; j++)
-			s += ab[b].qs[j];
+		for (c = s = 0; c < 8; c++) {
+			for (j = sc = 0; j < 4; j++)
+				sc += ab[b].qs[4 * c + j];
+			ac128[8 * b + c] = -128 * sc;
+			s += sc;
+		}
 		ac8[b] = -8 * s;
-		ac128[b] = -128 * s;
 	}
 }
 

@@ -41,13 +41,14 @@ gemm_fn	gemm_k_get(uint32_t type, int order);
 /*
  * Kernels over repacked weights (repack.h): y[t * ys + r] for the nr rows
  * (a multiple of 8) of w, against nt Q8_0 activation rows of arow bytes;
- * af[t * nb + b] is block b's scale as a float and ac[t * nb + b] the
- * layout's correction of its integer sum: -8 times the sum of the block's
- * quants for Q4_0 x8, -128 times it for Q8_0 x8 (see gemm_act_sums).
- * Per row and token, blocks add in order as
- *	acc = fmaf((float)isum_b, d_w * d_a, acc)
- * with isum_b the exact integer dot of the block, whatever the variant,
- * tile or nt: decode (nt = 1) and prompts give the same floats.
+ * af[t * nb + b] is block b's scale as a float and ac the layout's
+ * corrections (see gemm_act_sums): for Q4_0 x8, ac[t * nb + b] = -8 times
+ * the sum of the block's quants, and each output adds the blocks in order
+ * as acc = fmaf((float)isum_b, d_w * d_a, acc) (llama.cpp's repacked Q4_0
+ * order); for Q8_0 x8, ac[(t * nb + b) * 8 + c] = -128 times the sum of
+ * the block's quants 4c..4c+3, and each output is the float of the Q8_0
+ * dot (eight lane chains, llama.cpp's vec_dot order).  Whatever the
+ * variant, tile or nt: decode (nt = 1) and prompts give the same floats.
  */
 typedef void (*gemm_rp_fn)(int k, const void *w, int nr, const void *a,
     size_t arow, const float *af, const int32_t *ac, int nt, float *y,
@@ -58,8 +59,9 @@ gemm_rp_fn	gemm_get_rp(int kind);
 /* A given variant (0: AVX2, 1: AVX512-VNNI on 256 bits, 2: on 512 bits),
  * or NULL if this CPU or the layout lacks it; for tests. */
 gemm_rp_fn	gemm_get_rp_variant(int kind, int variant);
-/* The per-block float scales and the corrections (-8 and -128 times the
- * quant sum) of one Q8_0 row. */
+/* The per-block float scales and the corrections of one Q8_0 row: ac8
+ * one per block (-8 times its quant sum), ac128 eight per block (-128
+ * times the sum of each 4 quants). */
 void		gemm_act_sums(const void *row, int k, float *af,
 		    int32_t *ac8, int32_t *ac128);
 

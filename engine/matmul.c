@@ -87,7 +87,7 @@ mm_job_run(void *arg, int ith, int nth)
 				gemm_act_sums((uint8_t *)in->q + t * in->qrow,
 				    (int)in->K, in->af + t * (in->K / QK8_0),
 				    in->ac8 + t * (in->K / QK8_0),
-				    in->ac128 + t * (in->K / QK8_0));
+				    in->ac128 + t * (in->K / QK8_0) * 8);
 		}
 		pool_barrier(j->pool);
 	}
@@ -106,6 +106,7 @@ mm_job_run(void *arg, int ith, int nth)
 				    sizeof(struct rp_q8_0x8);
 		const int32_t	*ac = w->rp_kind == RP_Q4_0X8 ? in->ac8 :
 				    in->ac128;
+		long		 cpb = w->rp_kind == RP_Q4_0X8 ? 1 : 8;
 
 		/* Row slices are multiples of 16, so of the 8-row groups. */
 		for (t0 = 0; t0 < in->T; t0 += MM_TOKS) {
@@ -118,7 +119,7 @@ mm_job_run(void *arg, int ith, int nth)
 				j->rp((int)in->K, (const uint8_t *)w->rp +
 				    (size_t)(r0 / 8) * nb * gsize,
 				    (int)(r1 - r0), qd + t0 * in->qrow,
-				    in->qrow, in->af + t0 * nb, ac + t0 * nb,
+				    in->qrow, in->af + t0 * nb, ac + t0 * nb * cpb,
 				    (int)nt, j->y + t0 * M + r0, (size_t)M);
 			}
 		}
@@ -258,8 +259,8 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 			if ((c8 = realloc(in->ac8, nbt * sizeof *c8)) == NULL)
 				return -1;
 			in->ac8 = c8;
-			if ((c128 = realloc(in->ac128, nbt * sizeof *c128)) ==
-			    NULL)
+			if ((c128 = reallocarray(in->ac128, nbt,
+			    8 * sizeof *c128)) == NULL)
 				return -1;
 			in->ac128 = c128;
 			in->scap = nbt;

@@ -26,7 +26,7 @@ struct mm_in {
 	size_t		 qrow;		/* bytes per quantized row */
 	float		*af;		/* Q8_0 block scales, as floats */
 	int32_t		*ac8;		/* -8 x each Q8_0 block's quant sum */
-	int32_t		*ac128;		/* -128 x the same */
+	int32_t		*ac128;		/* -128 x each 4 quants' sum, 8 a block */
 	size_t		 scap;		/* blocks af, ac8, ac128 hold */
 	int		 sums;		/* af, ac8, ac128 match q */
 };

@@ -165,9 +165,9 @@ roundtrip(uint32_t type, const struct mtensor *w)
 
 /*
  * A repacked kernel variant (0: AVX2, 1: VNNI ymm, 2: VNNI zmm) against
- * the arithmetic gemm.h states: per row and token, the exact integer dot
- * of each block, then acc = fmaf(isum, d_w * d_a, acc), block by block;
- * checked bit for bit, and against a double sum within 1e-5 of the sum
+ * the arithmetic gemm.h states: for Q4_0, per row and token, the exact
+ * integer dot of each block, then acc = fmaf(isum, d_w * d_a, acc), block
+ * by block; for Q8_0 the float of the type's dot; checked bit for bit, and against a double sum within 1e-5 of the sum
  * of the terms' magnitudes.  The same tokens in calls of 1, 3 and 8
  * tokens, and rows from the second group on, must give the same floats.
  * raw: random bytes for the quants (Q8_0 weights of -128 too).
@@ -199,7 +199,7 @@ check_rp(uint32_t type, int variant, int k, int nr, int nt, int raw)
 	y2 = malloc((size_t)(nr + 5) * nt * sizeof *y2);
 	af = malloc((size_t)nb * nt * sizeof *af);
 	ac8 = malloc((size_t)nb * nt * sizeof *ac8);
-	ac128 = malloc((size_t)nb * nt * sizeof *ac128);
+	ac128 = malloc((size_t)nb * nt * 8 * sizeof *ac128);
 	ac = type == QT_Q4_0 ? ac8 : ac128;
 	memset(&w, 0, sizeof w);
 	if (g == NULL) {
@@ -222,17 +222,33 @@ check_rp(uint32_t type, int variant, int k, int nr, int nt, int raw)
 		raw_k(QT_Q8_0, wd, (size_t)nr * nb, &seed);
 	if (raw)
 		raw_k(QT_Q8_0, a, (size_t)nt * nb, &seed);
+	/* Activations are quantized to -127..127 (llama.cpp's dot flips the
+	 * sign of -128 wrongly, and so the dot we compare with). */
+	for (t = 0; raw && t < nt; t++)
+		for (b = 0; b < nb; b++)
+			for (j = 0; j < 32; j++) {
+				struct qt_block_q8_0	*ab = (void *)(a +
+							    t * arow);
+
+				if (ab[b].qs[j] == -128)
+					ab[b].qs[j] = -127;
+			}
 	for (t = 0; t < nt; t++) {
 		const struct qt_block_q8_0	*ab = (const void *)(a + t *
 						    arow);
 
 		gemm_act_sums(a + t * arow, k, af + t * nb, ac8 + t * nb,
-		    ac128 + t * nb);
+		    ac128 + t * nb * 8);
 		for (b = 0; b < nb; b++) {
-			for (j = s = 0; j < 32; j++)
+			for (j = s = 0; j < 32; j++) {
 				s += ab[b].qs[j];
-			if (ac8[t * nb + b] != -8 * s ||
-			    ac128[t * nb + b] != -128 * s)
+				if (j % 4 == 3 && ac128[(t * nb + b) * 8 +
+				    j / 4] != -128 * (ab[b].qs[j - 3] +
+				    ab[b].qs[j - 2] + ab[b].qs[j - 1] +
+				    ab[b].qs[j]))
+					sums = 0;
+			}
+			if (ac8[t * nb + b] != -8 * s)
 				sums = 0;
 		}
 	}
@@ -260,6 +276,10 @@ check_rp(uint32_t type, int variant, int k, int nr, int nt, int raw)
 				want += (double)isum * dw * da;
 				mag += fabs((double)isum * dw * da);
 			}
+			/* Q8_0 x8 is llama.cpp's (and our) Q8_0 dot. */
+			if (type == QT_Q8_0)
+				qt_get(QT_Q8_0)->dot(k, &acc, wd + r * wrow,
+				    a + t * arow);
 			if (memcmp(&acc, &y[t * (nr + 5) + r], sizeof acc) != 0)
 				same = 0;
 			err = fabs(y[t * (nr + 5) + r] - want) / (mag > 0 ?
@@ -272,7 +292,8 @@ check_rp(uint32_t type, int variant, int k, int nr, int nt, int raw)
 		for (t = 0; t < nt; t += n) {
 			n = nt - t < steps[j] ? nt - t : steps[j];
 			g(k, w.rp, nr, a + t * arow, arow, af + t * nb,
-			    ac + t * nb, n, y2 + t * (nr + 5), nr + 5);
+			    ac + t * nb * (type == QT_Q4_0 ? 1 : 8), n,
+			    y2 + t * (nr + 5), nr + 5);
 		}
 		for (r = 0; r < nr; r++)
 			for (t = 0; t < nt; t++)
@@ -328,7 +349,7 @@ check_rp_same(uint32_t type, int k, int nr, int nt)
 	x = malloc(k * sizeof *x);
 	af = malloc((size_t)nb * nt * sizeof *af);
 	ac8 = malloc((size_t)nb * nt * sizeof *ac8);
-	ac128 = malloc((size_t)nb * nt * sizeof *ac128);
+	ac128 = malloc((size_t)nb * nt * 8 * sizeof *ac128);
 	for (v = 0; v < 3; v++)
 		y[v] = calloc((size_t)nr * nt, sizeof *y[v]);
 	for (j = 0; j < nr; j++) {
@@ -341,7 +362,7 @@ check_rp_same(uint32_t type, int k, int nr, int nt)
 			x[v] = frand(&seed) * 2;
 		qt_get(QT_Q8_0)->from_f32(x, a + j * arow, k);
 		gemm_act_sums(a + j * arow, k, af + j * nb, ac8 + j * nb,
-		    ac128 + j * nb);
+		    ac128 + j * nb * 8);
 	}
 	memset(&w, 0, sizeof w);
 	w.data = wd;
