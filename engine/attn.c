@@ -47,6 +47,7 @@ struct ws {
 	float	*vf;	/* (BK, hd) and values */
 	float	*ms;	/* (BK) a row's rescale at each key, 1 if none */
 	float	*vs;	/* (BK) and the weight of each value */
+	int	 z512;	/* K.Q in the AVX-512 build's order (qt_vnni) */
 };
 
 static size_t
@@ -111,6 +112,37 @@ dot_row(int hd, const float *k, const float *q)
 	return (float)sum;
 }
 
+/* The same in llama.cpp's AVX-512 builds (qt_f16_vdot_avx512's order):
+ * 4 accumulators of 16 lanes over steps of 64, added 0+2, 1+3, 0+1,
+ * reduced as _mm512_reduce_add_ps, the tail in double. */
+static __attribute__((target("avx512f"), noinline)) float
+dot_row512(int hd, const float *k, const float *q)
+{
+	__m512	a[4];
+	__m256	h;
+	__m128	t;
+	double	sum;
+	int	i, j;
+
+	for (j = 0; j < 4; j++)
+		a[j] = _mm512_setzero_ps();
+	for (i = 0; i + 64 <= hd; i += 64)
+		for (j = 0; j < 4; j++)
+			a[j] = _mm512_fmadd_ps(_mm512_loadu_ps(k + i + 16 * j),
+			    _mm512_loadu_ps(q + i + 16 * j), a[j]);
+	a[0] = _mm512_add_ps(_mm512_add_ps(a[0], a[2]),
+	    _mm512_add_ps(a[1], a[3]));
+	h = _mm256_add_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(
+	    _mm512_castps_pd(a[0]), 1)), _mm512_castps512_ps256(a[0]));
+	t = _mm_add_ps(_mm256_extractf128_ps(h, 1), _mm256_castps256_ps128(h));
+	t = _mm_add_ps(t, _mm_shuffle_ps(t, t, _MM_SHUFFLE(1, 0, 3, 2)));
+	sum = (double)(_mm_cvtss_f32(t) + _mm_cvtss_f32(_mm_shuffle_ps(t, t,
+	    1)));
+	for (; i < hd; i++)
+		sum += (double)(k[i] * q[i]);
+	return (float)sum;
+}
+
 static AT_AVX2 inline __m256
 round16(__m256 v)
 {
@@ -170,8 +202,9 @@ row_block(const struct ws *w, int hd, size_t r, int n, float scale)
 
 	/* The scores first (independent of each other), into vs. */
 	for (j = 0; j < n; j++)
-		w->vs[j] = dot_row(hd, w->kf + (size_t)j * hd,
-		    w->qf + r * hd) * scale;
+		w->vs[j] = (w->z512 ? dot_row512(hd, w->kf + (size_t)j * hd,
+		    w->qf + r * hd) : dot_row(hd, w->kf + (size_t)j * hd,
+		    w->qf + r * hd)) * scale;
 	/* The softmax, key by key in order as ggml (its scalar steps). */
 	for (j = 0; j < n; j++) {
 		s = w->vs[j];
@@ -217,6 +250,7 @@ tile_avx2(int hd, int g, int nt, uint32_t pos0, const float *q, size_t qs,
 	int			 j, d0, n, nk;
 
 	ws_split(&w, wsp, hd, g);
+	w.z512 = qt_vnni();
 	for (r = 0; r < R; r++) {
 		/* The query as ggml's K products see it: rounded to F16. */
 		for (d0 = 0; d0 < hd; d0 += n) {

@@ -13,6 +13,7 @@ struct mtensor;
 
 /* 1 if a batch of T rows times w goes to sgemm. */
 int	blas_wants(const struct mtensor *w, int64_t T);
+void	blas_force_off(int on);
 
 /*
  * y (T x w->ne1) = x (T x w->ne0 floats) times w's rows: every thread

@@ -369,7 +369,7 @@ attend_group(struct fwd *f, const struct attn_job *a, uint32_t t,
 		kr = kbase + j * kv_dim;
 		vr = vbase + j * kv_dim;
 		for (h = 0; h < g; h++) {
-			f16->dot((int)hd, &s, kr, q16 + h * hd);
+			qt_f16_vdot((int)hd, &s, kr, q16 + h * hd);
 			s = s * scale;
 			ms = 1.0f;
 			vs = 1.0f;

@@ -28,6 +28,7 @@ extern char qt_check_q8_0[sizeof(struct qt_block_q8_0) == 34 ? 1 : -1];
 static pthread_once_t	 qt_once = PTHREAD_ONCE_INIT;
 static int		 qt_cpu_avx2;	/* AVX2, FMA and F16C present */
 static int		 qt_cpu_vnni;	/* and AVX512 VL/BW/VNNI, allowed */
+static int		 qt_novnni;	/* qt_force_novnni(1) in effect */
 static int		 qt_forced;	/* qt_force_ref(1) in effect */
 static const char	*qt_simd = "scalar";
 
@@ -500,12 +501,13 @@ static const struct qt_kernels qt_act[] = {
  */
 static const struct {
 	enum qt_type	 type;
+	int		 avx512;	/* only in its AVX-512 builds (none yet) */
 	qt_dot_fn	 rp1, rp4;
 #ifdef QT_HAVE_AVX2
 	qt_dot_fn	 rp1_avx2, rp4_avx2;
 #endif
 } qt_repack[] = {
-	{ QT_Q4_K, qt_q4_K_dot_rp1_ref, qt_q4_K_dot_rp4_ref,
+	{ QT_Q4_K, 0, qt_q4_K_dot_rp1_ref, qt_q4_K_dot_rp4_ref,
 #ifdef QT_HAVE_AVX2
 	    qt_q4_K_dot_rp1_avx2, qt_q4_K_dot_rp4_avx2
 #endif
@@ -570,12 +572,21 @@ f16_scale_ref(int n, uint16_t *y, float v)
 static void	(*qt_mad)(int, uint16_t *, const uint16_t *, float) =
 		    f16_mad_ref;
 static void	(*qt_scale)(int, uint16_t *, float) = f16_scale_ref;
+static qt_dot_fn	qt_vdot = f16_dot_ref;
 
 /* y = f16(f32(y) + f32(x) * v), element-wise, one rounding each. */
 void
 qt_f16_mad(int n, uint16_t *y, const uint16_t *x, float v)
 {
 	qt_mad(n, y, x, v);
+}
+
+/* *s = the F16 dot of x and y as llama.cpp's flash attention adds it
+ * (ggml_vec_dot_f16: the F16 type's dot is its matmul order, tinyBLAS). */
+void
+qt_f16_vdot(int n, float *s, const uint16_t *x, const uint16_t *y)
+{
+	qt_vdot(n, s, x, y);
 }
 
 /* y = f16(f32(y) * v), element-wise. */
@@ -601,7 +612,8 @@ qt_select_repack(void)
 		t = &qt_types[qt_repack[i].type];
 		t->dot_rp1 = t->dot_rp4 = NULL;
 		t->dot_rp1_ref = t->dot_rp4_ref = NULL;
-		if (!qt_cpu_avx2)
+		if (!qt_cpu_avx2 || (qt_repack[i].avx512 &&
+		    (!qt_cpu_vnni || qt_novnni || qt_forced)))
 			continue;
 		t->dot_rp1 = t->dot_rp1_ref = qt_repack[i].rp1;
 		t->dot_rp4 = t->dot_rp4_ref = qt_repack[i].rp4;
@@ -611,7 +623,8 @@ qt_select_repack(void)
 			t->dot_rp4 = qt_repack[i].rp4_avx2;
 			/* Decode's Q4_K order: the same integers with
 			 * vpdpwssd (quant_k_avx2.c). */
-			if (qt_cpu_vnni && qt_repack[i].type == QT_Q4_K)
+			if (qt_cpu_vnni && !qt_novnni &&
+			    qt_repack[i].type == QT_Q4_K)
 				t->dot_rp1 = qt_q4_K_dot_rp1_vnni;
 		}
 #endif
@@ -634,12 +647,14 @@ qt_select(void)
 	qt_simd = "scalar";
 	qt_mad = f16_mad_ref;
 	qt_scale = f16_scale_ref;
+	qt_vdot = f16_dot_ref;
 	qt_select_repack();
 #ifdef QT_HAVE_AVX2
 	if (!qt_cpu_avx2 || qt_forced)
 		return;
 	qt_mad = qt_f16_mad_avx2;
 	qt_scale = qt_f16_scale_avx2;
+	qt_vdot = qt_f16_vdot_avx2;
 	for (i = 0; i < sizeof qt_avx2 / sizeof qt_avx2[0]; i++) {
 		t = &qt_types[qt_avx2[i].type];
 		if (qt_avx2[i].to_f32 != NULL)
@@ -650,8 +665,15 @@ qt_select(void)
 			t->dot = qt_avx2[i].dot;
 	}
 	/* Q6_K's dot: the same integers with vpdpwssd (quant_k_avx2.c). */
-	if (qt_cpu_vnni)
+	if (qt_cpu_vnni && !qt_novnni)
 		qt_types[QT_Q6_K].dot = qt_q6_K_dot_vnni;
+	/* F16 and BF16 round as llama.cpp's AVX-512 builds round them. */
+	if (qt_cpu_vnni && !qt_novnni) {
+		qt_types[QT_BF16].dot = __builtin_cpu_supports("avx512bf16") ?
+		    qt_bf16_dot_avx512bf16 : qt_bf16_dot_avx512;
+		qt_types[QT_F16].dot = qt_f16_dot_avx512;
+		qt_vdot = qt_f16_vdot_avx512;
+	}
 	qt_simd = "avx2";
 #endif
 }
@@ -782,7 +804,7 @@ int
 qt_vnni(void)
 {
 	qt_init();
-	return qt_cpu_vnni && !qt_forced;
+	return qt_cpu_vnni && !qt_forced && !qt_novnni;
 }
 
 /* Force the _ref kernels (on = 1) or restore the best (on = 0); for tests,
@@ -792,6 +814,17 @@ qt_force_ref(int on)
 {
 	qt_init();
 	qt_forced = on;
+	qt_select();
+}
+
+/* Keep to the AVX2 kernels (on = 1) as YANGTUO_NO_VNNI does, or allow
+ * VNNI again (on = 0); for tests, only while no other thread uses the
+ * table. */
+void
+qt_force_novnni(int on)
+{
+	qt_init();
+	qt_novnni = on;
 	qt_select();
 }
 

@@ -92,6 +92,7 @@ int		 qt_row_size(uint32_t type, int64_t n, size_t *out);
 const char	*qt_simd_name(void);
 int		 qt_vnni(void);
 void		 qt_force_ref(int on);
+void		 qt_force_novnni(int on);
 
 /* Quantize a weight row exactly as ggml's quantize_row_*_ref does when it
  * writes model files (Q8_0 there differs from the activation quantizer in
@@ -103,6 +104,8 @@ int		 qt_quantize_weights(uint32_t type, const float *src, void *dst,
  * y = f16(y + x * v) with one rounding of the multiply-add, y = f16(y * v). */
 void		 qt_f16_mad(int n, uint16_t *y, const uint16_t *x, float v);
 void		 qt_f16_scale(int n, uint16_t *y, float v);
+void		 qt_f16_vdot(int n, float *s, const uint16_t *x,
+		    const uint16_t *y);
 
 /* Scalar fp16/bf16 conversions (round to nearest even). */
 float		 qt_f16_to_f32(uint16_t);

@@ -171,9 +171,10 @@ qt_f16_from_f32_avx2(const float *src, void *dst, int64_t n)
 		y[i] = (uint16_t)_cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
-/* F16 dot: products summed in f32 lanes, as ggml's AVX2 build does. */
+/* ggml_vec_dot_f16 on AVX2 (flash attention's K.Q): 4 accumulators of 8
+ * lanes, their tree, the tail after the last 32 in double. */
 QT_AVX2 void
-qt_f16_dot_avx2(int n, float *s, const void *vx, const void *vy)
+qt_f16_vdot_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const uint16_t	*x = vx, *y = vy;
 	__m256		 a0, a1, a2, a3;
@@ -190,11 +191,46 @@ qt_f16_dot_avx2(int n, float *s, const void *vx, const void *vy)
 		a3 = _mm256_fmadd_ps(load_f16x8(x + i + 24),
 		    load_f16x8(y + i + 24), a3);
 	}
-	/* As ggml: the tail after the last 32 goes to the double sum. */
 	sum = hsum_f32x8x4(a0, a1, a2, a3);
 	for (; i < n; i++)
 		sum += (double)(f16_scalar(x[i]) * f16_scalar(y[i]));
 	*s = (float)sum;
+}
+
+/* tinyBLAS's reduction of one 8-lane chain (its hsum). */
+static QT_AVX2 inline float
+hsum_tiny(__m256 a)
+{
+	__m128	q = _mm_add_ps(_mm256_extractf128_ps(a, 1),
+		    _mm256_castps256_ps128(a));
+
+	q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+	q = _mm_add_ss(q, _mm_movehdup_ps(q));
+	return _mm_cvtss_f32(q);
+}
+
+/*
+ * F16 weights times F16 activations as llama.cpp's matmul computes them
+ * on AVX2: rows a multiple of 8 go to tinyBLAS (llamafile's sgemm), for
+ * any number of tokens, which keeps one 8-lane FMA chain per output and
+ * adds its lanes at the end; other rows take ggml_vec_dot_f16.  (The
+ * vec_dot order alone left ktest-F16 at KL 5e-7 against llama.cpp on
+ * single tokens; this one, 3e-8.)
+ */
+QT_AVX2 void
+qt_f16_dot_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t	*x = vx, *y = vy;
+	__m256		 a = _mm256_setzero_ps();
+	int		 i;
+
+	if (n % 8 != 0) {
+		qt_f16_vdot_avx2(n, s, vx, vy);
+		return;
+	}
+	for (i = 0; i < n; i += 8)
+		a = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), a);
+	*s = hsum_tiny(a);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -248,9 +284,9 @@ qt_bf16_from_f32_avx2(const float *src, void *dst, int64_t n)
 		y[i] = qt_f32_to_bf16(src[i]);
 }
 
-/* BF16 dot: 4 accumulators of 8 lanes, double tail. */
-QT_AVX2 void
-qt_bf16_dot_avx2(int n, float *s, const void *vx, const void *vy)
+/* ggml_vec_dot_bf16 on AVX2: 4 accumulators of 8 lanes, double tail. */
+static QT_AVX2 void
+bf16_vec_dot_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const uint16_t	*x = vx, *y = vy;
 	__m256		 a0, a1, a2, a3;
@@ -275,6 +311,178 @@ qt_bf16_dot_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i < n; i++)
 		sum += (double)(qt_bf16_to_f32(x[i]) * qt_bf16_to_f32(y[i]));
 	*s = (float)sum;
+}
+
+/*
+ * BF16 x BF16 as llama.cpp computes it on AVX2: its matmul hands BF16
+ * weights to tinyBLAS (llamafile's sgemm) whenever the row length is a
+ * multiple of 8, for any number of tokens, and tinyBLAS keeps one 8-lane
+ * FMA chain per output, added up at the end as its hsum does; other rows
+ * take ggml_vec_dot_bf16.  (Our earlier vec_dot order alone left
+ * ktest-BF16 at KL 1.6e-6 against llama.cpp on single tokens; this one,
+ * 3e-8.)
+ */
+QT_AVX2 void
+qt_bf16_dot_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t	*x = vx, *y = vy;
+	__m256		 a = _mm256_setzero_ps();
+	int		 i;
+
+	if (n % 8 != 0) {
+		bf16_vec_dot_avx2(n, s, vx, vy);
+		return;
+	}
+	for (i = 0; i < n; i += 8)
+		a = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i), a);
+	*s = hsum_tiny(a);
+}
+
+/*
+ * BF16 x BF16 as llama.cpp's AVX-512 builds: tinyBLAS again where the row
+ * length allows (with AVX512-BF16 one vdpbf16ps chain over 32 pairs a
+ * step, rows a multiple of 32; without it one 16-lane FMA chain, rows a
+ * multiple of 16), reduced as _mm512_reduce_add_ps (halves, quarters,
+ * pairs); else ggml_vec_dot_bf16's AVX-512 forms: two accumulators
+ * (vdpbf16ps, or products and sums not fused), each reduced, added in
+ * double, then the tail.  vdpbf16ps adds the odd product, then the even
+ * one, each rounded, with denormals flushed: only the instruction itself
+ * gives its floats, so the BF16 variant runs where the CPU has it.
+ */
+#define QT_BF16X	__attribute__((target("avx512f,avx512bf16")))
+#define QT_512		__attribute__((target("avx512f")))
+
+static QT_512 inline float
+reduce512(__m512 v)
+{
+	__m256	h = _mm256_add_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(
+		    _mm512_castps_pd(v), 1)), _mm512_castps512_ps256(v));
+	__m128	q = _mm_add_ps(_mm256_extractf128_ps(h, 1),
+		    _mm256_castps256_ps128(h));
+
+	q = _mm_add_ps(q, _mm_shuffle_ps(q, q, _MM_SHUFFLE(1, 0, 3, 2)));
+	return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
+}
+
+static inline double
+bf16_tail(int i, int n, const uint16_t *x, const uint16_t *y, double sum)
+{
+	for (; i < n; i++)
+		sum += (double)(qt_bf16_to_f32(x[i]) * qt_bf16_to_f32(y[i]));
+	return sum;
+}
+
+QT_BF16X void
+qt_bf16_dot_avx512bf16(int n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t	*x = vx, *y = vy;
+	__m512		 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+	double		 sum = 0;
+	int		 i;
+
+	if (n % 32 == 0) {
+		for (i = 0; i < n; i += 32)
+			c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_loadu_si512(
+			    (const void *)(x + i)), (__m512bh)
+			    _mm512_loadu_si512((const void *)(y + i)));
+		*s = reduce512(c1);
+		return;
+	}
+	for (i = 0; i + 64 <= n; i += 64) {
+		c1 = _mm512_dpbf16_ps(c1,
+		    (__m512bh)_mm512_loadu_si512((const void *)(x + i)),
+		    (__m512bh)_mm512_loadu_si512((const void *)(y + i)));
+		c2 = _mm512_dpbf16_ps(c2,
+		    (__m512bh)_mm512_loadu_si512((const void *)(x + i + 32)),
+		    (__m512bh)_mm512_loadu_si512((const void *)(y + i + 32)));
+	}
+	sum += (double)reduce512(c1);
+	sum += (double)reduce512(c2);
+	*s = (float)bf16_tail(i, n, x, y, sum);
+}
+
+static QT_512 inline __m512
+load_bf16x16(const uint16_t *p)
+{
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
+	    _mm256_loadu_si256((const __m256i *)(const void *)p)), 16));
+}
+
+QT_512 void
+qt_bf16_dot_avx512(int n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t	*x = vx, *y = vy;
+	__m512		 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+	double		 sum = 0;
+	int		 i;
+
+	if (n % 16 == 0) {
+		for (i = 0; i < n; i += 16)
+			c1 = _mm512_fmadd_ps(load_bf16x16(x + i),
+			    load_bf16x16(y + i), c1);
+		*s = reduce512(c1);
+		return;
+	}
+	for (i = 0; i + 32 <= n; i += 32) {
+		c1 = _mm512_add_ps(_mm512_mul_ps(load_bf16x16(x + i),
+		    load_bf16x16(y + i)), c1);
+		c2 = _mm512_add_ps(_mm512_mul_ps(load_bf16x16(x + i + 16),
+		    load_bf16x16(y + i + 16)), c2);
+	}
+	sum += (double)reduce512(c1);
+	sum += (double)reduce512(c2);
+	*s = (float)bf16_tail(i, n, x, y, sum);
+}
+
+static QT_512 inline __m512
+load_f16x16(const uint16_t *p)
+{
+	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)
+	    (const void *)p));
+}
+
+/* ggml_vec_dot_f16 in llama.cpp's AVX-512 builds (flash attention's
+ * K.Q there): 4 accumulators of 16 lanes over steps of 64, added 0+2,
+ * 1+3, then 0+1, reduced as _mm512_reduce_add_ps, the tail after the
+ * last 64 in double. */
+QT_512 void
+qt_f16_vdot_avx512(int n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t	*x = vx, *y = vy;
+	__m512		 a[4];
+	double		 sum;
+	int		 i, j;
+
+	for (j = 0; j < 4; j++)
+		a[j] = _mm512_setzero_ps();
+	for (i = 0; i + 64 <= n; i += 64)
+		for (j = 0; j < 4; j++)
+			a[j] = _mm512_fmadd_ps(load_f16x16(x + i + 16 * j),
+			    load_f16x16(y + i + 16 * j), a[j]);
+	a[0] = _mm512_add_ps(a[0], a[2]);
+	a[1] = _mm512_add_ps(a[1], a[3]);
+	sum = (double)reduce512(_mm512_add_ps(a[0], a[1]));
+	for (; i < n; i++)
+		sum += (double)(f16_scalar(x[i]) * f16_scalar(y[i]));
+	*s = (float)sum;
+}
+
+/* F16 matmuls in llama.cpp's AVX-512 builds: tinyBLAS with one 16-lane
+ * chain for rows a multiple of 16, else ggml_vec_dot_f16. */
+QT_512 void
+qt_f16_dot_avx512(int n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t	*x = vx, *y = vy;
+	__m512		 a = _mm512_setzero_ps();
+	int		 i;
+
+	if (n % 16 != 0) {
+		qt_f16_vdot_avx512(n, s, vx, vy);
+		return;
+	}
+	for (i = 0; i < n; i += 16)
+		a = _mm512_fmadd_ps(load_f16x16(x + i), load_f16x16(y + i), a);
+	*s = reduce512(a);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -185,6 +185,11 @@ void	qt_f16_dot_avx2(int, float *, const void *, const void *);
 void	qt_bf16_to_f32_avx2(const void *, float *, int64_t);
 void	qt_bf16_from_f32_avx2(const float *, void *, int64_t);
 void	qt_bf16_dot_avx2(int, float *, const void *, const void *);
+void	qt_f16_vdot_avx2(int, float *, const void *, const void *);
+void	qt_f16_vdot_avx512(int, float *, const void *, const void *);
+void	qt_f16_dot_avx512(int, float *, const void *, const void *);
+void	qt_bf16_dot_avx512(int, float *, const void *, const void *);
+void	qt_bf16_dot_avx512bf16(int, float *, const void *, const void *);
 
 void	qt_q8_0_to_f32_avx2(const void *, float *, int64_t);
 void	qt_q8_0_from_f32_avx2(const float *, void *, int64_t);

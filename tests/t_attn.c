@@ -40,7 +40,7 @@ ref_row(int hd, const float *q, const uint16_t *kc, const uint16_t *vc,
 
 	f16->from_f32(q, q16, hd);
 	for (j = 0; j < n; j++) {
-		f16->dot(hd, &s, kc + (size_t)j * kvs, q16);
+		qt_f16_vdot(hd, &s, kc + (size_t)j * kvs, q16);
 		s = s * scale;
 		ms = 1.0f;
 		vs = 1.0f;

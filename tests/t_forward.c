@@ -118,18 +118,17 @@ static const struct dist_case dist_cases[] = {
  * The issue's limits are above (1e-4 for F32/F16, 2e-3 for the rest).  We
  * mirror llama.cpp's roundings closely enough to be far below them, so a
  * regression to "merely close" fails too: every file must also stay under
- * YT_KL_TIGHT and agree on every top-1.  We measure 5e-8..1e-5, except
- * Q8_0 where the CPU has AVX512-VNNI: its 8-row repacked kernel adds each
- * block's whole integer sum (llama.cpp's AVX2 dot adds 8 lanes apart),
- * more exact but up to 8e-5 from llama.cpp's numbers on the tiny stories
- * Q8_0 model, whose activations are re-quantized after every matmul.
+ * YT_KL_TIGHT and agree on every top-1.  The files of ../shared/testdata
+ * come from llama.cpp v0.4.0's AVX2 build; tests/data/ref from v0.5.0,
+ * its AVX-512 build for the VNNI paths and its AVX2 build for the others
+ * (t_sweep holds every path to 2e-6).
  */
 #define YT_KL_TIGHT	2e-4
 
 static char *
 path_of(const char *spec, const char *sub)
 {
-	char	*p;
+	char	*p, *dot;
 
 	if (strncmp(spec, "td:", 3) == 0) {
 		if (asprintf(&p, "%s/%s/%s", tap_testdata(), sub,
@@ -137,6 +136,25 @@ path_of(const char *spec, const char *sub)
 			abort();
 	} else if (asprintf(&p, "%s/tests/data/%s", SRCDIR, spec) < 0)
 		abort();
+	/* Our own files: the AVX2 paths take llama.cpp's AVX2 build's
+	 * distributions, where they differ (tests/data/ref/make.sh); so
+	 * does Q2_K, which llama.cpp's AVX-512 builds repack and we do not
+	 * (t_sweep's TODO). */
+	if ((!qt_vnni() || strstr(p, "Q2_K") != NULL) &&
+	    (dot = strstr(p, ".probs.f32")) != NULL) {
+		char	*alt;
+		FILE	*fp;
+
+		if (asprintf(&alt, "%.*s.avx2.probs.f32", (int)(dot - p),
+		    p) < 0)
+			abort();
+		if ((fp = fopen(alt, "rb")) != NULL) {
+			fclose(fp);
+			free(p);
+			return alt;
+		}
+		free(alt);
+	}
 	return p;
 }
 
@@ -257,9 +275,14 @@ check_dist(const struct dist_case *c, int n_threads, uint32_t n_batch)
 		    "%.3g (max %.3g, limit %.0e)", c->model, c->tokens,
 		    n_threads, n_batch, agree, n, kl_sum / n, kl_max,
 		    c->kl_max);
-		ok(agree == n && kl_sum / n <= YT_KL_TIGHT,
-		    "%s: as close as we know how to be (KL <= %.0e, every "
-		    "top-1)", c->model, YT_KL_TIGHT);
+		/* ../shared/testdata holds the AVX2 build's numbers: the
+		 * VNNI paths mirror the AVX-512 build (tests/data/ref). */
+		if (strncmp(c->probs, "td:", 3) == 0 && qt_vnni())
+			skip("AVX2-build reference, AVX-512-build paths");
+		else
+			ok(agree == n && kl_sum / n <= YT_KL_TIGHT,
+			    "%s: as close as we know how to be (KL <= %.0e, "
+			    "every top-1)", c->model, YT_KL_TIGHT);
 	}
 	fwd_free(f);
 	free(ours);

@@ -1,25 +1,26 @@
 #!/bin/sh
 # Regenerate the llama.cpp reference values in this folder (run by hand,
 # never by the tests): token sequences = BOS + prompt + 48 greedy tokens of
-# llama.cpp, and llama.cpp's next-token distributions over them.
-#   cd tests/data/ref && ./make.sh     (needs ../shared/reference/setup)
+# llama.cpp, and llama.cpp's next-token distributions over them, from the
+# pinned reference (../shared/reference/setup: node-llama-cpp 3.22.1,
+# llama.cpp v0.5.0).
+#   cd tests/data/ref && ./make.sh
+# NAME.probs.f32 comes from the reference as installed: on an AVX-512 CPU
+# its AVX-512 build, which the engine's VNNI paths mirror.  NAME.avx2.probs.f32
+# comes from its AVX2-only copy ($YT_REF-avx2), which the AVX2 paths mirror;
+# it is kept only where it differs.  t_forward takes the one for its path.
 set -eu
 ref=${REF:-../../../../shared/reference/llamacpp-ref.mjs}
+yref=${YT_REF:-$HOME/.cache/yangtuo-ref}
 td=${YT_TESTDATA:-../../../../shared/testdata}
-# llama.cpp's CPU library loads the build that suits the CPU best (the
-# AVX-512 "zen4" one here, which adds in other orders and repacks Q2_K);
-# avx2only.c makes it load the AVX2 "haswell" build, which the engine
-# mirrors and with which ../shared/testdata/reference was made.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-${CC:-cc} -shared -fPIC -o "$tmp/avx2only.so" avx2only.c -ldl
-export LD_PRELOAD="$tmp/avx2only.so"
 seq() {	# name model prompt
-	node "$ref" generate "$2" "$3" 48 |
+	YT_REF=$yref node "$ref" generate "$2" "$3" 48 |
 		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);console.log(JSON.stringify([...o.prompt_tokens,...o.tokens]))})' >"$1.tokens.json"
 }
 probs() {	# name model tokens
-	node "$ref" probs "$2" "$3" "$1.probs.f32" >/dev/null
+	YT_REF=$yref node "$ref" probs "$2" "$3" "$1.probs.f32" >/dev/null
+	YT_REF=$yref-avx2 node "$ref" probs "$2" "$3" "$1.avx2.probs.f32" >/dev/null
+	if cmp -s "$1.probs.f32" "$1.avx2.probs.f32"; then rm "$1.avx2.probs.f32"; fi
 }
 seq stories-b "$td/models/stories260K.gguf" "The little dog"
 for m in stories260K derived/stories260K-F16 derived/stories260K-Q8_0 derived/stories260K-Q4_0; do
