@@ -27,8 +27,8 @@
 #include "model.h"
 #include "quant.h"
 #include "sample.h"
-#include "src/log.h"
-#include "src/proto.h"
+#include "common/log.h"
+#include "common/proto.h"
 #include "tmpl.h"
 #include "tok.h"
 
@@ -743,4 +743,18 @@ engine_join(struct engine *e)
 		return;
 	pthread_join(e->thread, NULL);
 	free(e);
+}
+
+/* Choose the kernels for this CPU (quant.c decides). */
+void
+engine_init(void)
+{
+	qt_init();
+}
+
+/* The chosen kernels' name, for --version and /stats. */
+const char *
+engine_simd_name(void)
+{
+	return qt_simd_name();
 }

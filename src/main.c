@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "cfg.h"
-#include "cmd.h"
-#include "engine/quant.h"
+#include "tools/cmd.h"
+#include "engine/engine.h"
 #include "fe.h"
 #include "log.h"
 #include "proto.h"
@@ -196,7 +196,7 @@ static void
 version(void)
 {
 	printf("yangtuo (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-	printf(_("Engine kernels: %s.\n"), qt_simd_name());
+	printf(_("Engine kernels: %s.\n"), engine_simd_name());
 	printf(_("License: MIT.  This is free software: you are free to "
 	    "change and redistribute it.\nThere is NO WARRANTY, to the "
 	    "extent permitted by law.\n"));
@@ -519,7 +519,7 @@ main(int argc, char **argv)
 	bindtextdomain(PACKAGE, localedir);
 	textdomain(PACKAGE);
 #endif
-	qt_init();
+	engine_init();
 	if (argc > 1 && argv[1][0] != '-')
 		for (sc = subcmds; sc->name != NULL; sc++)
 			if (strcmp(argv[1], sc->name) == 0)

@@ -18,9 +18,9 @@
 
 #include "engine/quant.h"
 #include "engine/synth.h"
-#include "src/client.h"
-#include "src/conv.h"
-#include "src/proto.h"
+#include "core/client.h"
+#include "core/conv.h"
+#include "common/proto.h"
 #include "tests/tap.h"
 
 static void

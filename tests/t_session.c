@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "engine/sha256.h"
-#include "src/conv.h"
-#include "src/journal.h"
-#include "src/session.h"
+#include "core/conv.h"
+#include "core/journal.h"
+#include "core/session.h"
 #include "tests/tap.h"
 
 static char	dir[64] = "/tmp/yt-session-XXXXXX";

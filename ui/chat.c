@@ -17,13 +17,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "src/fe.h"
-#include "src/journal.h"
-#include "src/log.h"
-#include "src/session.h"
-#include "src/text.h"
-#include "src/xdg.h"
-#include "src/xmalloc.h"
+#include "core/fe.h"
+#include "core/journal.h"
+#include "common/log.h"
+#include "core/session.h"
+#include "core/text.h"
+#include "core/xdg.h"
+#include "core/xmalloc.h"
 #include "slash.h"
 
 #if ENABLE_NLS

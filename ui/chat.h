@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "src/client.h"
-#include "src/conv.h"
+#include "core/client.h"
+#include "core/conv.h"
 #include "picker.h"
 #include "scroll.h"
 #include "status.h"

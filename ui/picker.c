@@ -13,7 +13,7 @@
 
 #include <curses.h>
 
-#include "src/xmalloc.h"
+#include "core/xmalloc.h"
 #include "draw.h"
 #include "theme.h"
 #include "view.h"

@@ -15,14 +15,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "src/cfg.h"
-#include "src/conv.h"
-#include "src/fe.h"
-#include "src/log.h"
-#include "src/session.h"
-#include "src/text.h"
-#include "src/xdg.h"
-#include "src/xmalloc.h"
+#include "core/cfg.h"
+#include "core/conv.h"
+#include "core/fe.h"
+#include "common/log.h"
+#include "core/session.h"
+#include "core/text.h"
+#include "core/xdg.h"
+#include "core/xmalloc.h"
 #include "chat.h"
 #include "picker.h"
 #include "theme.h"

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/cfg.h"
-#include "src/xmalloc.h"
+#include "core/cfg.h"
+#include "core/xmalloc.h"
 
 /* The slots of theme.h and of a theme file are the same, in order. */
 typedef char theme_slots_match[TH_COUNT == CFG_THEME_SLOTS ? 1 : -1];

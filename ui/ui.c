@@ -25,9 +25,9 @@
 
 #include <curses.h>
 
-#include "src/fe.h"
-#include "src/log.h"
-#include "src/xmalloc.h"
+#include "core/fe.h"
+#include "common/log.h"
+#include "core/xmalloc.h"
 #include "chat.h"
 #include "draw.h"
 #include "input.h"
