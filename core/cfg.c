@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cfg_impl.h"
+#include "xdg.h"
 #include "xmalloc.h"
 
 #if ENABLE_NLS
@@ -65,7 +66,7 @@ cfg_key_model(struct cfg_load *l, struct cfg *c)
 	if (cfg_get_str(p, 0, &s) != 0)
 		return -1;
 	if (s[0] == '~' && (s[1] == '\0' || s[1] == '/')) {
-		if ((home = cfg_home()) == NULL) {
+		if ((home = xdg_home()) == NULL) {
 			free(s);
 			return cfg_error(p, &p->mark, _("cannot expand ~: HOME "
 			    "is not set"));
@@ -692,20 +693,18 @@ cfg_load_file(struct cfg *c, const char *path, cfg_warn_fn warn, void *arg,
 
 /*
  * $XDG_CONFIG_HOME/yangtuo/config.yaml when that is an absolute path, else
- * ~/.config/yangtuo/config.yaml; NULL if there is no home.  Caller frees.
+ * ~/.config/yangtuo/config.yaml (xdg.c, as for every other folder); NULL
+ * if there is no home.  Caller frees.
  */
 char *
 cfg_default_path(void)
 {
-	const char	*x = getenv("XDG_CONFIG_HOME");
-	char		*path;
+	char	*dir, *path;
 
-	if (x != NULL && x[0] == '/')
-		xasprintf(&path, "%s/yangtuo/config.yaml", x);
-	else if ((x = cfg_home()) != NULL)
-		xasprintf(&path, "%s/.config/yangtuo/config.yaml", x);
-	else
+	if ((dir = xdg_dir(XDG_CONFIG, NULL, 0)) == NULL)
 		return NULL;
+	xasprintf(&path, "%s/config.yaml", dir);
+	free(dir);
 	return path;
 }
 

@@ -97,7 +97,6 @@ int	 cfg_get_int(struct cfg_parse *, long long min, long long max,
 	    const char *range, long long *);
 int	 cfg_get_float(struct cfg_parse *, double *);
 
-const char *cfg_home(void);
 char	*cfg_read(const char *path, size_t *len, char **cause);
 
 #endif

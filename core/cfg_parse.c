@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <math.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -712,22 +711,6 @@ cfg_parse_fini(struct cfg_parse *p)
 	}
 	free(p->anchors);
 	free(p->ukey);
-}
-
-/* The home folder for ~: $HOME or the password entry's, borrowed; NULL
- * if neither. */
-const char *
-cfg_home(void)
-{
-	const char	*h = getenv("HOME");
-	struct passwd	*pw;
-
-	if (h != NULL && *h != '\0')
-		return h;
-	pw = getpwuid(getuid());
-	if (pw != NULL && pw->pw_dir != NULL && *pw->pw_dir != '\0')
-		return pw->pw_dir;
-	return NULL;
 }
 
 /* Read the whole file, refusing anything but a regular file of at most

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cfg_impl.h"
+#include "datadir.h"
 #include "xdg.h"
 #include "xmalloc.h"
 
@@ -629,14 +630,19 @@ theme_name_ok(const char *name, size_t len)
 static char **
 theme_dirs(size_t *n, int *have_user)
 {
-	char	**v = xreallocarray(NULL, 3, sizeof *v);
+	char	**data = datadir_list(), **v;
+	size_t	  i;
 
+	for (i = 0; data[i] != NULL; i++)
+		;
+	v = xreallocarray(NULL, i + 1, sizeof *v);
 	*n = 0;
 	if ((v[*n] = xdg_dir(XDG_CONFIG, "themes", 0)) != NULL)
 		(*n)++;
 	*have_user = *n;
-	v[(*n)++] = xstrdup(PKGDATADIR "/themes");
-	v[(*n)++] = xstrdup(SRCDIR "/themes");
+	for (i = 0; data[i] != NULL; i++)
+		xasprintf(&v[(*n)++], "%s/themes", data[i]);
+	datadir_free(data);
 	return v;
 }
 
@@ -650,7 +656,7 @@ theme_dirs_free(char **v, size_t n)
 
 /*
  * The file of theme name: $XDG_CONFIG_HOME/yangtuo/themes/NAME.yaml, else
- * $(pkgdatadir)/themes/NAME.yaml, else the source tree's.  Returns the
+ * the first data folder's themes/NAME.yaml (datadir.c).  Returns the
  * path (caller frees), or NULL with *cause set (caller frees).
  */
 char *

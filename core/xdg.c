@@ -7,9 +7,11 @@
 #include "xdg.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "xmalloc.h"
 
@@ -48,6 +50,23 @@ xdg_mkdirs(const char *path)
 	return r;
 }
 
+/* The home folder: an absolute $HOME, else the password entry's;
+ * borrowed, NULL if neither.  The one lookup for the config, ~ in it and
+ * every folder below. */
+const char *
+xdg_home(void)
+{
+	const char	*h = getenv("HOME");
+	struct passwd	*pw;
+
+	if (h != NULL && h[0] == '/')
+		return h;
+	pw = getpwuid(getuid());
+	if (pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] == '/')
+		return pw->pw_dir;
+	return NULL;
+}
+
 /* The yangtuo folder of a kind, optionally a subfolder; caller frees. */
 char *
 xdg_dir(enum xdg_kind kind, const char *sub, int create)
@@ -58,7 +77,7 @@ xdg_dir(enum xdg_kind kind, const char *sub, int create)
 	if (base != NULL && base[0] == '/')
 		xasprintf(&dir, "%s/yangtuo%s%s", base, sub != NULL ? "/" : "",
 		    sub != NULL ? sub : "");
-	else if ((home = getenv("HOME")) != NULL && home[0] == '/')
+	else if ((home = xdg_home()) != NULL)
 		xasprintf(&dir, "%s/%s/yangtuo%s%s", home,
 		    xdg_table[kind].fallback, sub != NULL ? "/" : "",
 		    sub != NULL ? sub : "");

@@ -2,8 +2,8 @@
  * The user's folders (XDG Base Directory 0.8): config, data, state and
  * cache under yangtuo/, created 0700 on demand.
  */
-#ifndef YT_SRC_XDG_H
-#define YT_SRC_XDG_H
+#ifndef YT_CORE_XDG_H
+#define YT_CORE_XDG_H
 
 enum xdg_kind {
 	XDG_CONFIG,	/* $XDG_CONFIG_HOME or ~/.config */
@@ -12,6 +12,9 @@ enum xdg_kind {
 	XDG_CACHE	/* $XDG_CACHE_HOME or ~/.cache */
 };
 
+/* The home folder: an absolute $HOME, else the password entry's;
+ * borrowed, NULL if neither. */
+const char *xdg_home(void);
 /* KIND/yangtuo[/sub], created (with parents) if create is set; NULL if
  * there is no home or it cannot be made.  Caller frees. */
 char	*xdg_dir(enum xdg_kind, const char *sub, int create);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "datadir.h"
 #include "tools/cmd.h"
 #include "engine/engine.h"
 #include "fe.h"
@@ -192,14 +193,19 @@ usage(FILE *f)
 "yangtuo home page: <%s>\n"), PACKAGE_BUGREPORT, PACKAGE_URL);
 }
 
+/* GNU --version: name and version, copyright, licence, no warranty. */
 static void
 version(void)
 {
 	printf("yangtuo (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	printf("Copyright (C) 2026 the yangtuo authors.\n");
+	printf(_("License MIT <https://opensource.org/licenses/MIT>; the "
+	    "binary, linked with GNU Readline,\nis distributed under the GPL "
+	    "version 3 or later <https://gnu.org/licenses/gpl.html>.\n"));
+	printf(_("This is free software: you are free to change and "
+	    "redistribute it.\nThere is NO WARRANTY, to the extent permitted "
+	    "by law.\n"));
 	printf(_("Engine kernels: %s.\n"), engine_simd_name());
-	printf(_("License: MIT.  This is free software: you are free to "
-	    "change and redistribute it.\nThere is NO WARRANTY, to the "
-	    "extent permitted by law.\n"));
 }
 
 static int
@@ -218,23 +224,16 @@ on_cfg_warning(void *arg, const char *msg)
 	fprintf(stderr, _("yangtuo: warning: %s\n"), msg);
 }
 
-static int
-file_exists(const char *p)
-{
-	return access(p, R_OK) == 0;
-}
-
-/* The demo model: installed, else beside the sources (a build tree). */
+/* The demo model in the first data folder that has it (datadir.c), else
+ * the installed path, for the error message. */
 static char *
 demo_model(void)
 {
 	char	*p;
 
-	xasprintf(&p, "%s/%s", PKGDATADIR, DEMO_MODEL);
-	if (file_exists(p))
+	if ((p = datadir_find(DEMO_MODEL, "data/" DEMO_MODEL)) != NULL)
 		return p;
-	free(p);
-	xasprintf(&p, "%s/data/%s", SRCDIR, DEMO_MODEL);
+	xasprintf(&p, "%s/%s", PKGDATADIR, DEMO_MODEL);
 	return p;
 }
 
@@ -496,10 +495,26 @@ chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 		r = fe_oneshot(&fe);
 	else if (plain || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		r = fe_plain(&fe);
-	else
-		r = ui_main(&fe);
+	else if ((r = ui_main(&fe)) == UI_NO_SCREEN)
+		r = fe_plain(&fe);
 	free(demo);
 	return r;
+}
+
+/* The FILE of the last --config FILE or --config=FILE before any "--";
+ * borrowed from argv, NULL if none. */
+static const char *
+config_arg(int argc, char **argv)
+{
+	const char	*config = NULL;
+	int		 i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+	return config;
 }
 
 int
@@ -507,8 +522,8 @@ main(int argc, char **argv)
 {
 	const struct subcmd	*sc;
 	struct cfg		 cfg;
-	const char		*config = NULL, *localedir;
-	int			 c, i, r;
+	const char		*config, *localedir;
+	int			 c, r;
 
 	setlocale(LC_ALL, "");
 #if ENABLE_NLS
@@ -525,12 +540,9 @@ main(int argc, char **argv)
 			if (strcmp(argv[1], sc->name) == 0)
 				return sc->fn(argc - 1, argv + 1);
 
-	/* The config file first: it may be named on the command line. */
-	for (i = 1; i < argc - 1; i++)
-		if (strcmp(argv[i], "--config") == 0)
-			config = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config = argv[i] + 9;
+	/* The config file first: it may be named on the command line, also
+	 * as the last argument (--config=FILE). */
+	config = config_arg(argc, argv);
 	opterr = 0;	/* the second pass reports errors */
 	while ((c = getopt_long(argc, argv, "hVm:p:n:c:t:v", longopts,
 	    NULL)) != -1) {

@@ -821,9 +821,9 @@ utf8_locale(void)
 	return cs != NULL && strcmp(cs, "UTF-8") == 0;
 }
 
-/* Run the full-screen chat until the user quits; the exit status.  Falls
- * back to the line chat where a full screen cannot work (TERM=dumb, no
- * UTF-8). */
+/* Run the full-screen chat until the user quits; the exit status, or
+ * UI_NO_SCREEN where a full screen cannot work (TERM=dumb, no UTF-8, no
+ * curses terminal), for the caller to run the line chat instead. */
 int
 ui_main(struct fe *fe)
 {
@@ -833,7 +833,7 @@ ui_main(struct fe *fe)
 
 	if (term == NULL || *term == '\0' || strcmp(term, "dumb") == 0 ||
 	    !utf8_locale())
-		return fe_plain(fe);
+		return UI_NO_SCREEN;
 	memset(&ui, 0, sizeof ui);
 	chat_init(&ui.c, fe);
 	if (signals_start() != 0) {
@@ -853,7 +853,7 @@ ui_main(struct fe *fe)
 	if (term_start(nc == NULL || *nc == '\0') != 0) {
 		signals_stop();
 		chat_fini(&ui.c);
-		return fe_plain(fe);
+		return UI_NO_SCREEN;
 	}
 	atexit(term_release);
 	{
