@@ -192,35 +192,3 @@ fe_params_text(const struct proto_params *p)
 	    p->repeat_last_n, (unsigned long long)p->seed, mt);
 	return s;
 }
-
-const struct fe_slash_alias fe_slash_aliases[] = {
-	{ "帮助", "help" },
-	{ "系统", "system" },
-	{ "设置", "set" },
-	{ "清空", "clear" },
-	{ "新建", "new" },
-	{ "保存", "save" },
-	{ "载入", "load" },
-	{ "导出", "export" },
-	{ "重答", "regen" },
-	{ "编辑", "edit" },
-	{ "统计", "stats" },
-	{ "主题", "theme" },
-	{ "退出", "quit" },
-	{ NULL, NULL }
-};
-
-/* The English name of a slash command typed without its '/': a Chinese
- * alias gives the command it stands for, anything else itself.  The
- * result is borrowed (from the table or cmd). */
-const char *
-fe_slash_name(const char *cmd)
-{
-	const struct fe_slash_alias	*a;
-
-	for (a = fe_slash_aliases; a->alias != NULL; a++)
-		if (strcmp(cmd, a->alias) == 0)
-			return a->name;
-	return cmd;
-}
-

@@ -4,8 +4,8 @@
  * from the config file and the command line; every front end talks to
  * the engine through client.h only.
  */
-#ifndef YT_SRC_FE_H
-#define YT_SRC_FE_H
+#ifndef YT_CORE_FE_H
+#define YT_CORE_FE_H
 
 #include "cfg.h"
 #include "proto.h"
@@ -51,15 +51,5 @@ int	fe_set_param(struct proto_params *, const char *name,
 /* "temperature 0.20, top-k 40, ..." for /stats and the status line;
  * caller frees. */
 char	*fe_params_text(const struct proto_params *);
-
-/* The Chinese names of the slash commands (/帮助 for /help, ...): the
- * table ends with a NULL alias.  fe_slash_name() gives the English name
- * of a command typed without its '/', the alias's or its own. */
-struct fe_slash_alias {
-	const char	*alias;
-	const char	*name;
-};
-extern const struct fe_slash_alias fe_slash_aliases[];
-const char	*fe_slash_name(const char *cmd);
 
 #endif

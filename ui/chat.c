@@ -21,10 +21,10 @@
 #include "core/journal.h"
 #include "common/log.h"
 #include "core/session.h"
+#include "core/slashcmd.h"
 #include "core/text.h"
 #include "core/xdg.h"
 #include "core/xmalloc.h"
-#include "slash.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -73,24 +73,6 @@ chat_flash(struct chat *c, const char *msg)
 	c->dirty = 1;
 }
 
-/* Why a reply stopped, in words. */
-const char *
-chat_stop_text(uint32_t stop)
-{
-	switch (stop) {
-	case PROTO_STOP_EOG:
-		return _("end of turn");
-	case PROTO_STOP_LENGTH:
-		return _("max_tokens reached");
-	case PROTO_STOP_CONTEXT:
-		return _("the context is full");
-	case PROTO_STOP_CANCEL:
-		return _("cancelled");
-	default:
-		return _("error");
-	}
-}
-
 /* The header line of message i. */
 static void
 set_head(struct chat *c, size_t i)
@@ -118,7 +100,7 @@ set_head(struct chat *c, size_t i)
 		if (m->stats.stop != PROTO_STOP_EOG &&
 		    m->stats.stop != PROTO_STOP_CANCEL)
 			snprintf(stop, sizeof stop, _("  (stopped: %s)"),
-			    chat_stop_text(m->stats.stop));
+			    slashcmd_stop_text(m->stats.stop));
 	}
 	xasprintf(&h, "%s  %s%s%s%s%s%s", m->role == CONV_USER ? _("You") :
 	    _("Assistant"), when, stats, stop, m->cut ? _("  (cut)") : "",
@@ -663,7 +645,8 @@ chat_line(struct chat *c, const char *line)
 		    "not sent]"));
 		return;
 	}
-	if (strchr(line, '\n') == NULL && slash_run(c, line))
+	if (strchr(line, '\n') == NULL && c->command != NULL &&
+	    c->command(c, line))
 		return;
 	if (line[strspn(line, " \t\n")] == '\0')
 		return;

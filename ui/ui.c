@@ -836,6 +836,7 @@ ui_main(struct fe *fe)
 		return UI_NO_SCREEN;
 	memset(&ui, 0, sizeof ui);
 	chat_init(&ui.c, fe);
+	ui.c.command = slash_run;
 	if (signals_start() != 0) {
 		fprintf(stderr, "yangtuo: %s\n", strerror(errno));
 		return 1;
