@@ -76,10 +76,31 @@ const struct cfg_prompt *cfg_prompt(const struct cfg *, const char *name);
 
 /*
  * Colour themes (cfg_theme.c): NAME.yaml in $XDG_CONFIG_HOME/yangtuo/themes,
- * then $(pkgdatadir)/themes, then the source tree's themes/.  A slot per
- * role, in the order of ui/theme.h's enum theme_slot.
+ * then the data folders' themes/ (datadir.c).  A slot per role, enum
+ * theme_slot.
  */
-#define CFG_THEME_SLOTS		16
+/* The roles a theme colours ("slots"): the one list, which ui/theme.h
+ * uses and cfg_theme.c names (cfg_theme_slot_name). */
+enum theme_slot {
+	TH_NORMAL,		/* text; its colours are the screen's */
+	TH_USER,		/* header of the user's messages */
+	TH_ASSISTANT,		/* header of the model's replies */
+	TH_NOTE,		/* notes from yangtuo */
+	TH_ERROR,
+	TH_DIM,			/* messages no longer in the context */
+	TH_STATUS,		/* the status bar */
+	TH_STATUS_KEY,		/* key hints in it */
+	TH_METER,		/* filled part of a meter */
+	TH_MARKER,		/* "new text below" */
+	TH_MATCH,		/* search matches */
+	TH_MATCH_CUR,		/* the current match */
+	TH_BOX,			/* picker frame */
+	TH_SELECT,		/* picker selection */
+	TH_PROMPT,		/* the input's "> " */
+	TH_PLACEHOLDER,		/* control pictures, U+FFFD */
+	TH_COUNT
+};
+#define CFG_THEME_SLOTS		TH_COUNT
 #define CFG_THEME_NAME_MAX	64	/* bytes of a theme's name */
 #define CFG_COLOUR_DEFAULT	(-1)	/* the terminal's (or normal's) */
 

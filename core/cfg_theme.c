@@ -32,11 +32,24 @@
 #define THEME_MAX_LISTED	500	/* names in cfg_theme_list() */
 #define THEME_DEF		CFG_COLOUR_DEFAULT
 
-/* Slot names, in the order of ui/theme.h's enum theme_slot. */
+/* Slot names, as theme files write them. */
 static const char *const theme_slots[CFG_THEME_SLOTS] = {
-	"normal", "user", "assistant", "note", "error", "dim", "status",
-	"status_key", "meter", "marker", "match", "match_current", "box",
-	"select", "prompt", "placeholder"
+	[TH_NORMAL] = "normal",
+	[TH_USER] = "user",
+	[TH_ASSISTANT] = "assistant",
+	[TH_NOTE] = "note",
+	[TH_ERROR] = "error",
+	[TH_DIM] = "dim",
+	[TH_STATUS] = "status",
+	[TH_STATUS_KEY] = "status_key",
+	[TH_METER] = "meter",
+	[TH_MARKER] = "marker",
+	[TH_MATCH] = "match",
+	[TH_MATCH_CUR] = "match_current",
+	[TH_BOX] = "box",
+	[TH_SELECT] = "select",
+	[TH_PROMPT] = "prompt",
+	[TH_PLACEHOLDER] = "placeholder"
 };
 
 #define D	CFG_COLOUR_DEFAULT
@@ -49,22 +62,22 @@ static const char *const theme_slots[CFG_THEME_SLOTS] = {
  * the bars and matches. */
 static const struct cfg_theme_slot theme_builtin[CFG_THEME_SLOTS] = {
 	/* fg, bg, fg8, bg8, attrs, mono */
-	{ D, D, D, D, 0, 0 },		/* normal */
-	{ 2, D, 2, D, B, B },		/* user */
-	{ 6, D, 6, D, B, B },		/* assistant */
-	{ 3, D, 3, D, 0, M },		/* note */
-	{ 1, D, 1, D, B, B },		/* error */
-	{ D, D, D, D, M, M },		/* dim */
-	{ 7, 4, 7, 4, 0, R },		/* status */
-	{ 3, 4, 3, 4, B, R | B },	/* status_key */
-	{ 2, 4, 2, 4, B, R | B },	/* meter */
-	{ 0, 3, 0, 3, 0, R },		/* marker */
-	{ 0, 3, 0, 3, 0, R },		/* match */
-	{ 0, 5, 0, 5, B, R | B },	/* match_current */
-	{ 6, D, 6, D, 0, 0 },		/* box */
-	{ 0, 6, 0, 6, 0, R },		/* select */
-	{ 2, D, 2, D, B, B },		/* prompt */
-	{ 5, D, 5, D, B, R },		/* placeholder */
+	[TH_NORMAL] = { D, D, D, D, 0, 0 },
+	[TH_USER] = { 2, D, 2, D, B, B },
+	[TH_ASSISTANT] = { 6, D, 6, D, B, B },
+	[TH_NOTE] = { 3, D, 3, D, 0, M },
+	[TH_ERROR] = { 1, D, 1, D, B, B },
+	[TH_DIM] = { D, D, D, D, M, M },
+	[TH_STATUS] = { 7, 4, 7, 4, 0, R },
+	[TH_STATUS_KEY] = { 3, 4, 3, 4, B, R | B },
+	[TH_METER] = { 2, 4, 2, 4, B, R | B },
+	[TH_MARKER] = { 0, 3, 0, 3, 0, R },
+	[TH_MATCH] = { 0, 3, 0, 3, 0, R },
+	[TH_MATCH_CUR] = { 0, 5, 0, 5, B, R | B },
+	[TH_BOX] = { 6, D, 6, D, 0, 0 },
+	[TH_SELECT] = { 0, 6, 0, 6, 0, R },
+	[TH_PROMPT] = { 2, D, 2, D, B, B },
+	[TH_PLACEHOLDER] = { 5, D, 5, D, B, R },
 };
 
 #undef D
