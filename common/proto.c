@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "proto.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -380,24 +381,6 @@ proto_done_get(struct proto_rd *r, struct proto_done *d)
 	return r->err ? -1 : 0;
 }
 
-static int
-write_all(int fd, const void *v, size_t n)
-{
-	const uint8_t	*p = v;
-	ssize_t		 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Send one message: the 8-byte header, then the payload. */
 int
 proto_send(int fd, uint32_t type, const void *payload, size_t len)
@@ -413,18 +396,18 @@ proto_send(int fd, uint32_t type, const void *payload, size_t len)
 	hdr[4] = len; hdr[5] = len >> 8; hdr[6] = len >> 16;
 	hdr[7] = len >> 24;
 	if (len == 0)
-		return write_all(fd, hdr, 8);
+		return util_write_all(fd, hdr, 8);
 	/* One write for small messages, so a reader sees them whole. */
 	if (len <= 4096) {
 		uint8_t	buf[8 + 4096];
 
 		memcpy(buf, hdr, 8);
 		memcpy(buf + 8, payload, len);
-		return write_all(fd, buf, 8 + len);
+		return util_write_all(fd, buf, 8 + len);
 	}
-	if (write_all(fd, hdr, 8) != 0)
+	if (util_write_all(fd, hdr, 8) != 0)
 		return -1;
-	return write_all(fd, payload, len);
+	return util_write_all(fd, payload, len);
 }
 
 /* Send a built payload; fails if building it ran out of memory. */

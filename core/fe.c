@@ -18,6 +18,7 @@
 #include "conv.h"
 #include "journal.h"
 #include "xmalloc.h"
+#include "util.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -107,20 +108,6 @@ parse_float(const char *s, float lo, float hi, float *out)
 	return 0;
 }
 
-static int
-parse_int(const char *s, long lo, long hi, long *out)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Set one sampling parameter by name (as in /set and the config). */
 int
 fe_set_param(struct proto_params *p, const char *name, const char *value,
@@ -134,7 +121,7 @@ fe_set_param(struct proto_params *p, const char *name, const char *value,
 			goto bad;
 		p->temperature = f;
 	} else if (strcmp(name, "top_k") == 0 || strcmp(name, "top-k") == 0) {
-		if (parse_int(value, 0, 1 << 24, &v) != 0)
+		if (util_parse_long(value, 0, 1 << 24, &v) != 0)
 			goto bad;
 		p->top_k = (int32_t)v;
 	} else if (strcmp(name, "top_p") == 0 || strcmp(name, "top-p") == 0) {
@@ -152,16 +139,16 @@ fe_set_param(struct proto_params *p, const char *name, const char *value,
 		p->repeat_penalty = f;
 	} else if (strcmp(name, "repeat_last_n") == 0 ||
 	    strcmp(name, "repeat-last-n") == 0) {
-		if (parse_int(value, -1, 1 << 20, &v) != 0)
+		if (util_parse_long(value, -1, 1 << 20, &v) != 0)
 			goto bad;
 		p->repeat_last_n = (int32_t)v;
 	} else if (strcmp(name, "seed") == 0) {
-		if (parse_int(value, 0, 0x7fffffffL, &v) != 0)
+		if (util_parse_long(value, 0, 0x7fffffffL, &v) != 0)
 			goto bad;
 		p->seed = (uint64_t)v;
 	} else if (strcmp(name, "max_tokens") == 0 ||
 	    strcmp(name, "max-tokens") == 0) {
-		if (parse_int(value, -1, 1 << 24, &v) != 0 || v == 0)
+		if (util_parse_long(value, -1, 1 << 24, &v) != 0 || v == 0)
 			goto bad;
 		p->max_tokens = (int32_t)v;
 	} else {

@@ -22,6 +22,7 @@
 #include "conv.h"
 #include "xdg.h"
 #include "xmalloc.h"
+#include "util.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -121,24 +122,6 @@ record(json_t *o, size_t *len)
 }
 
 static int
-write_all(int fd, const void *v, size_t n)
-{
-	const char	*p = v;
-	ssize_t		 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 put(int fd, json_t *o)
 {
 	char	*rec;
@@ -147,7 +130,7 @@ put(int fd, json_t *o)
 
 	if ((rec = record(o, &len)) == NULL)
 		return -1;
-	r = write_all(fd, rec, len);
+	r = util_write_all(fd, rec, len);
 	free(rec);
 	return r;
 }
@@ -156,39 +139,28 @@ put(int fd, json_t *o)
 static int
 write_fresh(struct journal *j, const struct conv *c)
 {
-	char	*tmp;
-	int	 fd, dfd, ok = 0;
-	size_t	 i;
+	struct util_atomic	a;
+	int			ok = 0;
+	size_t			i;
 
-	xasprintf(&tmp, "%s.tmp", j->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		free(tmp);
+	if (util_atomic_open(&a, j->path, 0600) != 0)
 		return -1;
-	}
-	if (write_all(fd, JOURNAL_MAGIC, 5) == 0 &&
-	    put(fd, json_pack("{s:s,s:s?}", "t", "model", "path",
+	if (util_write_all(a.fd, JOURNAL_MAGIC, 5) == 0 &&
+	    put(a.fd, json_pack("{s:s,s:s?}", "t", "model", "path",
 	    j->model)) == 0 &&
-	    (c->system_text == NULL || put(fd, json_pack("{s:s,s:s?,s:s}",
+	    (c->system_text == NULL || put(a.fd, json_pack("{s:s,s:s?,s:s}",
 	    "t", "system", "name", c->system_name, "text",
 	    c->system_text)) == 0)) {
 		ok = 1;
 		for (i = 0; i < c->n && ok; i++)
-			ok = put(fd, msg_json(&c->msgs[i])) == 0;
+			ok = put(a.fd, msg_json(&c->msgs[i])) == 0;
 	}
-	if (!ok || fsync(fd) != 0 || close(fd) != 0 ||
-	    rename(tmp, j->path) != 0) {
-		if (!ok)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
+	if (!ok) {
+		util_atomic_abort(&a);
 		return -1;
 	}
-	free(tmp);
-	if ((dfd = open(j->dir, O_RDONLY | O_DIRECTORY)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	if (util_atomic_commit(&a) == -1)
+		return -1;
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "proto.h"
 #include "xdg.h"
 #include "xmalloc.h"
+#include "util.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -195,57 +195,19 @@ int
 file_write_atomic(const char *path, const void *buf, size_t len,
     char **cause)
 {
-	char		*tmp, *dcopy;
-	const char	*p = buf;
-	size_t		 left = len;
-	ssize_t		 n;
-	int		 fd, dfd, saved;
+	struct util_atomic	a;
 
-	xasprintf(&tmp, "%s.tmp%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	}
-	if (fd < 0)
+	if (util_atomic_open(&a, path, 0600) != 0)
 		goto fail;
-	while (left > 0) {
-		if ((n = write(fd, p, left)) < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail_fd;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (util_write_all(a.fd, buf, len) != 0) {
+		util_atomic_abort(&a);
+		goto fail;
 	}
-	if (fsync(fd) != 0)
-		goto fail_fd;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail_fd;
-	}
-	if (rename(tmp, path) != 0)
-		goto fail_unlink;
-	dcopy = xstrdup(path);
-	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	free(dcopy);
-	free(tmp);
+	if (util_atomic_commit(&a) == -1)
+		goto fail;
 	return 0;
-fail_fd:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	errno = saved;
-fail_unlink:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
 fail:
 	xasprintf(cause, "%s: %s", path, strerror(errno));
-	free(tmp);
 	return -1;
 }
 

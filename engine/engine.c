@@ -31,6 +31,7 @@
 #include "common/proto.h"
 #include "tmpl.h"
 #include "tok.h"
+#include "common/util.h"
 
 #define WK_MAX_MSGS	100000
 #define WK_MAX_STOPS	16
@@ -62,15 +63,6 @@ struct wk_chat {
 	char		**texts;
 	size_t		 n;
 };
-
-static double
-now_sec(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 send_error(struct engine *e, uint32_t code, const char *fmt, ...)
@@ -460,7 +452,7 @@ generate(struct engine *e, struct proto_done *st)
 	char			 piece[256], out[3 * 256 + 12];
 	int32_t			 id;
 	size_t			 n, len;
-	double			 t0 = now_sec();
+	double			 t0 = util_now();
 	int			 r;
 
 	tok_stream_init(&ts);
@@ -513,7 +505,7 @@ generate(struct engine *e, struct proto_done *st)
 	}
 	n = tok_stream_flush(&ts, out);
 	send_text(e, out, n);
-	st->decode_sec = now_sec() - t0;
+	st->decode_sec = util_now() - t0;
 }
 
 static void
@@ -566,9 +558,9 @@ do_chat(struct engine *e, struct proto_rd *r)
 	prog.e = e;
 	prog.base = common;
 	prog.total = n_ids;
-	t0 = now_sec();
+	t0 = util_now();
 	fr = eval_tokens(e, ids, common, n_ids, &prog);
-	st.prefill_sec = now_sec() - t0;
+	st.prefill_sec = util_now() - t0;
 	send_context(e, &c, keep);
 	if (fr == FWD_CANCELLED) {
 		poll_requests(e);

@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "ui/ui.h"
 #include "xmalloc.h"
+#include "util.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -288,17 +289,6 @@ set_opt(struct fe *fe, const char *name, const char *value)
 	return 0;
 }
 
-static int
-parse_count(const char *s, long lo, long hi, long *out)
-{
-	char	*end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return errno != 0 || end == s || *end != '\0' || *out < lo ||
-	    *out > hi ? -1 : 0;
-}
-
 /* Everything after the config is read: options, then the front end. */
 static int
 chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
@@ -378,19 +368,19 @@ chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 			max_set = 1;
 			break;
 		case 'c':
-			if (parse_count(optarg, 0, 1 << 24, &v) != 0)
+			if (util_parse_long(optarg, 0, 1 << 24, &v) != 0)
 				return usage_error(_("bad --ctx-size '%s'"),
 				    optarg);
 			fe.load.n_ctx = (uint32_t)v;
 			break;
 		case 't':
-			if (parse_count(optarg, 1, 1024, &v) != 0)
+			if (util_parse_long(optarg, 1, 1024, &v) != 0)
 				return usage_error(_("bad --threads '%s'"),
 				    optarg);
 			fe.load.threads = (uint32_t)v;
 			break;
 		case OPT_BATCH_SIZE:
-			if (parse_count(optarg, 1, 8192, &v) != 0)
+			if (util_parse_long(optarg, 1, 8192, &v) != 0)
 				return usage_error(_("bad --batch-size '%s'"),
 				    optarg);
 			fe.load.n_batch = (uint32_t)v;

@@ -24,6 +24,7 @@
 #include "xmalloc.h"
 
 #include "tool.h"
+#include "util.h"
 
 static int
 cmp_dbl(const void *a, const void *b)
@@ -86,9 +87,9 @@ read_bandwidth(int nth)
 	j.buf = buf;
 	j.n = bytes / 8;
 	for (r = 0; r < 5; r++) {
-		t0 = tool_now();
+		t0 = util_now();
 		pool_run(p, bw_run, &j);
-		t = tool_now() - t0;
+		t = util_now() - t0;
 		if (bytes / t > best)
 			best = bytes / t;
 	}
@@ -194,7 +195,7 @@ cmd_bench(int argc, char **argv)
 		case 'p':
 		case 'n':
 		case 'r':
-			if (tool_parse_long(optarg, c == 't' || c == 'r' ? 1 : 0,
+			if (util_parse_long(optarg, c == 't' || c == 'r' ? 1 : 0,
 			    1 << 16, &v) != 0)
 				return tool_usage("bench", "bad number");
 			if (c == 't')
@@ -249,18 +250,18 @@ cmd_bench(int argc, char **argv)
 	tgs = xcalloc((size_t)reps + 1, sizeof *tgs);
 	for (r = 0; r <= reps; r++) {
 		if (pp > 0) {
-			t0 = tool_now();
+			t0 = util_now();
 			fwd_eval(f, ids, (size_t)pp, 0, logits, 0);
-			pps[r] = pp / (tool_now() - t0);
+			pps[r] = pp / (util_now() - t0);
 		}
 		if (tg > 0) {
-			t0 = tool_now();
+			t0 = util_now();
 			next = ids[0];
 			for (i = 0; i < tg; i++) {
 				fwd_eval(f, &next, 1, (uint32_t)i, logits, 0);
 				next = tool_argmax(logits, m->hp.n_vocab);
 			}
-			tgs[r] = tg / (tool_now() - t0);
+			tgs[r] = tg / (util_now() - t0);
 		}
 		if (!json)
 			fprintf(stderr, "%s round %ld: pp %.2f t/s, tg %.2f "

@@ -19,6 +19,7 @@
 #include "xmalloc.h"
 
 #include "tool.h"
+#include "util.h"
 
 /*
  * yangtuo perplexity: llama-perplexity's method.  The text is tokenized
@@ -62,7 +63,7 @@ cmd_perplexity(int argc, char **argv)
 		case 'c':
 		case 't':
 		case 'k':
-			if (tool_parse_long(optarg, opt == 'k' ? 1 : opt == 't' ? 1 :
+			if (util_parse_long(optarg, opt == 'k' ? 1 : opt == 't' ? 1 :
 			    16, 1 << 20, &v) != 0)
 				return tool_usage("perplexity", "bad number");
 			if (opt == 'c')
@@ -110,7 +111,7 @@ cmd_perplexity(int argc, char **argv)
 		goto out;
 	}
 	first = n_ctx / 2;
-	t0 = tool_now();
+	t0 = util_now();
 	for (c = 0; c < chunks; c++) {
 		memcpy(chunk, ids + c * n_ctx, (size_t)n_ctx * sizeof *chunk);
 		if (tok_bos(m->tok) >= 0)
@@ -139,7 +140,7 @@ cmd_perplexity(int argc, char **argv)
 	}
 	printf("perplexity: %.4f over %ld chunks of %ld tokens (%.0f scored), "
 	    "%.1f s\n", exp(nll / count), chunks, n_ctx, count,
-	    tool_now() - t0);
+	    util_now() - t0);
 	status = 0;
 out:
 	free(cause);

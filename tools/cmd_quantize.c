@@ -17,6 +17,7 @@
 #include "engine/synth.h"
 
 #include "tool.h"
+#include "util.h"
 
 /* yangtuo quantize --random SHAPE TYPE OUT.gguf: a synthetic model. */
 static int
@@ -33,7 +34,7 @@ quantize_random(const char *rshape, long seed, const char *tname,
 		    "tiny");
 	if ((type = qt_type_by_name(tname)) < 0)
 		return tool_usage("quantize", "unknown weight type");
-	t0 = tool_now();
+	t0 = util_now();
 	if (synth_write(out, shape, (uint32_t)type, (uint64_t)seed,
 	    &cause) != 0) {
 		fprintf(stderr, "yangtuo: %s\n", cause);
@@ -41,7 +42,7 @@ quantize_random(const char *rshape, long seed, const char *tname,
 		return 1;
 	}
 	fprintf(stderr, "wrote %s (%s, %s) in %.1f s\n", out, shape->name,
-	    qt_name((uint32_t)type), tool_now() - t0);
+	    qt_name((uint32_t)type), util_now() - t0);
 	return 0;
 }
 
@@ -79,7 +80,7 @@ quantize_file(const char *in, const char *out, const char *tname,
 
 	if ((ro->ftype = requant_ftype(tname)) == NULL)
 		return quantize_unknown(tname);
-	t0 = tool_now();
+	t0 = util_now();
 	if (requant_file(in, out, ro, &st, &cause) != 0) {
 		fprintf(stderr, "yangtuo quantize: %s\n", cause != NULL ?
 		    cause : "out of memory");
@@ -97,7 +98,7 @@ quantize_file(const char *in, const char *out, const char *tname,
 	    "%.2f MiB -> %.2f MiB in %.1f s\n", out, ro->ftype->name,
 	    ro->pure ? " pure" : ro->mix && !ro->ftype->mix ? " mix" : "",
 	    st.n_tensors, st.n_converted, st.bytes_in / 1048576.0,
-	    st.bytes_out / 1048576.0, tool_now() - t0);
+	    st.bytes_out / 1048576.0, util_now() - t0);
 	return 0;
 }
 
@@ -128,7 +129,7 @@ cmd_quantize(int argc, char **argv)
 			rshape = optarg;
 			break;
 		case 's':
-			if (tool_parse_long(optarg, 0, INT32_MAX, &seed) != 0)
+			if (util_parse_long(optarg, 0, INT32_MAX, &seed) != 0)
 				return tool_usage("quantize", "bad --seed");
 			break;
 		case 'p':
@@ -138,7 +139,7 @@ cmd_quantize(int argc, char **argv)
 			ro.mix = 1;
 			break;
 		case 't':
-			if (tool_parse_long(optarg, 1, 256, &v) != 0)
+			if (util_parse_long(optarg, 1, 256, &v) != 0)
 				return tool_usage("quantize", "bad --threads");
 			ro.threads = (int)v;
 			break;

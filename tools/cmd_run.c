@@ -23,6 +23,7 @@
 #include "xmalloc.h"
 
 #include "tool.h"
+#include "util.h"
 
 /* Parse "1,2,3" into ids; returns the count or -1. */
 static long
@@ -34,7 +35,7 @@ parse_id_list(const char *s, int32_t **ids)
 	*ids = xreallocarray(NULL, cap, sizeof **ids);
 	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", ", &save)) {
-		if (tool_parse_long(tok, 0, INT32_MAX, &v) != 0) {
+		if (util_parse_long(tok, 0, INT32_MAX, &v) != 0) {
 			free(copy);
 			return -1;
 		}
@@ -162,12 +163,12 @@ cmd_run(int argc, char **argv)
 	if ((f = open_fwd(m, &o, (uint32_t)(n + o.n_predict))) == NULL)
 		goto out;
 	logits = xreallocarray(NULL, m->hp.n_vocab, sizeof *logits);
-	t0 = tool_now();
+	t0 = util_now();
 	if (fwd_eval(f, ids, n, 0, logits, 0) != FWD_OK) {
 		fprintf(stderr, "yangtuo: evaluation failed\n");
 		goto out;
 	}
-	t1 = tool_now();
+	t1 = util_now();
 	for (i = 0; i < o.n_predict; i++) {
 		next = tool_argmax(logits, m->hp.n_vocab);
 		printf("%s%d", i == 0 ? "" : " ", next);
@@ -178,7 +179,7 @@ cmd_run(int argc, char **argv)
 		}
 	}
 	printf("\n");
-	t2 = tool_now();
+	t2 = util_now();
 	fprintf(stderr, "prompt: %zu tokens in %.3f s (%.2f t/s); generated: "
 	    "%ld tokens in %.3f s (%.2f t/s); %d threads, %s\n", n, t1 - t0,
 	    n / (t1 - t0), o.n_predict, t2 - t1,

@@ -15,6 +15,7 @@
 
 #include "engine/model.h"
 #include "xmalloc.h"
+#include "util.h"
 
 enum {
 	OPT_PROMPT_TOKENS = 256,
@@ -131,31 +132,6 @@ tool_help(const char *cmd)
 	return 0;
 }
 
-/* Seconds on the monotonic clock. */
-double
-tool_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Parse a decimal in [lo, hi]. */
-int
-tool_parse_long(const char *s, long lo, long hi, long *out)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Report a usage error of cmd; 2. */
 int
 tool_usage(const char *cmd, const char *msg)
@@ -183,22 +159,22 @@ tool_parse_opts(int argc, char **argv, struct eng_opts *o)
 			o->model = optarg;
 			break;
 		case 't':
-			if (tool_parse_long(optarg, 1, 256, &v) != 0)
+			if (util_parse_long(optarg, 1, 256, &v) != 0)
 				return tool_usage(argv[0], "bad --threads");
 			o->threads = (int)v;
 			break;
 		case 'c':
-			if (tool_parse_long(optarg, 0, 1 << 20, &v) != 0)
+			if (util_parse_long(optarg, 0, 1 << 20, &v) != 0)
 				return tool_usage(argv[0], "bad --ctx-size");
 			o->n_ctx = (uint32_t)v;
 			break;
 		case OPT_BATCH:
-			if (tool_parse_long(optarg, 1, 8192, &v) != 0)
+			if (util_parse_long(optarg, 1, 8192, &v) != 0)
 				return tool_usage(argv[0], "bad --batch-size");
 			o->n_batch = (uint32_t)v;
 			break;
 		case 'n':
-			if (tool_parse_long(optarg, 0, 1 << 20, &v) != 0)
+			if (util_parse_long(optarg, 0, 1 << 20, &v) != 0)
 				return tool_usage(argv[0], "bad --n-predict");
 			o->n_predict = v;
 			break;

@@ -24,10 +24,6 @@ struct eng_opts {
 	int		 verbose;
 };
 
-/* Seconds on the monotonic clock. */
-double		 tool_now(void);
-/* Parse a decimal in [lo, hi] into *out; 0 or -1. */
-int		 tool_parse_long(const char *, long lo, long hi, long *out);
 /* Report a usage error of command cmd; returns the exit status 2. */
 int		 tool_usage(const char *cmd, const char *msg);
 /* Print the --help text of command cmd to stdout; returns 0. */

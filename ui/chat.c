@@ -20,6 +20,7 @@
 #include "core/fe.h"
 #include "core/journal.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "core/session.h"
 #include "core/slashcmd.h"
 #include "core/text.h"
@@ -34,16 +35,6 @@
 #endif
 
 #define CHAT_MAX_INPUT	(256u << 10)	/* one message, bytes */
-
-/* Seconds on a monotonic clock. */
-double
-chat_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Add a note to the scrollback (an error note if error is set). */
 void
@@ -69,7 +60,7 @@ chat_flash(struct chat *c, const char *msg)
 {
 	free(c->flash);
 	c->flash = xstrdup(msg);
-	c->flash_until = chat_now() + 4.0;
+	c->flash_until = util_now() + 4.0;
 	c->dirty = 1;
 }
 
@@ -196,7 +187,7 @@ chat_submit(struct chat *c)
 	c->generated = 0;
 	c->pf_done = c->pf_total = c->pf_base = 0;
 	c->pf_t0 = 0;
-	c->sent_t = chat_now();
+	c->sent_t = util_now();
 	c->eta = -1;
 	scroll_end(&c->sc);
 	c->dirty = 1;
@@ -247,10 +238,10 @@ chat_start(struct chat *c)
 void
 chat_finish(struct chat *c, int clean)
 {
-	double	t0 = chat_now();
+	double	t0 = util_now();
 
 	while ((c->saving != NULL || c->restoring) && c->engine_ok &&
-	    chat_now() - t0 < 5.0) {
+	    util_now() - t0 < 5.0) {
 		struct pollfd	pfd = { c->cl.ev_r, POLLIN, 0 };
 
 		if (chat_poll(c, 100) == 0)
@@ -322,7 +313,7 @@ reply_token(struct chat *c, const char *text, size_t len)
 static void
 progress(struct chat *c, unsigned done, unsigned total)
 {
-	double	now = chat_now(), rate;
+	double	now = util_now(), rate;
 
 	if (c->pf_t0 == 0) {
 		c->pf_t0 = now;
@@ -534,11 +525,11 @@ int
 chat_poll(struct chat *c, int max)
 {
 	struct client_ev	ev;
-	double			t0 = chat_now();
+	double			t0 = util_now();
 	int			r, n = 0;
 
 	while (c->engine_ok) {
-		if (n >= max || chat_now() - t0 > 0.01)
+		if (n >= max || util_now() - t0 > 0.01)
 			return 1;
 		if ((r = client_next(&c->cl, &ev, 0)) < 0) {
 			c->engine_ok = 0;
@@ -685,9 +676,9 @@ chat_status(struct chat *c, struct status_info *si)
 	si->pf_done = c->pf_done;
 	si->pf_total = c->pf_total;
 	si->eta = c->eta;
-	si->elapsed = chat_now() - c->sent_t;
+	si->elapsed = util_now() - c->sent_t;
 	si->generated = c->generated;
-	if (c->flash != NULL && chat_now() < c->flash_until)
+	if (c->flash != NULL && util_now() < c->flash_until)
 		si->flash = c->flash;
 	si->demo = c->fe->demo;
 }

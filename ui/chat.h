@@ -81,7 +81,6 @@ void	chat_note(struct chat *, int error, const char *, ...)
 void	chat_flash(struct chat *, const char *);
 void	chat_status(struct chat *, struct status_info *);
 char	*chat_autosave(struct chat *);
-double	chat_now(void);
 /* For slash.c. */
 void	chat_show_all(struct chat *);
 void	chat_pop(struct chat *);

@@ -27,6 +27,7 @@
 
 #include "core/fe.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "core/xmalloc.h"
 #include "chat.h"
 #include "draw.h"
@@ -505,13 +506,13 @@ key(int is_key, wint_t c)
 			paste_add('\n');
 		else if (!is_key)
 			paste_add(c);
-		ui.paste_t = chat_now();
+		ui.paste_t = util_now();
 		return;
 	}
 	if (is_key && c == INPUT_KEY_PASTE_BEGIN) {
 		ui.paste = 1;
 		ui.plen = 0;
-		ui.paste_t = chat_now();
+		ui.paste_t = util_now();
 		return;
 	}
 	if (ui.c.picking) {
@@ -748,7 +749,7 @@ take_signals(void)
 static int
 poll_timeout(int more)
 {
-	double	t = -1, now = chat_now();
+	double	t = -1, now = util_now();
 
 	if (more)
 		return 0;
@@ -797,7 +798,7 @@ loop(void)
 			ui.c.quit = 1;
 			ui.c.status = 128 + SIGHUP;
 		}
-		if (ui.paste && chat_now() - ui.paste_t > UI_PASTE_QUIET)
+		if (ui.paste && util_now() - ui.paste_t > UI_PASTE_QUIET)
 			paste_end();
 		if (ui.c.engine_ok && (more || (pfd[2].revents &
 		    (POLLIN | POLLHUP)) || ui.c.busy))
