@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "xmalloc.h"
+#include "utf8.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -171,8 +172,8 @@ static int
 cfg_check_bytes(struct cfg_parse *p)
 {
 	const unsigned char	*b = (const unsigned char *)p->buf;
-	size_t			 n = p->len, i = 0, need, k, line, col;
-	unsigned char		 lo, hi;
+	size_t			 n = p->len, i = 0, k, line, col;
+	uint32_t		 c;
 
 	if (n >= 2 && ((b[0] == 0xfe && b[1] == 0xff) ||
 	    (b[0] == 0xff && b[1] == 0xfe)))
@@ -184,35 +185,9 @@ cfg_check_bytes(struct cfg_parse *p)
 			return cfg_error_at(p, line, col, _("NUL byte in the "
 			    "file"));
 		}
-		if (b[i] < 0x80) {
-			i++;
-			continue;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-		if (b[i] >= 0xc2 && b[i] <= 0xdf)
-			need = 1;
-		else if (b[i] >= 0xe0 && b[i] <= 0xef) {
-			need = 2;
-			if (b[i] == 0xe0)
-				lo = 0xa0;
-			else if (b[i] == 0xed)
-				hi = 0x9f;
-		} else if (b[i] >= 0xf0 && b[i] <= 0xf4) {
-			need = 3;
-			if (b[i] == 0xf0)
-				lo = 0x90;
-			else if (b[i] == 0xf4)
-				hi = 0x8f;
-		} else
+		if ((k = utf8_char(p->buf + i, n - i, &c)) == 0)
 			goto bad;
-		for (k = 1; k <= need; k++) {
-			if (i + k >= n || b[i + k] < lo || b[i + k] > hi)
-				goto bad;
-			lo = 0x80;
-			hi = 0xbf;
-		}
-		i += need + 1;
+		i += k;
 	}
 	return 0;
 bad:

@@ -12,73 +12,7 @@
 #include <string.h>
 
 #include "xmalloc.h"
-
-/* Length of the valid UTF-8 sequence at s (0 if invalid), its code point
- * in *cp. */
-static size_t
-utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	uint32_t	c = s[0];
-	size_t		n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2, c &= 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3, c &= 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4, c &= 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 ||
-	    c > 0x10FFFF)) || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-/* Bytes of the maximal invalid subpart at s (at least 1). */
-static size_t
-bad_subpart(const unsigned char *s, size_t len)
-{
-	unsigned char	c = s[0];
-	size_t		n, i;
-	unsigned char	lo = 0x80, hi = 0xBF;
-
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 1;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	for (i = 1; i < n && i < len; i++) {
-		if (s[i] < lo || s[i] > hi)
-			break;
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return i;
-}
+#include "utf8.h"
 
 static size_t
 put_cp(char *o, uint32_t c)
@@ -129,7 +63,6 @@ visible(uint32_t c)
 char *
 text_sanitize(const char *s, size_t len, size_t *out_len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
 	char			*out;
 	size_t			 i = 0, o = 0, n;
 	uint32_t		 c;
@@ -137,8 +70,8 @@ text_sanitize(const char *s, size_t len, size_t *out_len)
 	/* Every input byte becomes at most 3 output bytes. */
 	out = xreallocarray(NULL, len + 1, 3);
 	while (i < len) {
-		if ((n = utf8_seq(p + i, len - i, &c)) == 0) {
-			n = bad_subpart(p + i, len - i);
+		if ((n = utf8_char(s + i, len - i, &c)) == 0) {
+			n = utf8_bad_len(s + i, len - i);
 			c = 0xFFFD;
 		}
 		o += put_cp(out + o, visible(c));
@@ -148,20 +81,4 @@ text_sanitize(const char *s, size_t len, size_t *out_len)
 	if (out_len != NULL)
 		*out_len = o;
 	return out;
-}
-
-/* Whether s[0..len) is entirely valid UTF-8. */
-int
-text_valid_utf8(const char *s, size_t len)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, n;
-	uint32_t		 c;
-
-	while (i < len) {
-		if ((n = utf8_seq(p + i, len - i, &c)) == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
 }

@@ -3,15 +3,13 @@
  * a terminal: control characters, escape sequences and bidi overrides
  * become visible placeholders, invalid UTF-8 becomes U+FFFD.
  */
-#ifndef YT_SRC_TEXT_H
-#define YT_SRC_TEXT_H
+#ifndef YT_CORE_TEXT_H
+#define YT_CORE_TEXT_H
 
 #include <stddef.h>
 
 /* A sanitized copy of s[0..len) (caller frees); newlines and tabs are
  * kept.  *out_len (may be NULL) receives its length. */
 char	*text_sanitize(const char *s, size_t len, size_t *out_len);
-/* Whether s[0..len) is valid UTF-8. */
-int	 text_valid_utf8(const char *s, size_t len);
 
 #endif

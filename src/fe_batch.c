@@ -24,6 +24,7 @@
 #include "session.h"
 #include "text.h"
 #include "xmalloc.h"
+#include "utf8.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -64,7 +65,7 @@ read_lines(const char *path, size_t *n)
 		if (len == 0)
 			continue;
 		if ((size_t)len > BATCH_MAX_LINE || *n >= BATCH_MAX_LINES ||
-		    !text_valid_utf8(line, (size_t)len)) {
+		    !utf8_valid(line, (size_t)len)) {
 			fprintf(stderr, _("yangtuo: %s:%zu: line too long or "
 			    "not UTF-8\n"), path, *n + 1);
 			break;

@@ -33,6 +33,7 @@
 #include "text.h"
 #include "xdg.h"
 #include "xmalloc.h"
+#include "utf8.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -247,7 +248,7 @@ fe_oneshot(struct fe *fe)
 		}
 	} else
 		text = xstrdup(fe->prompt);
-	if (!text_valid_utf8(text, strlen(text))) {
+	if (!utf8_valid(text, strlen(text))) {
 		fprintf(stderr, _("yangtuo: the prompt is not valid UTF-8\n"));
 		free(text);
 		return 1;
@@ -590,7 +591,7 @@ take_line(struct plain *pl, char *line)
 	if (strlen(msg) > LINE_MAX_INPUT)
 		fprintf(stderr, _("[the message is longer than %u KiB and was "
 		    "not sent]\n"), LINE_MAX_INPUT >> 10);
-	else if (!text_valid_utf8(msg, strlen(msg)))
+	else if (!utf8_valid(msg, strlen(msg)))
 		fprintf(stderr, _("[the message is not valid UTF-8 and was not "
 		    "sent]\n"));
 	else if (!slash(pl, msg) && msg[strspn(msg, " \t\n")] != '\0') {

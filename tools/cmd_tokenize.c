@@ -19,6 +19,7 @@
 #include "engine/gguf.h"
 #include "engine/tmpl.h"
 #include "engine/tok.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define CASE_SEP	"\n__ggml_vocab_test__\n"
@@ -275,39 +276,6 @@ tk_chat(const struct tok *t, const struct gguf *g, const struct tk_opts *o)
 	return 0;
 }
 
-/* Length of the valid UTF-8 character at s (n bytes available), or 0. */
-static size_t
-utf8_valid_len(const unsigned char *s, size_t n)
-{
-	size_t		need, i;
-	unsigned char	lo = 0x80, hi = 0xbf;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 1;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		need = 2;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		need = 3;
-	else
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (n < need + 1 || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i <= need; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return need + 1;
-}
-
 /* Print a piece readably: whole characters as they are, control bytes
  * and bytes of split characters as escapes. */
 static void
@@ -315,6 +283,7 @@ print_piece(const char *piece, size_t n)
 {
 	const unsigned char	*s = (const unsigned char *)piece;
 	size_t			 i = 0, k;
+	uint32_t		 c;
 
 	putchar('\'');
 	while (i < n) {
@@ -327,7 +296,7 @@ print_piece(const char *piece, size_t n)
 		else if (s[i] == '\\' || s[i] == '\'')
 			printf("\\%c", s[i]);
 		else if (s[i] < 0x20 || s[i] == 0x7f ||
-		    (k = utf8_valid_len(s + i, n - i)) == 0)
+		    (k = utf8_char(piece + i, n - i, &c)) == 0)
 			printf("\\x%02x", s[i]);
 		else {
 			fwrite(s + i, 1, k, stdout);

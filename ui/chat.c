@@ -26,6 +26,7 @@
 #include "core/text.h"
 #include "core/xdg.h"
 #include "core/xmalloc.h"
+#include "common/utf8.h"
 
 #if ENABLE_NLS
 #include <libintl.h>
@@ -631,7 +632,7 @@ chat_line(struct chat *c, const char *line)
 		    "was not sent]"), CHAT_MAX_INPUT >> 10);
 		return;
 	}
-	if (!text_valid_utf8(line, len)) {
+	if (!utf8_valid(line, len)) {
 		chat_note(c, 1, _("[the message is not valid UTF-8 and was "
 		    "not sent]"));
 		return;
