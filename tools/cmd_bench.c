@@ -155,10 +155,21 @@ token_bytes(const struct model *m, double ctx)
 	return b;
 }
 
-/* yangtuo bench: prompt (pp) and generation (tg) tokens/s, llama-bench
- * style: one warm-up round, then medians over the repetitions. */
-int
-cmd_bench(int argc, char **argv)
+/* A bench run: the options, then what was measured. */
+struct bench {
+	const char	*model;
+	long		 threads, pp, tg, reps;
+	int		 json, bw;
+	double		 ppm, tgm;	/* medians, tokens/s */
+	double		 bw0, bw1, bwps;	/* read bandwidth, bytes/s */
+	double		 tb;		/* bytes a token reads */
+	long		 rss;
+	int		 nth;
+};
+
+/* The options: -1 to go on, else the exit status. */
+static int
+bench_opts(struct bench *b, int argc, char **argv)
 {
 	static const struct option	 bopts[] = {
 		{ "model", required_argument, NULL, 'm' },
@@ -171,25 +182,15 @@ cmd_bench(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*model = NULL;
-	struct model	*m;
-	struct fwd	*f;
-	char		*cause = NULL;
-	long		 threads = 0, pp = 512, tg = 128, reps = 3, v;
-	int		 c, json = 0, bw = 0, nth;
-	double		 bwps = 0, bw0 = 0, bw1 = 0, tb = 0;
-	long		 rss;
-	int32_t		*ids, next = 0;
-	float		*logits;
-	double		*pps, *tgs, t0, ppm, tgm;
-	long		 r, i;
+	long	v;
+	int	c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hm:t:p:n:r:", bopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			model = optarg;
+			b->model = optarg;
 			break;
 		case 't':
 		case 'p':
@@ -199,19 +200,19 @@ cmd_bench(int argc, char **argv)
 			    1 << 16, &v) != 0)
 				return tool_usage("bench", "bad number");
 			if (c == 't')
-				threads = v;
+				b->threads = v;
 			else if (c == 'p')
-				pp = v;
+				b->pp = v;
 			else if (c == 'n')
-				tg = v;
+				b->tg = v;
 			else
-				reps = v;
+				b->reps = v;
 			break;
 		case 'j':
-			json = 1;
+			b->json = 1;
 			break;
 		case 'b':
-			bw = 1;
+			b->bw = 1;
 			break;
 		case 'h':
 			return tool_help("bench");
@@ -219,97 +220,137 @@ cmd_bench(int argc, char **argv)
 			return tool_usage("bench", "unknown option");
 		}
 	}
-	if (model == NULL && optind < argc)
-		model = argv[optind++];
-	if (model == NULL)
+	if (b->model == NULL && optind < argc)
+		b->model = argv[optind++];
+	if (b->model == NULL)
 		return tool_usage("bench", "no model given (-m MODEL.gguf)");
-	if ((m = tool_open_model(model)) == NULL)
-		return 1;
-	f = fwd_new(m, (uint32_t)(pp + tg + 8), (int)threads,
-	    (uint32_t)(pp > 0 ? pp : 1), &cause);
-	if (f == NULL) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
-		free(cause);
-		model_free(m);
-		return 1;
-	}
-	ids = xreallocarray(NULL, (size_t)pp + 1, sizeof *ids);
-	for (i = 0; i <= pp; i++)
+	return -1;
+}
+
+/* The warm-up round and the repetitions; the medians go to b. */
+static void
+bench_rounds(struct bench *b, const struct model *m, struct fwd *f)
+{
+	int32_t	*ids, next = 0;
+	float	*logits;
+	double	*pps, *tgs, t0;
+	long	 r, i;
+
+	ids = xreallocarray(NULL, (size_t)b->pp + 1, sizeof *ids);
+	for (i = 0; i <= b->pp; i++)
 		ids[i] = (int32_t)((i * 7919 + 13) % m->hp.n_vocab);
 	logits = xreallocarray(NULL, m->hp.n_vocab, sizeof *logits);
-	if (bw && tg > 0) {
-		/* The host's bandwidth drifts (37 to 60 GB/s within minutes
-		 * here): read it before the runs too, once the new engine's
-		 * helpers have gone to sleep, and take the mean. */
-		struct timespec	ts = { 0, 50000000 };
-
-		nanosleep(&ts, NULL);
-		bw0 = read_bandwidth_apart(fwd_n_threads(f));
-	}
-	pps = xcalloc((size_t)reps + 1, sizeof *pps);
-	tgs = xcalloc((size_t)reps + 1, sizeof *tgs);
-	for (r = 0; r <= reps; r++) {
-		if (pp > 0) {
+	pps = xcalloc((size_t)b->reps + 1, sizeof *pps);
+	tgs = xcalloc((size_t)b->reps + 1, sizeof *tgs);
+	for (r = 0; r <= b->reps; r++) {
+		if (b->pp > 0) {
 			t0 = util_now();
-			fwd_eval(f, ids, (size_t)pp, 0, logits, 0);
-			pps[r] = pp / (util_now() - t0);
+			fwd_eval(f, ids, (size_t)b->pp, 0, logits, 0);
+			pps[r] = b->pp / (util_now() - t0);
 		}
-		if (tg > 0) {
+		if (b->tg > 0) {
 			t0 = util_now();
 			next = ids[0];
-			for (i = 0; i < tg; i++) {
+			for (i = 0; i < b->tg; i++) {
 				fwd_eval(f, &next, 1, (uint32_t)i, logits, 0);
 				next = tool_argmax(logits, m->hp.n_vocab);
 			}
-			tgs[r] = tg / (util_now() - t0);
+			tgs[r] = b->tg / (util_now() - t0);
 		}
-		if (!json)
+		if (!b->json)
 			fprintf(stderr, "%s round %ld: pp %.2f t/s, tg %.2f "
 			    "t/s\n", r == 0 ? "warm-up" : "", r, pps[r],
 			    tgs[r]);
 	}
 	/* Round 0 is the warm-up. */
-	qsort(pps + 1, (size_t)reps, sizeof *pps, cmp_dbl);
-	qsort(tgs + 1, (size_t)reps, sizeof *tgs, cmp_dbl);
-	ppm = pps[1 + reps / 2];
-	tgm = tgs[1 + reps / 2];
-	rss = peak_rss_bytes();
-	nth = fwd_n_threads(f);
-	if (bw) {
-		/* After the runs and the peak RSS, with the engine's threads
-		 * gone (an idle helper still spinning took a third of it). */
-		tb = token_bytes(m, tg / 2.0);
-		fwd_free(f);
-		f = NULL;
-		bw1 = read_bandwidth(nth);
-		bwps = bw0 > 0 ? (bw0 + bw1) / 2 : bw1;
-	}
-	if (json)
+	qsort(pps + 1, (size_t)b->reps, sizeof *pps, cmp_dbl);
+	qsort(tgs + 1, (size_t)b->reps, sizeof *tgs, cmp_dbl);
+	b->ppm = pps[1 + b->reps / 2];
+	b->tgm = tgs[1 + b->reps / 2];
+	free(pps);
+	free(tgs);
+	free(ids);
+	free(logits);
+}
+
+/* The results, as JSON or for a person. */
+static void
+bench_report(const struct bench *b)
+{
+	if (b->json)
 		printf("{\"engine\": \"yangtuo %s\", \"model\": \"%s\", "
 		    "\"threads\": %d, \"pp\": %ld, \"tg\": %ld, \"pp_tps\": "
 		    "%.3f, \"tg_tps\": %.3f, \"peak_rss_bytes\": %ld, "
 		    "\"kernels\": \"%s\", \"token_bytes\": %.0f, "
 		    "\"read_bandwidth\": %.0f, \"read_bandwidth_before\": %.0f, "
 		    "\"read_bandwidth_after\": %.0f, \"tg_bound_tps\": %.3f}\n",
-		    PACKAGE_VERSION, model, nth, pp, tg, ppm, tgm,
-		    rss, qt_simd_name(), tb, bwps, bw0, bw1,
-		    tb > 0 ? bwps / tb : 0.0);
+		    PACKAGE_VERSION, b->model, b->nth, b->pp, b->tg, b->ppm,
+		    b->tgm, b->rss, qt_simd_name(), b->tb, b->bwps, b->bw0,
+		    b->bw1, b->tb > 0 ? b->bwps / b->tb : 0.0);
 	else {
 		printf("%s: %d threads, %s kernels\npp%ld: %.2f t/s\ntg%ld: "
-		    "%.2f t/s\npeak RSS: %.1f MiB\n", model,
-		    nth, qt_simd_name(), pp, ppm, tg, tgm,
-		    rss / 1048576.0);
-		if (bw)
+		    "%.2f t/s\npeak RSS: %.1f MiB\n", b->model,
+		    b->nth, qt_simd_name(), b->pp, b->ppm, b->tg, b->tgm,
+		    b->rss / 1048576.0);
+		if (b->bw)
 			printf("read bandwidth: %.2f GB/s (%.2f before the "
 			    "runs, %.2f after); a token reads %.1f MB, so "
 			    "decode is bound by %.2f t/s: tg is %.0f%% of it\n",
-			    bwps / 1e9, bw0 / 1e9, bw1 / 1e9, tb / 1e6,
-			    bwps / tb, 100.0 * tgm / (bwps / tb));
+			    b->bwps / 1e9, b->bw0 / 1e9, b->bw1 / 1e9,
+			    b->tb / 1e6, b->bwps / b->tb,
+			    100.0 * b->tgm / (b->bwps / b->tb));
 	}
-	free(pps);
-	free(tgs);
-	free(ids);
-	free(logits);
+}
+
+/* yangtuo bench: prompt (pp) and generation (tg) tokens/s, llama-bench
+ * style: one warm-up round, then medians over the repetitions. */
+int
+cmd_bench(int argc, char **argv)
+{
+	struct bench	 b;
+	struct model	*m;
+	struct fwd	*f;
+	char		*cause = NULL;
+	int		 r;
+
+	memset(&b, 0, sizeof b);
+	b.pp = 512;
+	b.tg = 128;
+	b.reps = 3;
+	if ((r = bench_opts(&b, argc, argv)) != -1)
+		return r;
+	if ((m = tool_open_model(b.model)) == NULL)
+		return 1;
+	f = fwd_new(m, (uint32_t)(b.pp + b.tg + 8), (int)b.threads,
+	    (uint32_t)(b.pp > 0 ? b.pp : 1), &cause);
+	if (f == NULL) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+		model_free(m);
+		return 1;
+	}
+	if (b.bw && b.tg > 0) {
+		/* The host's bandwidth drifts (37 to 60 GB/s within minutes
+		 * here): read it before the runs too, once the new engine's
+		 * helpers have gone to sleep, and take the mean. */
+		struct timespec	ts = { 0, 50000000 };
+
+		nanosleep(&ts, NULL);
+		b.bw0 = read_bandwidth_apart(fwd_n_threads(f));
+	}
+	bench_rounds(&b, m, f);
+	b.rss = peak_rss_bytes();
+	b.nth = fwd_n_threads(f);
+	if (b.bw) {
+		/* After the runs and the peak RSS, with the engine's threads
+		 * gone (an idle helper still spinning took a third of it). */
+		b.tb = token_bytes(m, b.tg / 2.0);
+		fwd_free(f);
+		f = NULL;
+		b.bw1 = read_bandwidth(b.nth);
+		b.bwps = b.bw0 > 0 ? (b.bw0 + b.bw1) / 2 : b.bw1;
+	}
+	bench_report(&b);
 	fwd_free(f);
 	model_free(m);
 	return 0;
