@@ -19,6 +19,7 @@
 #include "gguf.h"
 #include "quant.h"
 #include "common/util.h"
+#include "gguf_impl.h"
 
 struct wbuf {
 	uint8_t		*p;
@@ -49,15 +50,6 @@ struct gguf_w {
 	size_t		 cap_t;
 	char		*err;		/* first failure; sticky */
 	int		 failed;
-};
-
-static const uint8_t vt_size[GGUF_VT_COUNT] = {
-	[GGUF_VT_UINT8] = 1, [GGUF_VT_INT8] = 1,
-	[GGUF_VT_UINT16] = 2, [GGUF_VT_INT16] = 2,
-	[GGUF_VT_UINT32] = 4, [GGUF_VT_INT32] = 4,
-	[GGUF_VT_FLOAT32] = 4, [GGUF_VT_BOOL] = 1,
-	[GGUF_VT_UINT64] = 8, [GGUF_VT_INT64] = 8,
-	[GGUF_VT_FLOAT64] = 8
 };
 
 static int	w_fail(struct gguf_w *, const char *, ...)
@@ -340,11 +332,11 @@ copy_value(struct wbuf *b, const struct gguf_kv *kv)
 	if (kv->type == GGUF_VT_STRING)
 		return buf_str(b, kv->data, kv->n);
 	if (kv->type != GGUF_VT_ARRAY)
-		return buf_put(b, kv->data, vt_size[kv->type]);
+		return buf_put(b, kv->data, gguf_vt_size[kv->type]);
 	if (buf_le(b, kv->atype, 4) == -1 || buf_le(b, kv->n, 8) == -1)
 		return -1;
 	if (kv->atype != GGUF_VT_STRING)
-		return buf_put(b, kv->data, kv->n * vt_size[kv->atype]);
+		return buf_put(b, kv->data, kv->n * gguf_vt_size[kv->atype]);
 	for (i = 0; i < kv->n; i++) {
 		if (buf_str(b, kv->strs[i].p, kv->strs[i].len) == -1)
 			return -1;
