@@ -60,7 +60,7 @@ int
 main(void)
 {
 	struct input_hooks	 h = { on_line, on_words, on_note };
-	char			 dir[] = "/tmp/yt-input-XXXXXX", *cmd;
+	char			 dir[] = "/tmp/yt-input-XXXXXX";
 	int			 rows;
 
 	if (setlocale(LC_ALL, "C.UTF-8") == NULL)
@@ -127,10 +127,6 @@ main(void)
 	input_clear();
 	input_fini();
 	free(accepted);
-	if (asprintf(&cmd, "rm -rf '%s'", dir) > 0) {
-		if (system(cmd) != 0)
-			diag("could not remove %s", dir);
-		free(cmd);
-	}
+	tap_rmtree(dir);
 	return tap_done();
 }

@@ -43,7 +43,7 @@ main(void)
 {
 	struct passwd	*pw = getpwuid(getuid());
 	struct stat	 st;
-	char		 dir[] = "/tmp/yt-xdg-XXXXXX", *p, *want, *cmd;
+	char		 dir[] = "/tmp/yt-xdg-XXXXXX", *p, *want;
 
 	if (mkdtemp(dir) == NULL)
 		skip_all("no temporary folder");
@@ -112,10 +112,6 @@ main(void)
 	    S_ISDIR(st.st_mode), "xdg_mkdirs makes the parents too");
 	ok(want != NULL && xdg_mkdirs(want) == 0, "and may run again");
 	free(want);
-	if (asprintf(&cmd, "rm -rf '%s'", dir) > 0) {
-		if (system(cmd) != 0)
-			diag("could not remove %s", dir);
-		free(cmd);
-	}
+	tap_rmtree(dir);
 	return tap_done();
 }

@@ -74,6 +74,17 @@ tap_testdata(void)
 	return d != NULL && *d != '\0' ? d : TESTDATA_DIR;
 }
 
+/* Remove a test's temporary folder and all it holds. */
+static inline void
+tap_rmtree(const char *dir)
+{
+	char	cmd[1100];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+}
+
 /* Skip the whole program when the shared test data lacks file sub (it
  * lives outside the repository, in ../shared/testdata). */
 static inline void
