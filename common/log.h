@@ -2,8 +2,8 @@
  * Debug log: written to a file only when -v/--log-file asks for it, never
  * to the terminal.  Safe to call from any thread.
  */
-#ifndef YT_SRC_LOG_H
-#define YT_SRC_LOG_H
+#ifndef YT_COMMON_LOG_H
+#define YT_COMMON_LOG_H
 
 int	log_open(const char *path);
 void	log_close(void);

@@ -5,8 +5,8 @@
  * below; no pointer ever crosses.  The first request is PROTO_REQ_LOAD,
  * which carries PROTO_VERSION.
  */
-#ifndef YT_SRC_PROTO_H
-#define YT_SRC_PROTO_H
+#ifndef YT_COMMON_PROTO_H
+#define YT_COMMON_PROTO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * engine checks (run, eval, info), the tokenizer (tokenize), and later
  * bench, perplexity and quantize.  Each returns the process exit status.
  */
-#ifndef YT_SRC_CMD_H
-#define YT_SRC_CMD_H
+#ifndef YT_TOOLS_CMD_H
+#define YT_TOOLS_CMD_H
 
 int	cmd_run(int argc, char **argv);
 int	cmd_eval(int argc, char **argv);
