@@ -172,4 +172,35 @@ refused_file(const void *buf, size_t len, const char *words,
 	free(path);
 }
 
+
+static inline void *
+load(const char *path, size_t *len)
+{
+	FILE	*f = fopen(path, "rb");
+	uint8_t	*p;
+	long	 n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || (p = malloc((size_t)n + 1)) == NULL ||
+	    fread(p, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
+
+static inline char *
+td(const char *rel)
+{
+	char	*p;
+
+	if (asprintf(&p, "%s/%s", tap_testdata(), rel) == -1)
+		exit(1);
+	return p;
+}
+
 #endif

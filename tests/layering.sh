@@ -12,12 +12,12 @@ hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"](n?cursesw?/?|ncurses|curs
 [ -z "$hits" ]; t $? "engine/ includes no UI, config or i18n header"
 [ -n "$hits" ] && echo "$hits" | sed 's/^/# /'
 
-hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*"(\.\./)?(core|src|tools|ui)/' "$src/engine" "$src/common" 2>/dev/null)
+hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*"(\.\./)?(fe|src|tools|ui)/' "$src/engine" "$src/common" 2>/dev/null)
 [ -z "$hits" ]; t $? "engine/ and common/ include no front-end header"
 [ -n "$hits" ] && echo "$hits" | sed 's/^/# /'
 
-hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*"(\.\./)?engine/' "$src/common" "$src/core" "$src/ui" 2>/dev/null | grep -v 'core/client\.c:.*engine/engine\.h' | grep -v 'core/modelsum\.c:.*engine/' )
-[ -z "$hits" ]; t $? "common/, core/ and ui/ include no engine header (the client starts it)"
+hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*"(\.\./)?engine/' "$src/common" "$src/fe" "$src/ui" 2>/dev/null | grep -v 'fe/client\.c:.*engine/engine\.h' | grep -v 'fe/modelsum\.c:.*engine/' )
+[ -z "$hits" ]; t $? "common/, fe/ and ui/ include no engine header (the client starts it)"
 [ -n "$hits" ] && echo "$hits" | sed 's/^/# /'
 
 hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*"(\.\./)?engine/' "$src/ui" 2>/dev/null)

@@ -25,36 +25,6 @@
 #include "tests/gguf_tb.h"
 #include "tests/tap.h"
 
-static void *
-load(const char *path, size_t *len)
-{
-	FILE	*f = fopen(path, "rb");
-	uint8_t	*p;
-	long	 n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || (p = malloc((size_t)n + 1)) == NULL ||
-	    fread(p, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
-static char *
-td(const char *rel)
-{
-	char	*p;
-
-	if (asprintf(&p, "%s/%s", tap_testdata(), rel) == -1)
-		exit(1);
-	return p;
-}
-
 /* A pattern for tensor k's bytes. */
 static void
 pattern(uint8_t *p, size_t n, unsigned k)

@@ -18,8 +18,8 @@
 
 #include "engine/quant.h"
 #include "engine/synth.h"
-#include "core/client.h"
-#include "core/conv.h"
+#include "fe/client.h"
+#include "fe/conv.h"
 #include "common/proto.h"
 #include "tests/tap.h"
 

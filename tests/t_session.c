@@ -20,9 +20,9 @@
 
 #include "engine/sha256.h"
 #include "common/utf8.h"
-#include "core/conv.h"
-#include "core/journal.h"
-#include "core/session.h"
+#include "fe/conv.h"
+#include "fe/journal.h"
+#include "fe/session.h"
 #include "tests/tap.h"
 
 static char	dir[64] = "/tmp/yt-session-XXXXXX";

@@ -1,5 +1,5 @@
 /*
- * The terminal sanitizer (core/text.c) and the UTF-8 checks under it
+ * The terminal sanitizer (fe/text.c) and the UTF-8 checks under it
  * (common/utf8.c): controls become visible pictures, bidi overrides and
  * C1 controls U+FFFD, and each maximal invalid subpart one U+FFFD.
  */
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/utf8.h"
-#include "core/text.h"
+#include "fe/text.h"
 #include "tests/tap.h"
 
 #define FFFD	"\xEF\xBF\xBD"

@@ -1,5 +1,5 @@
 /*
- * The user's folders (core/xdg.c): the XDG variables, the fallbacks under
+ * The user's folders (fe/xdg.c): the XDG variables, the fallbacks under
  * the home folder, one home for every folder and the config (HOME unset
  * falls back to the password entry everywhere), folders made 0700.
  */
@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/cfg.h"
-#include "core/xdg.h"
+#include "fe/cfg.h"
+#include "fe/xdg.h"
 #include "tests/tap.h"
 
 static int

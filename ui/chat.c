@@ -17,15 +17,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/fe.h"
-#include "core/journal.h"
+#include "fe/fe.h"
+#include "fe/journal.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "core/session.h"
-#include "core/slashcmd.h"
-#include "core/text.h"
-#include "core/xdg.h"
-#include "core/xmalloc.h"
+#include "fe/session.h"
+#include "fe/slashcmd.h"
+#include "fe/text.h"
+#include "fe/xdg.h"
+#include "fe/xmalloc.h"
 #include "common/utf8.h"
 
 #if ENABLE_NLS

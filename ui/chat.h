@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "core/client.h"
-#include "core/conv.h"
+#include "fe/client.h"
+#include "fe/conv.h"
 #include "picker.h"
 #include "scroll.h"
 #include "status.h"

@@ -13,7 +13,7 @@
 
 #include <curses.h>
 
-#include "core/xmalloc.h"
+#include "fe/xmalloc.h"
 #include "draw.h"
 #include "theme.h"
 #include "view.h"

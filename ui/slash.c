@@ -1,6 +1,6 @@
 /*
  * The full-screen chat's handlers of the slash commands (the table is
- * core/slashcmd.c, shared with the line chat), and the pages they open:
+ * fe/slashcmd.c, shared with the line chat), and the pages they open:
  * F1 help, the system prompt picker, the list of saved sessions with
  * date and first line.  Also the words Tab completes.
  */
@@ -15,16 +15,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "core/cfg.h"
-#include "core/conv.h"
-#include "core/client.h"
-#include "core/fe.h"
+#include "fe/cfg.h"
+#include "fe/conv.h"
+#include "fe/client.h"
+#include "fe/fe.h"
 #include "common/log.h"
-#include "core/session.h"
-#include "core/slashcmd.h"
-#include "core/text.h"
-#include "core/xdg.h"
-#include "core/xmalloc.h"
+#include "fe/session.h"
+#include "fe/slashcmd.h"
+#include "fe/text.h"
+#include "fe/xdg.h"
+#include "fe/xmalloc.h"
 #include "chat.h"
 #include "picker.h"
 #include "theme.h"

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cfg.h"
-#include "core/xmalloc.h"
+#include "fe/cfg.h"
+#include "fe/xmalloc.h"
 
-/* A slot is an enum theme_slot (core/cfg.h), one list for the files and
+/* A slot is an enum theme_slot (fe/cfg.h), one list for the files and
  * the screen. */
 
 static struct cfg_theme	 theme_cur;

@@ -1,6 +1,6 @@
 /*
  * Colours and attributes of the full-screen chat, by role ("slot"), from
- * a theme (core/cfg_theme.c reads the files; the built-in one needs none).
+ * a theme (fe/cfg_theme.c reads the files; the built-in one needs none).
  * With NO_COLOR set, or on a terminal without colours, only attributes
  * are used.  UI thread only.
  */
@@ -9,7 +9,7 @@
 
 #include <curses.h>
 
-#include "core/cfg.h"	/* enum theme_slot */
+#include "fe/cfg.h"	/* enum theme_slot */
 
 
 void		 theme_init(int colour);

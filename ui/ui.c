@@ -25,10 +25,10 @@
 
 #include <curses.h>
 
-#include "core/fe.h"
+#include "fe/fe.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "core/xmalloc.h"
+#include "fe/xmalloc.h"
 #include "chat.h"
 #include "draw.h"
 #include "input.h"

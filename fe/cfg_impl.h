@@ -4,8 +4,8 @@
  * cfg_parse.c, with its size, nesting and alias limits and its
  * "file:line:col: key 'k': problem" errors.  Only src/cfg*.c include this.
  */
-#ifndef YT_CORE_CFG_IMPL_H
-#define YT_CORE_CFG_IMPL_H
+#ifndef YT_FE_CFG_IMPL_H
+#define YT_FE_CFG_IMPL_H
 
 #include <stddef.h>
 #include <stdint.h>

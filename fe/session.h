@@ -4,8 +4,8 @@
  * read as untrusted input (size cap, schema checked, text sanitized on
  * display by the front end).
  */
-#ifndef YT_CORE_SESSION_H
-#define YT_CORE_SESSION_H
+#ifndef YT_FE_SESSION_H
+#define YT_FE_SESSION_H
 
 #include <stddef.h>
 

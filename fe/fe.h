@@ -4,8 +4,8 @@
  * from the config file and the command line; every front end talks to
  * the engine through client.h only.
  */
-#ifndef YT_CORE_FE_H
-#define YT_CORE_FE_H
+#ifndef YT_FE_FE_H
+#define YT_FE_FE_H
 
 #include "cfg.h"
 #include "proto.h"

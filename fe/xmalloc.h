@@ -3,8 +3,8 @@
  * runs the cleanup the front end registered (terminal restore) and exits.
  * For small, bounded allocations only; large engine buffers use malloc.
  */
-#ifndef YT_CORE_XMALLOC_H
-#define YT_CORE_XMALLOC_H
+#ifndef YT_FE_XMALLOC_H
+#define YT_FE_XMALLOC_H
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
  * The user's folders (XDG Base Directory 0.8): config, data, state and
  * cache under yangtuo/, created 0700 on demand.
  */
-#ifndef YT_CORE_XDG_H
-#define YT_CORE_XDG_H
+#ifndef YT_FE_XDG_H
+#define YT_FE_XDG_H
 
 enum xdg_kind {
 	XDG_CONFIG,	/* $XDG_CONFIG_HOME or ~/.config */

@@ -3,8 +3,8 @@
  * a terminal: control characters, escape sequences and bidi overrides
  * become visible placeholders, invalid UTF-8 becomes U+FFFD.
  */
-#ifndef YT_CORE_TEXT_H
-#define YT_CORE_TEXT_H
+#ifndef YT_FE_TEXT_H
+#define YT_FE_TEXT_H
 
 #include <stddef.h>
 

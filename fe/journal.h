@@ -4,8 +4,8 @@
  * kill -9 loses nothing finished.  A clean exit moves it to "last";
  * --resume rebuilds the conversation from whichever is newest.
  */
-#ifndef YT_CORE_JOURNAL_H
-#define YT_CORE_JOURNAL_H
+#ifndef YT_FE_JOURNAL_H
+#define YT_FE_JOURNAL_H
 
 #include <stddef.h>
 

@@ -3,8 +3,8 @@
  * seconds, so it runs once per file version in a low-priority background
  * thread and is cached in $XDG_CACHE_HOME/yangtuo/sha256/.
  */
-#ifndef YT_CORE_MODELSUM_H
-#define YT_CORE_MODELSUM_H
+#ifndef YT_FE_MODELSUM_H
+#define YT_FE_MODELSUM_H
 
 /* The digest (64 hex digits; caller frees) if it is known, else NULL. */
 char	*modelsum_cached(const char *path);

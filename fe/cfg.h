@@ -4,8 +4,8 @@
  * its only includers).  Errors name file:line:col and the key; unknown
  * keys are warnings.
  */
-#ifndef YT_CORE_CFG_H
-#define YT_CORE_CFG_H
+#ifndef YT_FE_CFG_H
+#define YT_FE_CFG_H
 
 #include <stddef.h>
 #include <stdint.h>

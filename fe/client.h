@@ -4,8 +4,8 @@
  * front end (one-shot, line, batch, TUI), so they all exercise the same
  * path.
  */
-#ifndef YT_CORE_CLIENT_H
-#define YT_CORE_CLIENT_H
+#ifndef YT_FE_CLIENT_H
+#define YT_FE_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>

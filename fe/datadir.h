@@ -4,8 +4,8 @@
  * build run in its source folder, the folder of the binary.  No build
  * path is compiled in.
  */
-#ifndef YT_CORE_DATADIR_H
-#define YT_CORE_DATADIR_H
+#ifndef YT_FE_DATADIR_H
+#define YT_FE_DATADIR_H
 
 /* The data folders in lookup order, NULL-terminated; caller frees with
  * datadir_free(). */

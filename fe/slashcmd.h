@@ -4,8 +4,8 @@
  * end runs a command by its id (its handler array is indexed by enum
  * slashcmd_id); the texts the two print alike are made here.
  */
-#ifndef YT_CORE_SLASHCMD_H
-#define YT_CORE_SLASHCMD_H
+#ifndef YT_FE_SLASHCMD_H
+#define YT_FE_SLASHCMD_H
 
 #include <stdint.h>
 

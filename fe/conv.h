@@ -4,8 +4,8 @@
  * the engine for every reply (client_chat); messages the engine dropped
  * to fit the context stay here, marked, and are not sent again.
  */
-#ifndef YT_CORE_CONV_H
-#define YT_CORE_CONV_H
+#ifndef YT_FE_CONV_H
+#define YT_FE_CONV_H
 
 #include <stddef.h>
 #include <time.h>
