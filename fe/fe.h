@@ -1,8 +1,9 @@
 /*
- * The front ends that are not full-screen: one reply (-p), the line chat
- * (--plain, readline) and batch (--data-file).  main.c fills struct fe
- * from the config file and the command line; every front end talks to
- * the engine through client.h only.
+ * What every front end is given (struct fe: main.c fills it from the
+ * config file and the command line) and the pieces they share (fe.c,
+ * fe_sess.c); the entry points of the front ends outside ui/: one reply
+ * (-p), the line chat (--plain) and batch (--data-file), in src/.  Every
+ * front end talks to the engine through client.h only.
  */
 #ifndef YT_FE_FE_H
 #define YT_FE_FE_H
@@ -27,6 +28,7 @@ struct fe {
 	int			 demo;		/* the bundled demo model */
 };
 
+/* The front ends of src/ (fe_line.c, fe_batch.c); exit statuses. */
 int	fe_oneshot(struct fe *);
 int	fe_plain(struct fe *);
 int	fe_batch(struct fe *);
