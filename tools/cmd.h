@@ -1,7 +1,9 @@
 /*
- * Subcommands of yangtuo that work on a model directly (no front end):
- * engine checks (run, eval, info), the tokenizer (tokenize), and later
- * bench, perplexity and quantize.  Each returns the process exit status.
+ * Subcommands of yangtuo that work on a model directly (no front end,
+ * no pipe): engine checks (run, eval, info), the tokenizer (tokenize),
+ * quantize, bench and perplexity, one file each in tools/.  Each takes
+ * argv from the command's name on, accepts --help and returns the exit
+ * status.
  */
 #ifndef YT_TOOLS_CMD_H
 #define YT_TOOLS_CMD_H

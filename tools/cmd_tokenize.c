@@ -19,6 +19,7 @@
 #include "engine/gguf.h"
 #include "engine/tmpl.h"
 #include "engine/tok.h"
+#include "tool.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
@@ -128,41 +129,6 @@ tk_parse(int argc, char **argv, struct tk_opts *o)
 	return -1;
 }
 
-/* Read a whole file; NULL (and a message printed) on error.  Caller
- * frees. */
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE	*f;
-	char	*buf = NULL;
-	size_t	 n = 0, cap = 0, got;
-
-	if ((f = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "yangtuo: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (cap - n < 65536) {
-			cap = cap * 2 + 65536;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "yangtuo: %s: read error\n", path);
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 static void
 print_ids(const int32_t *ids, size_t n)
 {
@@ -206,8 +172,10 @@ tk_cases(const struct tok *t, const char *path)
 	size_t	 len, n, cap = 0;
 	int32_t	*ids = NULL;
 
-	if ((buf = read_file(path, &len)) == NULL)
+	if ((buf = tool_read_text(path, &len)) == NULL) {
+		fprintf(stderr, "yangtuo: %s: %s\n", path, strerror(errno));
 		return 1;
+	}
 	p = buf;
 	end = buf + len;
 	/* Text after the last separator is not a case (.inp files end

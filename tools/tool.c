@@ -262,6 +262,12 @@ tool_read_text(const char *path, size_t *len)
 		if (n < 65536)
 			break;
 	}
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		errno = EIO;
+		return NULL;
+	}
 	fclose(f);
 	buf[*len] = '\0';
 	return buf;
