@@ -16,14 +16,7 @@
 #include "cfg_impl.h"
 #include "xdg.h"
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
-#define N_(s)	(s)
+#include "i18n.h"
 
 #define CFG_MAX_THREADS		1024
 #define CFG_MAX_CTX		(1 << 24)

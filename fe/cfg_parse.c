@@ -22,14 +22,7 @@
 
 #include "xmalloc.h"
 #include "utf8.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
-#define N_(s)	(s)
+#include "i18n.h"
 
 #define CFG_MAX_WARNINGS	20	/* per load; then one summary */
 #define CFG_QUOTE_MAX		40	/* characters of user text echoed */

@@ -20,14 +20,7 @@
 #include "datadir.h"
 #include "xdg.h"
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
-#define N_(s)	(s)
+#include "i18n.h"
 
 #define THEME_MAX_LISTED	500	/* names in cfg_theme_list() */
 #define THEME_DEF		CFG_COLOUR_DEFAULT

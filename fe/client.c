@@ -17,13 +17,7 @@
 #include "conv.h"
 #include "engine/engine.h"
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "i18n.h"
 
 /* Create the pipes and start the engine thread; 0 or -1 (errno). */
 int

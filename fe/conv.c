@@ -13,13 +13,7 @@
 #include <jansson.h>
 
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "i18n.h"
 
 static const char *conv_roles[] = { "system", "user", "assistant" };
 

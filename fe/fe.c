@@ -19,13 +19,7 @@
 #include "journal.h"
 #include "xmalloc.h"
 #include "util.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "i18n.h"
 
 /* Add the conversation given by --resume, --session or --history to cv
  * (a session's KV snapshot is restored too); errors go to stderr. */

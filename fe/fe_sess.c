@@ -17,13 +17,7 @@
 #include "session.h"
 #include "xdg.h"
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "i18n.h"
 
 /* Wait for the engine's EV_STATE answer: its code; *text (caller frees)
  * gets the path or the reason. */

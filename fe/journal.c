@@ -23,13 +23,7 @@
 #include "xdg.h"
 #include "xmalloc.h"
 #include "util.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "i18n.h"
 
 #define JOURNAL_MAGIC	"YTJ1\n"
 #define JOURNAL_MAX_REC	(64u << 20)

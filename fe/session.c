@@ -28,13 +28,7 @@
 #include "xdg.h"
 #include "xmalloc.h"
 #include "util.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "i18n.h"
 
 struct sbuf {
 	char	*p;

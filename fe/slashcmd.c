@@ -20,14 +20,7 @@
 #include "fe.h"
 #include "session.h"
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
-#define N_(s)	(s)
+#include "i18n.h"
 
 #define SLASH_USAGE_COLS	20	/* the first column of the help */
 

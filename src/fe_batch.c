@@ -25,13 +25,7 @@
 #include "text.h"
 #include "xmalloc.h"
 #include "utf8.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "i18n.h"
 
 #define BATCH_MAX_LINES		1000000
 #define BATCH_MAX_LINE		(256u << 10)

@@ -34,13 +34,7 @@
 #include "xdg.h"
 #include "xmalloc.h"
 #include "utf8.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "i18n.h"
 
 #define LINE_MAX_INPUT	(256u << 10)	/* one message, bytes */
 

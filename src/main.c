@@ -26,14 +26,7 @@
 #include "ui/ui.h"
 #include "xmalloc.h"
 #include "util.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
-#define N_(s)	(s)
+#include "i18n.h"
 
 #define DEMO_MODEL	"stories260K.gguf"
 

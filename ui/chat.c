@@ -27,13 +27,7 @@
 #include "fe/xdg.h"
 #include "fe/xmalloc.h"
 #include "common/utf8.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 #define CHAT_MAX_INPUT	(256u << 10)	/* one message, bytes */
 

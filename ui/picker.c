@@ -17,13 +17,7 @@
 #include "draw.h"
 #include "theme.h"
 #include "view.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 /* An empty picker (text: a page to read rather than a list). */
 void

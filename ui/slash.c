@@ -28,13 +28,7 @@
 #include "chat.h"
 #include "picker.h"
 #include "theme.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 #define SLASH_MAX_LISTED	500	/* sessions in the /load picker */
 

@@ -19,13 +19,7 @@
 #include "draw.h"
 #include "theme.h"
 #include "view.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 #define STATUS_PARTS	10
 #define STATUS_SEP	" | "

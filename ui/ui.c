@@ -36,13 +36,7 @@
 #include "status.h"
 #include "theme.h"
 #include "view.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 #define UI_PASTE_MAX	(256u << 10)
 #define UI_PASTE_QUIET	1.0	/* seconds without a paste end: give up */
