@@ -250,6 +250,22 @@ session_save_file(const struct conv *c, const char *path,
 	return r;
 }
 
+/* The file of the session called name; NULL with *cause set (caller
+ * frees) for a name that is not usable or no folder.  Caller frees. */
+static char *
+named_path(const char *name, char **cause)
+{
+	char	*path;
+
+	if (!session_name_ok(name)) {
+		xasprintf(cause, _("'%s' is not a usable name"), name);
+		return NULL;
+	}
+	if ((path = session_path(name)) == NULL)
+		xasprintf(cause, _("no folder for sessions ($HOME unset?)"));
+	return path;
+}
+
 /* Save a conversation under a name. */
 int
 session_save(const struct conv *c, const char *name, const char *model_path,
@@ -258,14 +274,8 @@ session_save(const struct conv *c, const char *name, const char *model_path,
 	char	*path;
 	int	 r;
 
-	if (!session_name_ok(name)) {
-		xasprintf(cause, _("'%s' is not a usable name"), name);
+	if ((path = named_path(name, cause)) == NULL)
 		return -1;
-	}
-	if ((path = session_path(name)) == NULL) {
-		xasprintf(cause, _("no folder for sessions ($HOME unset?)"));
-		return -1;
-	}
 	/* Never replace a file we cannot read: it may be someone's only
 	 * copy of a conversation that a newer yangtuo wrote. */
 	if (access(path, F_OK) == 0) {
@@ -602,14 +612,8 @@ session_load(struct conv *c, const char *name, char **cause)
 	char	*path;
 	int	 r;
 
-	if (!session_name_ok(name)) {
-		xasprintf(cause, _("'%s' is not a usable name"), name);
+	if ((path = named_path(name, cause)) == NULL)
 		return -1;
-	}
-	if ((path = session_path(name)) == NULL) {
-		xasprintf(cause, _("no folder for sessions ($HOME unset?)"));
-		return -1;
-	}
 	r = session_load_file(c, path, cause);
 	free(path);
 	return r;
