@@ -221,8 +221,8 @@ kvsnap_load(const struct model *m, struct fwd *f, const char *path,
 	}
 	if ((version = get32(hdr + 4)) != KVSNAP_VERSION) {
 		close(fd);
-		return util_cause(cause, "%s: snapshot version %u (this yangtuo "
-		    "reads %u)", path, version, KVSNAP_VERSION);
+		return util_cause(cause, "%s: snapshot version %u (this "
+		    "yangtuo reads %u)", path, version, KVSNAP_VERSION);
 	}
 	kvsnap_model_key(m, key);
 	if (memcmp(hdr + 8, key, 32) != 0 || get32(hdr + 40) !=

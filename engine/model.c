@@ -97,8 +97,8 @@ read_hparams(struct model *m, const char *arch, char **cause)
 		return util_cause(cause, "key '%s.attention.layer_norm_rms_"
 		    "epsilon': %g is out of range", arch, hp->norm_eps);
 	if (!(hp->rope_base > 0.0f))
-		return util_cause(cause, "key '%s.rope.freq_base': %g is out of "
-		    "range", arch, hp->rope_base);
+		return util_cause(cause, "key '%s.rope.freq_base': %g is out "
+		    "of range", arch, hp->rope_base);
 
 	hp->head_dim = hp->n_embd / hp->n_head;
 	if (hp_u32(g, arch, "attention.key_length", &hp->head_dim, 0, cause))

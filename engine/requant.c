@@ -194,14 +194,16 @@ rq_state_init(struct rq_state *s, const struct gguf *g,
 	s->rules = !o->pure && (o->ftype->mix || o->mix);
 	if (gguf_get_str(g, "general.architecture", &a) != 0 ||
 	    a.len == 0 || a.len >= sizeof arch)
-		return util_cause(cause, "not a model: no general.architecture");
+		return util_cause(cause,
+		    "not a model: no general.architecture");
 	memcpy(arch, a.p, a.len);
 	arch[a.len] = '\0';
 	if (g->n_tensors == 0)
 		return util_cause(cause, "not a model: no tensors");
 	s->n_layer = (int)rq_hparam(g, arch, "block_count", 0);
 	if (s->n_layer <= 0 || s->n_layer > 512)
-		return util_cause(cause, "not a model: no %s.block_count", arch);
+		return util_cause(cause, "not a model: no %s.block_count",
+		    arch);
 	s->n_expert = (int)rq_hparam(g, arch, "expert_count", 0);
 	n_head = rq_hparam(g, arch, "attention.head_count", 0);
 	n_head_kv = rq_hparam(g, arch, "attention.head_count_kv", n_head);

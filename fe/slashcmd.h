@@ -45,7 +45,7 @@ struct slashcmd {
 	const char		*name2;		/* another name, or NULL */
 	const char		*alias;		/* the Chinese name */
 	enum slashcmd_when	 when;
-	int			 full_screen;	/* only in the full-screen chat */
+	int			 full_screen;	/* not in the line chat */
 	const char		*usage;		/* N_("/save [NAME]") */
 	const char		*help;		/* N_(); '\n' continues */
 	const char		*line_usage;	/* the line chat's, or NULL */

@@ -94,7 +94,8 @@ main(void)
 	ok(input_rows(80) == 2, "two lines take two rows");
 	input_key(1, KEY_ENTER);
 	ok(n_accepted == 1 && accepted != NULL &&
-	    strcmp(accepted, "hi!\nb") == 0, "Enter hands the whole message over");
+	    strcmp(accepted, "hi!\nb") == 0,
+	    "Enter hands the whole message over");
 	ok(input_empty() && strcmp(input_text(), "") == 0,
 	    "and empties the line");
 	input_rows(80);		/* the layout, as drawing makes it */

@@ -196,8 +196,8 @@ bench_opts(struct bench *b, int argc, char **argv)
 		case 'p':
 		case 'n':
 		case 'r':
-			if (util_parse_long(optarg, c == 't' || c == 'r' ? 1 : 0,
-			    1 << 16, &v) != 0)
+			if (util_parse_long(optarg, c == 't' || c == 'r' ?
+			    1 : 0, 1 << 16, &v) != 0)
 				return tool_usage("bench", "bad number");
 			if (c == 't')
 				b->threads = v;
