@@ -18,6 +18,8 @@
 
 #include "gguf.h"
 #include "quant.h"
+#include "common/util.h"
+#include "gguf_impl.h"
 
 struct wbuf {
 	uint8_t		*p;
@@ -50,15 +52,6 @@ struct gguf_w {
 	int		 failed;
 };
 
-static const uint8_t vt_size[GGUF_VT_COUNT] = {
-	[GGUF_VT_UINT8] = 1, [GGUF_VT_INT8] = 1,
-	[GGUF_VT_UINT16] = 2, [GGUF_VT_INT16] = 2,
-	[GGUF_VT_UINT32] = 4, [GGUF_VT_INT32] = 4,
-	[GGUF_VT_FLOAT32] = 4, [GGUF_VT_BOOL] = 1,
-	[GGUF_VT_UINT64] = 8, [GGUF_VT_INT64] = 8,
-	[GGUF_VT_FLOAT64] = 8
-};
-
 static int	w_fail(struct gguf_w *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -73,24 +66,6 @@ w_fail(struct gguf_w *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	if (vasprintf(&w->err, fmt, ap) == -1)
 		w->err = NULL;
-	va_end(ap);
-	return -1;
-}
-
-static int
-set_cause(char **cause, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (cause == NULL)
-		return -1;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
 	va_end(ap);
 	return -1;
 }
@@ -357,11 +332,11 @@ copy_value(struct wbuf *b, const struct gguf_kv *kv)
 	if (kv->type == GGUF_VT_STRING)
 		return buf_str(b, kv->data, kv->n);
 	if (kv->type != GGUF_VT_ARRAY)
-		return buf_put(b, kv->data, vt_size[kv->type]);
+		return buf_put(b, kv->data, gguf_vt_size[kv->type]);
 	if (buf_le(b, kv->atype, 4) == -1 || buf_le(b, kv->n, 8) == -1)
 		return -1;
 	if (kv->atype != GGUF_VT_STRING)
-		return buf_put(b, kv->data, kv->n * vt_size[kv->atype]);
+		return buf_put(b, kv->data, kv->n * gguf_vt_size[kv->atype]);
 	for (i = 0; i < kv->n; i++) {
 		if (buf_str(b, kv->strs[i].p, kv->strs[i].len) == -1)
 			return -1;
@@ -519,26 +494,6 @@ layout(struct gguf_w *w, struct wbuf *hdr, uint64_t *data_len)
 }
 
 static int
-write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t	*q = p;
-	ssize_t		 k;
-
-	while (n > 0) {
-		k = write(fd, q, n > (1u << 30) ? (1u << 30) : n);
-		if (k == -1 && errno == EINTR)
-			continue;
-		if (k == 0)
-			errno = EIO;
-		if (k <= 0)
-			return -1;
-		q += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int
 write_zeros(int fd, uint64_t n)
 {
 	static const uint8_t	zero[4096];
@@ -546,7 +501,7 @@ write_zeros(int fd, uint64_t n)
 
 	for (; n > 0; n -= k) {
 		k = n < sizeof zero ? (size_t)n : sizeof zero;
-		if (write_all(fd, zero, k) == -1)
+		if (util_write_all(fd, zero, k) == -1)
 			return -1;
 	}
 	return 0;
@@ -566,19 +521,19 @@ write_data(struct gguf_w *w, int fd, char **cause)
 			max = (size_t)w->t[i].nbytes;
 	}
 	if (max > 0 && (scratch = malloc(max)) == NULL)
-		return set_cause(cause, "out of memory (%zu bytes)", max);
+		return util_cause(cause, "out of memory (%zu bytes)", max);
 	for (i = 0; i < w->n_t; i++) {
 		t = &w->t[i];
 		if (t->fill != NULL &&
 		    t->fill(t->ctx, scratch, (size_t)t->nbytes, t->name) != 0) {
-			set_cause(cause, "tensor '%s': fill callback failed",
+			util_cause(cause, "tensor '%s': fill callback failed",
 			    t->name);
 			goto out;
 		}
-		if (write_all(fd, t->fill != NULL ? scratch : t->data,
+		if (util_write_all(fd, t->fill != NULL ? scratch : t->data,
 		    (size_t)t->nbytes) == -1 ||
 		    write_zeros(fd, pad_len(t->nbytes, w->alignment)) == -1) {
-			set_cause(cause, "write: %s", strerror(errno));
+			util_cause(cause, "write: %s", strerror(errno));
 			goto out;
 		}
 	}
@@ -588,109 +543,47 @@ out:
 	return rc;
 }
 
-static int
-fsync_dir(const char *path)
-{
-	const char	*slash = strrchr(path, '/');
-	char		*dir;
-	int		 fd, rc = 0;
-
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
-		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	if (fd == -1)
-		return -1;
-	/* Some file systems cannot sync directories; that is no failure. */
-	if (fsync(fd) == -1 && errno != EINVAL && errno != EROFS)
-		rc = -1;
-	close(fd);
-	return rc;
-}
-
-/* Create a new temporary file beside path; its name goes to *tmp. */
-static int
-open_tmp(const char *path, char **tmp)
-{
-	static unsigned	seq;
-	int		fd, i;
-
-	for (i = 0; i < 100; i++) {
-		if (asprintf(tmp, "%s.tmp%ld.%u", path, (long)getpid(),
-		    __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED)) == -1) {
-			*tmp = NULL;
-			errno = ENOMEM;
-			return -1;
-		}
-		fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd != -1 || errno != EEXIST)
-			return fd;
-		free(*tmp);
-	}
-	*tmp = NULL;
-	return -1;
-}
-
 /* Write the file to path atomically (a temporary file beside it, fsync,
  * rename, fsync of the directory): 0, or -1 with *cause set (caller
  * frees) and any old file at path untouched. */
 int
 gguf_w_write(struct gguf_w *w, const char *path, char **cause)
 {
-	struct wbuf	 hdr = { NULL, 0, 0 };
-	uint64_t	 data_len;
-	char		*tmp = NULL;
-	int		 fd = -1, rc = -1;
+	struct wbuf		 hdr = { NULL, 0, 0 };
+	struct util_atomic	 a;
+	uint64_t		 data_len;
+	int			 rc = -1;
 
 	if (w->failed)
-		return set_cause(cause, "%s",
+		return util_cause(cause, "%s",
 		    w->err != NULL ? w->err : "out of memory");
 	if (layout(w, &hdr, &data_len) == -1) {
-		set_cause(cause, "out of memory or file too large");
+		util_cause(cause, "out of memory or file too large");
 		goto out;
 	}
-	if ((fd = open_tmp(path, &tmp)) == -1) {
-		set_cause(cause, "cannot create a temporary file: %s",
+	if (util_atomic_open(&a, path, 0666) == -1) {
+		util_cause(cause, "cannot create a temporary file: %s",
 		    strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, hdr.p, hdr.len) == -1) {
-		set_cause(cause, "write: %s", strerror(errno));
+	if (util_write_all(a.fd, hdr.p, hdr.len) == -1) {
+		util_cause(cause, "write: %s", strerror(errno));
+		util_atomic_abort(&a);
 		goto out;
 	}
-	if (write_data(w, fd, cause) == -1)
-		goto out;
-	if (fsync(fd) == -1) {
-		set_cause(cause, "fsync: %s", strerror(errno));
+	if (write_data(w, a.fd, cause) == -1) {
+		util_atomic_abort(&a);
 		goto out;
 	}
-	rc = close(fd);
-	fd = -1;
-	if (rc == -1) {
-		set_cause(cause, "close: %s", strerror(errno));
-		goto out;
+	if ((rc = util_atomic_commit(&a)) == -1)
+		util_cause(cause, "fsync, close or rename: %s",
+		    strerror(errno));
+	else if (rc == -2) {
+		util_cause(cause, "fsync of the directory: %s",
+		    strerror(errno));
+		rc = -1;
 	}
-	if ((rc = rename(tmp, path)) == -1) {
-		set_cause(cause, "rename: %s", strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	if ((rc = fsync_dir(path)) == -1)
-		set_cause(cause, "fsync of the directory: %s", strerror(errno));
 out:
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
 	free(hdr.p);
 	return rc;
 }
@@ -707,13 +600,13 @@ gguf_w_write_mem(struct gguf_w *w, void **buf, size_t *len, char **cause)
 	size_t		 i, pos;
 
 	if (w->failed)
-		return set_cause(cause, "%s",
+		return util_cause(cause, "%s",
 		    w->err != NULL ? w->err : "out of memory");
 	if (layout(w, &hdr, &data_len) == -1 ||
 	    __builtin_add_overflow((uint64_t)hdr.len, data_len, &total) ||
 	    total > SIZE_MAX || (out = malloc(total ? total : 1)) == NULL) {
 		free(hdr.p);
-		return set_cause(cause, "out of memory or file too large");
+		return util_cause(cause, "out of memory or file too large");
 	}
 	memcpy(out, hdr.p, hdr.len);
 	pos = hdr.len;
@@ -725,7 +618,7 @@ gguf_w_write_mem(struct gguf_w *w, void **buf, size_t *len, char **cause)
 		else if (t->fill(t->ctx, out + pos, (size_t)t->nbytes,
 		    t->name) != 0) {
 			free(out);
-			return set_cause(cause, "tensor '%s': fill callback "
+			return util_cause(cause, "tensor '%s': fill callback "
 			    "failed", t->name);
 		}
 		pos += (size_t)t->nbytes;

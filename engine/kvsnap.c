@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,24 +26,13 @@
 #include "gguf.h"
 #include "model.h"
 #include "sha256.h"
+#include "common/util.h"
 
 #define KV_HEADER	56
 
 struct kvsum {
 	uint64_t	h;
 };
-
-static int
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) < 0)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
 
 /* A fast 64-bit checksum over bytes (corruption, not attacks: the file
  * is also bounded and validated field by field). */
@@ -123,24 +111,12 @@ kvsnap_name(const struct model *m, const int32_t *toks, size_t n,
 	memcpy(name + 32, ".kv", 4);
 }
 
+/* Write and add to the checksum. */
 static int
-write_all(int fd, const void *v, size_t n, struct kvsum *sum)
+write_sum(int fd, const void *v, size_t n, struct kvsum *sum)
 {
-	const uint8_t	*p = v;
-	ssize_t		 w;
-
-	if (sum != NULL)
-		kvsum_add(sum, v, n);
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	kvsum_add(sum, v, n);
+	return util_write_all(fd, v, n);
 }
 
 /* Save the first n cached tokens and their rows. */
@@ -148,15 +124,14 @@ int
 kvsnap_save(const struct model *m, struct fwd *f, const int32_t *toks,
     size_t n, const char *path, char **cause)
 {
-	uint8_t		 hdr[KV_HEADER];
-	struct kvsum	 sum = { 0x84222325cbf29ce4ULL };
-	char		*tmp = NULL, *dcopy;
-	size_t		 kv = fwd_kv_dim(f), row = kv * 2;
-	uint32_t	 il, i;
-	int		 fd, dfd;
+	uint8_t			 hdr[KV_HEADER];
+	struct kvsum		 sum = { 0x84222325cbf29ce4ULL };
+	struct util_atomic	 a;
+	size_t			 kv = fwd_kv_dim(f), row = kv * 2;
+	uint32_t		 il, i;
 
 	if (n > fwd_n_ctx(f))
-		return set_cause(cause, "%zu tokens > context %u", n,
+		return util_cause(cause, "%zu tokens > context %u", n,
 		    fwd_n_ctx(f));
 	memcpy(hdr, "YTKV", 4);
 	put32(hdr + 4, KVSNAP_VERSION);
@@ -165,50 +140,30 @@ kvsnap_save(const struct model *m, struct fwd *f, const int32_t *toks,
 	put32(hdr + 44, (uint32_t)kv);
 	put32(hdr + 48, (uint32_t)n);
 	put32(hdr + 52, 0);
-	if (asprintf(&tmp, "%s.tmp%ld", path, (long)getpid()) < 0)
-		return set_cause(cause, "out of memory");
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) < 0)
+	if (util_atomic_open(&a, path, 0600) != 0)
 		goto fail;
-	if (write_all(fd, hdr, sizeof hdr, &sum) != 0)
+	if (write_sum(a.fd, hdr, sizeof hdr, &sum) != 0)
 		goto fail_fd;
 	for (i = 0; i < n; i++) {
 		uint8_t	t[4];
 
 		put32(t, (uint32_t)toks[i]);
-		if (write_all(fd, t, 4, &sum) != 0)
+		if (write_sum(a.fd, t, 4, &sum) != 0)
 			goto fail_fd;
 	}
 	for (il = 0; il < m->hp.n_layer; il++)
-		if (write_all(fd, fwd_k_rows(f, il), n * row, &sum) != 0 ||
-		    write_all(fd, fwd_v_rows(f, il), n * row, &sum) != 0)
+		if (write_sum(a.fd, fwd_k_rows(f, il), n * row, &sum) != 0 ||
+		    write_sum(a.fd, fwd_v_rows(f, il), n * row, &sum) != 0)
 			goto fail_fd;
-	if (write_all(fd, &sum.h, sizeof sum.h, NULL) != 0 || fsync(fd) != 0)
+	if (util_write_all(a.fd, &sum.h, sizeof sum.h) != 0)
 		goto fail_fd;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail_fd;
-	}
-	if (rename(tmp, path) != 0)
-		goto fail_fd;
-	if ((dcopy = strdup(path)) != NULL) {
-		if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY)) >=
-		    0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(dcopy);
-	}
-	free(tmp);
+	if (util_atomic_commit(&a) == -1)
+		goto fail;
 	return 0;
 fail_fd:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
+	util_atomic_abort(&a);
 fail:
-	set_cause(cause, "%s: %s", path, strerror(errno));
-	free(tmp);
+	util_cause(cause, "%s: %s", path, strerror(errno));
 	return -1;
 }
 
@@ -254,31 +209,31 @@ kvsnap_load(const struct model *m, struct fwd *f, const char *path,
 	*toks = NULL;
 	*n_out = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
-		return set_cause(cause, "%s: %s", path, strerror(errno));
+		return util_cause(cause, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return set_cause(cause, "%s: not a regular file", path);
+		return util_cause(cause, "%s: not a regular file", path);
 	}
 	if (read_all(fd, hdr, sizeof hdr, &sum) != 0 ||
 	    memcmp(hdr, "YTKV", 4) != 0) {
 		close(fd);
-		return set_cause(cause, "%s: not a yangtuo KV snapshot", path);
+		return util_cause(cause, "%s: not a yangtuo KV snapshot", path);
 	}
 	if ((version = get32(hdr + 4)) != KVSNAP_VERSION) {
 		close(fd);
-		return set_cause(cause, "%s: snapshot version %u (this yangtuo "
-		    "reads %u)", path, version, KVSNAP_VERSION);
+		return util_cause(cause, "%s: snapshot version %u (this "
+		    "yangtuo reads %u)", path, version, KVSNAP_VERSION);
 	}
 	kvsnap_model_key(m, key);
 	if (memcmp(hdr + 8, key, 32) != 0 || get32(hdr + 40) !=
 	    m->hp.n_layer || get32(hdr + 44) != kv) {
 		close(fd);
-		return set_cause(cause, "%s: made for another model", path);
+		return util_cause(cause, "%s: made for another model", path);
 	}
 	n = get32(hdr + 48);
 	if (n == 0 || n > fwd_n_ctx(f)) {
 		close(fd);
-		return set_cause(cause, "%s: %u tokens do not fit the context "
+		return util_cause(cause, "%s: %u tokens do not fit the context "
 		    "of %u", path, n, fwd_n_ctx(f));
 	}
 	/* The exact size, computed without overflow. */
@@ -287,12 +242,12 @@ kvsnap_load(const struct model *m, struct fwd *f, const char *path,
 	    __builtin_add_overflow(part, KV_HEADER + 8 + 4ULL * n, &want) ||
 	    (uint64_t)st.st_size != want) {
 		close(fd);
-		return set_cause(cause, "%s: truncated or wrong size (%lld "
+		return util_cause(cause, "%s: truncated or wrong size (%lld "
 		    "bytes)", path, (long long)st.st_size);
 	}
 	if ((t = malloc((size_t)n * sizeof *t)) == NULL) {
 		close(fd);
-		return set_cause(cause, "out of memory");
+		return util_cause(cause, "out of memory");
 	}
 	for (i = 0; i < n; i++) {
 		uint8_t	b[4];
@@ -318,5 +273,5 @@ kvsnap_load(const struct model *m, struct fwd *f, const char *path,
 bad:
 	close(fd);
 	free(t);
-	return set_cause(cause, "%s: damaged (checksum or token ids)", path);
+	return util_cause(cause, "%s: damaged (checksum or token ids)", path);
 }

@@ -7,7 +7,6 @@
 
 #include "model.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +15,7 @@
 #include "quant.h"
 #include "repack.h"
 #include "tok.h"
-
-static int
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (cause != NULL) {
-		va_start(ap, fmt);
-		if (vasprintf(cause, fmt, ap) < 0)
-			*cause = NULL;
-		va_end(ap);
-	}
-	return -1;
-}
+#include "common/util.h"
 
 /* Read an integer hyperparameter "ARCH.suffix" into *v. */
 static int
@@ -42,10 +28,10 @@ hp_u32(struct gguf *g, const char *arch, const char *suffix, uint32_t *v,
 	snprintf(key, sizeof key, "%s.%s", arch, suffix);
 	r = gguf_get_u32(g, key, v);
 	if (r < 0)
-		return set_cause(cause, "key '%s': wrong type or out of range",
+		return util_cause(cause, "key '%s': wrong type or out of range",
 		    key);
 	if (r > 0 && required)
-		return set_cause(cause, "key '%s' is missing", key);
+		return util_cause(cause, "key '%s' is missing", key);
 	return 0;
 }
 
@@ -57,7 +43,7 @@ hp_f32(struct gguf *g, const char *arch, const char *suffix, float *v,
 
 	snprintf(key, sizeof key, "%s.%s", arch, suffix);
 	if (gguf_get_f32(g, key, v) < 0)
-		return set_cause(cause, "key '%s': wrong type", key);
+		return util_cause(cause, "key '%s': wrong type", key);
 	return 0;
 }
 
@@ -84,49 +70,49 @@ read_hparams(struct model *m, const char *arch, char **cause)
 		return -1;
 
 	if (hp->n_layer == 0 || hp->n_layer > MODEL_MAX_LAYERS)
-		return set_cause(cause, "key '%s.block_count': %u layers "
+		return util_cause(cause, "key '%s.block_count': %u layers "
 		    "(1 to %d supported)", arch, hp->n_layer,
 		    MODEL_MAX_LAYERS);
 	if (hp->n_embd == 0 || hp->n_embd > (1u << 16))
-		return set_cause(cause, "key '%s.embedding_length': %u is out "
+		return util_cause(cause, "key '%s.embedding_length': %u is out "
 		    "of range", arch, hp->n_embd);
 	if (hp->n_ff == 0 || hp->n_ff > (1u << 20))
-		return set_cause(cause, "key '%s.feed_forward_length': %u is "
+		return util_cause(cause, "key '%s.feed_forward_length': %u is "
 		    "out of range", arch, hp->n_ff);
 	if (hp->n_head == 0 || hp->n_head > hp->n_embd)
-		return set_cause(cause, "key '%s.attention.head_count': %u is "
+		return util_cause(cause, "key '%s.attention.head_count': %u is "
 		    "out of range", arch, hp->n_head);
 	if (hp->n_embd % hp->n_head != 0)
-		return set_cause(cause, "key '%s.attention.head_count': %u "
+		return util_cause(cause, "key '%s.attention.head_count': %u "
 		    "does not divide embedding_length %u", arch, hp->n_head,
 		    hp->n_embd);
 	if (hp->n_head_kv == 0 || hp->n_head % hp->n_head_kv != 0)
-		return set_cause(cause, "key '%s.attention.head_count_kv': %u "
+		return util_cause(cause, "key '%s.attention.head_count_kv': %u "
 		    "does not divide head_count %u", arch, hp->n_head_kv,
 		    hp->n_head);
 	if (hp->n_ctx_train == 0 || hp->n_ctx_train > (1u << 24))
-		return set_cause(cause, "key '%s.context_length': %u is out "
+		return util_cause(cause, "key '%s.context_length': %u is out "
 		    "of range", arch, hp->n_ctx_train);
 	if (!(hp->norm_eps > 0.0f && hp->norm_eps < 1.0f))
-		return set_cause(cause, "key '%s.attention.layer_norm_rms_"
+		return util_cause(cause, "key '%s.attention.layer_norm_rms_"
 		    "epsilon': %g is out of range", arch, hp->norm_eps);
 	if (!(hp->rope_base > 0.0f))
-		return set_cause(cause, "key '%s.rope.freq_base': %g is out of "
-		    "range", arch, hp->rope_base);
+		return util_cause(cause, "key '%s.rope.freq_base': %g is out "
+		    "of range", arch, hp->rope_base);
 
 	hp->head_dim = hp->n_embd / hp->n_head;
 	if (hp_u32(g, arch, "attention.key_length", &hp->head_dim, 0, cause))
 		return -1;
 	if (hp->head_dim == 0 || hp->head_dim % 2 != 0 ||
 	    hp->head_dim > 1024)
-		return set_cause(cause, "key '%s.attention.key_length': %u is "
+		return util_cause(cause, "key '%s.attention.key_length': %u is "
 		    "out of range", arch, hp->head_dim);
 	hp->rope_dim = hp->head_dim;
 	if (hp_u32(g, arch, "rope.dimension_count", &hp->rope_dim, 0, cause))
 		return -1;
 	if (hp->rope_dim == 0 || hp->rope_dim > hp->head_dim ||
 	    hp->rope_dim % 2 != 0)
-		return set_cause(cause, "key '%s.rope.dimension_count': %u is "
+		return util_cause(cause, "key '%s.rope.dimension_count': %u is "
 		    "out of range", arch, hp->rope_dim);
 	return 0;
 }
@@ -142,18 +128,18 @@ bind_matrix(struct model *m, const char *name, int64_t ne0, int64_t ne1,
 	if ((t = gguf_find_tensor(m->gguf, name)) == NULL) {
 		if (optional)
 			return 1;
-		return set_cause(cause, "tensor '%s' is missing", name);
+		return util_cause(cause, "tensor '%s' is missing", name);
 	}
 	if (t->ne[0] != ne0 || (ne1 != 0 && t->ne[1] != ne1) ||
 	    t->ne[2] != 1 || t->ne[3] != 1)
-		return set_cause(cause, "tensor '%s' has shape [%lld, %lld, "
+		return util_cause(cause, "tensor '%s' has shape [%lld, %lld, "
 		    "%lld, %lld], expected [%lld, %lld]", name,
 		    (long long)t->ne[0], (long long)t->ne[1],
 		    (long long)t->ne[2], (long long)t->ne[3], (long long)ne0,
 		    (long long)ne1);
 	tr = qt_get(t->type);
 	if (tr == NULL || !tr->compute)
-		return set_cause(cause, "tensor '%s' has type %s, which "
+		return util_cause(cause, "tensor '%s' has type %s, which "
 		    "yangtuo cannot compute yet", name, qt_name(t->type));
 	mt->data = t->data;
 	mt->type = t->type;
@@ -161,7 +147,7 @@ bind_matrix(struct model *m, const char *name, int64_t ne0, int64_t ne1,
 	mt->ne1 = t->ne[1];
 	mt->name = t->name;
 	if (qt_row_size(t->type, t->ne[0], &mt->row_size) != 0)
-		return set_cause(cause, "tensor '%s': bad row size", name);
+		return util_cause(cause, "tensor '%s': bad row size", name);
 	return 0;
 }
 
@@ -175,7 +161,7 @@ bind_vector(struct model *m, const char *name, int64_t n, char **cause)
 	if (bind_matrix(m, name, n, 1, &mt, 0, cause) != 0)
 		return NULL;
 	if ((v = malloc(n * sizeof *v)) == NULL) {
-		set_cause(cause, "out of memory");
+		util_cause(cause, "out of memory");
 		return NULL;
 	}
 	qt_get(mt.type)->to_f32_ref(mt.data, v, n);
@@ -227,7 +213,7 @@ bind_all(struct model *m, char **cause)
 	    0, cause))
 		return -1;
 	if (m->tok_embd.ne1 <= 0 || m->tok_embd.ne1 > (1 << 22))
-		return set_cause(cause, "tensor 'token_embd.weight': %lld "
+		return util_cause(cause, "tensor 'token_embd.weight': %lld "
 		    "tokens is out of range", (long long)m->tok_embd.ne1);
 	hp->n_vocab = (uint32_t)m->tok_embd.ne1;
 	r = bind_matrix(m, "output.weight", hp->n_embd, hp->n_vocab,
@@ -246,7 +232,7 @@ bind_all(struct model *m, char **cause)
 	    hp->rope_dim / 2, cause)) == NULL)
 		return -1;
 	if ((m->layers = calloc(hp->n_layer, sizeof *m->layers)) == NULL)
-		return set_cause(cause, "out of memory");
+		return util_cause(cause, "out of memory");
 	for (il = 0; il < hp->n_layer; il++)
 		if (bind_layer(m, il, cause) != 0)
 			return -1;
@@ -272,11 +258,11 @@ repack_all(struct model *m, char **cause)
 
 		for (i = 0; i < sizeof ts / sizeof ts[0]; i++)
 			if (repack_tensor(ts[i], 1) < 0)
-				return set_cause(cause, "out of memory "
+				return util_cause(cause, "out of memory "
 				    "repacking '%s'", ts[i]->name);
 	}
 	if (repack_tensor(&m->output, 1) < 0)
-		return set_cause(cause, "out of memory repacking the output");
+		return util_cause(cause, "out of memory repacking the output");
 	return 0;
 }
 
@@ -288,12 +274,12 @@ load_vocab(struct model *m, char **cause)
 	if (gguf_find(m->gguf, "tokenizer.ggml.model") == NULL)
 		return 0;
 	if ((m->tok = tok_new(m->gguf, &why)) == NULL) {
-		set_cause(cause, "%s", why != NULL ? why : "bad vocabulary");
+		util_cause(cause, "%s", why != NULL ? why : "bad vocabulary");
 		free(why);
 		return -1;
 	}
 	if (tok_n_vocab(m->tok) > (int32_t)m->hp.n_vocab)
-		return set_cause(cause, "key 'tokenizer.ggml.tokens': %d "
+		return util_cause(cause, "key 'tokenizer.ggml.tokens': %d "
 		    "tokens but token_embd.weight has %u rows",
 		    tok_n_vocab(m->tok), m->hp.n_vocab);
 	return 0;
@@ -311,27 +297,27 @@ model_load(const char *path, char **cause)
 
 	qt_init();
 	if ((m = calloc(1, sizeof *m)) == NULL) {
-		set_cause(cause, "out of memory");
+		util_cause(cause, "out of memory");
 		return NULL;
 	}
 	if ((m->gguf = gguf_open(path, cause)) == NULL)
 		goto fail;
 	if ((m->path = strdup(path)) == NULL) {
-		set_cause(cause, "out of memory");
+		util_cause(cause, "out of memory");
 		goto fail;
 	}
 	if (gguf_get_str(m->gguf, "general.architecture", &s) != 0) {
-		set_cause(cause, "key 'general.architecture' is missing");
+		util_cause(cause, "key 'general.architecture' is missing");
 		goto fail;
 	}
 	if (s.len >= sizeof arch || memchr(s.p, '\0', s.len) != NULL) {
-		set_cause(cause, "key 'general.architecture' is malformed");
+		util_cause(cause, "key 'general.architecture' is malformed");
 		goto fail;
 	}
 	memcpy(arch, s.p, s.len);
 	arch[s.len] = '\0';
 	if (strcmp(arch, "llama") != 0) {
-		set_cause(cause, "architecture '%s' is not supported (only "
+		util_cause(cause, "architecture '%s' is not supported (only "
 		    "llama)", arch);
 		goto fail;
 	}
@@ -346,7 +332,7 @@ model_load(const char *path, char **cause)
 		m->name = strdup(base != NULL ? base + 1 : path);
 	}
 	if (m->name == NULL) {
-		set_cause(cause, "out of memory");
+		util_cause(cause, "out of memory");
 		goto fail;
 	}
 	return m;

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "gguf_write.h"
 #include "pool.h"
 #include "quant.h"
+#include "common/util.h"
 
 /* llama.cpp's enum llama_ftype, as general.file_type stores it. */
 enum {
@@ -112,18 +112,6 @@ struct rq_state {
 	char		**cause;
 };
 
-static int
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) < 0)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* The target named name (any case), or NULL. */
 const struct requant_ftype *
 requant_ftype(const char *name)
@@ -206,14 +194,16 @@ rq_state_init(struct rq_state *s, const struct gguf *g,
 	s->rules = !o->pure && (o->ftype->mix || o->mix);
 	if (gguf_get_str(g, "general.architecture", &a) != 0 ||
 	    a.len == 0 || a.len >= sizeof arch)
-		return set_cause(cause, "not a model: no general.architecture");
+		return util_cause(cause,
+		    "not a model: no general.architecture");
 	memcpy(arch, a.p, a.len);
 	arch[a.len] = '\0';
 	if (g->n_tensors == 0)
-		return set_cause(cause, "not a model: no tensors");
+		return util_cause(cause, "not a model: no tensors");
 	s->n_layer = (int)rq_hparam(g, arch, "block_count", 0);
 	if (s->n_layer <= 0 || s->n_layer > 512)
-		return set_cause(cause, "not a model: no %s.block_count", arch);
+		return util_cause(cause, "not a model: no %s.block_count",
+		    arch);
 	s->n_expert = (int)rq_hparam(g, arch, "expert_count", 0);
 	n_head = rq_hparam(g, arch, "attention.head_count", 0);
 	n_head_kv = rq_hparam(g, arch, "attention.head_count_kv", n_head);
@@ -308,10 +298,10 @@ rq_layer(struct rq_state *s, int counter, const char *name, int *il)
 	if (s->n_expert <= 1)
 		return 0;
 	if (sscanf(name, "blk.%d.", il) != 1)
-		return set_cause(s->cause, "tensor '%s': no layer number",
+		return util_cause(s->cause, "tensor '%s': no layer number",
 		    name);
 	if (*il < 0 || *il >= s->n_layer)
-		return set_cause(s->cause, "tensor '%s': layer %d of %d", name,
+		return util_cause(s->cause, "tensor '%s': layer %d of %d", name,
 		    *il, s->n_layer);
 	return 0;
 }
@@ -535,7 +525,7 @@ requant_types(const struct gguf *g, const struct requant_opts *o,
 	if (rq_state_init(&s, g, o, cause) == -1)
 		return -1;
 	if ((v = calloc(g->n_tensors, sizeof *v)) == NULL)
-		return set_cause(cause, "out of memory");
+		return util_cause(cause, "out of memory");
 	s.tied = 1;
 	for (i = 0; i < g->n_tensors; i++) {
 		v[i] = &g->tensors[i];
@@ -655,7 +645,7 @@ rq_fill(void *arg, void *buf, size_t nbytes, const char *name)
 	pool_run(r->pool, rq_rows, r);
 	for (i = 0; i < nth; i++) {
 		if (r->bad[i] >= 0) {
-			set_cause(&r->err, "tensor '%s': row %lld holds a NaN "
+			util_cause(&r->err, "tensor '%s': row %lld holds a NaN "
 			    "or an infinity", name, (long long)r->bad[i]);
 			return -1;
 		}
@@ -719,7 +709,7 @@ rq_add_tensors(struct gguf_w *w, struct rq_run *r, struct rq_out *outs,
 		if (types[i] != x->type) {
 			if (from == NULL || from->to_f32_ref == NULL ||
 			    to == NULL || !to->compute)
-				return set_cause(cause, "tensor '%s': cannot "
+				return util_cause(cause, "tensor '%s': cannot "
 				    "convert %s to %s", x->name,
 				    qt_name(x->type) ? qt_name(x->type) : "?",
 				    qt_name(types[i]) ? qt_name(types[i]) :
@@ -731,7 +721,7 @@ rq_add_tensors(struct gguf_w *w, struct rq_run *r, struct rq_out *outs,
 		}
 		if (gguf_w_tensor_cb(w, x->name, types[i], rq_n_dims(x),
 		    x->ne, rq_fill, &outs[i]) == -1)
-			return set_cause(cause, "tensor '%s': bad shape",
+			return util_cause(cause, "tensor '%s': bad shape",
 			    x->name);
 		st->bytes_in += x->nbytes;
 		if (qt_row_size(types[i], x->ne[0], &rs) == 0)
@@ -751,16 +741,16 @@ rq_run_init(struct rq_run *r, const struct requant_opts *o, size_t n,
 	r->o = o;
 	r->n = n;
 	if ((r->pool = pool_new(o->threads)) == NULL)
-		return set_cause(cause, "cannot start threads");
+		return util_cause(cause, "cannot start threads");
 	nth = pool_size(r->pool);
 	r->scratch = calloc((size_t)nth, sizeof *r->scratch);
 	r->bad = calloc((size_t)nth, sizeof *r->bad);
 	if (r->scratch == NULL || r->bad == NULL)
-		return set_cause(cause, "out of memory");
+		return util_cause(cause, "out of memory");
 	for (i = 0; i < nth; i++) {
 		r->scratch[i] = malloc(r->scratch_n * sizeof **r->scratch);
 		if (r->scratch[i] == NULL)
-			return set_cause(cause, "out of memory");
+			return util_cause(cause, "out of memory");
 	}
 	return 0;
 }
@@ -794,12 +784,12 @@ rq_check_dir(const char *out, char **cause)
 		return 0;
 	if ((dir = strndup(out, slash == out ? 1 : (size_t)(slash - out))) ==
 	    NULL)
-		return set_cause(cause, "out of memory");
+		return util_cause(cause, "out of memory");
 	if (stat(dir, &sb) == -1)
-		rc = set_cause(cause, "%s: folder %s: %s", out, dir,
+		rc = util_cause(cause, "%s: folder %s: %s", out, dir,
 		    strerror(errno));
 	else if (!S_ISDIR(sb.st_mode))
-		rc = set_cause(cause, "%s: %s is not a folder", out, dir);
+		rc = util_cause(cause, "%s: %s is not a folder", out, dir);
 	free(dir);
 	return rc;
 }
@@ -829,7 +819,7 @@ requant_file(const char *in, const char *out, const struct requant_opts *o,
 	if (rq_check_dir(out, cause) == -1)
 		return -1;
 	if ((g = gguf_open(in, &c)) == NULL) {
-		set_cause(cause, "%s: %s", in, c);
+		util_cause(cause, "%s: %s", in, c);
 		free(c);
 		return -1;
 	}
@@ -839,22 +829,22 @@ requant_file(const char *in, const char *out, const struct requant_opts *o,
 	outs = calloc(g->n_tensors + 1, sizeof *outs);
 	w = gguf_w_new();
 	if (order == NULL || types == NULL || outs == NULL || w == NULL) {
-		set_cause(cause, "out of memory");
+		util_cause(cause, "out of memory");
 		goto out;
 	}
 	if (requant_types(g, o, order, types, &st->n_fallback, &c) == -1 ||
 	    rq_add_tensors(w, &r, outs, g, order, types, st, &c) == -1) {
-		set_cause(cause, "%s: %s", in, c);
+		util_cause(cause, "%s: %s", in, c);
 		goto out;
 	}
 	if (rq_copy_kv(w, g, o->ftype->ftype) == -1) {
-		set_cause(cause, "out of memory");
+		util_cause(cause, "out of memory");
 		goto out;
 	}
 	if (rq_run_init(&r, o, g->n_tensors, cause) == -1)
 		goto out;
 	if ((rc = gguf_w_write(w, out, &c)) == -1)
-		set_cause(cause, "%s: %s", out, r.err != NULL ? r.err : c);
+		util_cause(cause, "%s: %s", out, r.err != NULL ? r.err : c);
 out:
 	free(c);
 	rq_run_fini(&r);

@@ -8,13 +8,13 @@
 
 #include "synth.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gguf_write.h"
 #include "quant.h"
+#include "common/util.h"
 
 static const struct synth_shape synth_shapes[] = {
 	/* Llama-3.2-1B: tied embeddings, rope base 500000. */
@@ -33,18 +33,6 @@ struct synth_ctx {
 	float		 std;
 	float		*row;
 };
-
-static int
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) < 0)
-		*cause = NULL;
-	va_end(ap);
-	return -1;
-}
 
 /* The shape with this name, or NULL. */
 const struct synth_shape *
@@ -197,10 +185,10 @@ synth_write(const char *path, const struct synth_shape *s, uint32_t type,
 	int			 r = 0;
 
 	if (t == NULL || !t->compute)
-		return set_cause(cause, "weight type %s cannot be written",
+		return util_cause(cause, "weight type %s cannot be written",
 		    qt_name(type) != NULL ? qt_name(type) : "?");
 	if (s->n_embd % t->blck != 0 || s->n_ff % t->blck != 0)
-		return set_cause(cause, "the %s shape does not fit %s blocks",
+		return util_cause(cause, "the %s shape does not fit %s blocks",
 		    s->name, t->name);
 	kv = s->n_head_kv * hd;
 	w = gguf_w_new();
@@ -208,7 +196,7 @@ synth_write(const char *path, const struct synth_shape *s, uint32_t type,
 	row = malloc((s->n_ff > s->n_embd ? s->n_ff : s->n_embd) *
 	    sizeof *row);
 	if (w == NULL || ctxs == NULL || row == NULL) {
-		r = set_cause(cause, "out of memory");
+		r = util_cause(cause, "out of memory");
 		goto out;
 	}
 	snprintf(gname, sizeof gname, "yangtuo synthetic %s %s", s->name,
@@ -225,7 +213,7 @@ synth_write(const char *path, const struct synth_shape *s, uint32_t type,
 	gguf_w_f32(w, "llama.rope.freq_base", s->rope_base);
 	gguf_w_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
 	if (add_vocab(w, s->n_vocab) != 0) {
-		r = set_cause(cause, "out of memory");
+		r = util_cause(cause, "out of memory");
 		goto out;
 	}
 	add(w, ctxs, &nc, "token_embd.weight", type, s->n_embd, s->n_vocab,

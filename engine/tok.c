@@ -16,6 +16,7 @@
 
 #include "gguf.h"
 #include "tok_impl.h"
+#include "common/utf8.h"
 
 #define TOK_MAX_VOCAB	(1 << 24)
 #define TOK_MAX_TEXT	65536		/* bytes in one token's text */
@@ -789,41 +790,6 @@ tok_stream_init(struct tok_stream *st)
 	st->npend = 0;
 }
 
-/* How many more bytes the sequence started by lead b needs (0 if b is
- * ASCII, -1 if b cannot start a character). */
-static int
-utf8_need(unsigned char b)
-{
-	if (b < 0x80)
-		return 0;
-	if (b >= 0xc2 && b <= 0xdf)
-		return 1;
-	if (b >= 0xe0 && b <= 0xef)
-		return 2;
-	if (b >= 0xf0 && b <= 0xf4)
-		return 3;
-	return -1;
-}
-
-/* Whether c may follow the bytes seq[0..k) of a sequence (k >= 1). */
-static int
-utf8_ok_next(const unsigned char *seq, int k, unsigned char c)
-{
-	unsigned char	lo = 0x80, hi = 0xbf;
-
-	if (k == 1) {
-		if (seq[0] == 0xe0)
-			lo = 0xa0;
-		else if (seq[0] == 0xed)
-			hi = 0x9f;
-		else if (seq[0] == 0xf0)
-			lo = 0x90;
-		else if (seq[0] == 0xf4)
-			hi = 0x8f;
-	}
-	return c >= lo && c <= hi;
-}
-
 static size_t
 put_fffd(char *out)
 {
@@ -846,7 +812,7 @@ tok_stream_feed(struct tok_stream *st, const char *in, size_t len,
 	while (i < len) {
 		c = s[i];
 		if (st->npend == 0) {
-			need = utf8_need(c);
+			need = utf8_lead_len(c) - 1;
 			if (need == 0)
 				out[w++] = (char)c;
 			else if (need < 0)
@@ -856,7 +822,9 @@ tok_stream_feed(struct tok_stream *st, const char *in, size_t len,
 			i++;
 			continue;
 		}
-		if (!utf8_ok_next(st->pend, st->npend, c)) {
+		st->pend[st->npend] = c;	/* looked at, not yet taken */
+		if (!utf8_prefix_ok((const char *)st->pend,
+		    (size_t)st->npend + 1)) {
 			/* The held prefix is a maximal subpart: c is
 			 * looked at again as a fresh start. */
 			w += put_fffd(out + w);
@@ -865,7 +833,7 @@ tok_stream_feed(struct tok_stream *st, const char *in, size_t len,
 		}
 		st->pend[st->npend++] = c;
 		i++;
-		if (st->npend == utf8_need(st->pend[0]) + 1) {
+		if (st->npend == utf8_lead_len(st->pend[0])) {
 			memcpy(out + w, st->pend, (size_t)st->npend);
 			w += (size_t)st->npend;
 			st->npend = 0;

@@ -14,6 +14,7 @@
 #include <utf8proc.h>
 
 #include "gguf.h"
+#include "heap.h"
 #include "tok_impl.h"
 
 /* Code point classes the scanners ask about. */
@@ -42,8 +43,7 @@ struct bpe_run {
 	uint32_t		*slen;
 	int32_t			*prev;
 	int32_t			*next;
-	struct hent		*heap;
-	size_t			 nheap;
+	struct heap		 heap;		/* of struct hent */
 	size_t			 scap;
 	int			 err;
 };
@@ -383,52 +383,13 @@ split_gpt2_chain(struct bpe_run *r, size_t pos, size_t end)
 	split_gpt2(r, pos, end, split_num);
 }
 
+/* Whether merge a comes before b: the lower rank, then the leftmost. */
 static int
-hent_less(const struct hent *a, const struct hent *b)
+hent_first(const void *va, const void *vb)
 {
+	const struct hent	*a = va, *b = vb;
+
 	return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static void
-heap_push(struct bpe_run *r, const struct hent *e)
-{
-	struct hent	*h = r->heap, tmp;
-	size_t		 i = r->nheap++, up;
-
-	h[i] = *e;
-	while (i > 0) {
-		up = (i - 1) / 2;
-		if (!hent_less(&h[i], &h[up]))
-			break;
-		tmp = h[i];
-		h[i] = h[up];
-		h[up] = tmp;
-		i = up;
-	}
-}
-
-static void
-heap_pop(struct bpe_run *r, struct hent *out)
-{
-	struct hent	*h = r->heap, tmp;
-	size_t		 i = 0, c, n;
-
-	*out = h[0];
-	n = --r->nheap;
-	h[0] = h[n];
-	for (;;) {
-		c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && hent_less(&h[c + 1], &h[c]))
-			c++;
-		if (!hent_less(&h[c], &h[i]))
-			break;
-		tmp = h[i];
-		h[i] = h[c];
-		h[c] = tmp;
-		i = c;
-	}
 }
 
 static const struct tok_merge *
@@ -462,7 +423,7 @@ add_pair(struct bpe_run *r, int32_t left, int32_t right)
 	e.right = right;
 	e.lid = r->sid[left];
 	e.rid = r->sid[right];
-	heap_push(r, &e);
+	heap_push(&r->heap, &e);
 }
 
 static void *
@@ -493,7 +454,7 @@ grow_scratch(struct bpe_run *r, size_t n)
 	r->slen = grow_one(r->slen, cap, sizeof *r->slen, &fail);
 	r->prev = grow_one(r->prev, cap, sizeof *r->prev, &fail);
 	r->next = grow_one(r->next, cap, sizeof *r->next, &fail);
-	r->heap = grow_one(r->heap, 3 * cap, sizeof *r->heap, &fail);
+	r->heap.v = grow_one(r->heap.v, 3 * cap, sizeof(struct hent), &fail);
 	if (fail)
 		return -1;
 	r->scap = cap;
@@ -548,11 +509,11 @@ bpe_word(struct bpe_run *r, size_t s, size_t e)
 		r->prev[i] = (int32_t)i - 1;
 		r->next[i] = i + 1 < n ? (int32_t)i + 1 : -1;
 	}
-	r->nheap = 0;
+	r->heap.n = 0;
 	for (i = 1; i < n; i++)
 		add_pair(r, (int32_t)i - 1, (int32_t)i);
-	while (r->nheap > 0) {
-		heap_pop(r, &h);
+	while (r->heap.n > 0) {
+		heap_pop(&r->heap, &h);
 		if (r->slen[h.left] == 0 || r->slen[h.right] == 0 ||
 		    r->sid[h.left] != h.lid || r->sid[h.right] != h.rid)
 			continue;	/* stale */
@@ -591,6 +552,8 @@ tok_bpe_encode(const struct tok *t, const char *text, size_t len,
 	if (len > INT32_MAX / 3)
 		return -1;	/* offsets and symbol indices are 32-bit */
 	memset(&r, 0, sizeof r);
+	r.heap.size = sizeof(struct hent);
+	r.heap.first = hent_first;
 	r.t = t;
 	r.o = o;
 	r.cp = malloc(len * sizeof *r.cp);
@@ -624,7 +587,7 @@ out:
 	free(r.slen);
 	free(r.prev);
 	free(r.next);
-	free(r.heap);
+	free(r.heap.v);
 	return r.err ? -1 : 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "tok_impl.h"
 
 struct spm_pair {
@@ -28,8 +29,7 @@ struct spm_run {
 	uint32_t		*len;
 	int32_t			*prev;
 	int32_t			*next;
-	struct spm_pair		*heap;
-	size_t			 nheap;
+	struct heap		 heap;		/* of struct spm_pair */
 };
 
 /* Byte length of the character a lead byte starts, as llama.cpp's
@@ -46,52 +46,12 @@ lead_len(unsigned char b)
 
 /* Whether a comes out of the queue before b. */
 static int
-pair_first(const struct spm_pair *a, const struct spm_pair *b)
+pair_first(const void *va, const void *vb)
 {
+	const struct spm_pair	*a = va, *b = vb;
+
 	return a->score > b->score || (a->score == b->score &&
 	    a->left < b->left);
-}
-
-static void
-heap_push(struct spm_run *r, const struct spm_pair *p)
-{
-	struct spm_pair	*h = r->heap, tmp;
-	size_t		 i = r->nheap++, up;
-
-	h[i] = *p;
-	while (i > 0) {
-		up = (i - 1) / 2;
-		if (!pair_first(&h[i], &h[up]))
-			break;
-		tmp = h[i];
-		h[i] = h[up];
-		h[up] = tmp;
-		i = up;
-	}
-}
-
-static void
-heap_pop(struct spm_run *r, struct spm_pair *out)
-{
-	struct spm_pair	*h = r->heap, tmp;
-	size_t		 i = 0, c, n;
-
-	*out = h[0];
-	n = --r->nheap;
-	h[0] = h[n];
-	for (;;) {
-		c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && pair_first(&h[c + 1], &h[c]))
-			c++;
-		if (!pair_first(&h[c], &h[i]))
-			break;
-		tmp = h[i];
-		h[i] = h[c];
-		h[c] = tmp;
-		i = c;
-	}
 }
 
 static void
@@ -109,7 +69,7 @@ try_pair(struct spm_run *r, int32_t left, int32_t right)
 	p.score = r->t->score[id];
 	p.left = left;
 	p.right = right;
-	heap_push(r, &p);
+	heap_push(&r->heap, &p);
 }
 
 static int
@@ -134,11 +94,11 @@ spm_merge(struct spm_run *r, size_t nsym, const struct tok_out *o)
 	int32_t		k, id;
 	size_t		i;
 
-	r->nheap = 0;
+	r->heap.n = 0;
 	for (i = 1; i < nsym; i++)
 		try_pair(r, (int32_t)i - 1, (int32_t)i);
-	while (r->nheap > 0) {
-		heap_pop(r, &p);
+	while (r->heap.n > 0) {
+		heap_pop(&r->heap, &p);
 		if (r->len[p.left] == 0 || r->len[p.right] == 0 ||
 		    r->len[p.left] + r->len[p.right] != p.size)
 			continue;	/* one side changed since */
@@ -194,9 +154,11 @@ tok_spm_encode(const struct tok *t, const char *text, size_t len,
 	r.len = malloc(n * sizeof *r.len);
 	r.prev = malloc(n * sizeof *r.prev);
 	r.next = malloc(n * sizeof *r.next);
-	r.heap = malloc(3 * n * sizeof *r.heap);
+	r.heap.v = malloc(3 * n * sizeof(struct spm_pair));
+	r.heap.size = sizeof(struct spm_pair);
+	r.heap.first = pair_first;
 	if (r.start == NULL || r.len == NULL || r.prev == NULL ||
-	    r.next == NULL || r.heap == NULL)
+	    r.next == NULL || r.heap.v == NULL)
 		goto out;
 	for (i = 0; i < n; i += cl) {
 		cl = lead_len((unsigned char)buf[i]);
@@ -214,7 +176,7 @@ out:
 	free(r.len);
 	free(r.prev);
 	free(r.next);
-	free(r.heap);
+	free(r.heap.v);
 	free(buf);
 	return rc;
 }

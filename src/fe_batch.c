@@ -24,13 +24,8 @@
 #include "session.h"
 #include "text.h"
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "utf8.h"
+#include "i18n.h"
 
 #define BATCH_MAX_LINES		1000000
 #define BATCH_MAX_LINE		(256u << 10)
@@ -64,7 +59,7 @@ read_lines(const char *path, size_t *n)
 		if (len == 0)
 			continue;
 		if ((size_t)len > BATCH_MAX_LINE || *n >= BATCH_MAX_LINES ||
-		    !text_valid_utf8(line, (size_t)len)) {
+		    !utf8_valid(line, (size_t)len)) {
 			fprintf(stderr, _("yangtuo: %s:%zu: line too long or "
 			    "not UTF-8\n"), path, *n + 1);
 			break;

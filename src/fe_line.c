@@ -29,16 +29,12 @@
 #include "journal.h"
 #include "modelsum.h"
 #include "session.h"
+#include "slashcmd.h"
 #include "text.h"
 #include "xdg.h"
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "utf8.h"
+#include "i18n.h"
 
 #define LINE_MAX_INPUT	(256u << 10)	/* one message, bytes */
 
@@ -87,204 +83,6 @@ signal_take(void)
 	return read(sig_pipe[0], &c, 1) == 1 ? c : 0;
 }
 
-/* Add the conversation given by --resume, --session or --history to cv
- * (a session's KV snapshot is restored too); errors go to stderr. */
-int
-fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
-{
-	char	*cause = NULL, *notice = NULL;
-	int	 r;
-
-	if (fe->resume) {
-		if ((r = journal_restore(cv, &cause)) < 0) {
-			fprintf(stderr, "yangtuo: %s\n", cause);
-			free(cause);
-			return -1;
-		}
-		if (r == 0)
-			fprintf(stderr, _("yangtuo: resumed the last "
-			    "conversation (%zu messages)\n"), cv->n);
-		else
-			fprintf(stderr, _("yangtuo: no conversation to "
-			    "resume\n"));
-	}
-	if (fe->session != NULL) {
-		conv_clear(cv);
-		if (fe_session_load(cl, cv, fe->session, &notice,
-		    &cause) != 0) {
-			fprintf(stderr, "yangtuo: %s\n", cause);
-			free(cause);
-			return -1;
-		}
-		if (notice != NULL && fe->verbose)
-			fprintf(stderr, "yangtuo: %s\n", notice);
-		free(notice);
-	}
-	if (fe->history != NULL && conv_load_json(cv, fe->history,
-	    &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
-		free(cause);
-		return -1;
-	}
-	return 0;
-}
-
-/* Start the engine thread and load the model; errors go to stderr. */
-int
-fe_connect(struct fe *fe, struct client *cl)
-{
-	char	*cause = NULL;
-
-	if (client_start(cl) != 0) {
-		fprintf(stderr, _("yangtuo: cannot start the engine: %s\n"),
-		    strerror(errno));
-		return -1;
-	}
-	if (client_load_wait(cl, &fe->load, &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
-		free(cause);
-		client_stop(cl);
-		return -1;
-	}
-	if (client_params(cl, &fe->params) != 0) {
-		client_stop(cl);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_float(const char *s, float lo, float hi, float *out)
-{
-	char	*end;
-	float	 v;
-
-	errno = 0;
-	v = strtof(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
-	    v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int
-parse_int(const char *s, long lo, long hi, long *out)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Set one sampling parameter by name (as in /set and the config). */
-int
-fe_set_param(struct proto_params *p, const char *name, const char *value,
-    char **cause)
-{
-	long	v;
-	float	f;
-
-	if (strcmp(name, "temperature") == 0 || strcmp(name, "temp") == 0) {
-		if (parse_float(value, 0.0f, 100.0f, &f) != 0)
-			goto bad;
-		p->temperature = f;
-	} else if (strcmp(name, "top_k") == 0 || strcmp(name, "top-k") == 0) {
-		if (parse_int(value, 0, 1 << 24, &v) != 0)
-			goto bad;
-		p->top_k = (int32_t)v;
-	} else if (strcmp(name, "top_p") == 0 || strcmp(name, "top-p") == 0) {
-		if (parse_float(value, 0.0f, 1.0f, &f) != 0 || f <= 0.0f)
-			goto bad;
-		p->top_p = f;
-	} else if (strcmp(name, "min_p") == 0 || strcmp(name, "min-p") == 0) {
-		if (parse_float(value, 0.0f, 1.0f, &f) != 0)
-			goto bad;
-		p->min_p = f;
-	} else if (strcmp(name, "repeat_penalty") == 0 ||
-	    strcmp(name, "repeat-penalty") == 0) {
-		if (parse_float(value, 0.0f, 10.0f, &f) != 0 || f <= 0.0f)
-			goto bad;
-		p->repeat_penalty = f;
-	} else if (strcmp(name, "repeat_last_n") == 0 ||
-	    strcmp(name, "repeat-last-n") == 0) {
-		if (parse_int(value, -1, 1 << 20, &v) != 0)
-			goto bad;
-		p->repeat_last_n = (int32_t)v;
-	} else if (strcmp(name, "seed") == 0) {
-		if (parse_int(value, 0, 0x7fffffffL, &v) != 0)
-			goto bad;
-		p->seed = (uint64_t)v;
-	} else if (strcmp(name, "max_tokens") == 0 ||
-	    strcmp(name, "max-tokens") == 0) {
-		if (parse_int(value, -1, 1 << 24, &v) != 0 || v == 0)
-			goto bad;
-		p->max_tokens = (int32_t)v;
-	} else {
-		xasprintf(cause, _("unknown parameter '%s' (temperature, "
-		    "top_k, top_p, min_p, repeat_penalty, repeat_last_n, seed, "
-		    "max_tokens)"), name);
-		return -1;
-	}
-	return 0;
-bad:
-	xasprintf(cause, _("bad value '%s' for %s"), value, name);
-	return -1;
-}
-
-/* The parameters in one line; caller frees. */
-char *
-fe_params_text(const struct proto_params *p)
-{
-	char	*s, mt[32];
-
-	if (p->max_tokens < 0)
-		snprintf(mt, sizeof mt, "%s", _("until the context is full"));
-	else
-		snprintf(mt, sizeof mt, "%d", p->max_tokens);
-	xasprintf(&s, "temperature %.2f, top_k %d, top_p %.2f, min_p %.2f, "
-	    "repeat_penalty %.2f, repeat_last_n %d, seed %llu, max_tokens %s",
-	    p->temperature, p->top_k, p->top_p, p->min_p, p->repeat_penalty,
-	    p->repeat_last_n, (unsigned long long)p->seed, mt);
-	return s;
-}
-
-const struct fe_slash_alias fe_slash_aliases[] = {
-	{ "帮助", "help" },
-	{ "系统", "system" },
-	{ "设置", "set" },
-	{ "清空", "clear" },
-	{ "新建", "new" },
-	{ "保存", "save" },
-	{ "载入", "load" },
-	{ "导出", "export" },
-	{ "重答", "regen" },
-	{ "编辑", "edit" },
-	{ "统计", "stats" },
-	{ "主题", "theme" },
-	{ "退出", "quit" },
-	{ NULL, NULL }
-};
-
-/* The English name of a slash command typed without its '/': a Chinese
- * alias gives the command it stands for, anything else itself.  The
- * result is borrowed (from the table or cmd). */
-const char *
-fe_slash_name(const char *cmd)
-{
-	const struct fe_slash_alias	*a;
-
-	for (a = fe_slash_aliases; a->alias != NULL; a++)
-		if (strcmp(cmd, a->alias) == 0)
-			return a->name;
-	return cmd;
-}
-
 /* Write reply text to f, made terminal-safe. */
 static void
 put_text(FILE *f, const char *s, size_t len)
@@ -298,31 +96,14 @@ put_text(FILE *f, const char *s, size_t len)
 	free(safe);
 }
 
+/* The counts and speeds of a finished reply, to f. */
 static void
 print_stats(FILE *f, const struct proto_done *d)
 {
-	fprintf(f, _("[prompt %u tokens (%u cached, %u evaluated) in %.2f s, "
-	    "%.1f t/s; reply %u tokens in %.2f s, %.1f t/s]\n"), d->prompt,
-	    d->cached, d->evaluated, d->prefill_sec, d->prefill_sec > 0 ?
-	    d->evaluated / d->prefill_sec : 0.0, d->generated, d->decode_sec,
-	    d->decode_sec > 0 ? d->generated / d->decode_sec : 0.0);
-}
+	char	*s = slashcmd_done_text(d);
 
-static const char *
-stop_text(uint32_t stop)
-{
-	switch (stop) {
-	case PROTO_STOP_EOG:
-		return _("end of turn");
-	case PROTO_STOP_LENGTH:
-		return _("max_tokens reached");
-	case PROTO_STOP_CONTEXT:
-		return _("the context is full");
-	case PROTO_STOP_CANCEL:
-		return _("cancelled");
-	default:
-		return _("error");
-	}
+	fputs(s, f);
+	free(s);
 }
 
 /*
@@ -389,12 +170,12 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 			if (reply->cut) {
 				fprintf(out, "\n");
 				fprintf(stderr, _("[reply cut: %s]\n"),
-				    stop_text(ev.stats.stop));
+				    slashcmd_stop_text(ev.stats.stop));
 				result = 1;
 			} else if (ev.stats.stop != PROTO_STOP_EOG &&
 			    verbose)
 				fprintf(stderr, _("[stopped: %s]\n"),
-				    stop_text(ev.stats.stop));
+				    slashcmd_stop_text(ev.stats.stop));
 			if (verbose)
 				print_stats(stderr, &ev.stats);
 			client_ev_free(&ev);
@@ -461,7 +242,7 @@ fe_oneshot(struct fe *fe)
 		}
 	} else
 		text = xstrdup(fe->prompt);
-	if (!text_valid_utf8(text, strlen(text))) {
+	if (!utf8_valid(text, strlen(text))) {
 		fprintf(stderr, _("yangtuo: the prompt is not valid UTF-8\n"));
 		free(text);
 		return 1;
@@ -538,27 +319,22 @@ on_line(char *line)
 }
 
 static void
-help(void)
+cmd_help(struct plain *pl, char *arg)
 {
-	/* The second column's Chinese names are fe_slash_aliases[]. */
-	printf(_(
+	char	*rows = slashcmd_help(1);
+
+	printf("%s%s", _(
 "Type a message and press Enter.  End a line with \\ to continue it, or\n"
 "put a message between lines of \"\"\".  Ctrl-C stops a reply; Ctrl-C twice\n"
 "at an empty prompt, Ctrl-D or /quit leaves.  Every command has an English\n"
-"and a Chinese name:\n"
-"  /help              /帮助   this text\n"
-"  /system [NAME]     /系统   list the system prompts, or switch to NAME\n"
-"  /set PARAM VALUE   /设置   temperature, top_k, top_p, min_p,\n"
-"                             repeat_penalty, repeat_last_n, seed, max_tokens\n"
-"  /clear             /清空   start again (the system prompt stays)\n"
-"  /new               /新建   the same\n"
-"  /save NAME         /保存   save the conversation\n"
-"  /load NAME         /载入   load a saved conversation\n"
-"  /export [FILE]     /导出   write the conversation as Markdown\n"
-"  /regen             /重答   answer the last message again\n"
-"  /stats             /统计   parameters, context and speed of the last reply\n"
-"  /theme             /主题   colour themes (the full-screen chat's)\n"
-"  /quit, /exit       /退出   leave\n"));
+"and a Chinese name:\n"), rows);
+	free(rows);
+}
+
+static void
+cmd_quit(struct plain *pl, char *arg)
+{
+	pl->quit = 1;
 }
 
 static int
@@ -588,7 +364,7 @@ do_send(struct plain *pl)
 }
 
 static void
-cmd_system(struct plain *pl, const char *arg)
+cmd_system(struct plain *pl, char *arg)
 {
 	const struct cfg	*c = pl->fe->cfg;
 	const struct cfg_prompt	*p;
@@ -613,55 +389,27 @@ cmd_system(struct plain *pl, const char *arg)
 }
 
 static void
-cmd_stats(struct plain *pl)
+cmd_stats(struct plain *pl, char *arg)
 {
-	char		*s = fe_params_text(&pl->fe->params);
-	size_t		 i;
-	struct conv_msg	*m = NULL;
+	char	*s = slashcmd_stats(&pl->cl, &pl->cv, &pl->fe->params);
 
-	printf(_("model: %s (%s template, context %u, %u threads, %s)\n"),
-	    pl->cl.model.name, pl->cl.model.template_name,
-	    pl->cl.model.n_ctx, pl->cl.model.threads, pl->cl.model.simd);
-	printf(_("system prompt: %s\n"), pl->cv.system_name != NULL ?
-	    pl->cv.system_name : "-");
-	printf("%s\n", s);
+	fputs(s, stdout);
 	free(s);
-	for (i = pl->cv.n; i > 0; i--)
-		if (pl->cv.msgs[i - 1].has_stats) {
-			m = &pl->cv.msgs[i - 1];
-			break;
-		}
-	if (m != NULL) {
-		printf(_("last reply: stopped by %s; "), stop_text(
-		    m->stats.stop));
-		print_stats(stdout, &m->stats);
-		printf(_("cached tokens: %u of %u in the prompt\n"),
-		    m->stats.cached, m->stats.prompt);
-	}
 }
 
 static void
 cmd_set(struct plain *pl, char *arg)
 {
-	char	*name, *value, *cause = NULL;
+	char	*reply;
 
-	name = strtok(arg, " \t");
-	value = name != NULL ? strtok(NULL, " \t") : NULL;
-	if (name == NULL || value == NULL) {
-		printf(_("usage: /set PARAM VALUE\n"));
-		return;
-	}
-	if (fe_set_param(&pl->fe->params, name, value, &cause) != 0) {
-		printf("%s\n", cause);
-		free(cause);
-		return;
-	}
-	client_params(&pl->cl, &pl->fe->params);
-	printf(_("%s = %s\n"), name, value);
+	if (slashcmd_set(&pl->fe->params, arg, &reply) == 0)
+		client_params(&pl->cl, &pl->fe->params);
+	printf("%s\n", reply);
+	free(reply);
 }
 
 static void
-cmd_save(struct plain *pl, const char *name)
+cmd_save(struct plain *pl, char *name)
 {
 	char	*cause = NULL;
 
@@ -678,7 +426,7 @@ cmd_save(struct plain *pl, const char *name)
 }
 
 static void
-cmd_load(struct plain *pl, const char *name)
+cmd_load(struct plain *pl, char *name)
 {
 	struct conv	 cv;
 	char		*cause = NULL, *notice = NULL;
@@ -713,69 +461,72 @@ cmd_load(struct plain *pl, const char *name)
 }
 
 static void
-cmd_export(struct plain *pl, const char *arg)
+cmd_export(struct plain *pl, char *arg)
 {
-	char	*path, *cause = NULL;
+	char	*reply;
 
-	if (arg != NULL && *arg != '\0')
-		path = xstrdup(arg);
-	else
-		xasprintf(&path, "yangtuo-%ld.md", (long)time(NULL));
-	if (session_export_md(&pl->cv, path, pl->cl.model.path, &cause) != 0) {
-		printf(_("not exported: %s\n"), cause);
-		free(cause);
-	} else
-		printf(_("exported to %s\n"), path);
-	free(path);
+	slashcmd_export(&pl->cv, arg, pl->cl.model.path, &reply);
+	printf("%s\n", reply);
+	free(reply);
 }
+
+static void
+cmd_clear(struct plain *pl, char *arg)
+{
+	conv_clear(&pl->cv);
+	journal_reset(pl->journal, &pl->cv);
+	printf(_("conversation cleared\n"));
+}
+
+static void
+cmd_theme(struct plain *pl, char *arg)
+{
+	printf(_("the line chat has no colours; themes are for the "
+	    "full-screen chat\n"));
+}
+
+static void
+cmd_regen(struct plain *pl, char *arg)
+{
+	if (conv_last(&pl->cv) != NULL &&
+	    conv_last(&pl->cv)->role == CONV_ASSISTANT)
+		conv_pop(&pl->cv);
+	if (conv_last(&pl->cv) == NULL ||
+	    conv_last(&pl->cv)->role != CONV_USER)
+		printf(_("nothing to answer again\n"));
+	else
+		do_send(pl);
+}
+
+/* The line chat's handler of each command of slashcmd_table (/edit is
+ * the full-screen chat's only). */
+static void (*const line_cmds[SLASH_COUNT])(struct plain *, char *) = {
+	[SLASH_HELP] = cmd_help,
+	[SLASH_SYSTEM] = cmd_system,
+	[SLASH_SET] = cmd_set,
+	[SLASH_CLEAR] = cmd_clear,
+	[SLASH_NEW] = cmd_clear,
+	[SLASH_SAVE] = cmd_save,
+	[SLASH_LOAD] = cmd_load,
+	[SLASH_EXPORT] = cmd_export,
+	[SLASH_REGEN] = cmd_regen,
+	[SLASH_STATS] = cmd_stats,
+	[SLASH_THEME] = cmd_theme,
+	[SLASH_QUIT] = cmd_quit
+};
 
 /* A slash command; returns 1 if it was one. */
 static int
 slash(struct plain *pl, char *line)
 {
-	const char	*cmd;
-	char		*arg;
+	const struct slashcmd	*c;
+	char			*arg;
 
-	if (line[0] != '/' || line[1] == '/' || line[1] == '\0')
+	if (!slashcmd_parse(line, &c, &arg))
 		return 0;
-	arg = line + 1 + strcspn(line + 1, " \t");
-	if (*arg != '\0')
-		*arg++ = '\0';
-	arg += strspn(arg, " \t");
-	cmd = fe_slash_name(line + 1);	/* English, also for an alias */
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "?") == 0)
-		help();
-	else if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0)
-		pl->quit = 1;
-	else if (strcmp(cmd, "system") == 0)
-		cmd_system(pl, arg);
-	else if (strcmp(cmd, "set") == 0)
-		cmd_set(pl, arg);
-	else if (strcmp(cmd, "clear") == 0 || strcmp(cmd, "new") == 0) {
-		conv_clear(&pl->cv);
-		journal_reset(pl->journal, &pl->cv);
-		printf(_("conversation cleared\n"));
-	} else if (strcmp(cmd, "save") == 0)
-		cmd_save(pl, arg);
-	else if (strcmp(cmd, "load") == 0)
-		cmd_load(pl, arg);
-	else if (strcmp(cmd, "export") == 0)
-		cmd_export(pl, arg);
-	else if (strcmp(cmd, "stats") == 0)
-		cmd_stats(pl);
-	else if (strcmp(cmd, "theme") == 0)
-		printf(_("the line chat has no colours; themes are for the "
-		    "full-screen chat\n"));
-	else if (strcmp(cmd, "regen") == 0) {
-		if (conv_last(&pl->cv) != NULL &&
-		    conv_last(&pl->cv)->role == CONV_ASSISTANT)
-			conv_pop(&pl->cv);
-		if (conv_last(&pl->cv) == NULL ||
-		    conv_last(&pl->cv)->role != CONV_USER)
-			printf(_("nothing to answer again\n"));
-		else
-			do_send(pl);
-	} else
+	if (c != NULL && line_cmds[c->id] != NULL)
+		line_cmds[c->id](pl, arg);
+	else
 		printf(_("unknown command /%s (/help lists them)\n"),
 		    line + 1);
 	return 1;
@@ -834,7 +585,7 @@ take_line(struct plain *pl, char *line)
 	if (strlen(msg) > LINE_MAX_INPUT)
 		fprintf(stderr, _("[the message is longer than %u KiB and was "
 		    "not sent]\n"), LINE_MAX_INPUT >> 10);
-	else if (!text_valid_utf8(msg, strlen(msg)))
+	else if (!utf8_valid(msg, strlen(msg)))
 		fprintf(stderr, _("[the message is not valid UTF-8 and was not "
 		    "sent]\n"));
 	else if (!slash(pl, msg) && msg[strspn(msg, " \t\n")] != '\0') {

@@ -17,20 +17,16 @@
 #include <unistd.h>
 
 #include "cfg.h"
-#include "cmd.h"
-#include "engine/quant.h"
+#include "datadir.h"
+#include "tools/cmd.h"
+#include "engine/engine.h"
 #include "fe.h"
 #include "log.h"
 #include "proto.h"
 #include "ui/ui.h"
 #include "xmalloc.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "util.h"
+#include "i18n.h"
 
 #define DEMO_MODEL	"stories260K.gguf"
 
@@ -192,14 +188,19 @@ usage(FILE *f)
 "yangtuo home page: <%s>\n"), PACKAGE_BUGREPORT, PACKAGE_URL);
 }
 
+/* GNU --version: name and version, copyright, licence, no warranty. */
 static void
 version(void)
 {
 	printf("yangtuo (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-	printf(_("Engine kernels: %s.\n"), qt_simd_name());
-	printf(_("License: MIT.  This is free software: you are free to "
-	    "change and redistribute it.\nThere is NO WARRANTY, to the "
-	    "extent permitted by law.\n"));
+	printf("Copyright (C) 2026 the yangtuo authors.\n");
+	printf(_("License MIT <https://opensource.org/licenses/MIT>; the "
+	    "binary, linked with GNU Readline,\nis distributed under the GPL "
+	    "version 3 or later <https://gnu.org/licenses/gpl.html>.\n"));
+	printf(_("This is free software: you are free to change and "
+	    "redistribute it.\nThere is NO WARRANTY, to the extent permitted "
+	    "by law.\n"));
+	printf(_("Engine kernels: %s.\n"), engine_simd_name());
 }
 
 static int
@@ -218,23 +219,16 @@ on_cfg_warning(void *arg, const char *msg)
 	fprintf(stderr, _("yangtuo: warning: %s\n"), msg);
 }
 
-static int
-file_exists(const char *p)
-{
-	return access(p, R_OK) == 0;
-}
-
-/* The demo model: installed, else beside the sources (a build tree). */
+/* The demo model in the first data folder that has it (datadir.c), else
+ * the installed path, for the error message. */
 static char *
 demo_model(void)
 {
 	char	*p;
 
-	xasprintf(&p, "%s/%s", PKGDATADIR, DEMO_MODEL);
-	if (file_exists(p))
+	if ((p = datadir_find(DEMO_MODEL, "data/" DEMO_MODEL)) != NULL)
 		return p;
-	free(p);
-	xasprintf(&p, "%s/data/%s", SRCDIR, DEMO_MODEL);
+	xasprintf(&p, "%s/%s", PKGDATADIR, DEMO_MODEL);
 	return p;
 }
 
@@ -289,217 +283,279 @@ set_opt(struct fe *fe, const char *name, const char *value)
 	return 0;
 }
 
-static int
-parse_count(const char *s, long lo, long hi, long *out)
-{
-	char	*end;
+/* What the command line chose besides struct fe. */
+struct chat_opts {
+	const char	*model;
+	const char	*system;
+	const char	*tmpl;
+	int		 plain;
+	int		 seed_data;	/* --data_file, the seed script's */
+	int		 max_set;
+	int		 seed_set;
+};
 
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return errno != 0 || end == s || *end != '\0' || *out < lo ||
-	    *out > hi ? -1 : 0;
+/* The sampling options, by the name fe_set_param() knows. */
+static const struct {
+	int		 opt;
+	const char	*name;
+} param_opts[] = {
+	{ OPT_TEMP, "temperature" },
+	{ OPT_TOP_K, "top_k" },
+	{ OPT_TOP_P, "top_p" },
+	{ OPT_MIN_P, "min_p" },
+	{ OPT_REPEAT_PENALTY, "repeat_penalty" },
+	{ OPT_REPEAT_LAST_N, "repeat_last_n" },
+	{ OPT_SEED, "seed" },
+	{ 'n', "max_tokens" },
+	{ 0, NULL }
+};
+
+/* The counts, with their ranges and the words of their error. */
+static const struct {
+	int		 opt;
+	long		 lo, hi;
+	const char	*bad;
+} count_opts[] = {
+	{ 'c', 0, 1 << 24, N_("bad --ctx-size '%s'") },
+	{ 't', 1, 1024, N_("bad --threads '%s'") },
+	{ OPT_BATCH_SIZE, 1, 8192, N_("bad --batch-size '%s'") },
+	{ 0, 0, 0, NULL }
+};
+
+/* The defaults from the config file. */
+static void
+opts_from_cfg(struct fe *fe, struct chat_opts *o, struct cfg *cfg)
+{
+	fe->cfg = cfg;
+	fe->params.temperature = cfg->temperature;
+	fe->params.top_k = cfg->top_k;
+	fe->params.top_p = cfg->top_p;
+	fe->params.min_p = cfg->min_p;
+	fe->params.repeat_penalty = cfg->repeat_penalty;
+	fe->params.repeat_last_n = cfg->repeat_last_n;
+	fe->params.seed = cfg->seed;
+	fe->params.max_tokens = cfg->max_tokens;
+	fe->load.n_ctx = cfg->n_ctx;
+	fe->load.threads = (uint32_t)cfg->threads;
+	o->model = cfg->model;
+	o->system = cfg->system;
+	o->tmpl = cfg->template_name;
 }
 
-/* Everything after the config is read: options, then the front end. */
+/* A sampling option or a count: 1 if c was one (*status set to 2 on a
+ * bad value, else left), 0 if not. */
 static int
-chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
+opt_value(struct fe *fe, struct chat_opts *o, int c, int *status)
 {
-	const struct cfg_prompt	*sp;
-	struct fe		 fe;
-	const char		*model = NULL, *system = NULL, *tmpl = NULL;
-	char			*demo = NULL;
-	int			 c, plain = 0, seed_data = 0, max_set = 0;
-	int			 seed_set = 0, r;
-	long			 v;
+	long	v;
+	size_t	i;
 
-	memset(&fe, 0, sizeof fe);
-	fe.cfg = cfg;
-	if (load_config(cfg, config) != 0)
-		return 78;
-	fe.params.temperature = cfg->temperature;
-	fe.params.top_k = cfg->top_k;
-	fe.params.top_p = cfg->top_p;
-	fe.params.min_p = cfg->min_p;
-	fe.params.repeat_penalty = cfg->repeat_penalty;
-	fe.params.repeat_last_n = cfg->repeat_last_n;
-	fe.params.seed = cfg->seed;
-	fe.params.max_tokens = cfg->max_tokens;
-	fe.load.n_ctx = cfg->n_ctx;
-	fe.load.threads = (uint32_t)cfg->threads;
-	model = cfg->model;
-	system = cfg->system;
-	tmpl = cfg->template_name;
+	for (i = 0; param_opts[i].name != NULL; i++)
+		if (param_opts[i].opt == c) {
+			if (set_opt(fe, param_opts[i].name, optarg) != 0)
+				*status = 2;
+			o->seed_set |= c == OPT_SEED;
+			o->max_set |= c == 'n';
+			return 1;
+		}
+	for (i = 0; count_opts[i].bad != NULL; i++)
+		if (count_opts[i].opt == c) {
+			if (util_parse_long(optarg, count_opts[i].lo,
+			    count_opts[i].hi, &v) != 0)
+				*status = usage_error(_(count_opts[i].bad),
+				    optarg);
+			else if (c == 'c')
+				fe->load.n_ctx = (uint32_t)v;
+			else if (c == 't')
+				fe->load.threads = (uint32_t)v;
+			else
+				fe->load.n_batch = (uint32_t)v;
+			return 1;
+		}
+	return 0;
+}
+
+/* The command line over the config's defaults: -1 to go on, else the
+ * exit status. */
+static int
+parse_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
+{
+	int	c, status = -1;
 
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "hVm:p:n:c:t:v", longopts,
-	    NULL)) != -1) {
+	while (status < 0 && (c = getopt_long(argc, argv, "hVm:p:n:c:t:v",
+	    longopts, NULL)) != -1) {
+		if (opt_value(fe, o, c, &status))
+			continue;
 		switch (c) {
 		case 'm':
-			model = optarg;
+			o->model = optarg;
 			break;
 		case 'p':
-			fe.prompt = optarg;
+			fe->prompt = optarg;
 			break;
 		case OPT_PLAIN:
-			plain = 1;
-			break;
-		case OPT_TEMP:
-			if (set_opt(&fe, "temperature", optarg) != 0)
-				return 2;
-			break;
-		case OPT_TOP_K:
-			if (set_opt(&fe, "top_k", optarg) != 0)
-				return 2;
-			break;
-		case OPT_TOP_P:
-			if (set_opt(&fe, "top_p", optarg) != 0)
-				return 2;
-			break;
-		case OPT_MIN_P:
-			if (set_opt(&fe, "min_p", optarg) != 0)
-				return 2;
-			break;
-		case OPT_REPEAT_PENALTY:
-			if (set_opt(&fe, "repeat_penalty", optarg) != 0)
-				return 2;
-			break;
-		case OPT_REPEAT_LAST_N:
-			if (set_opt(&fe, "repeat_last_n", optarg) != 0)
-				return 2;
-			break;
-		case OPT_SEED:
-			if (set_opt(&fe, "seed", optarg) != 0)
-				return 2;
-			seed_set = 1;
-			break;
-		case 'n':
-			if (set_opt(&fe, "max_tokens", optarg) != 0)
-				return 2;
-			max_set = 1;
-			break;
-		case 'c':
-			if (parse_count(optarg, 0, 1 << 24, &v) != 0)
-				return usage_error(_("bad --ctx-size '%s'"),
-				    optarg);
-			fe.load.n_ctx = (uint32_t)v;
-			break;
-		case 't':
-			if (parse_count(optarg, 1, 1024, &v) != 0)
-				return usage_error(_("bad --threads '%s'"),
-				    optarg);
-			fe.load.threads = (uint32_t)v;
-			break;
-		case OPT_BATCH_SIZE:
-			if (parse_count(optarg, 1, 8192, &v) != 0)
-				return usage_error(_("bad --batch-size '%s'"),
-				    optarg);
-			fe.load.n_batch = (uint32_t)v;
+			o->plain = 1;
 			break;
 		case OPT_SYSTEM:
-			system = optarg;
+			o->system = optarg;
 			break;
 		case OPT_TEMPLATE:
-			tmpl = optarg;
-			break;
-		case OPT_CONFIG:
+			o->tmpl = optarg;
 			break;
 		case OPT_SEED_DATA_FILE:
-			seed_data = 1;
+			o->seed_data = 1;
 			/* FALLTHROUGH */
 		case OPT_DATA_FILE:
-			fe.data_file = optarg;
+			fe->data_file = optarg;
 			break;
 		case OPT_PRED_FILE:
-			fe.pred_file = optarg;
+			fe->pred_file = optarg;
 			break;
 		case OPT_WITH_PROMPT:
-			fe.with_prompt = 2;
+			fe->with_prompt = 2;
 			break;
 		case OPT_HISTORY:
-			fe.history = optarg;
+			fe->history = optarg;
 			break;
 		case OPT_SESSION:
-			fe.session = optarg;
+			fe->session = optarg;
 			break;
 		case OPT_RESUME:
-			fe.resume = 1;
+			fe->resume = 1;
 			break;
 		case 'v':
-			fe.verbose = 1;
+			fe->verbose = 1;
 			break;
 		case OPT_LOG_FILE:
 			if (log_open(optarg) != 0) {
 				fprintf(stderr, "yangtuo: %s: %s\n", optarg,
 				    strerror(errno));
-				return 1;
+				status = 1;
 			}
 			break;
+		case OPT_CONFIG:
 		case OPT_IGNORED:
-			break;
 		case 'h':
 		case 'V':
 			break;
 		default:
 			fprintf(stderr, _("Try 'yangtuo --help' for more "
 			    "information.\n"));
-			return 2;
+			status = 2;
 		}
 	}
+	return status;
+}
+
+/* What the options may not say together, and what is left over: -1 if
+ * all is well, else the exit status. */
+static int
+check_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
+{
+	const char	*t = o->tmpl;
+
 	if (optind < argc) {
 		if (argv[optind][0] != '-' && optind == 1)
 			return usage_error(_("unknown command '%s'"),
 			    argv[optind]);
 		return usage_error(_("unexpected argument '%s'"), argv[optind]);
 	}
-	if (tmpl != NULL && strcmp(tmpl, "auto") != 0 &&
-	    strcmp(tmpl, "llama3") != 0 && strcmp(tmpl, "llama2") != 0 &&
-	    strcmp(tmpl, "chatml") != 0 && strcmp(tmpl, "mistral") != 0 &&
-	    strcmp(tmpl, "none") != 0)
+	if (t != NULL && strcmp(t, "auto") != 0 && strcmp(t, "llama3") != 0 &&
+	    strcmp(t, "llama2") != 0 && strcmp(t, "chatml") != 0 &&
+	    strcmp(t, "mistral") != 0 && strcmp(t, "none") != 0)
 		return usage_error(_("unknown --template '%s' (auto, llama3, "
-		    "llama2, chatml, mistral, none)"), tmpl);
-	if ((fe.data_file == NULL) != (fe.pred_file == NULL))
+		    "llama2, chatml, mistral, none)"), t);
+	if ((fe->data_file == NULL) != (fe->pred_file == NULL))
 		return usage_error("%s", _("batch mode needs both --data-file "
 		    "and --predictions-file"));
-	if (fe.data_file != NULL && fe.prompt != NULL)
+	if (fe->data_file != NULL && fe->prompt != NULL)
 		return usage_error("%s", _("-p and --data-file exclude each "
 		    "other"));
+	return -1;
+}
+
+/* The front end the options chose, on the model they name (else the
+ * demo, *demo then allocated for the caller to free). */
+static int
+run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
+    char **demo)
+{
+	const struct cfg_prompt	*sp;
+	int			 r;
 
 	/* The system prompt: a configured name, else a literal text. */
-	if (system != NULL && (sp = cfg_prompt(cfg, system)) != NULL) {
-		fe.system_name = sp->name;
-		fe.system_text = sp->text;
-	} else if (system != NULL && *system != '\0') {
-		fe.system_name = "custom";
-		fe.system_text = system;
+	if (o->system != NULL && (sp = cfg_prompt(cfg, o->system)) != NULL) {
+		fe->system_name = sp->name;
+		fe->system_text = sp->text;
+	} else if (o->system != NULL && *o->system != '\0') {
+		fe->system_name = "custom";
+		fe->system_text = o->system;
 	}
-	if (model == NULL) {
-		model = demo = demo_model();
-		fe.demo = 1;
+	if (o->model == NULL) {
+		o->model = *demo = demo_model();
+		fe->demo = 1;
 	}
-	fe.load.version = PROTO_VERSION;
-	fe.load.path = (char *)model;
-	fe.load.template_name = (char *)(tmpl != NULL ? tmpl : "auto");
-	if (!seed_set && fe.params.seed == 0)
-		fe.params.seed = fresh_seed();
-
-	if (fe.data_file != NULL) {
+	fe->load.version = PROTO_VERSION;
+	fe->load.path = (char *)o->model;
+	fe->load.template_name = (char *)(o->tmpl != NULL ? o->tmpl : "auto");
+	if (!o->seed_set && fe->params.seed == 0)
+		fe->params.seed = fresh_seed();
+	if (fe->data_file != NULL) {
 		/* The seed script answers raw text unless --with_prompt. */
-		if (fe.with_prompt == 0)
-			fe.with_prompt = !seed_data;
-		if (!fe.with_prompt)
-			fe.load.template_name = (char *)"none";
-		if (!max_set && !(cfg->set & CFG_SET_MAX_TOKENS))
-			fe.params.max_tokens = 400;
-		r = fe_batch(&fe);
-	} else if (fe.prompt != NULL)
-		r = fe_oneshot(&fe);
-	else if (plain || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
-		r = fe_plain(&fe);
-	else
-		r = ui_main(&fe);
+		if (fe->with_prompt == 0)
+			fe->with_prompt = !o->seed_data;
+		if (!fe->with_prompt)
+			fe->load.template_name = (char *)"none";
+		if (!o->max_set && !(cfg->set & CFG_SET_MAX_TOKENS))
+			fe->params.max_tokens = 400;
+		r = fe_batch(fe);
+	} else if (fe->prompt != NULL)
+		r = fe_oneshot(fe);
+	else if (o->plain || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		r = fe_plain(fe);
+	else if ((r = ui_main(fe)) == UI_NO_SCREEN)
+		r = fe_plain(fe);
+	return r;
+}
+
+/* Everything after the config is read: options, then the front end. */
+static int
+chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
+{
+	struct fe		 fe;
+	struct chat_opts	 o;
+	char			*demo = NULL;
+	int			 r;
+
+	memset(&fe, 0, sizeof fe);
+	memset(&o, 0, sizeof o);
+	if (load_config(cfg, config) != 0)
+		return 78;
+	opts_from_cfg(&fe, &o, cfg);
+	if ((r = parse_opts(&fe, &o, argc, argv)) >= 0 ||
+	    (r = check_opts(&fe, &o, argc, argv)) >= 0)
+		return r;
+	r = run_front_end(&fe, &o, cfg, &demo);
 	free(demo);
 	return r;
+}
+
+/* The FILE of the last --config FILE or --config=FILE before any "--";
+ * borrowed from argv, NULL if none. */
+static const char *
+config_arg(int argc, char **argv)
+{
+	const char	*config = NULL;
+	int		 i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+	return config;
 }
 
 int
@@ -507,8 +563,8 @@ main(int argc, char **argv)
 {
 	const struct subcmd	*sc;
 	struct cfg		 cfg;
-	const char		*config = NULL, *localedir;
-	int			 c, i, r;
+	const char		*config, *localedir;
+	int			 c, r;
 
 	setlocale(LC_ALL, "");
 #if ENABLE_NLS
@@ -519,18 +575,15 @@ main(int argc, char **argv)
 	bindtextdomain(PACKAGE, localedir);
 	textdomain(PACKAGE);
 #endif
-	qt_init();
+	engine_init();
 	if (argc > 1 && argv[1][0] != '-')
 		for (sc = subcmds; sc->name != NULL; sc++)
 			if (strcmp(argv[1], sc->name) == 0)
 				return sc->fn(argc - 1, argv + 1);
 
-	/* The config file first: it may be named on the command line. */
-	for (i = 1; i < argc - 1; i++)
-		if (strcmp(argv[i], "--config") == 0)
-			config = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config = argv[i] + 9;
+	/* The config file first: it may be named on the command line, also
+	 * as the last argument (--config=FILE). */
+	config = config_arg(argc, argv);
 	opterr = 0;	/* the second pass reports errors */
 	while ((c = getopt_long(argc, argv, "hVm:p:n:c:t:v", longopts,
 	    NULL)) != -1) {

@@ -16,6 +16,21 @@ grep -q 'Report bugs to' "$tmp/out"; t $? "--help ends with where to report bugs
 head -1 "$tmp/out" | grep -qE '^yangtuo \(yangtuo\) [0-9]+\.[0-9]+'; t $? "--version first line is GNU style"
 "$bin" --no-such-option >/dev/null 2>&1; [ $? = 2 ]; t $? "an unknown option exits 2"
 "$bin" run >/dev/null 2>&1; [ $? = 2 ]; t $? "run without a model exits 2"
+"$bin" --version | grep -q '^Copyright (C) [0-9]\{4\}'; t $? "--version has a copyright line"
+"$bin" --version | grep -q 'GPL'; t $? "--version says the linked binary is under the GPL (readline)"
+for cmd in run eval info tokenize quantize bench perplexity; do
+	"$bin" $cmd --help >"$tmp/out" 2>&1; r=$?
+	[ $r = 0 ] && grep -q "^Usage: yangtuo $cmd\|^usage: yangtuo $cmd" "$tmp/out"
+	t $? "$cmd --help exits 0 with its usage"
+done
+# The config named last, as --config=FILE, is read (it used to be skipped).
+"$bin" --data-file a --config=/nonexistent.yaml >/dev/null 2>"$tmp/err"; r=$?
+[ $r = 78 ] && grep -q nonexistent "$tmp/err"; t $? "--config=FILE as the last argument is read (exit 78 for a missing one)"
+"$bin" --config /nonexistent.yaml --data-file a >/dev/null 2>&1
+[ $? = 78 ]; t $? "--config FILE first is read"
+# No build path in the program (it finds its data at run time).
+[ -n "${YT_SRCDIR:-}" ] && ! grep -qaF "$YT_SRCDIR" "$bin"
+t $? "the binary holds no build path"
 
 if [ ! -f "$td/models/stories260K.gguf" ]; then
 	echo "1..$n # SKIP no test data"; exit $fail

@@ -80,7 +80,7 @@ else
 	diag "$tmp/cmp" | head -20
 	# ... and every file that marks messages is listed there.
 	missing=
-	for f in $(cd "$src" && grep -l '_("' src/*.c ui/*.c); do
+	for f in $(cd "$src" && grep -l '_("' common/*.c fe/*.c src/*.c tools/*.c ui/*.c); do
 		grep -qx "$f" "$tmp/potfiles" || missing="$missing $f"
 	done
 	[ -z "$missing" ]; t $? "po/POTFILES.in lists every file using _()${missing:+: missing$missing}"

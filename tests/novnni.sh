@@ -10,6 +10,10 @@ t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n 
 for prog in t_quant_k t_forward; do
 	out=$(YANGTUO_NO_VNNI=1 "$bld/tests/$prog" 2>&1)
 	rc=$?
+	if echo "$out" | grep -q '^1\.\.0 # SKIP'; then
+		n=$((n+1)); echo "ok $n # SKIP $prog: $(echo "$out" | sed -n 's/^1\.\.0 # SKIP //p')"
+		continue
+	fi
 	all=$(echo "$out" | grep -c '^ok')
 	bad=$(echo "$out" | grep -c '^not ok')
 	[ $rc = 0 ] && [ "$bad" = 0 ] && [ "$all" -gt 0 ]

@@ -106,9 +106,12 @@ test_defaults(void)
 	    "defaults: the built-in prompt");
 	ok(cfg_prompt(&c, "nope") == NULL, "cfg_prompt: unknown is NULL");
 	cfg_free(&c);
+	ok(c.model == NULL && c.prompts == NULL && c.n_prompts == 0 &&
+	    c.theme == NULL, "cfg_free leaves an empty config");
 	cfg_free(&c);
 	cfg_free(NULL);
-	ok(1, "cfg_free twice and on NULL");
+	ok(c.prompts == NULL && c.n_prompts == 0,
+	    "cfg_free again and on NULL: nothing to free, nothing changed");
 }
 
 static void

@@ -18,9 +18,9 @@
 
 #include "engine/quant.h"
 #include "engine/synth.h"
-#include "src/client.h"
-#include "src/conv.h"
-#include "src/proto.h"
+#include "fe/client.h"
+#include "fe/conv.h"
+#include "common/proto.h"
 #include "tests/tap.h"
 
 static void
@@ -273,8 +273,14 @@ test_worker(void)
 			}
 			client_ev_free(&ev);
 		}
-		ok(done && st.stop == PROTO_STOP_CANCEL && lat < 0.1,
+		ok(done && st.stop == PROTO_STOP_CANCEL,
 		    "cancel: stop %u after %.1f ms", st.stop, lat * 1e3);
+		if (getenv("YT_LATENCY") == NULL)
+			skip("the cancel's 100 ms limit: 'make bench' checks "
+			    "it (YT_LATENCY=1)");
+		else
+			ok(lat < 0.1, "cancel within 100 ms (%.1f ms)",
+			    lat * 1e3);
 	}
 	conv_free(&cv);
 	client_stop(&cl);
@@ -313,23 +319,74 @@ wait_done(struct client *cl, double *t_done)
  * cancelled at random moments of their generation.  Latency is from
  * client_cancel() to the DONE event.
  */
+/* 24 replies, cancelled in turn during the prefill and during the
+ * generation; the seconds each took to stop go to lat[kind]; 0 if every
+ * one stopped as cancelled. */
+static int
+cancel_trials(struct client *cl, double lat[2][12], int n[2])
+{
+	char			 text[1400];
+	struct client_ev	 ev;
+	struct conv		 cv;
+	double			 t0, t1;
+	int			 trial, kind, bad = 0;
+	unsigned		 seed = 7;
+	size_t			 i;
+
+	conv_init(&cv);
+	for (trial = 0; trial < 24; trial++) {
+		kind = trial % 2;	/* 0: prefill, 1: generation */
+		conv_clear(&cv);
+		/* A different start each time: nothing comes from the cache. */
+		snprintf(text, sizeof text, "Trial %d. ", trial);
+		for (i = strlen(text); i + 1 < (kind == 0 ? sizeof text : 40U);
+		    i++)
+			text[i] = (char)('a' + (i * 7 + trial) % 26);
+		text[i] = '\0';
+		conv_add(&cv, CONV_USER, text, strlen(text));
+		client_chat(cl, &cv);
+		t0 = 0;
+		if (kind == 0) {
+			/* Somewhere inside the prefill. */
+			seed = seed * 1103515245u + 12345u;
+			usleep(20000 + (seed >> 8) % 200000);
+			t0 = now();
+			client_cancel(cl);
+		} else {
+			int	tokens = 0, want;
+
+			seed = seed * 1103515245u + 12345u;
+			want = 2 + (int)((seed >> 8) % 6);
+			while (t0 == 0 && client_next(cl, &ev, 30000) > 0) {
+				if (ev.type == PROTO_EV_TOKEN &&
+				    ++tokens == want) {
+					t0 = now();
+					client_cancel(cl);
+				}
+				client_ev_free(&ev);
+			}
+		}
+		if (wait_done(cl, &t1) != PROTO_STOP_CANCEL)
+			bad = 1;
+		lat[kind][n[kind]++] = t1 - t0;
+	}
+	conv_free(&cv);
+	return bad ? -1 : 0;
+}
+
 static void
 test_cancel_latency(void)
 {
 	char			 dir[] = "/tmp/yt-cancel-XXXXXX", path[256];
-	char			*cause = NULL, text[1400];
+	char			*cause = NULL;
 	struct client		 cl;
-	struct client_ev	 ev;
 	struct proto_load	 l = { PROTO_VERSION, path, 2048, 2, "none",
 				     64, 0 };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, -1,
 				     0 };
 	struct conv		 cv;
-	double			 lat[2][12], t0, t1, p99[2];
-	int			 trial, kind, stop, n[2] = { 0, 0 }, ok_stop = 1;
-	int			 sanitized = getenv("YT_SANITIZERS") != NULL;
-	unsigned		 seed = 7;
-	size_t			 i;
+	double			 lat[2][12], t1, p99[2];
+	int			 kind, n[2] = { 0, 0 }, ok_stop;
 
 	if (mkdtemp(dir) == NULL) {
 		skip("no temporary directory");
@@ -350,53 +407,22 @@ test_cancel_latency(void)
 		return;
 	}
 	client_params(&cl, &p);
-	conv_init(&cv);
-	for (trial = 0; trial < 24; trial++) {
-		kind = trial % 2;	/* 0: prefill, 1: generation */
-		conv_clear(&cv);
-		/* A different start each time: nothing comes from the cache. */
-		snprintf(text, sizeof text, "Trial %d. ", trial);
-		for (i = strlen(text); i + 1 < (kind == 0 ? sizeof text : 40U);
-		    i++)
-			text[i] = (char)('a' + (i * 7 + trial) % 26);
-		text[i] = '\0';
-		conv_add(&cv, CONV_USER, text, strlen(text));
-		client_chat(&cl, &cv);
-		t0 = 0;
-		if (kind == 0) {
-			/* Somewhere inside the prefill. */
-			seed = seed * 1103515245u + 12345u;
-			usleep(20000 + (seed >> 8) % 200000);
-			t0 = now();
-			client_cancel(&cl);
-		} else {
-			int	tokens = 0, want;
-
-			seed = seed * 1103515245u + 12345u;
-			want = 2 + (int)((seed >> 8) % 6);
-			while (t0 == 0 && client_next(&cl, &ev, 30000) > 0) {
-				if (ev.type == PROTO_EV_TOKEN &&
-				    ++tokens == want) {
-					t0 = now();
-					client_cancel(&cl);
-				}
-				client_ev_free(&ev);
-			}
-		}
-		stop = wait_done(&cl, &t1);
-		if (stop != PROTO_STOP_CANCEL)
-			ok_stop = 0;
-		lat[kind][n[kind]++] = t1 - t0;
-	}
+	ok_stop = cancel_trials(&cl, lat, n) == 0;
 	for (kind = 0; kind < 2; kind++) {
 		qsort(lat[kind], n[kind], sizeof lat[kind][0], cmp_double);
 		/* 12 samples: p99 is the largest. */
 		p99[kind] = lat[kind][n[kind] - 1];
 	}
 	ok(ok_stop, "every cancelled reply ends with stop reason cancel");
-	if (sanitized) {
+	if (getenv("YT_SANITIZERS") != NULL) {
 		skip("latency under sanitizers is not meaningful");
 		skip("latency under sanitizers is not meaningful");
+	} else if (getenv("YT_LATENCY") == NULL) {
+		/* A time limit follows the machine's load: make bench. */
+		diag("cancel p99: prefill %.1f ms, generation %.1f ms",
+		    p99[0] * 1e3, p99[1] * 1e3);
+		skip("cancel latency: 'make bench' checks it (YT_LATENCY=1)");
+		skip("cancel latency: 'make bench' checks it (YT_LATENCY=1)");
 	} else {
 		ok(p99[0] < 0.1, "cancel during prefill: p99 %.1f ms, median "
 		    "%.1f ms", p99[0] * 1e3, lat[0][n[0] / 2] * 1e3);
@@ -406,7 +432,7 @@ test_cancel_latency(void)
 	/* The cache stays consistent: a full reply after the cancels. */
 	p.max_tokens = 8;
 	client_params(&cl, &p);
-	conv_clear(&cv);
+	conv_init(&cv);
 	conv_add(&cv, CONV_USER, "Trial 0. ", 9);
 	client_chat(&cl, &cv);
 	ok(wait_done(&cl, &t1) == PROTO_STOP_LENGTH, "a reply after the "

@@ -594,9 +594,37 @@ test_lookup(void)
 	rmdir(dir);
 }
 
+/* Every slot of enum theme_slot has its own name in theme files, and a
+ * slot past the end has none: the enum is the one list. */
+static void
+test_slot_names(void)
+{
+	const char	*a, *b;
+	int		 i, j, named = 1, unique = 1;
+
+	for (i = 0; i < TH_COUNT; i++) {
+		if ((a = cfg_theme_slot_name(i)) == NULL || *a == '\0') {
+			named = 0;
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if ((b = cfg_theme_slot_name(j)) != NULL &&
+			    strcmp(a, b) == 0)
+				unique = 0;
+	}
+	ok(named, "every slot of enum theme_slot has a name");
+	ok(unique, "no two slots share a name");
+	ok(cfg_theme_slot_name(TH_COUNT) == NULL &&
+	    cfg_theme_slot_name(-1) == NULL, "no name beyond the slots");
+	ok(strcmp(cfg_theme_slot_name(TH_MATCH_CUR), "match_current") == 0 &&
+	    strcmp(cfg_theme_slot_name(TH_PLACEHOLDER), "placeholder") == 0,
+	    "names follow the enum, not an order kept by hand");
+}
+
 int
 main(void)
 {
+	test_slot_names();
 	test_shipped();
 	test_round_trip();
 	test_errors();

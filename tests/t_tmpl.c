@@ -378,6 +378,7 @@ main(void)
 	struct gguf	*gb, *gs;
 	struct tok	*tb, *ts;
 
+	tap_need_testdata("tokenizer/ggml-vocab-llama-bpe.gguf");
 	gb = open_vocab("ggml-vocab-llama-bpe.gguf", &tb);
 	gs = open_vocab("ggml-vocab-llama-spm.gguf", &ts);
 	if (tb == NULL || ts == NULL) {

@@ -720,6 +720,7 @@ main(void)
 	struct gguf	*gb, *gs;
 	struct tok	*tb, *ts;
 
+	tap_need_testdata("tokenizer/ggml-vocab-llama-bpe.gguf");
 	gb = open_vocab("ggml-vocab-llama-bpe.gguf", &tb);
 	gs = open_vocab("ggml-vocab-llama-spm.gguf", &ts);
 	ok(tb != NULL && tok_kind(tb) == TOK_KIND_BPE &&

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static int tap_n, tap_failed;
 
@@ -71,6 +72,29 @@ tap_testdata(void)
 	const char *d = getenv("YT_TESTDATA");
 
 	return d != NULL && *d != '\0' ? d : TESTDATA_DIR;
+}
+
+/* Remove a test's temporary folder and all it holds. */
+static inline void
+tap_rmtree(const char *dir)
+{
+	char	cmd[1100];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+}
+
+/* Skip the whole program when the shared test data lacks file sub (it
+ * lives outside the repository, in ../shared/testdata). */
+static inline void
+tap_need_testdata(const char *sub)
+{
+	char	path[1024];
+
+	snprintf(path, sizeof path, "%s/%s", tap_testdata(), sub);
+	if (access(path, R_OK) != 0)
+		skip_all("no ../shared/testdata (set YT_TESTDATA)");
 }
 
 #endif

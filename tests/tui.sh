@@ -428,6 +428,10 @@ fi
 # ---- Keystroke echo while a 1B-shaped model generates --------------------
 if [ -n "$YT_SKIP_SLOW" ]; then
 	skip "YT_SKIP_SLOW is set"
+elif [ -z "$YT_LATENCY" ]; then
+	# Its pass or fail follows the machine's load (it failed with other
+	# work running, twin or not): make bench measures it, not make check.
+	skip "keystroke echo latency: 'make bench' measures it (YT_LATENCY=1)"
 elif ! command -v script >/dev/null 2>&1; then
 	skip "script(1) is not installed"
 elif ! "$bin" quantize --random 1b Q4_0 "$tmp/1b.gguf" >/dev/null 2>&1; then

@@ -17,33 +17,19 @@
 #include <string.h>
 #include <time.h>
 
-#include "src/fe.h"
-#include "src/journal.h"
-#include "src/log.h"
-#include "src/session.h"
-#include "src/text.h"
-#include "src/xdg.h"
-#include "src/xmalloc.h"
-#include "slash.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/fe.h"
+#include "fe/journal.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "fe/session.h"
+#include "fe/slashcmd.h"
+#include "fe/text.h"
+#include "fe/xdg.h"
+#include "fe/xmalloc.h"
+#include "common/utf8.h"
+#include "fe/i18n.h"
 
 #define CHAT_MAX_INPUT	(256u << 10)	/* one message, bytes */
-
-/* Seconds on a monotonic clock. */
-double
-chat_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Add a note to the scrollback (an error note if error is set). */
 void
@@ -69,26 +55,8 @@ chat_flash(struct chat *c, const char *msg)
 {
 	free(c->flash);
 	c->flash = xstrdup(msg);
-	c->flash_until = chat_now() + 4.0;
+	c->flash_until = util_now() + 4.0;
 	c->dirty = 1;
-}
-
-/* Why a reply stopped, in words. */
-const char *
-chat_stop_text(uint32_t stop)
-{
-	switch (stop) {
-	case PROTO_STOP_EOG:
-		return _("end of turn");
-	case PROTO_STOP_LENGTH:
-		return _("max_tokens reached");
-	case PROTO_STOP_CONTEXT:
-		return _("the context is full");
-	case PROTO_STOP_CANCEL:
-		return _("cancelled");
-	default:
-		return _("error");
-	}
 }
 
 /* The header line of message i. */
@@ -118,7 +86,7 @@ set_head(struct chat *c, size_t i)
 		if (m->stats.stop != PROTO_STOP_EOG &&
 		    m->stats.stop != PROTO_STOP_CANCEL)
 			snprintf(stop, sizeof stop, _("  (stopped: %s)"),
-			    chat_stop_text(m->stats.stop));
+			    slashcmd_stop_text(m->stats.stop));
 	}
 	xasprintf(&h, "%s  %s%s%s%s%s%s", m->role == CONV_USER ? _("You") :
 	    _("Assistant"), when, stats, stop, m->cut ? _("  (cut)") : "",
@@ -214,7 +182,7 @@ chat_submit(struct chat *c)
 	c->generated = 0;
 	c->pf_done = c->pf_total = c->pf_base = 0;
 	c->pf_t0 = 0;
-	c->sent_t = chat_now();
+	c->sent_t = util_now();
 	c->eta = -1;
 	scroll_end(&c->sc);
 	c->dirty = 1;
@@ -265,10 +233,10 @@ chat_start(struct chat *c)
 void
 chat_finish(struct chat *c, int clean)
 {
-	double	t0 = chat_now();
+	double	t0 = util_now();
 
 	while ((c->saving != NULL || c->restoring) && c->engine_ok &&
-	    chat_now() - t0 < 5.0) {
+	    util_now() - t0 < 5.0) {
 		struct pollfd	pfd = { c->cl.ev_r, POLLIN, 0 };
 
 		if (chat_poll(c, 100) == 0)
@@ -340,7 +308,7 @@ reply_token(struct chat *c, const char *text, size_t len)
 static void
 progress(struct chat *c, unsigned done, unsigned total)
 {
-	double	now = chat_now(), rate;
+	double	now = util_now(), rate;
 
 	if (c->pf_t0 == 0) {
 		c->pf_t0 = now;
@@ -552,11 +520,11 @@ int
 chat_poll(struct chat *c, int max)
 {
 	struct client_ev	ev;
-	double			t0 = chat_now();
+	double			t0 = util_now();
 	int			r, n = 0;
 
 	while (c->engine_ok) {
-		if (n >= max || chat_now() - t0 > 0.01)
+		if (n >= max || util_now() - t0 > 0.01)
 			return 1;
 		if ((r = client_next(&c->cl, &ev, 0)) < 0) {
 			c->engine_ok = 0;
@@ -658,12 +626,13 @@ chat_line(struct chat *c, const char *line)
 		    "was not sent]"), CHAT_MAX_INPUT >> 10);
 		return;
 	}
-	if (!text_valid_utf8(line, len)) {
+	if (!utf8_valid(line, len)) {
 		chat_note(c, 1, _("[the message is not valid UTF-8 and was "
 		    "not sent]"));
 		return;
 	}
-	if (strchr(line, '\n') == NULL && slash_run(c, line))
+	if (strchr(line, '\n') == NULL && c->command != NULL &&
+	    c->command(c, line))
 		return;
 	if (line[strspn(line, " \t\n")] == '\0')
 		return;
@@ -702,9 +671,9 @@ chat_status(struct chat *c, struct status_info *si)
 	si->pf_done = c->pf_done;
 	si->pf_total = c->pf_total;
 	si->eta = c->eta;
-	si->elapsed = chat_now() - c->sent_t;
+	si->elapsed = util_now() - c->sent_t;
 	si->generated = c->generated;
-	if (c->flash != NULL && chat_now() < c->flash_until)
+	if (c->flash != NULL && util_now() < c->flash_until)
 		si->flash = c->flash;
 	si->demo = c->fe->demo;
 }

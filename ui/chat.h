@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "src/client.h"
-#include "src/conv.h"
+#include "fe/client.h"
+#include "fe/conv.h"
 #include "picker.h"
 #include "scroll.h"
 #include "status.h"
@@ -63,6 +63,9 @@ struct chat {
 	int		 dirty;		/* redraw the scrollback and status */
 	int		 picking;	/* the picker is open */
 	struct picker	 pk;
+	/* Runs a line if it is a command (1), else 0: slash_run, set by
+	 * ui.c, so that this module does not call slash.c, which calls it. */
+	int		(*command)(struct chat *, const char *);
 };
 
 int	chat_init(struct chat *, struct fe *);
@@ -78,9 +81,7 @@ void	chat_note(struct chat *, int error, const char *, ...)
 void	chat_flash(struct chat *, const char *);
 void	chat_status(struct chat *, struct status_info *);
 char	*chat_autosave(struct chat *);
-double	chat_now(void);
 /* For slash.c. */
-const char *chat_stop_text(uint32_t);
 void	chat_show_all(struct chat *);
 void	chat_pop(struct chat *);
 void	chat_submit(struct chat *);

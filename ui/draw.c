@@ -14,13 +14,7 @@
 #include "scroll.h"
 #include "theme.h"
 #include "view.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 static int
 is_placeholder(wchar_t c)

@@ -19,8 +19,8 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "src/xdg.h"
-#include "src/xmalloc.h"
+#include "fe/xdg.h"
+#include "fe/xmalloc.h"
 #include "draw.h"
 #include "theme.h"
 #include "view.h"

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/text.h"
-#include "src/xmalloc.h"
+#include "fe/text.h"
+#include "fe/xmalloc.h"
 #include "view.h"
 
 #define SCROLL_NONE	((size_t)-1)

@@ -1,8 +1,8 @@
 /*
- * Slash commands of the full-screen chat, with the plain mode's names and
- * meanings (fe_line.c) plus /edit, and the pages they open: F1 help, the
- * system prompt picker, the list of saved sessions with date and first
- * line.  Also the words Tab completes.
+ * The full-screen chat's handlers of the slash commands (the table is
+ * fe/slashcmd.c, shared with the line chat), and the pages they open:
+ * F1 help, the system prompt picker, the list of saved sessions with
+ * date and first line.  Also the words Tab completes.
  */
 #include "config.h"
 
@@ -15,32 +15,22 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "src/cfg.h"
-#include "src/conv.h"
-#include "src/fe.h"
-#include "src/log.h"
-#include "src/session.h"
-#include "src/text.h"
-#include "src/xdg.h"
-#include "src/xmalloc.h"
+#include "fe/cfg.h"
+#include "fe/conv.h"
+#include "fe/client.h"
+#include "fe/fe.h"
+#include "common/log.h"
+#include "fe/session.h"
+#include "fe/slashcmd.h"
+#include "fe/text.h"
+#include "fe/xdg.h"
+#include "fe/xmalloc.h"
 #include "chat.h"
 #include "picker.h"
 #include "theme.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 #define SLASH_MAX_LISTED	500	/* sessions in the /load picker */
-
-static const char *slash_commands[] = {
-	"/help", "/system", "/set", "/clear", "/new", "/save", "/load",
-	"/export", "/regen", "/edit", "/stats", "/theme", "/quit", "/exit",
-	NULL
-};
 
 static const char *slash_params[] = {
 	"temperature", "top_k", "top_p", "min_p", "repeat_penalty",
@@ -50,7 +40,7 @@ static const char *slash_params[] = {
 static void
 help_page(struct chat *c)
 {
-	const char	*text = _(
+	const char	*keys = _(
 "Keys\n"
 "  Enter               send the message\n"
 "  Alt-Enter, Ctrl-J   a new line in the message (or end a line with \\)\n"
@@ -72,42 +62,25 @@ help_page(struct chat *c)
 "  Ctrl-Z              suspend (fg resumes)\n"
 "  Tab                 complete a command, parameter or name\n"
 "  Other keys edit the line as readline does (emacs or vi mode,\n"
-"  ~/.inputrc with $if yangtuo; 'yangtuo-newline' can be bound).\n"
-"\n"
-"Commands (the English and the Chinese names work alike)\n"
-"  /help               /帮助   this help\n"
-"  /system [NAME]      /系统   choose the system prompt, or switch to NAME\n"
-"  /set PARAM VALUE    /设置   temperature, top_k, top_p, min_p,\n"
-"                              repeat_penalty, repeat_last_n, seed,\n"
-"                              max_tokens (/set alone lists them)\n"
-"  /clear              /清空   start again (the system prompt stays)\n"
-"  /new                /新建   the same, as a new conversation\n"
-"  /save [NAME]        /保存   save the conversation\n"
-"  /load [NAME]        /载入   load a saved conversation (a list without\n"
-"                              NAME)\n"
-"  /export [FILE]      /导出   write the conversation as Markdown\n"
-"  /regen              /重答   answer the last message again\n"
-"  /edit               /编辑   take the last message back into the input\n"
-"  /stats              /统计   parameters, context and speed of the last\n"
-"                              reply\n"
-"  /theme [NAME]       /主题   list the colour themes, or switch to NAME\n"
-"  /quit, /exit        /退出   leave\n"
-"  //TEXT                      send a message that begins with /\n"
-"\n"
-"Esc, q or F1 closes this page.");
-	const char	*p = text, *nl;
-	char		*line;
+"  ~/.inputrc with $if yangtuo; 'yangtuo-newline' can be bound).\n");
+	const char	*p, *nl;
+	char		*text, *rows, *line;
 
+	rows = slashcmd_help(0);
+	xasprintf(&text, "%s\n%s\n%s\n%s", keys,
+	    _("Commands (the English and the Chinese names work alike)"), rows,
+	    _("Esc, q or F1 closes this page."));
+	free(rows);
 	picker_init(&c->pk, CHAT_PICK_HELP, _("yangtuo help"), 1);
-	while (*p != '\0') {
+	for (p = text; *p != '\0'; p = nl + 1) {
 		nl = strchr(p, '\n');
 		line = xstrndup(p, nl != NULL ? (size_t)(nl - p) : strlen(p));
 		picker_add(&c->pk, line, NULL, NULL);
 		free(line);
 		if (nl == NULL)
 			break;
-		p = nl + 1;
 	}
+	free(text);
 }
 
 /* The first line of s, at most max bytes of whole characters; caller
@@ -288,7 +261,8 @@ slash_key(struct chat *c, int is_key, unsigned key)
 		xasprintf(&line, "/load %s", it->key);
 		picker_fini(&c->pk);
 		c->picking = 0;
-		chat_line(c, line);
+		c->interrupts = 0;
+		slash_run(c, line);
 		free(line);
 		return;
 	}
@@ -301,80 +275,42 @@ slash_key(struct chat *c, int is_key, unsigned key)
 static void
 cmd_set(struct chat *c, char *arg)
 {
-	char	*name, *value, *cause = NULL, *s;
+	char	*reply;
+	int	 r;
 
-	name = strtok(arg, " \t");
-	value = name != NULL ? strtok(NULL, " \t") : NULL;
-	if (name == NULL || value == NULL) {
-		s = fe_params_text(&c->fe->params);
-		chat_note(c, 0, _("usage: /set PARAM VALUE\n%s"), s);
-		free(s);
+	if ((r = slashcmd_set(&c->fe->params, arg, &reply)) != 0) {
+		chat_note(c, r < 0, "%s", reply);
+		free(reply);
 		return;
 	}
-	if (fe_set_param(&c->fe->params, name, value, &cause) != 0) {
-		chat_note(c, 1, "%s", cause);
-		free(cause);
-		return;
-	}
-	log_debug("ui set %s=%s temp=%.2f", name, value,
-	    c->fe->params.temperature);
+	log_debug("ui set %s temp=%.2f", reply, c->fe->params.temperature);
 	if (c->engine_ok)
 		client_params(&c->cl, &c->fe->params);
-	chat_note(c, 0, _("%s = %s"), name, value);
+	chat_note(c, 0, "%s", reply);
+	free(reply);
 }
 
 static void
-cmd_stats(struct chat *c)
+cmd_stats(struct chat *c, char *arg)
 {
-	char			*s = fe_params_text(&c->fe->params), *t;
-	const struct conv_msg	*m = NULL;
-	const struct proto_done	*d;
-	size_t			 i;
+	char	*s = slashcmd_stats(&c->cl, &c->cv, &c->fe->params);
 
-	for (i = c->cv.n; i > 0; i--)
-		if (c->cv.msgs[i - 1].has_stats) {
-			m = &c->cv.msgs[i - 1];
-			break;
-		}
-	xasprintf(&t, _("model: %s (%s template, context %u, %u threads, "
-	    "%s)\nsystem prompt: %s\n%s"), c->cl.model.name,
-	    c->cl.model.template_name, c->cl.model.n_ctx, c->cl.model.threads,
-	    c->cl.model.simd, c->cv.system_name != NULL ? c->cv.system_name :
-	    "-", s);
+	if (*s != '\0' && s[strlen(s) - 1] == '\n')
+		s[strlen(s) - 1] = '\0';
+	chat_note(c, 0, "%s", s);
 	free(s);
-	if (m != NULL) {
-		d = &m->stats;
-		xasprintf(&s, _("%s\nlast reply: stopped by %s; [prompt %u "
-		    "tokens (%u cached, %u evaluated) in %.2f s, %.1f t/s; "
-		    "reply %u tokens in %.2f s, %.1f t/s]\ncached tokens: %u "
-		    "of %u in the prompt"), t, chat_stop_text(d->stop), d->prompt,
-		    d->cached, d->evaluated, d->prefill_sec, d->prefill_sec >
-		    0 ? d->evaluated / d->prefill_sec : 0.0, d->generated,
-		    d->decode_sec, d->decode_sec > 0 ? d->generated /
-		    d->decode_sec : 0.0, d->cached, d->prompt);
-		free(t);
-		t = s;
-	}
-	chat_note(c, 0, "%s", t);
-	free(t);
 }
 
 /* /export [FILE]: the conversation as Markdown (as the line chat does). */
 static void
-cmd_export(struct chat *c, const char *arg)
+cmd_export(struct chat *c, char *arg)
 {
-	char	*path, *cause = NULL;
+	char	*reply;
+	int	 r;
 
-	if (*arg != '\0')
-		path = xstrdup(arg);
-	else
-		xasprintf(&path, "yangtuo-%ld.md", (long)time(NULL));
-	if (session_export_md(&c->cv, path, c->cl.model.path, &cause) != 0) {
-		chat_note(c, 1, _("not exported: %s"), cause);
-		free(cause);
-	} else
-		chat_note(c, 0, _("exported to %s"), path);
-	free(path);
+	r = slashcmd_export(&c->cv, arg, c->cl.model.path, &reply);
+	chat_note(c, r != 0, "%s", reply);
+	free(reply);
 }
 
 static void
@@ -386,7 +322,7 @@ on_theme_warning(void *arg, const char *msg)
 /* /theme [NAME]: switch to NAME (the colours stay on an error), or list
  * the themes, the one in use marked. */
 static void
-cmd_theme(struct chat *c, const char *arg)
+cmd_theme(struct chat *c, char *arg)
 {
 	struct cfg_theme_entry	*v;
 	char			*cause = NULL, *s, *t;
@@ -421,17 +357,8 @@ cmd_theme(struct chat *c, const char *arg)
 	cfg_theme_list_free(v, n);
 }
 
-/* Whether a command must wait for the engine to be idle. */
-static int
-needs_idle(const char *cmd, const char *arg)
-{
-	return strcmp(cmd, "clear") == 0 || strcmp(cmd, "new") == 0 ||
-	    strcmp(cmd, "regen") == 0 || strcmp(cmd, "edit") == 0 ||
-	    (strcmp(cmd, "load") == 0 && *arg != '\0');
-}
-
 static void
-cmd_regen(struct chat *c)
+cmd_regen(struct chat *c, char *arg)
 {
 	struct conv_msg	*last = conv_last(&c->cv);
 
@@ -446,7 +373,7 @@ cmd_regen(struct chat *c)
 }
 
 static void
-cmd_edit(struct chat *c)
+cmd_edit(struct chat *c, char *arg)
 {
 	struct conv_msg	*last = conv_last(&c->cv);
 
@@ -462,71 +389,97 @@ cmd_edit(struct chat *c)
 	chat_pop(c);
 }
 
-/* Run line if it is a slash command (one '/' first); 1 if it was. */
+static void
+cmd_help(struct chat *c, char *arg)
+{
+	slash_open(c, CHAT_PICK_HELP);
+}
+
+static void
+cmd_quit(struct chat *c, char *arg)
+{
+	c->quit = 1;
+}
+
+static void
+cmd_system(struct chat *c, char *arg)
+{
+	if (*arg == '\0')
+		slash_open(c, CHAT_PICK_SYSTEM);
+	else
+		switch_system(c, arg);
+}
+
+static void
+cmd_clear(struct chat *c, char *arg)
+{
+	conv_clear(&c->cv);
+	chat_show_all(c);
+	chat_journal(c, 1);
+	chat_note(c, 0, _("conversation cleared"));
+}
+
+static void
+cmd_new(struct chat *c, char *arg)
+{
+	free(c->session);
+	c->session = NULL;
+	cmd_clear(c, arg);
+}
+
+static void
+cmd_save(struct chat *c, char *arg)
+{
+	chat_save(c, arg);
+}
+
+static void
+cmd_load(struct chat *c, char *arg)
+{
+	if (*arg == '\0')
+		slash_open(c, CHAT_PICK_SESSION);
+	else
+		chat_load(c, arg);
+}
+
+/* The full-screen chat's handler of each command of slashcmd_table. */
+static void (*const chat_cmds[SLASH_COUNT])(struct chat *, char *) = {
+	[SLASH_HELP] = cmd_help,
+	[SLASH_SYSTEM] = cmd_system,
+	[SLASH_SET] = cmd_set,
+	[SLASH_CLEAR] = cmd_clear,
+	[SLASH_NEW] = cmd_new,
+	[SLASH_SAVE] = cmd_save,
+	[SLASH_LOAD] = cmd_load,
+	[SLASH_EXPORT] = cmd_export,
+	[SLASH_REGEN] = cmd_regen,
+	[SLASH_EDIT] = cmd_edit,
+	[SLASH_STATS] = cmd_stats,
+	[SLASH_THEME] = cmd_theme,
+	[SLASH_QUIT] = cmd_quit
+};
+
+/* Run line if it is a slash command (one '/' first); 1 if it was.  A
+ * command that needs the engine idle stops the reply under way and runs
+ * once it has stopped. */
 int
 slash_run(struct chat *c, const char *line)
 {
-	char	*copy, *cmd, *arg;
-	size_t	 n;
+	const struct slashcmd	*cmd;
+	char			*copy, *arg;
 
-	if (line[0] != '/' || line[1] == '/' || line[1] == '\0')
-		return 0;
 	copy = xstrdup(line);
-	cmd = copy + 1;
-	arg = cmd + strcspn(cmd, " \t");
-	if (*arg != '\0')
-		*arg++ = '\0';
-	arg += strspn(arg, " \t");
-	arg[strcspn(arg, "\n")] = '\0';
-	n = strlen(arg);
-	while (n > 0 && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
-		arg[--n] = '\0';	/* as Tab completion leaves it */
-	cmd = (char *)fe_slash_name(cmd);	/* English; only read */
-	if (c->busy && needs_idle(cmd, arg)) {
-		/* Stop the reply; the command runs once it has stopped. */
+	if (!slashcmd_parse(copy, &cmd, &arg)) {
+		free(copy);
+		return 0;
+	}
+	if (cmd != NULL && c->busy && (cmd->when == SLASH_IDLE ||
+	    (cmd->when == SLASH_IDLE_ARG && *arg != '\0'))) {
 		free(c->deferred);
 		c->deferred = xstrdup(line);
 		client_cancel(&c->cl);
-		free(copy);
-		return 1;
-	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "?") == 0)
-		slash_open(c, CHAT_PICK_HELP);
-	else if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0)
-		c->quit = 1;
-	else if (strcmp(cmd, "system") == 0) {
-		if (*arg == '\0')
-			slash_open(c, CHAT_PICK_SYSTEM);
-		else
-			switch_system(c, arg);
-	} else if (strcmp(cmd, "set") == 0)
-		cmd_set(c, arg);
-	else if (strcmp(cmd, "clear") == 0 || strcmp(cmd, "new") == 0) {
-		conv_clear(&c->cv);
-		chat_show_all(c);
-		chat_journal(c, 1);
-		if (strcmp(cmd, "new") == 0) {
-			free(c->session);
-			c->session = NULL;
-		}
-		chat_note(c, 0, _("conversation cleared"));
-	} else if (strcmp(cmd, "save") == 0)
-		chat_save(c, arg);
-	else if (strcmp(cmd, "load") == 0)
-		if (*arg == '\0')
-			slash_open(c, CHAT_PICK_SESSION);
-		else
-			chat_load(c, arg);
-	else if (strcmp(cmd, "export") == 0)
-		cmd_export(c, arg);
-	else if (strcmp(cmd, "stats") == 0)
-		cmd_stats(c);
-	else if (strcmp(cmd, "theme") == 0)
-		cmd_theme(c, arg);
-	else if (strcmp(cmd, "regen") == 0)
-		cmd_regen(c);
-	else if (strcmp(cmd, "edit") == 0)
-		cmd_edit(c);
+	} else if (cmd != NULL)
+		chat_cmds[cmd->id](c, arg);
 	else
 		chat_note(c, 1, _("unknown command /%s (/help lists them)"),
 		    copy + 1);
@@ -547,14 +500,15 @@ add_word(char ***v, size_t *n, const char *w)
 static int
 line_cmd(const char *line, const char *name, int *len)
 {
-	size_t	n = strcspn(line + 1, " \t");
-	char	*w;
-	int	 r;
+	const struct slashcmd	*cmd;
+	size_t			 n = strcspn(line + 1, " \t");
+	char			*w;
+	int			 r;
 
 	if (line[1 + n] == '\0')
 		return 0;
 	w = xstrndup(line + 1, n);
-	r = strcmp(fe_slash_name(w), name) == 0;
+	r = (cmd = slashcmd_find(w)) != NULL && strcmp(cmd->name, name) == 0;
 	free(w);
 	*len = (int)n + 2;
 	return r;
@@ -565,6 +519,7 @@ line_cmd(const char *line, const char *name, int *len)
 char **
 slash_words(struct chat *c, const char *line, int start)
 {
+	const struct slashcmd	 *sc;
 	char			**v = NULL, *w;
 	struct chat_sess	 *s;
 	struct cfg_theme_entry	 *th;
@@ -574,10 +529,18 @@ slash_words(struct chat *c, const char *line, int start)
 	if (line[0] != '/')
 		return NULL;
 	if (start == 0) {
-		for (i = 0; slash_commands[i] != NULL; i++)
-			add_word(&v, &n, slash_commands[i]);
-		for (i = 0; fe_slash_aliases[i].alias != NULL; i++) {
-			xasprintf(&w, "/%s", fe_slash_aliases[i].alias);
+		for (sc = slashcmd_table; sc->name != NULL; sc++) {
+			xasprintf(&w, "/%s", sc->name);
+			add_word(&v, &n, w);
+			free(w);
+			if (sc->name2 != NULL && sc->name2[0] != '?') {
+				xasprintf(&w, "/%s", sc->name2);
+				add_word(&v, &n, w);
+				free(w);
+			}
+		}
+		for (sc = slashcmd_table; sc->name != NULL; sc++) {
+			xasprintf(&w, "/%s", sc->alias);
 			add_word(&v, &n, w);
 			free(w);
 		}

@@ -15,17 +15,11 @@
 
 #include <curses.h>
 
-#include "src/xmalloc.h"
+#include "fe/xmalloc.h"
 #include "draw.h"
 #include "theme.h"
 #include "view.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 #define STATUS_PARTS	10
 #define STATUS_SEP	" | "

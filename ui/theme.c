@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/cfg.h"
-#include "src/xmalloc.h"
+#include "fe/cfg.h"
+#include "fe/xmalloc.h"
 
-/* The slots of theme.h and of a theme file are the same, in order. */
-typedef char theme_slots_match[TH_COUNT == CFG_THEME_SLOTS ? 1 : -1];
+/* A slot is an enum theme_slot (fe/cfg.h), one list for the files and
+ * the screen. */
 
 static struct cfg_theme	 theme_cur;
 static char		*theme_cur_name;	/* as /theme named it */

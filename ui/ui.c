@@ -25,9 +25,10 @@
 
 #include <curses.h>
 
-#include "src/fe.h"
-#include "src/log.h"
-#include "src/xmalloc.h"
+#include "fe/fe.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "fe/xmalloc.h"
 #include "chat.h"
 #include "draw.h"
 #include "input.h"
@@ -35,13 +36,7 @@
 #include "status.h"
 #include "theme.h"
 #include "view.h"
-
-#if ENABLE_NLS
-#include <libintl.h>
-#define _(s)	gettext(s)
-#else
-#define _(s)	(s)
-#endif
+#include "fe/i18n.h"
 
 #define UI_PASTE_MAX	(256u << 10)
 #define UI_PASTE_QUIET	1.0	/* seconds without a paste end: give up */
@@ -505,13 +500,13 @@ key(int is_key, wint_t c)
 			paste_add('\n');
 		else if (!is_key)
 			paste_add(c);
-		ui.paste_t = chat_now();
+		ui.paste_t = util_now();
 		return;
 	}
 	if (is_key && c == INPUT_KEY_PASTE_BEGIN) {
 		ui.paste = 1;
 		ui.plen = 0;
-		ui.paste_t = chat_now();
+		ui.paste_t = util_now();
 		return;
 	}
 	if (ui.c.picking) {
@@ -748,7 +743,7 @@ take_signals(void)
 static int
 poll_timeout(int more)
 {
-	double	t = -1, now = chat_now();
+	double	t = -1, now = util_now();
 
 	if (more)
 		return 0;
@@ -797,7 +792,7 @@ loop(void)
 			ui.c.quit = 1;
 			ui.c.status = 128 + SIGHUP;
 		}
-		if (ui.paste && chat_now() - ui.paste_t > UI_PASTE_QUIET)
+		if (ui.paste && util_now() - ui.paste_t > UI_PASTE_QUIET)
 			paste_end();
 		if (ui.c.engine_ok && (more || (pfd[2].revents &
 		    (POLLIN | POLLHUP)) || ui.c.busy))
@@ -821,9 +816,9 @@ utf8_locale(void)
 	return cs != NULL && strcmp(cs, "UTF-8") == 0;
 }
 
-/* Run the full-screen chat until the user quits; the exit status.  Falls
- * back to the line chat where a full screen cannot work (TERM=dumb, no
- * UTF-8). */
+/* Run the full-screen chat until the user quits; the exit status, or
+ * UI_NO_SCREEN where a full screen cannot work (TERM=dumb, no UTF-8, no
+ * curses terminal), for the caller to run the line chat instead. */
 int
 ui_main(struct fe *fe)
 {
@@ -833,9 +828,10 @@ ui_main(struct fe *fe)
 
 	if (term == NULL || *term == '\0' || strcmp(term, "dumb") == 0 ||
 	    !utf8_locale())
-		return fe_plain(fe);
+		return UI_NO_SCREEN;
 	memset(&ui, 0, sizeof ui);
 	chat_init(&ui.c, fe);
+	ui.c.command = slash_run;
 	if (signals_start() != 0) {
 		fprintf(stderr, "yangtuo: %s\n", strerror(errno));
 		return 1;
@@ -853,7 +849,7 @@ ui_main(struct fe *fe)
 	if (term_start(nc == NULL || *nc == '\0') != 0) {
 		signals_stop();
 		chat_fini(&ui.c);
-		return fe_plain(fe);
+		return UI_NO_SCREEN;
 	}
 	atexit(term_release);
 	{

@@ -1,0 +1,179 @@
+/*
+ * Helpers shared by the engine and the front ends (util.h): causes,
+ * whole writes, atomic replacement of a file, the clock, numbers.  Any
+ * thread; nothing here prints or exits.
+ */
+#include "config.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Format *cause; -1. */
+int
+util_cause(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (cause == NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) < 0)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}
+
+/* All of it, in pieces of at most 1 GiB (Linux writes no more at once). */
+int
+util_write_all(int fd, const void *v, size_t n)
+{
+	const unsigned char	*p = v;
+	ssize_t			 w;
+
+	while (n > 0) {
+		w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w == 0)
+			errno = EIO;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Monotonic seconds. */
+double
+util_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A decimal in [lo, hi]. */
+int
+util_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A new PATH.tmpPID.N beside path (N counts, for two writers in one
+ * process). */
+int
+util_atomic_open(struct util_atomic *a, const char *path, mode_t mode)
+{
+	static unsigned	seq;
+	int		i;
+
+	a->fd = -1;
+	a->tmp = NULL;
+	if ((a->path = strdup(path)) == NULL)
+		return -1;
+	for (i = 0; i < 100; i++) {
+		if (asprintf(&a->tmp, "%s.tmp%ld.%u", path, (long)getpid(),
+		    __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED)) < 0) {
+			a->tmp = NULL;
+			break;
+		}
+		a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    mode);
+		if (a->fd >= 0)
+			return 0;
+		free(a->tmp);
+		a->tmp = NULL;
+		if (errno != EEXIST)
+			break;
+	}
+	free(a->path);
+	a->path = NULL;
+	if (errno == 0)
+		errno = ENOMEM;
+	return -1;
+}
+
+/* fsync the folder of path; file systems that cannot are no failure. */
+static int
+sync_dir(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*dir;
+	int		 fd, r = 0;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+		r = -1;
+	close(fd);
+	return r;
+}
+
+/* Replace the file. */
+int
+util_atomic_commit(struct util_atomic *a)
+{
+	int	r = 0, fd = a->fd;
+
+	a->fd = -1;
+	if (fsync(fd) != 0) {
+		a->fd = fd;
+		util_atomic_abort(a);
+		return -1;
+	}
+	if (close(fd) != 0 || rename(a->tmp, a->path) != 0) {
+		util_atomic_abort(a);
+		return -1;
+	}
+	if (sync_dir(a->path) != 0)
+		r = -2;
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	return r;
+}
+
+/* Give up. */
+void
+util_atomic_abort(struct util_atomic *a)
+{
+	int	saved = errno;
+
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->tmp != NULL)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	a->fd = -1;
+	a->tmp = a->path = NULL;
+	errno = saved;
+}

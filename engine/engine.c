@@ -1,0 +1,752 @@
+/*
+ * The engine side of proto.h: a worker thread that owns the model, the
+ * KV cache, the tokenizer and the sampler.  For every chat request it
+ * renders the whole conversation, keeps the longest common prefix already
+ * cached, fits the context by dropping whole old turns (and says which),
+ * evaluates the rest in chunks and streams whole UTF-8 characters.
+ */
+#include "config.h"
+
+#include "engine.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forward.h"
+#include "kvsnap.h"
+#include "model.h"
+#include "quant.h"
+#include "sample.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "tmpl.h"
+#include "tok.h"
+#include "common/util.h"
+
+#define WK_MAX_MSGS	100000
+#define WK_MAX_STOPS	16
+
+struct engine {
+	int			 fd_req;
+	int			 fd_ev;
+	pthread_t		 thread;
+	atomic_int		 cancel;
+	int			 quit;
+
+	struct model		*model;
+	struct fwd		*fwd;
+	struct sampler		*smp;
+	struct sample_params	 params;
+	int32_t			 max_tokens;	/* -1: until the context */
+	uint32_t		 reserve;	/* reply reserve; 0: automatic */
+	int			 tmpl;
+	int32_t			 stops[WK_MAX_STOPS];
+	size_t			 n_stops;
+	float			*logits;
+	int32_t			*cached;	/* tokens whose K/V are cached */
+	size_t			 n_cached;
+};
+
+/* A conversation as received. */
+struct wk_chat {
+	struct tmpl_msg	*msgs;
+	char		**texts;
+	size_t		 n;
+};
+
+static void
+send_error(struct engine *e, uint32_t code, const char *fmt, ...)
+{
+	struct proto_buf	b;
+	char			*detail = NULL;
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&detail, fmt, ap) < 0)
+		detail = NULL;
+	va_end(ap);
+	proto_buf_init(&b);
+	proto_put_u32(&b, code);
+	proto_put_str(&b, detail);
+	proto_send_buf(e->fd_ev, PROTO_EV_ERROR, &b);
+	proto_buf_free(&b);
+	free(detail);
+}
+
+static void
+unload(struct engine *e)
+{
+	fwd_free(e->fwd);
+	sampler_free(e->smp);
+	model_free(e->model);
+	free(e->logits);
+	free(e->cached);
+	e->fwd = NULL;
+	e->smp = NULL;
+	e->model = NULL;
+	e->logits = NULL;
+	e->cached = NULL;
+	e->n_cached = 0;
+}
+
+static void
+send_ready(struct engine *e)
+{
+	const struct model	*m = e->model;
+	struct proto_ready	 r;
+	struct proto_buf	 b;
+
+	r.name = m->name;
+	r.path = m->path;
+	r.n_ctx = fwd_n_ctx(e->fwd);
+	r.n_ctx_train = m->hp.n_ctx_train;
+	r.n_vocab = m->hp.n_vocab;
+	r.template_name = (char *)tmpl_name(e->tmpl);
+	r.n_layer = m->hp.n_layer;
+	r.n_embd = m->hp.n_embd;
+	r.weight_bytes = model_weight_bytes(m);
+	r.threads = (uint32_t)fwd_n_threads(e->fwd);
+	r.simd = (char *)qt_simd_name();
+	proto_buf_init(&b);
+	proto_ready_put(&b, &r);
+	proto_send_buf(e->fd_ev, PROTO_EV_READY, &b);
+	proto_buf_free(&b);
+}
+
+static void
+do_load(struct engine *e, struct proto_rd *r)
+{
+	struct proto_load	 l;
+	char			*cause = NULL;
+	uint32_t		 n_ctx;
+	int			 kind;
+
+	if (proto_load_get(r, &l) != 0) {
+		send_error(e, PROTO_EPROTO, "malformed load request");
+		return;
+	}
+	if (l.version != PROTO_VERSION) {
+		send_error(e, PROTO_EVERSION, "protocol %u, engine %u",
+		    l.version, PROTO_VERSION);
+		goto out;
+	}
+	unload(e);
+	/* A front end that must stay responsive (the full-screen chat on
+	 * two cores) asks the engine to yield to it; the compute threads
+	 * are created below and inherit this thread's priority. */
+	if (l.nice > 0 && l.nice <= 19)
+		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+		    getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)) +
+		    (int)l.nice);
+	if ((e->model = model_load(l.path, &cause)) == NULL) {
+		send_error(e, PROTO_EBADMODEL, "%s: %s", l.path,
+		    cause != NULL ? cause : "cannot load");
+		goto out;
+	}
+	if (e->model->tok == NULL) {
+		send_error(e, PROTO_EBADMODEL, "%s: the file has no "
+		    "vocabulary", l.path);
+		unload(e);
+		goto out;
+	}
+	n_ctx = l.n_ctx;
+	if (n_ctx == 0 || n_ctx > e->model->hp.n_ctx_train)
+		n_ctx = e->model->hp.n_ctx_train;
+	e->fwd = fwd_new(e->model, n_ctx, (int)l.threads, l.n_batch, &cause);
+	e->smp = sampler_new(&e->params, (int32_t)e->model->hp.n_vocab);
+	e->logits = malloc(e->model->hp.n_vocab * sizeof *e->logits);
+	e->cached = malloc(n_ctx * sizeof *e->cached);
+	if (e->fwd == NULL || e->smp == NULL || e->logits == NULL ||
+	    e->cached == NULL) {
+		send_error(e, PROTO_ENOMEM, "%s", cause != NULL ? cause :
+		    "out of memory");
+		unload(e);
+		goto out;
+	}
+	fwd_set_cancel(e->fwd, &e->cancel);
+	kind = tmpl_by_name(l.template_name);
+	if (kind < 0)
+		kind = tmpl_detect(e->model->gguf, e->model->tok);
+	e->tmpl = kind;
+	e->n_stops = tmpl_stops(kind, e->model->tok, e->stops, WK_MAX_STOPS);
+	send_ready(e);
+out:
+	free(cause);
+	proto_load_free(&l);
+}
+
+static void
+do_params(struct engine *e, struct proto_rd *r)
+{
+	struct proto_params	p;
+
+	if (proto_params_get(r, &p) != 0) {
+		send_error(e, PROTO_EPROTO, "malformed parameters");
+		return;
+	}
+	e->params.temperature = p.temperature;
+	e->params.top_k = p.top_k;
+	e->params.top_p = p.top_p;
+	e->params.min_p = p.min_p;
+	e->params.repeat_penalty = p.repeat_penalty;
+	e->params.repeat_last_n = p.repeat_last_n;
+	e->params.seed = p.seed;
+	e->max_tokens = p.max_tokens;
+	e->reserve = p.reserve;
+	if (e->smp != NULL)
+		sampler_set_params(e->smp, &e->params);
+}
+
+static void
+chat_free(struct wk_chat *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->texts[i]);
+	free(c->texts);
+	free(c->msgs);
+}
+
+static int
+chat_read(struct proto_rd *r, struct wk_chat *c, int tmpl)
+{
+	static const char	*roles[] = { "system", "user", "assistant" };
+	uint32_t		 n, role, i;
+
+	memset(c, 0, sizeof *c);
+	n = proto_get_u32(r);
+	if (r->err || n == 0 || n > WK_MAX_MSGS)
+		return -1;
+	c->msgs = calloc(n, sizeof *c->msgs);
+	c->texts = calloc(n, sizeof *c->texts);
+	if (c->msgs == NULL || c->texts == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		role = proto_get_u32(r);
+		if (r->err || role > PROTO_ROLE_ASSISTANT)
+			return -1;
+		if ((c->texts[i] = proto_get_str(r, &c->msgs[i].len)) == NULL)
+			return -1;
+		/* A plain continuation has no place for a system prompt. */
+		if (role == PROTO_ROLE_SYSTEM && tmpl == TMPL_NONE)
+			c->msgs[i].len = 0;
+		c->n = i + 1;
+		c->msgs[i].role = roles[role];
+		c->msgs[i].content = c->texts[i];
+	}
+	return 0;
+}
+
+/* The reply reserve: room kept for the answer when fitting the context. */
+static uint32_t
+reply_reserve(const struct engine *e)
+{
+	uint32_t	n_ctx = fwd_n_ctx(e->fwd), r;
+
+	if (e->reserve != 0)
+		r = e->reserve;
+	else if (e->max_tokens > 0)
+		r = (uint32_t)e->max_tokens;
+	else
+		r = 512;
+	return r < n_ctx / 2 ? r : n_ctx / 2;
+}
+
+/*
+ * Render the conversation, dropping whole turns after the system prompt,
+ * oldest first, until prompt + reserve fits.  keep[] marks the messages
+ * rendered.  Returns 0, -1 on OOM, 1 if even the last turn does not fit.
+ */
+static int
+fit_context(struct engine *e, struct wk_chat *c, int32_t **ids,
+    size_t *n_ids, size_t *cap, char *keep)
+{
+	struct tmpl_msg	*sel;
+	size_t		 i, n, first;
+	uint32_t	 limit = fwd_n_ctx(e->fwd) - reply_reserve(e);
+	int		 dropping = 0;
+
+	if ((sel = calloc(c->n, sizeof *sel)) == NULL)
+		return -1;
+	memset(keep, 1, c->n);
+	first = c->n > 0 && strcmp(c->msgs[0].role, "system") == 0 ? 1 : 0;
+	for (;;) {
+		for (i = n = 0; i < c->n; i++)
+			if (keep[i])
+				sel[n++] = c->msgs[i];
+		*n_ids = 0;
+		if (tmpl_render(e->tmpl, e->model->tok, sel, n, 1, ids, n_ids,
+		    cap, NULL) != 0) {
+			free(sel);
+			return -1;
+		}
+		/* Once turns must go, drop down to 3/4 of the room, so the
+		 * next turns fit without dropping (and re-evaluating) again. */
+		if (*n_ids <= (dropping ? limit / 4 * 3 : limit))
+			break;
+		/* Drop the oldest turn: a user message and its replies. */
+		for (i = first; i < c->n && !keep[i]; i++)
+			;
+		if (i >= c->n - 1) {
+			free(sel);
+			return *n_ids <= limit ? 0 : 1;
+		}
+		dropping = 1;
+		keep[i++] = 0;
+		while (i < c->n - 1 && strcmp(c->msgs[i].role, "user") != 0)
+			keep[i++] = 0;
+	}
+	free(sel);
+	return 0;
+}
+
+struct wk_progress {
+	struct engine	*e;
+	size_t		 base;
+	size_t		 total;
+};
+
+static void
+on_progress(void *arg, size_t done, size_t total)
+{
+	struct wk_progress	*p = arg;
+	struct proto_buf	 b;
+
+	proto_buf_init(&b);
+	proto_put_u32(&b, (uint32_t)(p->base + done));
+	proto_put_u32(&b, (uint32_t)p->total);
+	proto_send_buf(p->e->fd_ev, PROTO_EV_PROGRESS, &b);
+	proto_buf_free(&b);
+}
+
+/* Handle requests that arrive while a reply is generated: parameters
+ * apply at once, cancel and quit stop it.  Returns 1 to stop. */
+static int
+poll_requests(struct engine *e)
+{
+	struct pollfd		pfd = { e->fd_req, POLLIN, 0 };
+	struct proto_msg	m;
+	struct proto_rd		r;
+	int			stop = 0;
+
+	if (atomic_load(&e->cancel))
+		stop = 1;
+	while (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
+		if (proto_recv(e->fd_req, &m) != 0) {
+			e->quit = 1;
+			return 1;
+		}
+		proto_rd_init(&r, m.payload, m.len);
+		switch (m.type) {
+		case PROTO_REQ_PARAMS:
+			do_params(e, &r);
+			break;
+		case PROTO_REQ_CANCEL:
+			atomic_store(&e->cancel, 0);
+			stop = 1;
+			break;
+		case PROTO_REQ_QUIT:
+			e->quit = 1;
+			stop = 1;
+			break;
+		default:
+			send_error(e, PROTO_EPROTO, "request %u while a reply "
+			    "is under way", m.type);
+			break;
+		}
+		proto_msg_free(&m);
+		if (stop)
+			break;
+	}
+	return stop;
+}
+
+static int
+is_stop(const struct engine *e, int32_t id)
+{
+	size_t	i;
+
+	if (tok_is_eog(e->model->tok, id))
+		return 1;
+	for (i = 0; i < e->n_stops; i++)
+		if (e->stops[i] == id)
+			return 1;
+	return 0;
+}
+
+static void
+send_text(struct engine *e, const char *s, size_t n)
+{
+	if (n > 0)
+		proto_send(e->fd_ev, PROTO_EV_TOKEN, s, n);
+}
+
+static void
+send_context(struct engine *e, const struct wk_chat *c, const char *keep)
+{
+	struct proto_context	ctx;
+	struct proto_buf	b;
+	uint32_t		dropped[256];
+	size_t			i;
+
+	ctx.used = (uint32_t)e->n_cached;
+	ctx.total = fwd_n_ctx(e->fwd);
+	ctx.n_dropped = 0;
+	ctx.dropped = dropped;
+	/* Turns are dropped oldest first, so the first 256 say enough. */
+	for (i = 0; i < c->n && ctx.n_dropped < 256; i++)
+		if (!keep[i])
+			dropped[ctx.n_dropped++] = (uint32_t)i;
+	proto_buf_init(&b);
+	proto_context_put(&b, &ctx);
+	proto_send_buf(e->fd_ev, PROTO_EV_CONTEXT, &b);
+	proto_buf_free(&b);
+}
+
+static void
+send_done(struct engine *e, const struct proto_done *d)
+{
+	struct proto_buf	b;
+
+	proto_buf_init(&b);
+	proto_done_put(&b, d);
+	proto_send_buf(e->fd_ev, PROTO_EV_DONE, &b);
+	proto_buf_free(&b);
+}
+
+/* Evaluate ids[from..n) after the cached prefix; keeps e->cached exact
+ * even when cancelled.  Returns an FWD_ code. */
+static int
+eval_tokens(struct engine *e, const int32_t *ids, size_t from, size_t n,
+    struct wk_progress *prog)
+{
+	int	r;
+
+	if (prog != NULL)
+		fwd_set_progress(e->fwd, on_progress, prog);
+	r = fwd_eval(e->fwd, ids + from, n - from, (uint32_t)from, e->logits,
+	    0);
+	fwd_set_progress(e->fwd, NULL, NULL);
+	memmove(e->cached + from, ids + from, fwd_done(e->fwd) *
+	    sizeof *ids);
+	e->n_cached = from + fwd_done(e->fwd);
+	return r;
+}
+
+/* Sample and stream one reply; fills the stop reason and counts. */
+static void
+generate(struct engine *e, struct proto_done *st)
+{
+	struct tok_stream	 ts;
+	char			 piece[256], out[3 * 256 + 12];
+	int32_t			 id;
+	size_t			 n, len;
+	double			 t0 = util_now();
+	int			 r;
+
+	tok_stream_init(&ts);
+	st->stop = PROTO_STOP_LENGTH;
+	for (;;) {
+		if (poll_requests(e)) {
+			st->stop = PROTO_STOP_CANCEL;
+			break;
+		}
+		id = sampler_sample(e->smp, e->logits);
+		/* The parameters in force for this very token (tests check
+		 * that a change applies from the next token on). */
+		log_debug("sample n=%u token=%d temperature=%.3f top_k=%d "
+		    "top_p=%.3f min_p=%.3f repeat_penalty=%.3f seed=%llu",
+		    st->generated, id, e->params.temperature, e->params.top_k,
+		    e->params.top_p, e->params.min_p, e->params.repeat_penalty,
+		    (unsigned long long)e->params.seed);
+		if (is_stop(e, id)) {
+			st->stop = PROTO_STOP_EOG;
+			break;
+		}
+		sampler_accept(e->smp, id);
+		len = tok_piece(e->model->tok, id, 0, piece, sizeof piece);
+		if (len > sizeof piece)
+			len = sizeof piece;
+		n = tok_stream_feed(&ts, piece, len, out);
+		send_text(e, out, n);
+		st->generated++;
+		if (e->max_tokens >= 0 && st->generated >= (uint32_t)
+		    e->max_tokens) {
+			st->stop = PROTO_STOP_LENGTH;
+			break;
+		}
+		if (e->n_cached >= fwd_n_ctx(e->fwd)) {
+			st->stop = PROTO_STOP_CONTEXT;
+			break;
+		}
+		e->cached[e->n_cached] = id;
+		r = eval_tokens(e, e->cached, e->n_cached, e->n_cached + 1,
+		    NULL);
+		if (r == FWD_CANCELLED) {
+			poll_requests(e);
+			st->stop = PROTO_STOP_CANCEL;
+			break;
+		}
+		if (r != FWD_OK) {
+			st->stop = PROTO_STOP_ERROR;
+			break;
+		}
+	}
+	n = tok_stream_flush(&ts, out);
+	send_text(e, out, n);
+	st->decode_sec = util_now() - t0;
+}
+
+static void
+do_chat(struct engine *e, struct proto_rd *r)
+{
+	struct wk_chat		 c;
+	struct proto_done		 st;
+	struct wk_progress	 prog;
+	int32_t			*ids = NULL;
+	size_t			 n_ids = 0, cap = 0, common, i;
+	char			*keep = NULL;
+	double			 t0;
+	int			 fit, fr;
+
+	memset(&st, 0, sizeof st);
+	if (e->model == NULL) {
+		send_error(e, PROTO_ENOMODEL, "no model loaded");
+		return;
+	}
+	if (chat_read(r, &c, e->tmpl) != 0 || r->err) {
+		chat_free(&c);
+		send_error(e, PROTO_EPROTO, "malformed conversation");
+		return;
+	}
+	if ((keep = malloc(c.n)) == NULL ||
+	    (fit = fit_context(e, &c, &ids, &n_ids, &cap, keep)) < 0) {
+		send_error(e, PROTO_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (fit > 0) {
+		send_error(e, PROTO_ETOOLONG, "%zu tokens > context %u", n_ids,
+		    fwd_n_ctx(e->fwd) - reply_reserve(e));
+		goto out;
+	}
+	log_debug("prompt n=%zu head=%d,%d,%d,%d,%d,%d,%d,%d", n_ids,
+	    n_ids > 0 ? ids[0] : -1, n_ids > 1 ? ids[1] : -1,
+	    n_ids > 2 ? ids[2] : -1, n_ids > 3 ? ids[3] : -1,
+	    n_ids > 4 ? ids[4] : -1, n_ids > 5 ? ids[5] : -1,
+	    n_ids > 6 ? ids[6] : -1, n_ids > 7 ? ids[7] : -1);
+	for (common = 0; common < e->n_cached && common < n_ids; common++)
+		if (e->cached[common] != ids[common])
+			break;
+	if (common == n_ids)
+		common--;	/* the last token's logits are needed */
+	e->n_cached = common;
+	st.prompt = (uint32_t)n_ids;
+	st.cached = (uint32_t)common;
+	st.evaluated = (uint32_t)(n_ids - common);
+
+	prog.e = e;
+	prog.base = common;
+	prog.total = n_ids;
+	t0 = util_now();
+	fr = eval_tokens(e, ids, common, n_ids, &prog);
+	st.prefill_sec = util_now() - t0;
+	send_context(e, &c, keep);
+	if (fr == FWD_CANCELLED) {
+		poll_requests(e);
+		st.stop = PROTO_STOP_CANCEL;
+		send_done(e, &st);
+		goto out;
+	}
+	if (fr != FWD_OK) {
+		send_error(e, PROTO_EINTERNAL, "evaluation failed");
+		goto out;
+	}
+	sampler_reset(e->smp);
+	for (i = 0; i < n_ids; i++)
+		sampler_accept(e->smp, ids[i]);
+	generate(e, &st);
+	send_context(e, &c, keep);
+	send_done(e, &st);
+out:
+	free(keep);
+	free(ids);
+	chat_free(&c);
+}
+
+static void
+send_state(struct engine *e, uint32_t code, uint32_t n, const char *detail)
+{
+	struct proto_buf	b;
+
+	proto_buf_init(&b);
+	proto_put_u32(&b, code);
+	proto_put_u32(&b, n);
+	proto_put_str(&b, detail);
+	proto_send_buf(e->fd_ev, PROTO_EV_STATE, &b);
+	proto_buf_free(&b);
+}
+
+/* Save the cached tokens' K/V rows in the folder the request names. */
+static void
+do_save_state(struct engine *e, struct proto_rd *r)
+{
+	char	*dir = proto_get_str(r, NULL), *path = NULL, *cause = NULL;
+	char	 name[40];
+
+	if (dir == NULL) {
+		send_error(e, PROTO_EPROTO, "malformed save request");
+		return;
+	}
+	if (e->model == NULL || e->n_cached == 0) {
+		send_state(e, PROTO_ESTATE, 0, "nothing cached");
+		free(dir);
+		return;
+	}
+	kvsnap_name(e->model, e->cached, e->n_cached, name);
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		send_state(e, PROTO_ENOMEM, 0, "out of memory");
+	else if (kvsnap_save(e->model, e->fwd, e->cached, e->n_cached, path,
+	    &cause) != 0)
+		send_state(e, PROTO_EIO, 0, cause);
+	else
+		send_state(e, PROTO_EOK, (uint32_t)e->n_cached, path);
+	free(cause);
+	free(path);
+	free(dir);
+}
+
+/* Restore a snapshot: the next chat finds its tokens cached.  A bad one
+ * leaves the cache empty, so the text is simply evaluated again. */
+static void
+do_load_state(struct engine *e, struct proto_rd *r)
+{
+	char	*path = proto_get_str(r, NULL), *cause = NULL;
+	int32_t	*toks;
+	size_t	 n;
+
+	if (path == NULL) {
+		send_error(e, PROTO_EPROTO, "malformed load request");
+		return;
+	}
+	if (e->model == NULL) {
+		send_state(e, PROTO_ENOMODEL, 0, "no model loaded");
+		free(path);
+		return;
+	}
+	e->n_cached = 0;
+	if (kvsnap_load(e->model, e->fwd, path, &toks, &n, &cause) != 0)
+		send_state(e, PROTO_ESTATE, 0, cause);
+	else {
+		memcpy(e->cached, toks, n * sizeof *toks);
+		e->n_cached = n;
+		free(toks);
+		send_state(e, PROTO_EOK, (uint32_t)n, path);
+	}
+	free(cause);
+	free(path);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct engine		*e = arg;
+	struct proto_msg	 m;
+	struct proto_rd		 r;
+
+	while (!e->quit && proto_recv(e->fd_req, &m) == 0) {
+		proto_rd_init(&r, m.payload, m.len);
+		switch (m.type) {
+		case PROTO_REQ_LOAD:
+			do_load(e, &r);
+			break;
+		case PROTO_REQ_PARAMS:
+			do_params(e, &r);
+			break;
+		case PROTO_REQ_CHAT:
+			do_chat(e, &r);
+			break;
+		case PROTO_REQ_CANCEL:
+			atomic_store(&e->cancel, 0);
+			break;
+		case PROTO_REQ_SAVE_STATE:
+			do_save_state(e, &r);
+			break;
+		case PROTO_REQ_LOAD_STATE:
+			do_load_state(e, &r);
+			break;
+		case PROTO_REQ_QUIT:
+			e->quit = 1;
+			break;
+		default:
+			send_error(e, PROTO_EPROTO, "unknown request %u",
+			    m.type);
+			break;
+		}
+		proto_msg_free(&m);
+	}
+	unload(e);
+	return NULL;
+}
+
+/* Start the engine's worker thread on the two pipe ends. */
+struct engine *
+engine_start(int fd_req, int fd_ev)
+{
+	struct engine	*e;
+
+	if ((e = calloc(1, sizeof *e)) == NULL)
+		return NULL;
+	e->fd_req = fd_req;
+	e->fd_ev = fd_ev;
+	e->max_tokens = -1;
+	sample_params_default(&e->params);
+	atomic_init(&e->cancel, 0);
+	if (pthread_create(&e->thread, NULL, worker_main, e) != 0) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Ask the worker to stop the current reply; the caller also sends
+ * PROTO_REQ_CANCEL, which clears the flag again. */
+void
+engine_cancel(struct engine *e)
+{
+	atomic_store(&e->cancel, 1);
+}
+
+/* Wait for the worker thread and free the engine. */
+void
+engine_join(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	pthread_join(e->thread, NULL);
+	free(e);
+}
+
+/* Choose the kernels for this CPU (quant.c decides). */
+void
+engine_init(void)
+{
+	qt_init();
+}
+
+/* The chosen kernels' name, for --version and /stats. */
+const char *
+engine_simd_name(void)
+{
+	return qt_simd_name();
+}

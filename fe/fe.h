@@ -1,0 +1,57 @@
+/*
+ * What every front end is given (struct fe: main.c fills it from the
+ * config file and the command line) and the pieces they share (fe.c,
+ * fe_sess.c); the entry points of the front ends outside ui/: one reply
+ * (-p), the line chat (--plain) and batch (--data-file), in src/.  Every
+ * front end talks to the engine through client.h only.
+ */
+#ifndef YT_FE_FE_H
+#define YT_FE_FE_H
+
+#include "cfg.h"
+#include "proto.h"
+
+struct fe {
+	struct cfg		*cfg;
+	struct proto_load	 load;
+	struct proto_params	 params;
+	const char		*system_name;	/* as chosen; NULL: none */
+	const char		*system_text;
+	const char		*prompt;	/* -p TEXT ("-": stdin) */
+	const char		*history;	/* JSON conversation to start from */
+	const char		*session;	/* saved session to start from */
+	int			 resume;	/* --resume: the journal's conversation */
+	const char		*data_file;
+	const char		*pred_file;
+	int			 with_prompt;	/* batch: use the template */
+	int			 verbose;
+	int			 demo;		/* the bundled demo model */
+};
+
+/* The front ends of src/ (fe_line.c, fe_batch.c); exit statuses. */
+int	fe_oneshot(struct fe *);
+int	fe_plain(struct fe *);
+int	fe_batch(struct fe *);
+
+/* Shared by the front ends: start the engine and load the model, printing
+ * any error; 0 or -1. */
+struct client;
+struct conv;
+int	fe_connect(struct fe *, struct client *);
+int	fe_start_conv(struct fe *, struct client *, struct conv *);
+/* Save or load a conversation by name, with the engine's KV snapshot
+ * (fe_sess.c); -1 with *cause (caller frees) on failure.  A load may
+ * also give a *notice (caller frees) about the snapshot. */
+int	fe_session_save(struct client *, struct conv *, const char *name,
+	    char **cause);
+int	fe_session_load(struct client *, struct conv *, const char *name,
+	    char **notice, char **cause);
+/* Change one sampling parameter by name ("temperature", "top_k", ...);
+ * 0, or -1 with *cause (caller frees). */
+int	fe_set_param(struct proto_params *, const char *name,
+	    const char *value, char **cause);
+/* "temperature 0.20, top-k 40, ..." for /stats and the status line;
+ * caller frees. */
+char	*fe_params_text(const struct proto_params *);
+
+#endif

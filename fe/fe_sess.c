@@ -1,0 +1,100 @@
+/*
+ * Saving and loading conversations from a front end: the session file
+ * (session.c) plus the engine's KV snapshot in $XDG_CACHE_HOME/yangtuo/kv,
+ * so a loaded conversation continues without re-reading its prompt.  A
+ * snapshot that is missing, stale or damaged is only a notice: the text
+ * is then evaluated again.
+ */
+#include "config.h"
+
+#include "fe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "conv.h"
+#include "session.h"
+#include "xdg.h"
+#include "xmalloc.h"
+#include "i18n.h"
+
+/* Wait for the engine's EV_STATE answer: its code; *text (caller frees)
+ * gets the path or the reason. */
+static int
+await_state(struct client *cl, char **text, uint32_t *n)
+{
+	struct client_ev	ev;
+	int			r;
+	uint32_t		code;
+
+	for (;;) {
+		if ((r = client_next(cl, &ev, 60000)) < 0) {
+			*text = xstrdup(_("the engine stopped"));
+			return PROTO_EINTERNAL;
+		}
+		if (r == 0)
+			continue;
+		if (ev.type == PROTO_EV_STATE || ev.type == PROTO_EV_ERROR) {
+			code = ev.code;
+			*text = ev.text;
+			ev.text = NULL;
+			if (n != NULL)
+				*n = ev.done;
+			client_ev_free(&ev);
+			return (int)code;
+		}
+		client_ev_free(&ev);
+	}
+}
+
+/* Save the conversation as name, with a KV snapshot when the engine has
+ * one; 0, or -1 with *cause (caller frees). */
+int
+fe_session_save(struct client *cl, struct conv *cv, const char *name,
+    char **cause)
+{
+	char	*dir, *text = NULL;
+
+	free(cv->kv_path);
+	cv->kv_path = NULL;
+	if (cl != NULL && cl->loaded && !cl->busy &&
+	    (dir = xdg_dir(XDG_CACHE, "kv", 1)) != NULL) {
+		if (client_save_state(cl, dir) == 0 &&
+		    await_state(cl, &text, NULL) == PROTO_EOK)
+			cv->kv_path = text;
+		else
+			free(text);
+		free(dir);
+	}
+	return session_save(cv, name, cl != NULL ? cl->model.path : NULL,
+	    cause);
+}
+
+/* Load the conversation saved as name into cv and restore its snapshot;
+ * *notice (caller frees) says why the snapshot could not be used. */
+int
+fe_session_load(struct client *cl, struct conv *cv, const char *name,
+    char **notice, char **cause)
+{
+	char		*text = NULL;
+	uint32_t	 n = 0;
+
+	*notice = NULL;
+	if (session_load(cv, name, cause) != 0)
+		return -1;
+	if (cl == NULL || !cl->loaded)
+		return 0;
+	if (cv->kv_path == NULL) {
+		xasprintf(notice, _("no KV snapshot: the conversation will be "
+		    "read again"));
+		return 0;
+	}
+	if (client_load_state(cl, cv->kv_path) != 0 ||
+	    await_state(cl, &text, &n) != PROTO_EOK)
+		xasprintf(notice, _("KV snapshot not used (%s): the "
+		    "conversation will be read again"), text != NULL ? text :
+		    "?");
+	free(text);
+	return 0;
+}

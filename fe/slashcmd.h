@@ -1,0 +1,90 @@
+/*
+ * The slash commands of both chats, in one table: English and Chinese
+ * names, when the full-screen chat may run them, their help.  Each front
+ * end runs a command by its id (its handler array is indexed by enum
+ * slashcmd_id); the texts the two print alike are made here.
+ */
+#ifndef YT_FE_SLASHCMD_H
+#define YT_FE_SLASHCMD_H
+
+#include <stdint.h>
+
+struct client;
+struct conv;
+struct proto_done;
+struct proto_params;
+
+enum slashcmd_id {
+	SLASH_HELP,
+	SLASH_SYSTEM,
+	SLASH_SET,
+	SLASH_CLEAR,
+	SLASH_NEW,
+	SLASH_SAVE,
+	SLASH_LOAD,
+	SLASH_EXPORT,
+	SLASH_REGEN,
+	SLASH_EDIT,
+	SLASH_STATS,
+	SLASH_THEME,
+	SLASH_QUIT,
+	SLASH_COUNT
+};
+
+/* When the full-screen chat may run a command while a reply is being
+ * written (the line chat waits for every reply anyway). */
+enum slashcmd_when {
+	SLASH_ANYTIME,
+	SLASH_IDLE,		/* stop the reply first */
+	SLASH_IDLE_ARG		/* the same, when given an argument */
+};
+
+struct slashcmd {
+	enum slashcmd_id	 id;
+	const char		*name;		/* English, without '/' */
+	const char		*name2;		/* another name, or NULL */
+	const char		*alias;		/* the Chinese name */
+	enum slashcmd_when	 when;
+	int			 full_screen;	/* not in the line chat */
+	const char		*usage;		/* N_("/save [NAME]") */
+	const char		*help;		/* N_(); '\n' continues */
+	const char		*line_usage;	/* the line chat's, or NULL */
+	const char		*line_help;
+};
+
+/* The table, in help order, ended by a NULL name. */
+extern const struct slashcmd slashcmd_table[];
+
+/* The command called word (English, either name, or Chinese; no '/'),
+ * or NULL. */
+const struct slashcmd	*slashcmd_find(const char *word);
+/*
+ * Split a command line in place: 0 if line is no command (not one '/'
+ * first, or "//" sending a message), else 1 with *cmd the command (NULL
+ * if unknown; line + 1 is then its name) and *arg its argument, blanks
+ * trimmed.  line is changed.
+ */
+int			 slashcmd_parse(char *line,
+			    const struct slashcmd **cmd, char **arg);
+/* The help rows of the commands, both names of each, for the line chat
+ * or the full-screen one; translated, caller frees. */
+char			*slashcmd_help(int line_chat);
+/* Why a reply stopped, in words (static, translated). */
+const char		*slashcmd_stop_text(uint32_t stop);
+/* "[prompt N tokens ... t/s]\n" of a finished reply; caller frees. */
+char			*slashcmd_done_text(const struct proto_done *);
+/* The /stats text: model, system prompt, parameters, the last reply;
+ * ends with a newline, caller frees. */
+char			*slashcmd_stats(const struct client *,
+			    const struct conv *, const struct proto_params *);
+/* /set PARAM VALUE: 0 with *reply "PARAM = VALUE" (the parameter set),
+ * 1 with *reply the usage and the parameters (no PARAM VALUE given), or
+ * -1 with *reply what is wrong; caller frees *reply.  arg is changed. */
+int			 slashcmd_set(struct proto_params *, char *arg,
+			    char **reply);
+/* /export [FILE]: write cv as Markdown (FILE, else yangtuo-TIME.md);
+ * 0 or -1, with *reply what happened; caller frees. */
+int			 slashcmd_export(const struct conv *, const char *arg,
+			    const char *model_path, char **reply);
+
+#endif

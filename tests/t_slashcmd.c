@@ -1,0 +1,140 @@
+/*
+ * The one table of slash commands (fe/slashcmd.c): names, aliases and
+ * ids, splitting a command line, the help rows of both chats, and the
+ * /set, /stats and stop texts the two chats share (C locale).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fe/client.h"
+#include "fe/conv.h"
+#include "fe/slashcmd.h"
+#include "tests/tap.h"
+
+static void
+test_table(void)
+{
+	const struct slashcmd	*c, *d;
+	int			 i, ids = 1, unique = 1;
+
+	for (i = 0; i < SLASH_COUNT; i++)
+		if (slashcmd_table[i].name == NULL ||
+		    slashcmd_table[i].id != (enum slashcmd_id)i)
+			ids = 0;
+	ok(ids && slashcmd_table[SLASH_COUNT].name == NULL,
+	    "the table lists every id once, in order, then ends");
+	for (c = slashcmd_table; c->name != NULL; c++)
+		for (d = c + 1; d->name != NULL; d++)
+			if (strcmp(c->name, d->name) == 0 ||
+			    strcmp(c->alias, d->alias) == 0)
+				unique = 0;
+	ok(unique, "no two commands share a name or an alias");
+	ok((c = slashcmd_find("help")) != NULL && c->id == SLASH_HELP &&
+	    slashcmd_find("帮助") == c && slashcmd_find("?") == c,
+	    "/help, /帮助 and /? are one command");
+	ok((c = slashcmd_find("exit")) != NULL && c->id == SLASH_QUIT &&
+	    slashcmd_find("退出") == c, "/exit and /退出 are /quit");
+	ok(slashcmd_find("nope") == NULL && slashcmd_find("") == NULL,
+	    "an unknown word is no command");
+	ok(slashcmd_find("load")->when == SLASH_IDLE_ARG &&
+	    slashcmd_find("clear")->when == SLASH_IDLE &&
+	    slashcmd_find("stats")->when == SLASH_ANYTIME,
+	    "when each may run during a reply");
+}
+
+static void
+test_parse(void)
+{
+	const struct slashcmd	*c = NULL;
+	char			 l1[] = "/set temperature 0.5  \t";
+	char			 l2[] = "/bogus x", l3[] = "//hi", l4[] = "/";
+	char			 l5[] = "hello", l6[] = "/载入 我的";
+	char			*arg = NULL;
+
+	ok(slashcmd_parse(l1, &c, &arg) == 1 && c != NULL &&
+	    c->id == SLASH_SET && strcmp(arg, "temperature 0.5") == 0,
+	    "a command and its argument, trailing blanks trimmed");
+	ok(slashcmd_parse(l2, &c, &arg) == 1 && c == NULL &&
+	    strcmp(l2 + 1, "bogus") == 0, "an unknown command: NULL, named");
+	ok(slashcmd_parse(l3, &c, &arg) == 0 && slashcmd_parse(l4, &c,
+	    &arg) == 0 && slashcmd_parse(l5, &c, &arg) == 0,
+	    "//, a lone / and text are no commands");
+	ok(slashcmd_parse(l6, &c, &arg) == 1 && c != NULL &&
+	    c->id == SLASH_LOAD && strcmp(arg, "我的") == 0,
+	    "a Chinese name with a Chinese argument");
+}
+
+static void
+test_help(void)
+{
+	char	*line = slashcmd_help(1), *full = slashcmd_help(0);
+
+	ok(strstr(line, "/帮助") != NULL && strstr(line, "/退出") != NULL &&
+	    strstr(line, "/save NAME ") != NULL, "the line chat's rows");
+	ok(strstr(line, "/edit") == NULL && strstr(full, "/edit") != NULL,
+	    "/edit only in the full-screen chat's");
+	ok(strstr(full, "//TEXT") != NULL && strstr(full, "/load [NAME]") !=
+	    NULL, "the full-screen chat's own rows");
+	ok(strstr(full, "\n                              repeat_penalty") !=
+	    NULL, "a help of several lines is indented under the first");
+	free(line);
+	free(full);
+}
+
+static void
+test_texts(void)
+{
+	struct proto_params	 p;
+	struct client		 cl;
+	struct conv		 cv;
+	struct conv_msg		*m;
+	char			*s, a1[] = "temperature 0.5", a2[] = "";
+	char			 a3[] = "bogus 1";
+
+	memset(&p, 0, sizeof p);
+	ok(slashcmd_set(&p, a1, &s) == 0 && p.temperature == 0.5f &&
+	    strcmp(s, "temperature = 0.5") == 0, "/set sets and says so");
+	free(s);
+	ok(slashcmd_set(&p, a2, &s) == 1 && strncmp(s, "usage: /set", 11) ==
+	    0 && strstr(s, "temperature 0.50") != NULL,
+	    "/set alone: the usage and the parameters");
+	free(s);
+	ok(slashcmd_set(&p, a3, &s) == -1 && strstr(s, "bogus") != NULL,
+	    "/set of an unknown parameter: why");
+	free(s);
+	ok(strcmp(slashcmd_stop_text(PROTO_STOP_CANCEL), "cancelled") == 0,
+	    "stop reasons in words");
+	memset(&cl, 0, sizeof cl);
+	cl.model.name = (char *)"tiny";
+	cl.model.template_name = (char *)"llama3";
+	cl.model.simd = (char *)"avx2";
+	cl.model.n_ctx = 512;
+	cl.model.threads = 2;
+	conv_init(&cv);
+	conv_add(&cv, CONV_USER, "hi", 2);
+	m = conv_add(&cv, CONV_ASSISTANT, "hello", 5);
+	m->has_stats = 1;
+	m->stats.stop = PROTO_STOP_EOG;
+	m->stats.prompt = 10;
+	m->stats.cached = 3;
+	s = slashcmd_stats(&cl, &cv, &p);
+	ok(strstr(s, "model: tiny (llama3 template, context 512, 2 threads, "
+	    "avx2)\n") == s && strstr(s, "last reply: stopped by end of "
+	    "turn; [prompt 10 tokens") != NULL && strstr(s, "cached tokens: "
+	    "3 of 10 in the prompt\n") != NULL, "/stats: one text for both "
+	    "chats");
+	free(s);
+	conv_free(&cv);
+}
+
+int
+main(void)
+{
+	test_table();
+	test_parse();
+	test_help();
+	test_texts();
+	return tap_done();
+}

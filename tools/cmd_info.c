@@ -1,0 +1,143 @@
+/*
+ * `yangtuo info`: what a GGUF file holds (metadata, tensor types) and,
+ * for a model yangtuo runs, its shape and the memory it needs.
+ */
+#include "config.h"
+
+#include "cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/gguf.h"
+#include "engine/model.h"
+#include "engine/quant.h"
+
+#include "tool.h"
+
+/* Print value i of kv (0 for a scalar): integers exactly, signed or
+ * not, BOOL as true/false, floats with enough digits to read back. */
+static void
+print_value(const struct gguf_kv *kv, uint64_t i)
+{
+	uint32_t	 t = kv->type == GGUF_VT_ARRAY ? kv->atype : kv->type;
+	int64_t		 s;
+	uint64_t	 u;
+	int		 neg;
+
+	if (t == GGUF_VT_FLOAT32) {
+		float	f;
+
+		memcpy(&f, kv->data + i * sizeof f, sizeof f);
+		printf("%.9g", (double)f);
+		return;
+	}
+	if (t == GGUF_VT_FLOAT64) {
+		double	d;
+
+		memcpy(&d, kv->data + i * sizeof d, sizeof d);
+		printf("%.17g", d);
+		return;
+	}
+	if ((neg = gguf_kv_int(kv, i, &s, &u)) < 0)
+		printf("?");
+	else if (t == GGUF_VT_BOOL)
+		printf("%s", u ? "true" : "false");
+	else if (neg)
+		printf("%lld", (long long)s);
+	else
+		printf("%llu", (unsigned long long)u);
+}
+
+static void
+print_kv(const struct gguf_kv *kv)
+{
+	uint64_t	i;
+	int		w;
+
+	w = kv->key.len > 60 ? 60 : (int)kv->key.len;
+	printf("  %-44.*s ", w, kv->key.p);
+	if (kv->type == GGUF_VT_ARRAY) {
+		printf("[%s x %llu]", gguf_vtype_name(kv->atype),
+		    (unsigned long long)kv->n);
+		if (kv->atype != GGUF_VT_STRING && kv->atype != GGUF_VT_ARRAY &&
+		    kv->n <= 8)
+			for (i = 0; i < kv->n; i++) {
+				printf(" ");
+				print_value(kv, i);
+			}
+	} else if (kv->type == GGUF_VT_STRING) {
+		printf("\"%.*s%s\"", kv->n > 60 ? 60 : (int)kv->n,
+		    (const char *)kv->data, kv->n > 60 ? "..." : "");
+	} else
+		print_value(kv, 0);
+	printf("\n");
+}
+
+/* Print the metadata and tensor types of an open GGUF file. */
+static void
+print_gguf(const char *path, const struct gguf *g)
+{
+	uint64_t	 counts[QT_COUNT] = { 0 }, bytes[QT_COUNT] = { 0 };
+	uint64_t	 i;
+	unsigned	 t;
+
+	printf("file: %s\nGGUF version %u, %llu metadata keys, %llu tensors\n"
+	    "\nmetadata:\n", path, g->version, (unsigned long long)g->n_kv,
+	    (unsigned long long)g->n_tensors);
+	for (i = 0; i < g->n_kv; i++)
+		print_kv(&g->kv[i]);
+	for (i = 0; i < g->n_tensors; i++)
+		if (g->tensors[i].type < QT_COUNT) {
+			counts[g->tensors[i].type]++;
+			bytes[g->tensors[i].type] += g->tensors[i].nbytes;
+		}
+	printf("\ntensor types:\n");
+	for (t = 0; t < QT_COUNT; t++)
+		if (counts[t] != 0)
+			printf("  %-6s %5llu tensors %10.2f MiB\n", qt_name(t),
+			    (unsigned long long)counts[t], bytes[t] / 1048576.0);
+}
+
+/* yangtuo info: metadata, tensor types and the memory a model needs.  A
+ * GGUF file that is no model yangtuo runs still shows its metadata, then
+ * the reason (exit 1). */
+int
+cmd_info(int argc, char **argv)
+{
+	struct eng_opts	 o;
+	struct model	*m;
+	struct gguf	*g;
+	uint64_t	 kv;
+	uint32_t	 n_ctx;
+	char		*cause = NULL;
+	int		 r;
+
+	if ((r = tool_parse_opts(argc, argv, &o)) != -1)
+		return r;
+	if ((g = gguf_open(o.model, &cause)) == NULL) {
+		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
+		    cause != NULL ? cause : "cannot read");
+		free(cause);
+		return 1;
+	}
+	print_gguf(o.model, g);
+	gguf_close(g);
+	fflush(stdout);
+	if ((m = tool_open_model(o.model)) == NULL)
+		return 1;
+	n_ctx = o.n_ctx != 0 ? o.n_ctx : m->hp.n_ctx_train;
+	printf("\nmodel: %s: %u layers, n_embd %u, %u heads (%u KV, head dim "
+	    "%u), n_ff %u, vocab %u, rope base %g, eps %g%s%s\n", m->name,
+	    m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_head_kv,
+	    m->hp.head_dim, m->hp.n_ff, m->hp.n_vocab, m->hp.rope_base,
+	    m->hp.norm_eps, m->tied_output ? ", tied output" : "",
+	    m->rope_freqs != NULL ? ", rope_freqs" : "");
+	kv = model_kv_bytes(m, n_ctx);
+	printf("memory: weights %.2f MiB (mapped) + KV cache %.2f MiB at "
+	    "context %u = %.2f MiB\n", model_weight_bytes(m) / 1048576.0,
+	    kv / 1048576.0, n_ctx, (model_weight_bytes(m) + kv) / 1048576.0);
+	model_free(m);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * What the developer commands share (tools/cmd_*.c): the options of run,
+ * eval and info, usage and --help texts, numbers, opening a model.  Main
+ * thread; messages go to stderr.
+ */
+#ifndef YT_TOOLS_TOOL_H
+#define YT_TOOLS_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+
+struct eng_opts {
+	const char	*model;
+	int		 threads;
+	uint32_t	 n_ctx;
+	uint32_t	 n_batch;
+	long		 n_predict;
+	const char	*prompt_tokens;
+	const char	*prompt;
+	const char	*tokens_file;
+	const char	*probs_out;
+	int		 verbose;
+};
+
+/* Report a usage error of command cmd; returns the exit status 2. */
+int		 tool_usage(const char *cmd, const char *msg);
+/* Print the --help text of command cmd to stdout; returns 0. */
+int		 tool_help(const char *cmd);
+/* Parse the options of run, eval and info into o: -1 to go on, else the
+ * exit status (0 after --help, 2 after a usage error). */
+int		 tool_parse_opts(int argc, char **argv, struct eng_opts *o);
+/* Load a model, printing why not; the caller frees it (model_free). */
+struct model	*tool_open_model(const char *path);
+/* The index of the largest of n values. */
+int32_t		 tool_argmax(const float *v, uint32_t n);
+/* A whole text file (at most 256 MiB), NUL-ended; NULL with errno set.
+ * Caller frees. */
+char		*tool_read_text(const char *path, size_t *len);
+
+#endif
