@@ -43,6 +43,7 @@ struct fwd {
 	float			*o;	/* (n_batch, n_embd) */
 	uint16_t		*q16;	/* (n_threads, 2, group, head_dim) */
 	float			*gstate;	/* (n_threads, 2, group) */
+	float			*parts;	/* (n_head, n_threads, 2 + head_dim) */
 	float			*f16tab;	/* 65536 halves as floats */
 	float			*aws;	/* (n_threads, attn_ws_floats) */
 	size_t			 aws_n;
@@ -185,6 +186,10 @@ fwd_new(const struct model *m, uint32_t n_ctx, int n_threads,
 	    hp->n_head_kv * hp->head_dim, &fail);
 	f->gstate = alloc_floats(nth, 2 * (size_t)hp->n_head / hp->n_head_kv,
 	    &fail);
+	/* A lone token's split attention (attn_split_run): per head and
+	 * thread its maximum, sum and values. */
+	f->parts = alloc_floats((size_t)hp->n_head * nth, 2 + hp->head_dim,
+	    &fail);
 	if (fail) {
 		set_cause(cause, "out of memory for the forward pass");
 		fwd_free(f);
@@ -216,6 +221,7 @@ fwd_free(struct fwd *f)
 	free(f->aws);
 	free(f->q16);
 	free(f->gstate);
+	free(f->parts);
 	mm_in_fini(&f->in_x);
 	mm_in_fini(&f->in_h);
 	free(f);
@@ -329,6 +335,24 @@ rope(const struct model *m, float *x, uint32_t n_heads, uint32_t pos)
 	}
 }
 
+/* One key of ggml's online softmax for one head: score s, the value row
+ * vr added into the F16 accumulator acc, the running maximum and sum. */
+static inline void
+key_step(int hd, uint16_t *acc, const uint16_t *vr, float s, float *M,
+    float *S)
+{
+	float	ms = 1.0f, vs = 1.0f;
+
+	if (s > *M) {
+		ms = expf(*M - s);
+		*M = s;
+		qt_f16_scale(hd, acc, ms);
+	} else
+		vs = expf(s - *M);
+	qt_f16_mad(hd, acc, vr, vs);
+	*S = *S * ms + vs;
+}
+
 /*
  * The query heads of one KV group for one token against the cached keys
  * and values, as ggml's CPU flash attention computes each head (llama.cpp's
@@ -353,7 +377,7 @@ attend_group(struct fwd *f, const struct attn_job *a, uint32_t t,
 	uint16_t		*acc = q16 + (size_t)g * hd;
 	float			*st = f->gstate + (size_t)ith * 2 * g;
 	float			*S = st, *M = st + g;
-	float			 scale = 1.0f / sqrtf((float)hd), ms, vs, s;
+	float			 scale = 1.0f / sqrtf((float)hd), s;
 	float			*out;
 
 	kbase = f->kc + (size_t)a->il * f->n_ctx * kv_dim + kvh * hd;
@@ -370,17 +394,8 @@ attend_group(struct fwd *f, const struct attn_job *a, uint32_t t,
 		vr = vbase + j * kv_dim;
 		for (h = 0; h < g; h++) {
 			qt_f16_vdot((int)hd, &s, kr, q16 + h * hd);
-			s = s * scale;
-			ms = 1.0f;
-			vs = 1.0f;
-			if (s > M[h]) {
-				ms = expf(M[h] - s);
-				M[h] = s;
-				qt_f16_scale((int)hd, acc + h * hd, ms);
-			} else
-				vs = expf(s - M[h]);
-			qt_f16_mad((int)hd, acc + h * hd, vr, vs);
-			S[h] = S[h] * ms + vs;
+			key_step((int)hd, acc + h * hd, vr, s * scale, &M[h],
+			    &S[h]);
 		}
 	}
 	for (h = 0; h < g; h++) {
@@ -391,6 +406,15 @@ attend_group(struct fwd *f, const struct attn_job *a, uint32_t t,
 		for (d = 0; d < hd; d++)
 			out[d] = f->f16tab[acc[h * hd + d]] * inv;
 	}
+}
+
+/* a x b + c x d as llama.cpp's split attention combines its runs. */
+static inline float
+split_add(float a, float b, float c, float d)
+{
+	volatile float	p = a * b, q = c * d;
+
+	return p + q;
 }
 
 /*
@@ -414,6 +438,86 @@ attn_job_run(void *arg, int ith, int nth)
 		i = n - 1 - i;
 		attend_group(a->f, a, (uint32_t)(i / n_kv),
 		    (uint32_t)(i % n_kv), ith);
+	}
+}
+
+/*
+ * One token alone over more than 256 keys, as llama.cpp v0.5.0 computes
+ * it: its key cache is padded to a multiple of 256, and from 512 keys on
+ * a lone query's flash attention is split into one run of n_pad / nth
+ * keys per thread (its split-KV path), each with the per-key steps of
+ * attend_group from its own start, then combined head by head:
+ *	M = max(M, M_c); V = V e^(M_old - M) + V_c e^(M_c - M);
+ *	S = S e^(M_old - M) + S_c e^(M_c - M)
+ * in the order of the runs, and V / S.  The other order of adding is
+ * llama.cpp's too (decode past 256 tokens), so greedy continuations
+ * stay its own.  nth is this pool's thread count, as llama.cpp's is its
+ * own: the split follows the number of threads, in both engines.
+ */
+static void
+attn_split_run(void *arg, int ith, int nth)
+{
+	struct attn_job		*a = arg;
+	struct fwd		*f = a->f;
+	const struct model_hp	*hp = &f->m->hp;
+	uint32_t		 hd = hp->head_dim, g = hp->n_head / hp->n_head_kv;
+	size_t			 kv_dim = (size_t)hp->n_head_kv * hd;
+	size_t			 psz = 2 + hd;
+	uint32_t		 n_pad = (a->pos + 1 + 255) / 256 * 256;
+	uint32_t		 cs = (n_pad + (uint32_t)nth - 1) / (uint32_t)nth;
+	uint32_t		 k0 = (uint32_t)ith * cs, k1 = k0 + cs, h, j, d;
+	uint16_t		*q16 = f->q16 + (size_t)ith * 2 * g * hd;
+	uint16_t		*acc = q16 + hd;
+	const struct qt_traits	*f16 = qt_get(QT_F16);
+	float			 scale = 1.0f / sqrtf((float)hd), M, S, s,
+				*part, *out;
+
+	if (k1 > a->pos + 1)
+		k1 = a->pos + 1;
+	for (h = 0; h < hp->n_head; h++) {
+		const uint16_t	*kb = f->kc + (size_t)a->il * f->n_ctx *
+				    kv_dim + (h / g) * hd;
+		const uint16_t	*vb = f->vc + (size_t)a->il * f->n_ctx *
+				    kv_dim + (h / g) * hd;
+
+		f16->from_f32(f->q + (size_t)h * hd, q16, hd);
+		memset(acc, 0, hd * sizeof *acc);
+		M = -INFINITY;
+		S = 0.0f;
+		for (j = k0; j < k1; j++) {
+			qt_f16_vdot((int)hd, &s, kb + j * kv_dim, q16);
+			key_step((int)hd, acc, vb + j * kv_dim, s * scale, &M,
+			    &S);
+		}
+		part = f->parts + ((size_t)h * nth + ith) * psz;
+		part[0] = M;
+		part[1] = S;
+		for (d = 0; d < hd; d++)
+			part[2 + d] = f->f16tab[acc[d]];
+	}
+	pool_barrier(f->pool);
+	for (h = (uint32_t)ith; h < hp->n_head; h += (uint32_t)nth) {
+		float	Mf = -INFINITY, Sf = 0.0f, so, sn, Mn, inv;
+		int	c;
+
+		out = f->q + (size_t)h * hd;
+		for (d = 0; d < hd; d++)
+			out[d] = 0.0f;
+		for (c = 0; c < nth; c++) {
+			part = f->parts + ((size_t)h * nth + c) * psz;
+			if ((uint32_t)c * cs >= n_pad || part[1] == 0.0f)
+				continue;
+			Mn = fmaxf(Mf, part[0]);
+			so = expf(Mf - Mn);
+			sn = expf(part[0] - Mn);
+			for (d = 0; d < hd; d++)
+				out[d] = split_add(out[d], so, part[2 + d], sn);
+			Sf = split_add(Sf, so, part[1], sn);
+			Mf = Mn;
+		}
+		inv = Sf != 0.0f ? 1.0f / Sf : 0.0f;
+		for (d = 0; d < hd; d++)
+			out[d] = out[d] * inv;
 	}
 }
 
@@ -551,8 +655,8 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 	a.T = T;
 	a.pos = pos;
 	atomic_init(&a.next, 0);
-	pool_run(f->pool, attn_tile_ok() ? attn_tiles_run : attn_job_run,
-	    &a);
+	pool_run(f->pool, T == 1 && pos + 1 > 256 ? attn_split_run :
+	    attn_tile_ok() ? attn_tiles_run : attn_job_run, &a);
 	if (cancelled(f))
 		return FWD_CANCELLED;
 	mm_in_set(&f->in_h, f->q, T, q_dim);
@@ -563,7 +667,10 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 	tok_step(f, l, il, T, pos, STEP_RES_NORM);
 	for (t0 = 0; t0 < T; t0 += n) {
 		n = T - t0 < FFN_ROWS ? T - t0 : FFN_ROWS;
+		/* Slices of the batch: a lone token is one only if the
+		 * batch is (the float weights' dot1). */
 		mm_in_set(&f->in_x, f->xb + t0 * E, n, E);
+		f->in_x.batch = T;
 		if (mm_mul(f->pool, &l->w_gate, &f->in_x, f->hg, f->cancel) ||
 		    mm_mul(f->pool, &l->w_up, &f->in_x, f->hu, f->cancel))
 			return FWD_ERR;
@@ -571,6 +678,7 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 			return FWD_CANCELLED;
 		tok_step(f, l, il, n, pos + t0, STEP_SWIGLU);
 		mm_in_set(&f->in_h, f->hg, n, F);
+		f->in_h.batch = T;
 		if (mm_mul(f->pool, &l->w_down, &f->in_h, f->o + t0 * E,
 		    f->cancel))
 			return FWD_ERR;

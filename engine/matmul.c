@@ -50,6 +50,7 @@ mm_in_set(struct mm_in *in, const float *x, int64_t T, int64_t K)
 {
 	in->x = x;
 	in->T = T;
+	in->batch = T;
 	in->K = K;
 	in->valid = 0;
 	in->sums = 0;
@@ -211,6 +212,9 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	j.rpk = w->rp != NULL && w->rp_kind == RP_Q4_KX16 ?
 	    gemm_k_get_rp(w->rp_kind) : NULL;
 	j.dot = j.dot4 = j.wt->dot;
+	/* A lone token of float weights: llama.cpp's vec_dot, not tinyBLAS. */
+	if (in->batch == 1 && j.wt->dot1 != NULL)
+		j.dot = j.dot4 = j.wt->dot1;
 	j.t4 = 0;
 	/* Where llama.cpp repacks the weight, it adds in other orders: rows
 	 * in fours as its gemm, the T % 4 left as its gemv. */

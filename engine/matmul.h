@@ -18,6 +18,8 @@ struct mtensor;
 struct mm_in {
 	const float	*x;
 	int64_t		 T;
+	int64_t		 batch;		/* tokens of the evaluation: T, or
+					 * more when T is a slice of them */
 	int64_t		 K;
 	uint32_t	 qtype;		/* type the copy holds */
 	int		 valid;		/* copy matches x */

@@ -494,14 +494,14 @@ static const struct qt_kernels qt_act[] = {
 };
 
 /*
- * The repacked orders (see struct qt_traits) of llama.cpp's AVX2 build:
- * Q4_K (q4_K_8x8).  Its Q4_0 repack is engine/repack.c's business; its
- * AVX-512 builds also repack Q2_K, which we do not mirror (like the
- * reference data, we follow the AVX2 build).
+ * The repacked orders (see struct qt_traits) of llama.cpp's builds: Q4_K
+ * (q4_K_8x8) in both, Q2_K (q2_K_8x8, quant_k_rp.c) in its AVX-512 builds
+ * only, which our VNNI paths mirror.  Its Q4_0 repack is engine/repack.c's
+ * business.
  */
 static const struct {
 	enum qt_type	 type;
-	int		 avx512;	/* only in its AVX-512 builds (none yet) */
+	int		 avx512;	/* only in its AVX-512 builds */
 	qt_dot_fn	 rp1, rp4;
 #ifdef QT_HAVE_AVX2
 	qt_dot_fn	 rp1_avx2, rp4_avx2;
@@ -510,6 +510,11 @@ static const struct {
 	{ QT_Q4_K, 0, qt_q4_K_dot_rp1_ref, qt_q4_K_dot_rp4_ref,
 #ifdef QT_HAVE_AVX2
 	    qt_q4_K_dot_rp1_avx2, qt_q4_K_dot_rp4_avx2
+#endif
+	},
+	{ QT_Q2_K, 1, qt_q2_K_dot_rp1_ref, qt_q2_K_dot_rp4_ref,
+#ifdef QT_HAVE_AVX2
+	    qt_q2_K_dot_rp1_avx2, qt_q2_K_dot_rp4_avx2
 #endif
 	},
 };
@@ -599,9 +604,9 @@ qt_f16_scale(int n, uint16_t *y, float v)
 /* Built once by qt_setup() from the tables above. */
 static struct qt_traits qt_types[QT_COUNT];
 
-/* Give the types llama.cpp repacks on this CPU (an AVX2 one: elsewhere
- * it has other kernels) their repacked orders, the _ref twins under
- * qt_force_ref. */
+/* Give the types llama.cpp repacks on this CPU their repacked orders, the
+ * _ref twins under qt_force_ref (which, like YANGTUO_NO_VNNI, leaves out
+ * the AVX-512 builds' Q2_K). */
 static void
 qt_select_repack(void)
 {
@@ -643,6 +648,7 @@ qt_select(void)
 		t->to_f32 = t->to_f32_ref;
 		t->from_f32 = t->from_f32_ref;
 		t->dot = t->dot_ref;
+		t->dot1 = NULL;
 	}
 	qt_simd = "scalar";
 	qt_mad = f16_mad_ref;
@@ -655,6 +661,8 @@ qt_select(void)
 	qt_mad = qt_f16_mad_avx2;
 	qt_scale = qt_f16_scale_avx2;
 	qt_vdot = qt_f16_vdot_avx2;
+	qt_types[QT_F16].dot1 = qt_f16_vdot_avx2;
+	qt_types[QT_BF16].dot1 = qt_bf16_vdot_avx2;
 	for (i = 0; i < sizeof qt_avx2 / sizeof qt_avx2[0]; i++) {
 		t = &qt_types[qt_avx2[i].type];
 		if (qt_avx2[i].to_f32 != NULL)
@@ -669,10 +677,14 @@ qt_select(void)
 		qt_types[QT_Q6_K].dot = qt_q6_K_dot_vnni;
 	/* F16 and BF16 round as llama.cpp's AVX-512 builds round them. */
 	if (qt_cpu_vnni && !qt_novnni) {
-		qt_types[QT_BF16].dot = __builtin_cpu_supports("avx512bf16") ?
-		    qt_bf16_dot_avx512bf16 : qt_bf16_dot_avx512;
+		int	bf = __builtin_cpu_supports("avx512bf16");
+
+		qt_types[QT_BF16].dot = bf ? qt_bf16_dot_avx512bf16 :
+		    qt_bf16_dot_avx512;
+		qt_types[QT_BF16].dot1 = bf ? qt_bf16_vdot_avx512bf16 :
+		    qt_bf16_vdot_avx512;
 		qt_types[QT_F16].dot = qt_f16_dot_avx512;
-		qt_vdot = qt_f16_vdot_avx512;
+		qt_types[QT_F16].dot1 = qt_vdot = qt_f16_vdot_avx512;
 	}
 	qt_simd = "avx2";
 #endif

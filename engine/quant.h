@@ -68,6 +68,10 @@ struct qt_traits {
 	qt_to_f32_fn	 to_f32;	/* chosen variant; NULL if none */
 	qt_from_f32_fn	 from_f32;
 	qt_dot_fn	 dot;
+	/* The dot of a lone token where it differs: llama.cpp gives float
+	 * weights of two tokens or more to tinyBLAS (dot's order) and a
+	 * single token to vec_dot (this one's).  NULL: dot. */
+	qt_dot_fn	 dot1;
 	qt_to_f32_fn	 to_f32_ref;	/* scalar twins */
 	qt_from_f32_fn	 from_f32_ref;
 	qt_dot_fn	 dot_ref;

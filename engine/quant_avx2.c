@@ -284,30 +284,37 @@ qt_bf16_from_f32_avx2(const float *src, void *dst, int64_t n)
 		y[i] = qt_f32_to_bf16(src[i]);
 }
 
-/* ggml_vec_dot_bf16 on AVX2: 4 accumulators of 8 lanes, double tail. */
-static QT_AVX2 void
-bf16_vec_dot_avx2(int n, float *s, const void *vx, const void *vy)
+/*
+ * ggml_vec_dot_bf16 on AVX2 (a lone token; rows not a multiple of 8): 4
+ * accumulators of 8 lanes, each product rounded before it is added (no
+ * FMA in its source, none here), added 1+3, 2+4, then halves, pairs, the
+ * two, the tail in double.
+ */
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) void
+qt_bf16_vdot_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const uint16_t	*x = vx, *y = vy;
-	__m256		 a0, a1, a2, a3;
+	__m256		 c1, c2, c3, c4;
+	__m128		 g;
 	double		 sum;
 	int		 i;
 
-	a0 = a1 = a2 = a3 = _mm256_setzero_ps();
+	c1 = c2 = c3 = c4 = _mm256_setzero_ps();
 	for (i = 0; i + 32 <= n; i += 32) {
-		a0 = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i),
-		    a0);
-		a1 = _mm256_fmadd_ps(load_bf16x8(x + i + 8),
-		    load_bf16x8(y + i + 8), a1);
-		a2 = _mm256_fmadd_ps(load_bf16x8(x + i + 16),
-		    load_bf16x8(y + i + 16), a2);
-		a3 = _mm256_fmadd_ps(load_bf16x8(x + i + 24),
-		    load_bf16x8(y + i + 24), a3);
+		c1 = _mm256_add_ps(_mm256_mul_ps(load_bf16x8(x + i),
+		    load_bf16x8(y + i)), c1);
+		c2 = _mm256_add_ps(_mm256_mul_ps(load_bf16x8(x + i + 8),
+		    load_bf16x8(y + i + 8)), c2);
+		c3 = _mm256_add_ps(_mm256_mul_ps(load_bf16x8(x + i + 16),
+		    load_bf16x8(y + i + 16)), c3);
+		c4 = _mm256_add_ps(_mm256_mul_ps(load_bf16x8(x + i + 24),
+		    load_bf16x8(y + i + 24)), c4);
 	}
-	for (; i + 8 <= n; i += 8)
-		a0 = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i),
-		    a0);
-	sum = hsum_f32x8x4(a0, a1, a2, a3);
+	c1 = _mm256_add_ps(_mm256_add_ps(c1, c3), _mm256_add_ps(c2, c4));
+	g = _mm_add_ps(_mm256_extractf128_ps(c1, 1), _mm256_castps256_ps128(c1));
+	g = _mm_add_ps(g, _mm_movehl_ps(g, g));
+	g = _mm_add_ss(g, _mm_movehdup_ps(g));
+	sum = (double)_mm_cvtss_f32(g);
 	for (; i < n; i++)
 		sum += (double)(qt_bf16_to_f32(x[i]) * qt_bf16_to_f32(y[i]));
 	*s = (float)sum;
@@ -330,7 +337,7 @@ qt_bf16_dot_avx2(int n, float *s, const void *vx, const void *vy)
 	int		 i;
 
 	if (n % 8 != 0) {
-		bf16_vec_dot_avx2(n, s, vx, vy);
+		qt_bf16_vdot_avx2(n, s, vx, vy);
 		return;
 	}
 	for (i = 0; i < n; i += 8)
@@ -372,22 +379,16 @@ bf16_tail(int i, int n, const uint16_t *x, const uint16_t *y, double sum)
 	return sum;
 }
 
+/* ggml_vec_dot_bf16 with AVX512-BF16 (a lone token; rows not a multiple
+ * of 32). */
 QT_BF16X void
-qt_bf16_dot_avx512bf16(int n, float *s, const void *vx, const void *vy)
+qt_bf16_vdot_avx512bf16(int n, float *s, const void *vx, const void *vy)
 {
 	const uint16_t	*x = vx, *y = vy;
 	__m512		 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
 	double		 sum = 0;
 	int		 i;
 
-	if (n % 32 == 0) {
-		for (i = 0; i < n; i += 32)
-			c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_loadu_si512(
-			    (const void *)(x + i)), (__m512bh)
-			    _mm512_loadu_si512((const void *)(y + i)));
-		*s = reduce512(c1);
-		return;
-	}
 	for (i = 0; i + 64 <= n; i += 64) {
 		c1 = _mm512_dpbf16_ps(c1,
 		    (__m512bh)_mm512_loadu_si512((const void *)(x + i)),
@@ -401,6 +402,25 @@ qt_bf16_dot_avx512bf16(int n, float *s, const void *vx, const void *vy)
 	*s = (float)bf16_tail(i, n, x, y, sum);
 }
 
+/* tinyBLAS with AVX512-BF16: one vdpbf16ps chain, rows a multiple of 32. */
+QT_BF16X void
+qt_bf16_dot_avx512bf16(int n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t	*x = vx, *y = vy;
+	__m512		 c1 = _mm512_setzero_ps();
+	int		 i;
+
+	if (n % 32 != 0) {
+		qt_bf16_vdot_avx512bf16(n, s, vx, vy);
+		return;
+	}
+	for (i = 0; i < n; i += 32)
+		c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_loadu_si512(
+		    (const void *)(x + i)), (__m512bh)_mm512_loadu_si512(
+		    (const void *)(y + i)));
+	*s = reduce512(c1);
+}
+
 static QT_512 inline __m512
 load_bf16x16(const uint16_t *p)
 {
@@ -408,21 +428,16 @@ load_bf16x16(const uint16_t *p)
 	    _mm256_loadu_si256((const __m256i *)(const void *)p)), 16));
 }
 
-QT_512 void
-qt_bf16_dot_avx512(int n, float *s, const void *vx, const void *vy)
+/* ggml_vec_dot_bf16 on AVX-512 without BF16 (a lone token; rows not a
+ * multiple of 16): products and sums not fused. */
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) void
+qt_bf16_vdot_avx512(int n, float *s, const void *vx, const void *vy)
 {
 	const uint16_t	*x = vx, *y = vy;
 	__m512		 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
 	double		 sum = 0;
 	int		 i;
 
-	if (n % 16 == 0) {
-		for (i = 0; i < n; i += 16)
-			c1 = _mm512_fmadd_ps(load_bf16x16(x + i),
-			    load_bf16x16(y + i), c1);
-		*s = reduce512(c1);
-		return;
-	}
 	for (i = 0; i + 32 <= n; i += 32) {
 		c1 = _mm512_add_ps(_mm512_mul_ps(load_bf16x16(x + i),
 		    load_bf16x16(y + i)), c1);
@@ -432,6 +447,24 @@ qt_bf16_dot_avx512(int n, float *s, const void *vx, const void *vy)
 	sum += (double)reduce512(c1);
 	sum += (double)reduce512(c2);
 	*s = (float)bf16_tail(i, n, x, y, sum);
+}
+
+/* tinyBLAS on AVX-512 without BF16: one 16-lane FMA chain. */
+QT_512 void
+qt_bf16_dot_avx512(int n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t	*x = vx, *y = vy;
+	__m512		 c1 = _mm512_setzero_ps();
+	int		 i;
+
+	if (n % 16 != 0) {
+		qt_bf16_vdot_avx512(n, s, vx, vy);
+		return;
+	}
+	for (i = 0; i < n; i += 16)
+		c1 = _mm512_fmadd_ps(load_bf16x16(x + i), load_bf16x16(y + i),
+		    c1);
+	*s = reduce512(c1);
 }
 
 static QT_512 inline __m512

@@ -163,6 +163,10 @@ void	qt_q6_K_to_f32_ref(const void *, float *, int64_t);
 void	qt_q6_K_from_f32_ref(const float *, void *, int64_t);
 void	qt_q6_K_dot_ref(int, float *, const void *, const void *);
 
+void	qt_q2_K_dot_rp1_ref(int, float *, const void *, const void *);
+void	qt_q2_K_dot_rp4_ref(int, float *, const void *, const void *);
+void	qt_q2_K_dot_rp1_avx2(int, float *, const void *, const void *);
+void	qt_q2_K_dot_rp4_avx2(int, float *, const void *, const void *);
 void	qt_q4_K_dot_rp1_ref(int, float *, const void *, const void *);
 void	qt_q4_K_dot_rp4_ref(int, float *, const void *, const void *);
 
@@ -189,6 +193,9 @@ void	qt_f16_vdot_avx2(int, float *, const void *, const void *);
 void	qt_f16_vdot_avx512(int, float *, const void *, const void *);
 void	qt_f16_dot_avx512(int, float *, const void *, const void *);
 void	qt_bf16_dot_avx512(int, float *, const void *, const void *);
+void	qt_bf16_vdot_avx2(int, float *, const void *, const void *);
+void	qt_bf16_vdot_avx512(int, float *, const void *, const void *);
+void	qt_bf16_vdot_avx512bf16(int, float *, const void *, const void *);
 void	qt_bf16_dot_avx512bf16(int, float *, const void *, const void *);
 
 void	qt_q8_0_to_f32_avx2(const void *, float *, int64_t);

@@ -30,4 +30,14 @@ seq ktest-b "$td/models/ktest/ktest-F32.gguf" "Tom and Lily went to the park"
 for t in F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K; do
 	probs "ktest-$t-b" "$td/models/ktest/ktest-$t.gguf" ktest-b.tokens.json
 done
+# Decode: 300 tokens (the first of t_sweep's random sequence) one at a
+# time, as llama.cpp generates: past 256 keys a lone token's attention is
+# split across threads (2 here, as t_forward runs), and F16/BF16 weights
+# take vec_dot instead of tinyBLAS.
+node -e 'const b=require("fs").readFileSync("../sweep/ktest-F16.bin");const h=new Uint32Array(b.buffer,b.byteOffset,4+512+513);console.log(JSON.stringify(Array.from(h.slice(4+512,4+512+300))))' >ktest-d.tokens.json
+for t in F16 BF16 Q4_0; do
+	YT_REF=$yref node "$ref" probs "$td/models/ktest/ktest-$t.gguf" ktest-d.tokens.json "ktest-$t-d.probs.f32" --batch 1 >/dev/null
+	YT_REF=$yref-avx2 node "$ref" probs "$td/models/ktest/ktest-$t.gguf" ktest-d.tokens.json "ktest-$t-d.avx2.probs.f32" --batch 1 >/dev/null
+	if cmp -s "ktest-$t-d.probs.f32" "ktest-$t-d.avx2.probs.f32"; then rm "ktest-$t-d.avx2.probs.f32"; fi
+done
 sha256sum *.json *.f32 >SHA256SUMS
