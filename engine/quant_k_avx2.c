@@ -1,5 +1,5 @@
 /*
- * AVX2 + FMA + F16C twins of quant_k.c's kernels, with a target attribute
+ * AVX2 + FMA + F16C twins of quant_k*.c's kernels, with a target attribute
  * per function like quant_avx2.c.  The dots are llama.cpp's AVX2 vec_dot
  * algorithms (maddubs and madd with shuffled scales, mins and offsets
  * through the Q8_K block sums) with the same integer lanes and the same
@@ -717,7 +717,7 @@ qt_q4_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 	*s = hsum_f32x8(acc) + _mm_cvtss_f32(accm);
 }
 
-/* Q4_K x Q8_K in llama.cpp's repacked order (quant_k.c's
+/* Q4_K x Q8_K in llama.cpp's repacked order (quant_k456.c's
  * q4_K_dot_rp): integer sums per step, folded with scalar FMAs. */
 /*
  * q4_K_dot_rp's whole-block order (decode): the block's integer sum and
