@@ -7,14 +7,12 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "gemm.h"
 #include "quant.h"
 #include "quant_impl.h"
 #include "repack.h"
-
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
