@@ -67,104 +67,123 @@ mm_in_fini(struct mm_in *in)
 	memset(in, 0, sizeof *in);
 }
 
-static void
-mm_job_run(void *arg, int ith, int nth)
+/* 1 if the job's cancel flag is set. */
+static int
+mm_cancelled(const struct mm_job *j)
 {
-	struct mm_job		*j = arg;
-	struct mm_in		*in = j->in;
-	const struct mtensor	*w = j->w;
-	const uint8_t		*wd = w->data;
-	const uint8_t		*qd;
-	long			 lo, hi, r0, r1, r, t;
-	int64_t			 M = w->ne1;
+	return j->cancel != NULL && atomic_load_explicit(j->cancel,
+	    memory_order_relaxed);
+}
 
-	if (j->quantize || j->sums) {
-		pool_split(in->T, ith, nth, &lo, &hi);
-		for (t = lo; t < hi; t++) {
-			if (j->quantize)
-				j->dt->from_f32(in->x + t * in->K,
-				    (uint8_t *)in->q + t * in->qrow, in->K);
-			if (j->rp != NULL)
-				gemm_act_sums((uint8_t *)in->q + t * in->qrow,
-				    (int)in->K, in->af + t * (in->K / QK8_0),
-				    in->ac8 + t * (in->K / QK8_0),
-				    in->ac128 + t * (in->K / QK8_0) * 8);
-		}
-		pool_barrier(j->pool);
+/* This thread's slice of the input rows quantized (or only their block
+ * sums taken), then a barrier, so every thread sees the whole input. */
+static void
+mm_job_quantize(struct mm_job *j, int ith, int nth)
+{
+	struct mm_in	*in = j->in;
+	long		 lo, hi, t;
+
+	pool_split(in->T, ith, nth, &lo, &hi);
+	for (t = lo; t < hi; t++) {
+		if (j->quantize)
+			j->dt->from_f32(in->x + t * in->K,
+			    (uint8_t *)in->q + t * in->qrow, in->K);
+		if (j->rp != NULL)
+			gemm_act_sums((uint8_t *)in->q + t * in->qrow,
+			    (int)in->K, in->af + t * (in->K / QK8_0),
+			    in->ac8 + t * (in->K / QK8_0),
+			    in->ac128 + t * (in->K / QK8_0) * 8);
 	}
-	qd = in->q;
-	/* Slices are multiples of MM_ROWS so threads do not share lines
-	 * (and start at a 16-row group of a repacked Q4_K). */
-	pool_split((M + MM_ROWS - 1) / MM_ROWS, ith, nth, &lo, &hi);
-	lo *= MM_ROWS;
-	hi *= MM_ROWS;
-	if (hi > M)
-		hi = M;
-	if (j->rp != NULL) {
-		long		 nb = in->K / QK8_0, t0, nt;
-		size_t		 gsize = w->rp_kind == RP_Q4_0X8 ?
+	pool_barrier(j->pool);
+}
+
+/* Weight rows lo..hi repacked Q4_0/Q8_0 (gemm.c's kernels), every token. */
+static void
+mm_run_rp(const struct mm_job *j, long lo, long hi)
+{
+	const struct mm_in	*in = j->in;
+	const struct mtensor	*w = j->w;
+	const uint8_t		*qd = in->q;
+	int64_t			 M = w->ne1;
+	long			 nb = in->K / QK8_0, t0, nt, r0, r1;
+	size_t			 gsize = w->rp_kind == RP_Q4_0X8 ?
 				    sizeof(struct rp_q4_0x8) :
 				    sizeof(struct rp_q8_0x8);
-		const int32_t	*ac = w->rp_kind == RP_Q4_0X8 ? in->ac8 :
+	const int32_t		*ac = w->rp_kind == RP_Q4_0X8 ? in->ac8 :
 				    in->ac128;
-		long		 cpb = w->rp_kind == RP_Q4_0X8 ? 1 : 8;
+	long			 cpb = w->rp_kind == RP_Q4_0X8 ? 1 : 8;
 
-		/* Row slices are multiples of 16, so of the 8-row groups. */
-		for (t0 = 0; t0 < in->T; t0 += MM_TOKS) {
-			nt = in->T - t0 < MM_TOKS ? in->T - t0 : MM_TOKS;
-			for (r0 = lo; r0 < hi; r0 = r1) {
-				if (j->cancel != NULL && atomic_load_explicit(
-				    j->cancel, memory_order_relaxed))
-					return;
-				r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
-				j->rp((int)in->K, (const uint8_t *)w->rp +
-				    (size_t)(r0 / 8) * nb * gsize,
+	/* Row slices are multiples of 16, so of the 8-row groups. */
+	for (t0 = 0; t0 < in->T; t0 += MM_TOKS) {
+		nt = in->T - t0 < MM_TOKS ? in->T - t0 : MM_TOKS;
+		for (r0 = lo; r0 < hi; r0 = r1) {
+			if (mm_cancelled(j))
+				return;
+			r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+			j->rp((int)in->K, (const uint8_t *)w->rp +
+			    (size_t)(r0 / 8) * nb * gsize,
+			    (int)(r1 - r0), qd + t0 * in->qrow,
+			    in->qrow, in->af + t0 * nb, ac + t0 * nb * cpb,
+			    (int)nt, j->y + t0 * M + r0, (size_t)M);
+		}
+	}
+}
+
+/* Weight rows lo..hi through a prompt tile kernel (gemm, gemm4) or the
+ * kernel over repacked Q4_K rows (rpk), every token. */
+static void
+mm_run_gemm(const struct mm_job *j, long lo, long hi)
+{
+	const struct mm_in	*in = j->in;
+	const struct mtensor	*w = j->w;
+	const uint8_t		*wd = w->data, *qd = in->q;
+	int64_t			 M = w->ne1;
+	long			 t0, nt, t, r0, r1;
+	size_t			 gsize = (size_t)(in->K / QK_K) *
+				    sizeof(struct rp_q4_K_x16);
+
+	/* Prompts: tiles of 16 weight rows by 64 tokens keep both
+	 * operands in cache; the kernel tiles registers inside.
+	 * Token tiles end at t4, which is a multiple of 4, where
+	 * the order changes.  Repacked Q4_K rows come here for
+	 * decode too. */
+	for (t0 = 0; t0 < in->T; t0 += nt) {
+		t = t0 < j->t4 ? j->t4 : in->T;
+		nt = t - t0 < MM_TOKS ? t - t0 : MM_TOKS;
+		for (r0 = lo; r0 < hi; r0 = r1) {
+			if (mm_cancelled(j))
+				return;
+			r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+			if (j->rpk != NULL)
+				j->rpk((int)in->K, (const uint8_t *)
+				    w->rp + (size_t)(r0 / 16) * gsize,
 				    (int)(r1 - r0), qd + t0 * in->qrow,
-				    in->qrow, in->af + t0 * nb, ac + t0 * nb * cpb,
-				    (int)nt, j->y + t0 * M + r0, (size_t)M);
-			}
+				    in->qrow, (int)nt, j->y + t0 * M +
+				    r0, (size_t)M, t0 < j->t4 ?
+				    GEMM_RP4 : GEMM_RP1);
+			else
+				(t0 < j->t4 ? j->gemm4 : j->gemm)(
+				    (int)in->K, wd + r0 * w->row_size,
+				    w->row_size, (int)(r1 - r0), qd +
+				    t0 * in->qrow, in->qrow, (int)nt,
+				    j->y + t0 * M + r0, (size_t)M);
 		}
-		return;
 	}
-	if (j->gemm != NULL || j->rpk != NULL) {
-		long	t0, nt;
-		size_t	gsize = (size_t)(in->K / QK_K) *
-			    sizeof(struct rp_q4_K_x16);
+}
 
-		/* Prompts: tiles of 16 weight rows by 64 tokens keep both
-		 * operands in cache; the kernel tiles registers inside.
-		 * Token tiles end at t4, which is a multiple of 4, where
-		 * the order changes.  Repacked Q4_K rows come here for
-		 * decode too. */
-		for (t0 = 0; t0 < in->T; t0 += nt) {
-			t = t0 < j->t4 ? j->t4 : in->T;
-			nt = t - t0 < MM_TOKS ? t - t0 : MM_TOKS;
-			for (r0 = lo; r0 < hi; r0 = r1) {
-				if (j->cancel != NULL && atomic_load_explicit(
-				    j->cancel, memory_order_relaxed))
-					return;
-				r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
-				if (j->rpk != NULL)
-					j->rpk((int)in->K, (const uint8_t *)
-					    w->rp + (size_t)(r0 / 16) * gsize,
-					    (int)(r1 - r0), qd + t0 * in->qrow,
-					    in->qrow, (int)nt, j->y + t0 * M +
-					    r0, (size_t)M, t0 < j->t4 ?
-					    GEMM_RP4 : GEMM_RP1);
-				else
-					(t0 < j->t4 ? j->gemm4 : j->gemm)(
-					    (int)in->K, wd + r0 * w->row_size,
-					    w->row_size, (int)(r1 - r0), qd +
-					    t0 * in->qrow, in->qrow, (int)nt,
-					    j->y + t0 * M + r0, (size_t)M);
-			}
-		}
-		return;
-	}
+/* Weight rows lo..hi one dot at a time, every token. */
+static void
+mm_run_dot(const struct mm_job *j, long lo, long hi)
+{
+	const struct mm_in	*in = j->in;
+	const struct mtensor	*w = j->w;
+	const uint8_t		*wd = w->data, *qd = in->q;
+	int64_t			 M = w->ne1;
+	long			 r0, r1, r, t;
+
 	for (r0 = lo; r0 < hi; r0 = r1) {
 		/* A cancel takes effect within one tile, whatever the size. */
-		if (j->cancel != NULL && atomic_load_explicit(j->cancel,
-		    memory_order_relaxed))
+		if (mm_cancelled(j))
 			break;
 		r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
 		for (t = 0; t < in->T; t++) {
@@ -176,6 +195,30 @@ mm_job_run(void *arg, int ith, int nth)
 				    wd + r * w->row_size, qd + t * in->qrow);
 		}
 	}
+}
+
+static void
+mm_job_run(void *arg, int ith, int nth)
+{
+	struct mm_job	*j = arg;
+	int64_t		 M = j->w->ne1;
+	long		 lo, hi;
+
+	if (j->quantize || j->sums)
+		mm_job_quantize(j, ith, nth);
+	/* Slices are multiples of MM_ROWS so threads do not share lines
+	 * (and start at a 16-row group of a repacked Q4_K). */
+	pool_split((M + MM_ROWS - 1) / MM_ROWS, ith, nth, &lo, &hi);
+	lo *= MM_ROWS;
+	hi *= MM_ROWS;
+	if (hi > M)
+		hi = M;
+	if (j->rp != NULL)
+		mm_run_rp(j, lo, hi);
+	else if (j->gemm != NULL || j->rpk != NULL)
+		mm_run_gemm(j, lo, hi);
+	else
+		mm_run_dot(j, lo, hi);
 }
 
 /* Where llama.cpp repacks a weight: a type it repacks on this CPU, 8k

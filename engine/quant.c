@@ -1,8 +1,8 @@
 /*
  * The weight-type table and the scalar (_ref) kernels: fp16/bf16
  * conversions, row (de)quantization and dot products for F32, F16, BF16,
- * Q8_0 and Q4_0 (quant_k.c has the other types), written to give
- * llama.cpp's numbers.  qt_init() picks the AVX2 twins from quant_avx2.c
+ * Q8_0 and Q4_0 (quant_legacy.c and quant_k*.c have the other types),
+ * written to give llama.cpp's numbers.  qt_init() picks the AVX2 twins from quant_avx2.c
  * and quant_k_avx2.c when the CPU has them.
  */
 #include "config.h"

@@ -1,9 +1,9 @@
 /*
- * Internals shared by quant.c, quant_k.c and their AVX2 twins: the block
- * layouts of the computed quant types, a few scalar helpers and the
- * prototypes of the kernels, of which qt_init() installs the AVX2 ones when
- * the CPU has AVX2, FMA and F16C.  Nothing outside engine/quant*.c
- * includes this.
+ * Internals shared by quant.c, quant_k*.c, quant_legacy.c and their AVX2
+ * twins: the block layouts of the computed quant types, a few scalar
+ * helpers and the prototypes of the kernels, of which qt_init() installs
+ * the AVX2 ones when the CPU has AVX2, FMA and F16C.  Nothing outside
+ * engine/quant*.c includes this.
  */
 #ifndef YT_ENGINE_QUANT_IMPL_H
 #define YT_ENGINE_QUANT_IMPL_H
@@ -25,10 +25,10 @@ struct qt_block_q8_0 {
 	int8_t		qs[QK8_0];
 };
 
-/* The blocks of quant_k.c; every fp16 is a uint16_t, layouts are ggml's
- * (ggml-common.h).  The 32-value types number elements as Q4_0 does:
- * element j in the low nibble of qs[j], element j + 16 in the high one,
- * and for Q5_* the fifth bit of element j is bit j of qh. */
+/* The blocks of quant_k*.c and quant_legacy.c; every fp16 is a uint16_t,
+ * layouts are ggml's (ggml-common.h).  The 32-value types number elements
+ * as Q4_0 does: element j in the low nibble of qs[j], element j + 16 in
+ * the high one, and for Q5_* the fifth bit of element j is bit j of qh. */
 #define QT_QK	32		/* elements per block of the 32-value types */
 
 /* Q4_1: value = d * q + m, q in [0, 15]. */
@@ -111,6 +111,18 @@ struct qt_block_q8_K {
 	int16_t		bsums[QK_K / 16];
 };
 
+/* The sizes ggml's files have: a compile error if a layout above differs. */
+extern char qt_check_q4_1[sizeof(struct qt_block_q4_1) == 20 ? 1 : -1];
+extern char qt_check_q5_0[sizeof(struct qt_block_q5_0) == 22 ? 1 : -1];
+extern char qt_check_q5_1[sizeof(struct qt_block_q5_1) == 24 ? 1 : -1];
+extern char qt_check_q8_1[sizeof(struct qt_block_q8_1) == 36 ? 1 : -1];
+extern char qt_check_q2_K[sizeof(struct qt_block_q2_K) == 84 ? 1 : -1];
+extern char qt_check_q3_K[sizeof(struct qt_block_q3_K) == 110 ? 1 : -1];
+extern char qt_check_q4_K[sizeof(struct qt_block_q4_K) == 144 ? 1 : -1];
+extern char qt_check_q5_K[sizeof(struct qt_block_q5_K) == 176 ? 1 : -1];
+extern char qt_check_q6_K[sizeof(struct qt_block_q6_K) == 210 ? 1 : -1];
+extern char qt_check_q8_K[sizeof(struct qt_block_q8_K) == 292 ? 1 : -1];
+
 /* x86's float to int32 conversion of an integral or truncated value:
  * NaN and anything out of range give INT32_MIN. */
 static inline int32_t
@@ -130,7 +142,8 @@ qt_sat_i8(int32_t v)
 
 float	qt_q8_amax(const float *);
 
-/* The scalar kernels of quant_k.c, which quant.c's table lists. */
+/* The scalar kernels of quant_legacy.c and quant_k*.c, which quant.c's
+ * table lists. */
 void	qt_q4_1_to_f32_ref(const void *, float *, int64_t);
 void	qt_q4_1_from_f32_ref(const float *, void *, int64_t);
 void	qt_q4_1_dot_ref(int, float *, const void *, const void *);

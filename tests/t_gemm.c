@@ -163,154 +163,227 @@ roundtrip(uint32_t type, const struct mtensor *w)
 	return rows_back(type, w);
 }
 
-/*
- * A repacked kernel variant (0: AVX2, 1: VNNI ymm, 2: VNNI zmm) against
- * the arithmetic gemm.h states: for Q4_0, per row and token, the exact
- * integer dot of each block, then acc = fmaf(isum, d_w * d_a, acc), block
- * by block; for Q8_0 the float of the type's dot; checked bit for bit, and against a double sum within 1e-5 of the sum
- * of the terms' magnitudes.  The same tokens in calls of 1, 3 and 8
- * tokens, and rows from the second group on, must give the same floats.
- * raw: random bytes for the quants (Q8_0 weights of -128 too).
- */
-static void
-check_rp(uint32_t type, int variant, int k, int nr, int nt, int raw)
-{
-	static const char	*vnames[] = { "AVX2", "VNNI ymm", "VNNI zmm" };
-	static const int	 steps[] = { 1, 3, 8 };
-	int			 kind = type == QT_Q4_0 ? RP_Q4_0X8 : RP_Q8_0X8;
-	struct mtensor		 w;
-	gemm_rp_fn		 g = gemm_get_rp_variant(kind, variant);
-	size_t			 wrow, arow;
-	uint8_t			*wd, *a;
-	float			*x, *y, *y2, *af, dw, da;
-	int32_t			*ac, *ac8, *ac128, isum;
-	double			 want, mag, err, worst = 0;
-	unsigned		 seed = (unsigned)(k + nr * 13 + nt * 101 +
-				    raw * 7);
-	int			 r, t, b, j, s, n, nb = k / 32, same = 1;
-	int			 sums = 1, stable = 1, rt;
+/* The operands of one check_rp case. */
+struct rp_case {
+	uint32_t	 type;
+	int		 k, nr, nt, nb;
+	size_t		 wrow, arow;
+	uint8_t		*wd;		/* nr weight rows */
+	uint8_t		*a;		/* nt Q8_0 activation rows */
+	float		*af;		/* gemm_act_sums' */
+	int32_t		*ac, *ac8, *ac128;
+	float		*y, *y2;	/* nt rows of nr + 5 outputs */
+};
 
-	qt_row_size(type, k, &wrow);
-	qt_row_size(QT_Q8_0, k, &arow);
-	wd = malloc(wrow * nr);
-	a = malloc(arow * nt);
-	x = malloc(k * sizeof *x);
-	y = malloc((size_t)(nr + 5) * nt * sizeof *y);
-	y2 = malloc((size_t)(nr + 5) * nt * sizeof *y2);
-	af = malloc((size_t)nb * nt * sizeof *af);
-	ac8 = malloc((size_t)nb * nt * sizeof *ac8);
-	ac128 = malloc((size_t)nb * nt * 8 * sizeof *ac128);
-	ac = type == QT_Q4_0 ? ac8 : ac128;
-	memset(&w, 0, sizeof w);
-	if (g == NULL) {
-		skip("this CPU lacks the kernel variant");
-		goto out;
-	}
-	for (r = 0; r < nr; r++) {
-		for (j = 0; j < k; j++)
-			x[j] = frand(&seed) * (1 + r % 5) + (r % 4 == 1 ?
+/* Random weights of varied scale per row and activations of varied
+ * scale per token, or random bytes (raw; Q8_0 weights of -128 too). */
+static void
+rp_fill(struct rp_case *c, int raw, unsigned *seed)
+{
+	float	*x = malloc(c->k * sizeof *x);
+	int	 r, t, b, j;
+
+	for (r = 0; r < c->nr; r++) {
+		for (j = 0; j < c->k; j++)
+			x[j] = frand(seed) * (1 + r % 5) + (r % 4 == 1 ?
 			    0.5f : 0);
-		qt_quantize_weights(type, x, wd + r * wrow, k);
+		qt_quantize_weights(c->type, x, c->wd + r * c->wrow, c->k);
 	}
-	for (t = 0; t < nt; t++) {
-		for (j = 0; j < k; j++)
-			x[j] = frand(&seed) * (3 + t % 5) - (t % 3 == 2 ?
+	for (t = 0; t < c->nt; t++) {
+		for (j = 0; j < c->k; j++)
+			x[j] = frand(seed) * (3 + t % 5) - (t % 3 == 2 ?
 			    1.5f : 0);
-		qt_get(QT_Q8_0)->from_f32(x, a + t * arow, k);
+		qt_get(QT_Q8_0)->from_f32(x, c->a + t * c->arow, c->k);
 	}
-	if (raw && type == QT_Q8_0)
-		raw_k(QT_Q8_0, wd, (size_t)nr * nb, &seed);
+	free(x);
+	if (raw && c->type == QT_Q8_0)
+		raw_k(QT_Q8_0, c->wd, (size_t)c->nr * c->nb, seed);
 	if (raw)
-		raw_k(QT_Q8_0, a, (size_t)nt * nb, &seed);
+		raw_k(QT_Q8_0, c->a, (size_t)c->nt * c->nb, seed);
 	/* Activations are quantized to -127..127 (llama.cpp's dot flips the
 	 * sign of -128 wrongly, and so the dot we compare with). */
-	for (t = 0; raw && t < nt; t++)
-		for (b = 0; b < nb; b++)
+	for (t = 0; raw && t < c->nt; t++)
+		for (b = 0; b < c->nb; b++)
 			for (j = 0; j < 32; j++) {
-				struct qt_block_q8_0	*ab = (void *)(a +
-							    t * arow);
+				struct qt_block_q8_0	*ab;
+
+				ab = (void *)(c->a + t * c->arow);
 
 				if (ab[b].qs[j] == -128)
 					ab[b].qs[j] = -127;
 			}
-	for (t = 0; t < nt; t++) {
-		const struct qt_block_q8_0	*ab = (const void *)(a + t *
-						    arow);
+}
 
-		gemm_act_sums(a + t * arow, k, af + t * nb, ac8 + t * nb,
-		    ac128 + t * nb * 8);
+/* The activations' block sums by gemm_act_sums; 1 if they are -8 times
+ * each block's sum and -128 times each group of 4's. */
+static int
+rp_sums(struct rp_case *c)
+{
+	int	t, b, j, s, sums = 1, nb = c->nb;
+
+	for (t = 0; t < c->nt; t++) {
+		const struct qt_block_q8_0	*ab = (const void *)(c->a +
+						    t * c->arow);
+
+		gemm_act_sums(c->a + t * c->arow, c->k, c->af + t * nb,
+		    c->ac8 + t * nb, c->ac128 + t * nb * 8);
 		for (b = 0; b < nb; b++) {
 			for (j = s = 0; j < 32; j++) {
 				s += ab[b].qs[j];
-				if (j % 4 == 3 && ac128[(t * nb + b) * 8 +
+				if (j % 4 == 3 && c->ac128[(t * nb + b) * 8 +
 				    j / 4] != -128 * (ab[b].qs[j - 3] +
 				    ab[b].qs[j - 2] + ab[b].qs[j - 1] +
 				    ab[b].qs[j]))
 					sums = 0;
 			}
-			if (ac8[t * nb + b] != -8 * s)
+			if (c->ac8[t * nb + b] != -8 * s)
 				sums = 0;
 		}
 	}
-	w.data = wd;
+	return sums;
+}
+
+/* 1 if every output in y is the stated FMA chain's float (Q8_0: the
+ * type's dot) bit for bit; the worst error against a double sum, over
+ * the sum of the terms' magnitudes, in *worst. */
+static int
+rp_exact(const struct rp_case *c, double *worst)
+{
+	double	want, mag, err;
+	float	dw, da;
+	int32_t	isum;
+	int	r, t, b, same = 1, ys = c->nr + 5;
+
+	for (r = 0; r < c->nr; r++)
+		for (t = 0; t < c->nt; t++) {
+			float	acc = 0;
+
+			want = mag = 0;
+			for (b = 0; b < c->nb; b++) {
+				isum = block_dot(c->type, c->wd + r * c->wrow,
+				    c->a + t * c->arow, b, &dw, &da);
+				acc = fmaf((float)isum, dw * da, acc);
+				want += (double)isum * dw * da;
+				mag += fabs((double)isum * dw * da);
+			}
+			/* Q8_0 x8 is llama.cpp's (and our) Q8_0 dot. */
+			if (c->type == QT_Q8_0)
+				qt_get(QT_Q8_0)->dot(c->k, &acc, c->wd +
+				    r * c->wrow, c->a + t * c->arow);
+			if (memcmp(&acc, &c->y[t * ys + r], sizeof acc) != 0)
+				same = 0;
+			err = fabs(c->y[t * ys + r] - want) / (mag > 0 ?
+			    mag : 1);
+			if (!(err <= *worst))
+				*worst = err;
+		}
+	return same;
+}
+
+/* 1 if y2 equals y in rows r0 and up. */
+static int
+rp_same(const struct rp_case *c, int r0)
+{
+	int	r, t, ys = c->nr + 5;
+
+	for (r = r0; r < c->nr; r++)
+		for (t = 0; t < c->nt; t++)
+			if (memcmp(&c->y[t * ys + r], &c->y2[t * ys + r],
+			    sizeof *c->y) != 0)
+				return 0;
+	return 1;
+}
+
+/* 1 if calls of 1, 3 and 8 tokens, and a call from the second 8-row
+ * group on, give the floats of the whole call in y. */
+static int
+rp_stable(const struct rp_case *c, gemm_rp_fn g, const void *rp)
+{
+	static const int	 steps[] = { 1, 3, 8 };
+	int			 j, t, n, stable = 1, nb = c->nb;
+	int			 cpb = c->type == QT_Q4_0 ? 1 : 8;
+
+	for (j = 0; j < (int)(sizeof steps / sizeof steps[0]); j++) {
+		for (t = 0; t < c->nt; t += n) {
+			n = c->nt - t < steps[j] ? c->nt - t : steps[j];
+			g(c->k, rp, c->nr, c->a + t * c->arow, c->arow,
+			    c->af + t * nb, c->ac + t * nb * cpb, n,
+			    c->y2 + t * (c->nr + 5), c->nr + 5);
+		}
+		if (!rp_same(c, 0))
+			stable = 0;
+	}
+	if (c->nr > 8) {
+		g(c->k, (const uint8_t *)rp + (size_t)nb * (c->type ==
+		    QT_Q4_0 ? sizeof(struct rp_q4_0x8) :
+		    sizeof(struct rp_q8_0x8)), c->nr - 8, c->a, c->arow,
+		    c->af, c->ac, c->nt, c->y2 + 8, c->nr + 5);
+		if (!rp_same(c, 8))
+			stable = 0;
+	}
+	return stable;
+}
+
+/*
+ * A repacked kernel variant (0: AVX2, 1: VNNI ymm, 2: VNNI zmm) against
+ * the arithmetic gemm.h states: for Q4_0, per row and token, the exact
+ * integer dot of each block, then acc = fmaf(isum, d_w * d_a, acc), block
+ * by block; for Q8_0 the float of the type's dot; checked bit for bit,
+ * and against a double sum within 1e-5 of the sum of the terms'
+ * magnitudes.  The same tokens in calls of 1, 3 and 8 tokens, and rows
+ * from the second group on, must give the same floats.  raw: random
+ * bytes for the quants (Q8_0 weights of -128 too).
+ */
+static void
+check_rp(uint32_t type, int variant, int k, int nr, int nt, int raw)
+{
+	static const char	*vnames[] = { "AVX2", "VNNI ymm", "VNNI zmm" };
+	int			 kind = type == QT_Q4_0 ? RP_Q4_0X8 : RP_Q8_0X8;
+	struct mtensor		 w;
+	struct rp_case		 c;
+	gemm_rp_fn		 g = gemm_get_rp_variant(kind, variant);
+	double			 worst = 0;
+	unsigned		 seed = (unsigned)(k + nr * 13 + nt * 101 +
+				    raw * 7);
+	int			 nb = k / 32, same, sums, stable, rt;
+
+	memset(&c, 0, sizeof c);
+	c.type = type;
+	c.k = k;
+	c.nr = nr;
+	c.nt = nt;
+	c.nb = nb;
+	qt_row_size(type, k, &c.wrow);
+	qt_row_size(QT_Q8_0, k, &c.arow);
+	c.wd = malloc(c.wrow * nr);
+	c.a = malloc(c.arow * nt);
+	c.y = malloc((size_t)(nr + 5) * nt * sizeof *c.y);
+	c.y2 = malloc((size_t)(nr + 5) * nt * sizeof *c.y2);
+	c.af = malloc((size_t)nb * nt * sizeof *c.af);
+	c.ac8 = malloc((size_t)nb * nt * sizeof *c.ac8);
+	c.ac128 = malloc((size_t)nb * nt * 8 * sizeof *c.ac128);
+	c.ac = type == QT_Q4_0 ? c.ac8 : c.ac128;
+	memset(&w, 0, sizeof w);
+	if (g == NULL) {
+		skip("this CPU lacks the kernel variant");
+		goto out;
+	}
+	rp_fill(&c, raw, &seed);
+	sums = rp_sums(&c);
+	w.data = c.wd;
 	w.type = type;
 	w.ne0 = k;
 	w.ne1 = nr;
-	w.row_size = wrow;
+	w.row_size = c.wrow;
 	if (repack_tensor(&w, 0) <= 0 || w.rp_kind != kind) {
 		ok(0, "repack %s %d x %d", qt_name(type), k, nr);
 		goto out;
 	}
 	rt = roundtrip(type, &w);
 	/* A row stride larger than the rows, as in the matmul. */
-	g(k, w.rp, nr, a, arow, af, ac, nt, y, nr + 5);
-	for (r = 0; r < nr; r++)
-		for (t = 0; t < nt; t++) {
-			float	acc = 0;
-
-			want = mag = 0;
-			for (b = 0; b < nb; b++) {
-				isum = block_dot(type, wd + r * wrow,
-				    a + t * arow, b, &dw, &da);
-				acc = fmaf((float)isum, dw * da, acc);
-				want += (double)isum * dw * da;
-				mag += fabs((double)isum * dw * da);
-			}
-			/* Q8_0 x8 is llama.cpp's (and our) Q8_0 dot. */
-			if (type == QT_Q8_0)
-				qt_get(QT_Q8_0)->dot(k, &acc, wd + r * wrow,
-				    a + t * arow);
-			if (memcmp(&acc, &y[t * (nr + 5) + r], sizeof acc) != 0)
-				same = 0;
-			err = fabs(y[t * (nr + 5) + r] - want) / (mag > 0 ?
-			    mag : 1);
-			if (!(err <= worst))
-				worst = err;
-		}
-	/* The same outputs by calls of fewer tokens, and from group 1. */
-	for (j = 0; j < (int)(sizeof steps / sizeof steps[0]); j++) {
-		for (t = 0; t < nt; t += n) {
-			n = nt - t < steps[j] ? nt - t : steps[j];
-			g(k, w.rp, nr, a + t * arow, arow, af + t * nb,
-			    ac + t * nb * (type == QT_Q4_0 ? 1 : 8), n,
-			    y2 + t * (nr + 5), nr + 5);
-		}
-		for (r = 0; r < nr; r++)
-			for (t = 0; t < nt; t++)
-				if (memcmp(&y[t * (nr + 5) + r],
-				    &y2[t * (nr + 5) + r], sizeof *y) != 0)
-					stable = 0;
-	}
-	if (nr > 8) {
-		g(k, (const uint8_t *)w.rp + (size_t)nb * (type == QT_Q4_0 ?
-		    sizeof(struct rp_q4_0x8) : sizeof(struct rp_q8_0x8)),
-		    nr - 8, a, arow, af, ac, nt, y2 + 8, nr + 5);
-		for (r = 8; r < nr; r++)
-			for (t = 0; t < nt; t++)
-				if (memcmp(&y[t * (nr + 5) + r],
-				    &y2[t * (nr + 5) + r], sizeof *y) != 0)
-					stable = 0;
-	}
+	g(k, w.rp, nr, c.a, c.arow, c.af, c.ac, nt, c.y, nr + 5);
+	same = rp_exact(&c, &worst);
+	stable = rp_stable(&c, g, w.rp);
 	ok(rt && sums && same && stable && worst < 1e-5, "repacked %s%s (%s) "
 	    "k=%d, %d rows x %d tokens: layout %s, sums %s, stated FMA chain "
 	    "%s, same in calls of 1/3/8 tokens %s, error %.2g", raw ? "raw " :
@@ -319,14 +392,13 @@ check_rp(uint32_t type, int variant, int k, int nr, int nt, int raw)
 	    worst);
 out:
 	repack_free(&w);
-	free(wd);
-	free(a);
-	free(x);
-	free(y);
-	free(y2);
-	free(af);
-	free(ac8);
-	free(ac128);
+	free(c.wd);
+	free(c.a);
+	free(c.y);
+	free(c.y2);
+	free(c.af);
+	free(c.ac8);
+	free(c.ac128);
 }
 
 /* Every variant of a layout gives the same floats as every other. */

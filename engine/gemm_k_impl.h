@@ -1,0 +1,107 @@
+/*
+ * What the K-quant prompt tiles share: gemm_k.c (AVX2 pair tiles, the
+ * 8-row kernel and the getters) and gemm_k_vnni.c (16 rows in the lanes
+ * of a zmm register).  Private to those two; each sets fp-contract off
+ * before it includes this, as the helpers here must be compiled so.
+ */
+#ifndef YT_ENGINE_GEMM_K_IMPL_H
+#define YT_ENGINE_GEMM_K_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "quant_impl.h"
+
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+
+#define GK_AVX2	__attribute__((target("avx2,fma,f16c")))
+#define GK_INL \
+	__attribute__((target("avx2,fma,f16c"), always_inline)) inline
+/* Loops over the rows, tokens and pairs of a tile are unrolled, so that
+ * the pairs' accumulators live in registers. */
+#define GK_UNROLL	_Pragma("GCC unroll 8")
+
+/* Block i of row r of the rows of rs bytes at p, by type. */
+static inline const struct qt_block_q4_K *
+q4k(const void *p, size_t rs, int r, int i)
+{
+	return (const struct qt_block_q4_K *)((const uint8_t *)p +
+	    (size_t)r * rs) + i;
+}
+
+static inline const struct qt_block_q5_K *
+q5k(const void *p, size_t rs, int r, int i)
+{
+	return (const struct qt_block_q5_K *)((const uint8_t *)p +
+	    (size_t)r * rs) + i;
+}
+
+static inline const struct qt_block_q6_K *
+q6k(const void *p, size_t rs, int r, int i)
+{
+	return (const struct qt_block_q6_K *)((const uint8_t *)p +
+	    (size_t)r * rs) + i;
+}
+
+static inline const struct qt_block_q8_K *
+q8k(const void *p, size_t rs, int r, int i)
+{
+	return (const struct qt_block_q8_K *)((const uint8_t *)p +
+	    (size_t)r * rs) + i;
+}
+
+/* The 8 scales then the 8 mins of a Q4_K/Q5_K block as 16 int16
+ * (quant_k_avx2.c's k4_scales16). */
+static GK_INL __m256i
+k4_scales16(const uint8_t *q)
+{
+	uint32_t	a[3];
+
+	memcpy(a, q, sizeof a);
+	return _mm256_cvtepu8_epi16(_mm_setr_epi32((int)(a[0] & 0x3f3f3f3f),
+	    (int)((a[2] & 0x0f0f0f0f) | ((a[0] >> 6) & 0x03030303) << 4),
+	    (int)(a[1] & 0x3f3f3f3f),
+	    (int)(((a[2] >> 4) & 0x0f0f0f0f) | ((a[1] >> 6) & 0x03030303) <<
+	    4)));
+}
+
+/* The Q8_K sums per 32 of a block, as 8 int16 (k4_mins' first step). */
+static GK_INL __m128i
+bsums32(const int16_t *bsums)
+{
+	__m256i	b = _mm256_loadu_si256((const __m256i *)bsums);
+
+	return _mm_hadd_epi16(_mm256_castsi256_si128(b),
+	    _mm256_extracti128_si256(b, 1));
+}
+
+#define GK_X8_TOKS	64	/* tokens whose accumulators a pass keeps */
+#define GK_X8_MIN	4	/* fewest tokens to interleave rows for */
+
+/* The AVX2 tiles (gemm.h's gemm_fn) of Q4_K in the repacked orders and
+ * of Q6_K, which the VNNI kernels use for the rows and tokens they leave;
+ * any thread, for disjoint y. */
+void	gk_gemm_q4_K_rp1(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+void	gk_gemm_q4_K_rp4(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+void	gk_gemm_q6_K(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+
+/* The AVX512-VNNI tiles of gemm_k_vnni.c (gemm_fn), and its kernel over
+ * Q4_K rows repacked at load (gemm_rpk_fn); only where the CPU has
+ * avx512f, avx512bw, avx512vl and avx512vnni.  Any thread. */
+void	gk_gemm_q4_K_rp1_vnni(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+void	gk_gemm_q4_K_rp4_vnni(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+void	gk_gemm_q6_K_vnni(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+void	gk_rpk_q4_K_vnni(int k, const void *w, int nr, const void *a,
+	    size_t arow, int nt, float *y, size_t ys, int order);
+#endif /* x86 */
+
+#endif
