@@ -15,6 +15,7 @@
 #ifdef QT_HAVE_AVX2
 
 #include <assert.h>
+#include <math.h>
 #include <immintrin.h>
 #include <string.h>
 
@@ -136,6 +137,72 @@ qt_q2_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 		    _mm256_cvtepi32_ps(sumi), acc);
 	}
 	*s = hsum_f32x8(acc);
+}
+
+/* The sum of int32 lanes lo..lo+n-1 of v (exact). */
+static QT_AVX2_INL int32_t
+hsum_i32(__m256i v, int lo, int n)
+{
+	int32_t	a[8], t = 0;
+	int	k;
+
+	_mm256_storeu_si256((__m256i *)(void *)a, v);
+	for (k = lo; k < lo + n; k++)
+		t += a[k];
+	return t;
+}
+
+/*
+ * Q2_K x Q8_K in llama.cpp's repacked orders (quant_k_rp.c has the scalar
+ * twins): the integers of the dot above, whole per super-block (halves 0:
+ * its gemv) or per 128 elements (halves 1: its gemm), each folded into a
+ * float with one FMA, the mins last.  The mins' lanes 0..3 hold the
+ * first half's sub-blocks.
+ */
+static QT_AVX2_INL float
+q2_K_dot_rp_avx2(int n, const void *vx, const void *vy, const int halves)
+{
+	const struct qt_block_q2_K	*x = vx;
+	const struct qt_block_q8_K	*y = vy;
+	int				 i, nb = n / QK_K;
+	__m256i				 sc16, s0, s1, p;
+	float				 d, dmin, acc = 0, accm = 0;
+
+	assert(n % QK_K == 0);
+	for (i = 0; i < nb; i++) {
+		d = f16_scalar(x[i].d) * y[i].d;
+		dmin = f16_scalar(x[i].dmin) * y[i].d;
+		p = _mm256_madd_epi16(q2_K_nibbles(x[i].scales, 1),
+		    _mm256_loadu_si256((const __m256i *)y[i].bsums));
+		sc16 = q2_K_nibbles(x[i].scales, 0);
+		s0 = q2_K_sum128(&x[i], &y[i], sc16, 0);
+		s1 = q2_K_sum128(&x[i], &y[i], sc16, 1);
+		if (halves) {
+			acc = fmaf((float)hsum_i32(s0, 0, 8), d, acc);
+			accm = fmaf((float)hsum_i32(p, 0, 4), dmin, accm);
+			acc = fmaf((float)hsum_i32(s1, 0, 8), d, acc);
+			accm = fmaf((float)hsum_i32(p, 4, 4), dmin, accm);
+		} else {
+			acc = fmaf((float)hsum_i32(_mm256_add_epi32(s0, s1),
+			    0, 8), d, acc);
+			accm = fmaf((float)hsum_i32(p, 0, 8), dmin, accm);
+		}
+	}
+	return acc - accm;
+}
+
+/* Q2_K as llama.cpp's repacked gemv (decode, batch tails), with AVX2. */
+QT_AVX2 void
+qt_q2_K_dot_rp1_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	*s = q2_K_dot_rp_avx2(n, vx, vy, 0);
+}
+
+/* Q2_K as llama.cpp's repacked gemm (batch rows in fours), with AVX2. */
+QT_AVX2 void
+qt_q2_K_dot_rp4_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	*s = q2_K_dot_rp_avx2(n, vx, vy, 1);
 }
 
 /* ---------------------------------------------------------------------- */
