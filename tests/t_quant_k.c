@@ -172,17 +172,20 @@ test_table(void)
 	    qt_quantize_weights(QT_Q4_K, NULL, NULL, 128) == -1;
 	ok(good, "Q8_1 and Q8_K convert but are not weights");
 
-	/* llama.cpp's AVX2 build repacks Q4_K; the rest keep vec_dot. */
+	/* llama.cpp's builds repack Q4_K, its AVX-512 builds Q2_K too
+	 * (mirrored where the VNNI kernels run); the rest keep vec_dot. */
 	good = 1;
 	for (i = 0; i < NTYPES; i++) {
 		t = qt_get(types[i]);
-		if (types[i] == QT_Q4_K && have_simd)
+		if ((types[i] == QT_Q4_K && have_simd) ||
+		    (types[i] == QT_Q2_K && qt_vnni()))
 			good &= t->dot_rp1 != NULL && t->dot_rp4 != NULL &&
 			    t->dot_rp1_ref != NULL && t->dot_rp4_ref != NULL;
 		else
 			good &= t->dot_rp1 == NULL && t->dot_rp4 == NULL;
 	}
-	ok(good, "repacked orders for Q4_K (on AVX2 CPUs) and no other");
+	ok(good, "repacked orders for Q4_K (on AVX2 CPUs), Q2_K (with VNNI) "
+	    "and no other");
 }
 
 /* ---------------------------------------------------------------------- */
