@@ -11,7 +11,10 @@ if ! command -v groff >/dev/null 2>&1; then
 	echo "1..0 # SKIP groff not installed"; exit 0
 fi
 for page in yangtuo.1 yangtuo.yaml.5; do
-	w=$(groff -ww -man -Tutf8 "$man_dir/$page" 2>&1 >/dev/null)
+	# "cannot adjust line": a long install prefix (distcheck's) in
+	# FILES cannot be justified; it depends on the prefix, not the page.
+	w=$(groff -ww -man -Tutf8 "$man_dir/$page" 2>&1 >/dev/null |
+	    grep -v 'cannot adjust line')
 	[ -z "$w" ]; t $? "groff -ww -man $page: no warnings"
 	[ -n "$w" ] && echo "$w" | head -5 | sed 's/^/# /'
 done
