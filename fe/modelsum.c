@@ -55,9 +55,9 @@ modelsum_cached(const char *path)
 		fclose(f);
 	}
 	free(cp);
-	if (n != 64 || strspn(hex, "0123456789abcdef") < 64)
+	hex[n < 64 ? n : 64] = '\0';
+	if (n != 64 || strspn(hex, "0123456789abcdef") != 64)
 		return NULL;
-	hex[64] = '\0';
 	return xstrdup(hex);
 }
 
