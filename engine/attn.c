@@ -35,6 +35,8 @@
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 
+#include "reduce512.h"
+
 #define AT_AVX2	__attribute__((target("avx2,fma,f16c")))
 /* Loops over a row's chains are unrolled so the chains live in registers. */
 #define AT_UNROLL	_Pragma("GCC unroll 8")
@@ -119,8 +121,6 @@ static __attribute__((target("avx512f"), noinline)) float
 dot_row512(int hd, const float *k, const float *q)
 {
 	__m512	a[4];
-	__m256	h;
-	__m128	t;
 	double	sum;
 	int	i, j;
 
@@ -130,14 +130,8 @@ dot_row512(int hd, const float *k, const float *q)
 		for (j = 0; j < 4; j++)
 			a[j] = _mm512_fmadd_ps(_mm512_loadu_ps(k + i + 16 * j),
 			    _mm512_loadu_ps(q + i + 16 * j), a[j]);
-	a[0] = _mm512_add_ps(_mm512_add_ps(a[0], a[2]),
-	    _mm512_add_ps(a[1], a[3]));
-	h = _mm256_add_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(
-	    _mm512_castps_pd(a[0]), 1)), _mm512_castps512_ps256(a[0]));
-	t = _mm_add_ps(_mm256_extractf128_ps(h, 1), _mm256_castps256_ps128(h));
-	t = _mm_add_ps(t, _mm_shuffle_ps(t, t, _MM_SHUFFLE(1, 0, 3, 2)));
-	sum = (double)(_mm_cvtss_f32(t) + _mm_cvtss_f32(_mm_shuffle_ps(t, t,
-	    1)));
+	sum = (double)reduce512(_mm512_add_ps(_mm512_add_ps(a[0], a[2]),
+	    _mm512_add_ps(a[1], a[3])));
 	for (; i < hd; i++)
 		sum += (double)(k[i] * q[i]);
 	return (float)sum;

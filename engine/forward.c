@@ -408,7 +408,8 @@ attend_group(struct fwd *f, const struct attn_job *a, uint32_t t,
 	}
 }
 
-/* a x b + c x d as llama.cpp's split attention combines its runs. */
+/* a x b + c x d as llama.cpp's split attention combines its runs: two
+ * roundings and a sum (volatile: no FMA, whatever -march the build takes). */
 static inline float
 split_add(float a, float b, float c, float d)
 {

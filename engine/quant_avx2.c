@@ -359,17 +359,7 @@ qt_bf16_dot_avx2(int n, float *s, const void *vx, const void *vy)
 #define QT_BF16X	__attribute__((target("avx512f,avx512bf16")))
 #define QT_512		__attribute__((target("avx512f")))
 
-static QT_512 inline float
-reduce512(__m512 v)
-{
-	__m256	h = _mm256_add_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(
-		    _mm512_castps_pd(v), 1)), _mm512_castps512_ps256(v));
-	__m128	q = _mm_add_ps(_mm256_extractf128_ps(h, 1),
-		    _mm256_castps256_ps128(h));
-
-	q = _mm_add_ps(q, _mm_shuffle_ps(q, q, _MM_SHUFFLE(1, 0, 3, 2)));
-	return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
-}
+#include "reduce512.h"
 
 static inline double
 bf16_tail(int i, int n, const uint16_t *x, const uint16_t *y, double sum)
