@@ -204,6 +204,7 @@ proto_load_put(struct proto_buf *b, const struct proto_load *l)
 	proto_put_str(b, l->template_name);
 	proto_put_u32(b, l->n_batch);
 	proto_put_u32(b, l->nice);
+	proto_put_str(b, l->template_text != NULL ? l->template_text : "");
 }
 
 /* Decode a load request; the strings are allocated (proto_load_free). */
@@ -218,6 +219,7 @@ proto_load_get(struct proto_rd *r, struct proto_load *l)
 	l->template_name = proto_get_str(r, NULL);
 	l->n_batch = proto_get_u32(r);
 	l->nice = proto_get_u32(r);
+	l->template_text = proto_get_str(r, NULL);
 	if (r->err) {
 		proto_load_free(l);
 		return -1;
@@ -231,7 +233,8 @@ proto_load_free(struct proto_load *l)
 {
 	free(l->path);
 	free(l->template_name);
-	l->path = l->template_name = NULL;
+	free(l->template_text);
+	l->path = l->template_name = l->template_text = NULL;
 }
 
 /* Encode sampling parameters. */

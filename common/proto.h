@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PROTO_VERSION		1
+#define PROTO_VERSION		2	/* 2: load carries template_text */
 #define PROTO_MAX_PAYLOAD	(64u << 20)
 
 enum proto_type {
@@ -54,7 +54,8 @@ enum proto_err {
 	PROTO_EVERSION,		/* protocol versions differ */
 	PROTO_EIO,		/* detail: path and errno text */
 	PROTO_ESTATE,		/* a KV snapshot does not fit this model */
-	PROTO_EINTERNAL
+	PROTO_EINTERNAL,
+	PROTO_ETEMPLATE		/* detail: "line N: ..." of a Go template */
 };
 
 enum proto_role {
@@ -95,6 +96,8 @@ struct proto_load {
 	char		*template_name;	/* "auto", "llama3", ... */
 	uint32_t	 n_batch;	/* 0: the engine's choice */
 	uint32_t	 nice;		/* lower the engine's priority by this */
+	char		*template_text;	/* template_name "go": ollama's
+					 * TEMPLATE; else NULL or "" */
 };
 
 /* PROTO_REQ_PARAMS */

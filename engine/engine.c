@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "forward.h"
+#include "gotmpl.h"
 #include "kvsnap.h"
 #include "model.h"
 #include "quant.h"
@@ -50,6 +51,8 @@ struct engine {
 	int32_t			 max_tokens;	/* -1: until the context */
 	uint32_t		 reserve;	/* reply reserve; 0: automatic */
 	int			 tmpl;
+	struct gotmpl		*go;		/* tmpl TMPL_GO: the template */
+	char			*go_err;	/* its last render error */
 	int32_t			 stops[WK_MAX_STOPS];
 	size_t			 n_stops;
 	float			*logits;
@@ -91,6 +94,10 @@ unload(struct engine *e)
 	model_free(e->model);
 	free(e->logits);
 	free(e->cached);
+	gotmpl_free(e->go);
+	free(e->go_err);
+	e->go = NULL;
+	e->go_err = NULL;
 	e->fwd = NULL;
 	e->smp = NULL;
 	e->model = NULL;
@@ -123,13 +130,61 @@ send_ready(struct engine *e)
 	proto_buf_free(&b);
 }
 
+/* The template the load asks for: a name, "auto", or "go" with the text
+ * of an ollama template.  0, or -1 after an error was sent (and the
+ * model unloaded). */
+static int
+load_template(struct engine *e, const struct proto_load *l)
+{
+	char	*cause = NULL;
+	int	 kind, stops;
+
+	kind = stops = tmpl_detect(e->model->gguf, e->model->tok);
+	if (l->template_name != NULL && strcmp(l->template_name, "go") == 0) {
+		e->go = gotmpl_parse(l->template_text != NULL ?
+		    l->template_text : "", l->template_text != NULL ?
+		    strlen(l->template_text) : 0, &cause);
+		if (e->go == NULL) {
+			send_error(e, cause != NULL ? PROTO_ETEMPLATE :
+			    PROTO_ENOMEM, "%s", cause != NULL ? cause :
+			    "out of memory");
+			free(cause);
+			unload(e);
+			return -1;
+		}
+		kind = TMPL_GO;
+	} else if ((kind = tmpl_by_name(l->template_name)) >= 0)
+		stops = kind;
+	else
+		kind = stops;
+	e->tmpl = kind;
+	/* An ollama template ends turns with the markup of the model's own
+	 * template; PARAMETER stop adds stop strings. */
+	e->n_stops = tmpl_stops(stops, e->model->tok, e->stops, WK_MAX_STOPS);
+	return 0;
+}
+
+/* Render the selected messages under the loaded template; 0 or -1 (with
+ * e->go_err set when an ollama template failed). */
+static int
+render(struct engine *e, const struct tmpl_msg *sel, size_t n,
+    int32_t **ids, size_t *n_ids, size_t *cap)
+{
+	if (e->tmpl != TMPL_GO)
+		return tmpl_render(e->tmpl, e->model->tok, sel, n, 1, ids,
+		    n_ids, cap, NULL);
+	free(e->go_err);
+	e->go_err = NULL;
+	return tmpl_render_go(e->go, e->model->tok, sel, n, ids, n_ids, cap,
+	    &e->go_err);
+}
+
 static void
 do_load(struct engine *e, struct proto_rd *r)
 {
 	struct proto_load	 l;
 	char			*cause = NULL;
 	uint32_t		 n_ctx;
-	int			 kind;
 
 	if (proto_load_get(r, &l) != 0) {
 		send_error(e, PROTO_EPROTO, "malformed load request");
@@ -174,11 +229,8 @@ do_load(struct engine *e, struct proto_rd *r)
 		goto out;
 	}
 	fwd_set_cancel(e->fwd, &e->cancel);
-	kind = tmpl_by_name(l.template_name);
-	if (kind < 0)
-		kind = tmpl_detect(e->model->gguf, e->model->tok);
-	e->tmpl = kind;
-	e->n_stops = tmpl_stops(kind, e->model->tok, e->stops, WK_MAX_STOPS);
+	if (load_template(e, &l) != 0)
+		goto out;
 	send_ready(e);
 out:
 	free(cause);
@@ -286,8 +338,7 @@ fit_context(struct engine *e, struct wk_chat *c, int32_t **ids,
 			if (keep[i])
 				sel[n++] = c->msgs[i];
 		*n_ids = 0;
-		if (tmpl_render(e->tmpl, e->model->tok, sel, n, 1, ids, n_ids,
-		    cap, NULL) != 0) {
+		if (render(e, sel, n, ids, n_ids, cap) != 0) {
 			free(sel);
 			return -1;
 		}
@@ -532,7 +583,10 @@ do_chat(struct engine *e, struct proto_rd *r)
 	}
 	if ((keep = malloc(c.n)) == NULL ||
 	    (fit = fit_context(e, &c, &ids, &n_ids, &cap, keep)) < 0) {
-		send_error(e, PROTO_ENOMEM, "out of memory");
+		if (e->go_err != NULL)
+			send_error(e, PROTO_ETEMPLATE, "%s", e->go_err);
+		else
+			send_error(e, PROTO_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (fit > 0) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gguf.h"
+#include "gotmpl.h"
 #include "tok.h"
 
 struct rend {
@@ -142,6 +143,20 @@ mark_start(struct rend *r, size_t *msg_start, size_t i)
 {
 	if (msg_start != NULL)
 		msg_start[i] = *r->n;
+}
+
+/* Start rendering into *ids: BOS first when the vocabulary asks. */
+static void
+rend_start(struct rend *r, const struct tok *t, int32_t **ids,
+    size_t *n_ids, size_t *cap)
+{
+	memset(r, 0, sizeof *r);
+	r->t = t;
+	r->ids = ids;
+	r->n = n_ids;
+	r->cap = cap;
+	if (tok_add_bos(t) && tok_bos(t) >= 0)
+		r_id(r, tok_bos(t));
 }
 
 static void
@@ -276,13 +291,7 @@ tmpl_render(int kind, const struct tok *t, const struct tmpl_msg *msgs,
 
 	if (kind < 0 || kind >= TMPL_COUNT)
 		return -1;
-	memset(&r, 0, sizeof r);
-	r.t = t;
-	r.ids = ids;
-	r.n = n_ids;
-	r.cap = cap;
-	if (tok_add_bos(t) && tok_bos(t) >= 0)
-		r_id(&r, tok_bos(t));
+	rend_start(&r, t, ids, n_ids, cap);
 	switch (kind) {
 	case TMPL_LLAMA3:
 		render_llama3(&r, msgs, n, add_gen, msg_start);
@@ -303,6 +312,47 @@ tmpl_render(int kind, const struct tok *t, const struct tmpl_msg *msgs,
 	r_flush(&r);
 	if (msg_start != NULL)
 		msg_start[n] = *n_ids;
+	free(r.buf);
+	return r.err ? -1 : 0;
+}
+
+/* A piece of the Go template's output: its own text has its special
+ * tokens split out, message text is one with the run around it. */
+static void
+go_emit(void *arg, const char *s, size_t len, int from_tmpl)
+{
+	struct rend	*r = arg;
+	size_t		 i, start = 0, m;
+	int32_t		 id;
+
+	if (!from_tmpl) {
+		r_text(r, s, len);
+		return;
+	}
+	for (i = 0; i < len; i++)
+		if ((id = tok_special_at(r->t, s + i, len - i, &m)) >= 0) {
+			r_text(r, s + start, i - start);
+			r_id(r, id);
+			start = i + m;
+			i += m - 1;
+		}
+	r_text(r, s + start, len - start);
+}
+
+/* Render through an ollama template: 0, or -1 with *cause (caller frees;
+ * NULL for out of memory). */
+int
+tmpl_render_go(const struct gotmpl *g, const struct tok *t,
+    const struct tmpl_msg *msgs, size_t n, int32_t **ids, size_t *n_ids,
+    size_t *cap, char **cause)
+{
+	struct rend	r;
+
+	*cause = NULL;
+	rend_start(&r, t, ids, n_ids, cap);
+	if (gotmpl_render(g, msgs, n, go_emit, &r, cause) != 0)
+		r.err = 1;
+	r_flush(&r);
 	free(r.buf);
 	return r.err ? -1 : 0;
 }
@@ -365,6 +415,8 @@ tmpl_by_name(const char *name)
 const char *
 tmpl_name(int kind)
 {
+	if (kind == TMPL_GO)
+		return "go";
 	return kind >= 0 && kind < TMPL_COUNT ? tmpl_names[kind] : "?";
 }
 

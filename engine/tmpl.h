@@ -22,6 +22,8 @@ enum tmpl_kind {
 	TMPL_MISTRAL,
 	TMPL_COUNT
 };
+/* An ollama (Go) template, rendered by tmpl_render_go() (gotmpl.h). */
+#define TMPL_GO		TMPL_COUNT
 
 struct tmpl_msg {
 	const char	*role;		/* "system", "user", "assistant" */
@@ -50,6 +52,18 @@ int		 tmpl_render(int kind, const struct tok *,
 		    const struct tmpl_msg *msgs, size_t n, int add_gen,
 		    int32_t **ids, size_t *n_ids, size_t *cap,
 		    size_t *msg_start);
+
+/*
+ * Render msgs[0..n) through an ollama template as ollama does (BOS first
+ * when the vocabulary asks for it): the special-token texts of the
+ * template's own text are their control tokens, as in the built-in
+ * templates, and message text is encoded with special parsing off.
+ * Returns 0, or -1 with *cause (caller frees; NULL for out of memory).
+ */
+struct gotmpl;
+int		 tmpl_render_go(const struct gotmpl *, const struct tok *,
+		    const struct tmpl_msg *msgs, size_t n, int32_t **ids,
+		    size_t *n_ids, size_t *cap, char **cause);
 
 /* Token ids that end a reply under this template, beyond the vocab's
  * end-of-generation tokens; returns how many were stored (at most max). */

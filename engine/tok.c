@@ -566,6 +566,27 @@ tok_special(const struct tok *t, const char *text)
 	return id >= 0 && t->type[id] == TOK_T_CONTROL ? id : -1;
 }
 
+/* The control token whose text starts s[0..len) (the longest), or -1;
+ * *mlen gets its length. */
+int32_t
+tok_special_at(const struct tok *t, const char *s, size_t len, size_t *mlen)
+{
+	size_t	i, n;
+	int32_t	id;
+
+	for (i = 0; i < t->n_special; i++) {
+		id = t->special[i];
+		n = t->off[id + 1] - t->off[id];
+		if (t->type[id] != TOK_T_CONTROL || n > len ||
+		    t->text[t->off[id]] != s[0] ||
+		    memcmp(t->text + t->off[id], s, n) != 0)
+			continue;
+		*mlen = n;
+		return id;
+	}
+	return -1;
+}
+
 /* Search for needle in hay; the offset or (size_t)-1. */
 static size_t
 find_bytes(const char *hay, size_t n, const char *needle, size_t m)

@@ -34,6 +34,10 @@ int		 tok_is_eog(const struct tok *, int32_t id);
 int		 tok_is_control(const struct tok *, int32_t id);
 /* Id of a special (control) token given its text, or -1. */
 int32_t		 tok_special(const struct tok *, const char *text);
+/* The control token whose text begins s[0..len) (the longest), or -1;
+ * *mlen gets the length of its text. */
+int32_t		 tok_special_at(const struct tok *, const char *s, size_t len,
+		    size_t *mlen);
 
 /* Encode len bytes of text, appending ids to *ids (grown with realloc,
  * *n updated).  add_bos prepends BOS (when the vocab has one); parse_special

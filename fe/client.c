@@ -325,6 +325,9 @@ client_error_text(uint32_t code, const char *detail)
 	case PROTO_ESTATE:
 		what = _("the saved state does not fit this model");
 		break;
+	case PROTO_ETEMPLATE:
+		what = _("the Modelfile's TEMPLATE cannot be used");
+		break;
 	default:
 		what = _("engine error");
 		break;
