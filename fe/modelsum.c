@@ -61,6 +61,20 @@ modelsum_cached(const char *path)
 	return xstrdup(hex);
 }
 
+/* Hash the file without caching (small files); caller frees, NULL with
+ * errno set. */
+char *
+modelsum_file(const char *path)
+{
+	uint8_t	 d[32];
+	char	 hex[65];
+
+	if (sha256_file(path, d) != 0)
+		return NULL;
+	sha256_hex(d, hex);
+	return xstrdup(hex);
+}
+
 /* Hash the file and cache the digest; caller frees. */
 char *
 modelsum_now(const char *path)

@@ -10,6 +10,8 @@
 char	*modelsum_cached(const char *path);
 /* Compute and cache it in the background unless it is known. */
 void	 modelsum_start(const char *path);
+/* Compute it now without caching (small files); caller frees, or NULL. */
+char	*modelsum_file(const char *path);
 /* Compute and cache it now; the digest (caller frees) or NULL. */
 char	*modelsum_now(const char *path);
 
