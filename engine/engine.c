@@ -118,7 +118,7 @@ send_ready(struct engine *e)
 	r.n_embd = m->hp.n_embd;
 	r.weight_bytes = model_weight_bytes(m);
 	r.threads = (uint32_t)fwd_n_threads(e->fwd);
-	r.simd = (char *)qt_simd_name();
+	r.simd = (char *)qt_path_name();
 	proto_buf_init(&b);
 	proto_ready_put(&b, &r);
 	proto_send_buf(e->fd_ev, PROTO_EV_READY, &b);
@@ -762,5 +762,5 @@ engine_init(void)
 const char *
 engine_simd_name(void)
 {
-	return qt_simd_name();
+	return qt_path_name();
 }
