@@ -650,6 +650,9 @@ cfg_free(struct cfg *c)
 		free(c->prompts[i].text);
 	}
 	free(c->prompts);
+	for (i = 0; i < c->n_lora; i++)
+		free(c->lora[i]);
+	free(c->lora);
 	memset(c, 0, sizeof *c);
 }
 

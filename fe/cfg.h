@@ -63,6 +63,9 @@ struct cfg {
 	char			 stop[PROTO_MAX_STOP][PROTO_STOP_MAX];
 	struct cfg_prompt	*prompts;	/* named system prompts */
 	size_t			 n_prompts;
+	char			**lora;		/* adapters: PATH[:SCALE] (a
+						 * Modelfile's ADAPTER too) */
+	size_t			 n_lora;
 };
 
 /* Warnings (unknown keys, ...) go to this callback, one sentence each. */

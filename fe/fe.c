@@ -17,10 +17,27 @@
 #include "client.h"
 #include "conv.h"
 #include "journal.h"
+#include "modelfile.h"
 #include "xmalloc.h"
 #include "util.h"
 #include "utf8.h"
 #include "i18n.h"
+
+/* A Modelfile's MESSAGE lines open a conversation that has none yet. */
+static void
+preload(struct fe *fe, struct conv *cv)
+{
+	size_t	i;
+	int	role;
+
+	if (cv->n > 0)
+		return;
+	for (i = 0; i < fe->n_preload; i++)
+		if ((role = conv_role_by_name(fe->preload[i].role)) >= 0 &&
+		    role != CONV_SYSTEM)
+			conv_add(cv, role, fe->preload[i].text,
+			    strlen(fe->preload[i].text));
+}
 
 /* Add the conversation given by --resume, --session or --history to cv
  * (a session's KV snapshot is restored too); errors go to stderr. */
@@ -61,6 +78,7 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 		free(cause);
 		return -1;
 	}
+	preload(fe, cv);
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 #ifndef YT_FE_FE_H
 #define YT_FE_FE_H
 
+#include <stdio.h>
+
 #include "cfg.h"
 #include "proto.h"
 
@@ -26,7 +28,17 @@ struct fe {
 	int			 with_prompt;	/* batch: use the template */
 	int			 verbose;
 	int			 demo;		/* the bundled demo model */
+	/* A Modelfile's opening messages (MESSAGE), and what it set. */
+	const struct mf_msg	*preload;
+	size_t			 n_preload;
+	int			 mf_seed;
+	int			 mf_max;
+	/* The first message, sent at once (llama-cli's -i -p TEXT). */
+	const char		*first;
 };
+
+struct mf_msg;
+struct modelfile;
 
 /* The front ends of src/ (fe_line.c, fe_batch.c); exit statuses. */
 int	fe_oneshot(struct fe *);
@@ -54,6 +66,11 @@ int	fe_set_param(struct proto_params *, const char *name,
 int	fe_add_stop(struct proto_params *, const char *value, char **cause);
 /* Decode \n \t \r \\ in place; -1 for another escape. */
 int	fe_unescape(char *);
+/* Lay a Modelfile (or ollama model) over fe's settings (fe_modelfile.c);
+ * 0, or -1 with *cause "file:line: ..." (caller frees).  fe then points
+ * into mf; notes on what is ignored go to notes. */
+int	fe_apply_modelfile(struct fe *, const struct modelfile *, FILE *notes,
+	    char **cause);
 /* "temperature 0.20, top-k 40, ..." for /stats and the status line;
  * caller frees. */
 char	*fe_params_text(const struct proto_params *);

@@ -359,8 +359,10 @@ command(struct mfp *p, struct modelfile *mf, const char *cmd,
 		free(v);
 	} else if (strcasecmp(cmd, "SYSTEM") == 0)
 		set_str(&mf->system, v);
-	else if (strcasecmp(cmd, "TEMPLATE") == 0)
+	else if (strcasecmp(cmd, "TEMPLATE") == 0) {
 		set_str(&mf->template_text, v);
+		mf->template_line = line;
+	}
 	else {
 		add_license(mf, v);
 		free(v);
@@ -538,8 +540,10 @@ modelfile_overlay(struct modelfile *base, struct modelfile *top)
 
 	if (top->system != NULL)
 		set_str(&base->system, top->system);
-	if (top->template_text != NULL)
+	if (top->template_text != NULL) {
 		set_str(&base->template_text, top->template_text);
+		base->template_line = top->template_line;
+	}
 	if (top->license != NULL)
 		set_str(&base->license, top->license);
 	top->system = top->template_text = top->license = NULL;
@@ -561,4 +565,54 @@ modelfile_overlay(struct modelfile *base, struct modelfile *top)
 	top->n_msgs = 0;
 	set_str(&base->path, top->path);
 	top->path = NULL;
+}
+
+/*
+ * What a -m or --modelfile argument names: "ollama:NAME" is read from
+ * the store; a Modelfile (always when is_modelfile, else when it sniffs
+ * as one) is read, and its FROM, when an ollama model, laid under it.
+ * Returns 1 with mf filled, 0 for anything else (a GGUF file, a folder),
+ * -1 with *cause (caller frees).
+ */
+int
+modelfile_resolve(const char *arg, int is_modelfile, struct modelfile *mf,
+    char **cause)
+{
+	struct modelfile	 top;
+	char			*root;
+	int			 r;
+
+	*cause = NULL;
+	if (strncmp(arg, "ollama:", 7) == 0) {
+		root = ollama_root();
+		r = ollama_load(mf, root, arg, cause);
+		free(root);
+		return r == 0 ? 1 : -1;
+	}
+	if (!is_modelfile && !modelfile_sniff(arg))
+		return 0;
+	modelfile_init(&top);
+	if (modelfile_load(&top, arg, cause) != 0) {
+		modelfile_free(&top);
+		return -1;
+	}
+	if (strncmp(top.model, "ollama:", 7) != 0) {
+		*mf = top;
+		return 1;
+	}
+	root = ollama_root();
+	r = ollama_load(mf, root, top.model, cause);
+	free(root);
+	if (r != 0) {
+		/* Name the FROM line that led there. */
+		root = *cause;
+		xasprintf(cause, "%s:%d: FROM %s: %s", arg, top.from_line,
+		    top.from, root);
+		free(root);
+		modelfile_free(&top);
+		return -1;
+	}
+	modelfile_overlay(mf, &top);
+	modelfile_free(&top);
+	return 1;
 }

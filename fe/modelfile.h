@@ -32,6 +32,8 @@ struct modelfile {
 	size_t		 n_adapters;
 	char		*system;	/* the last SYSTEM */
 	char		*template_text;	/* the last TEMPLATE (Go template) */
+	int		 template_line;	/* its first line in the file; 0:
+					 * from a store's template layer */
 	char		*license;	/* LICENSE texts, joined */
 	struct mf_param	*params;
 	size_t		 n_params;
@@ -63,6 +65,13 @@ const char *modelfile_param(const struct modelfile *, const char *name);
 /* Lay over what base has (an ollama model) what top says: top's
  * SYSTEM, TEMPLATE, adapters, parameters and messages win or add. */
 void	modelfile_overlay(struct modelfile *base, struct modelfile *top);
+
+/* What -m or --modelfile names: 1 with mf filled for a Modelfile (when
+ * is_modelfile, or when the file sniffs as one) or "ollama:NAME" (an
+ * ollama FROM laid under the Modelfile), 0 for anything else, -1 with
+ * *cause (caller frees). */
+int	modelfile_resolve(const char *arg, int is_modelfile,
+	    struct modelfile *, char **cause);
 
 /* ollama's store: the root ($OLLAMA_MODELS, else ~/.ollama/models;
  * caller frees) and a model in it, "NAME[:TAG]" with NAME as

@@ -274,6 +274,7 @@ use_layer(struct modelfile *mf, struct layer *l, const char *mpath,
 	if (strcmp(l->type, "template") == 0) {
 		free(mf->template_text);
 		mf->template_text = text;
+		mf->template_line = 0;
 		return 0;
 	}
 	if (strcmp(l->type, "system") == 0) {

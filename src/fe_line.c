@@ -717,6 +717,10 @@ fe_plain(struct fe *fe)
 			free(cause);
 		}
 	}
+	if (fe->first != NULL && *fe->first != '\0') {
+		conv_add(&pl.cv, CONV_USER, fe->first, strlen(fe->first));
+		do_send(&pl);
+	}
 	while (!pl.quit) {
 		if ((pl.tty ? read_line_tty(&pl, &line) :
 		    read_line_pipe(&pl, &line)) != 0)

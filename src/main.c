@@ -20,6 +20,7 @@
 #include "datadir.h"
 #include "tools/cmd.h"
 #include "engine/engine.h"
+#include "engine/gotmpl.h"
 #include "fe.h"
 #include "log.h"
 #include "proto.h"
@@ -27,8 +28,12 @@
 #include "xmalloc.h"
 #include "util.h"
 #include "i18n.h"
+#include "llamacli.h"
+#include "modelfile.h"
 
 #define DEMO_MODEL	"stories260K.gguf"
+#define SHORTOPTS	"hVm:p:n:c:t:vf:ir:e"
+#define PROMPT_FILE_MAX	(16u << 20)	/* bytes of -f FILE */
 
 struct subcmd {
 	const char	*name;
@@ -68,7 +73,13 @@ enum {
 	OPT_BATCH_SIZE,
 	OPT_HISTORY,
 	OPT_SESSION,
-	OPT_RESUME
+	OPT_RESUME,
+	OPT_MODELFILE,
+	OPT_CONVERSATION,
+	OPT_IN_PREFIX,
+	OPT_IN_SUFFIX,
+	OPT_NO_ESCAPE,
+	OPT_NGL
 };
 
 static const struct option longopts[] = {
@@ -110,6 +121,26 @@ static const struct option longopts[] = {
 	{ "predictions_file", required_argument, NULL, OPT_PRED_FILE },
 	{ "only_cpu", no_argument, NULL, OPT_IGNORED },
 	{ "use_cpu", no_argument, NULL, OPT_IGNORED },
+	{ "modelfile", required_argument, NULL, OPT_MODELFILE },
+	/* llama.cpp's llama-cli, as the seed's scripts/llama_cpp/chat.sh
+	 * uses it (-cnv and -ngl are rewritten by llama_argv()). */
+	{ "file", required_argument, NULL, 'f' },
+	{ "conversation", no_argument, NULL, OPT_CONVERSATION },
+	{ "reverse-prompt", required_argument, NULL, 'r' },
+	{ "in-prefix", required_argument, NULL, OPT_IN_PREFIX },
+	{ "in-suffix", required_argument, NULL, OPT_IN_SUFFIX },
+	{ "escape", no_argument, NULL, 'e' },
+	{ "no-escape", no_argument, NULL, OPT_NO_ESCAPE },
+	{ "color", no_argument, NULL, OPT_IGNORED },
+	{ "n-gpu-layers", required_argument, NULL, OPT_NGL },
+	{ "gpu-layers", required_argument, NULL, OPT_NGL },
+	{ "repeat_penalty", required_argument, NULL, OPT_REPEAT_PENALTY },
+	{ "repeat_last_n", required_argument, NULL, OPT_REPEAT_LAST_N },
+	{ "top_k", required_argument, NULL, OPT_TOP_K },
+	{ "top_p", required_argument, NULL, OPT_TOP_P },
+	{ "min_p", required_argument, NULL, OPT_MIN_P },
+	{ "ctx_size", required_argument, NULL, 'c' },
+	{ "n_predict", required_argument, NULL, 'n' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -296,6 +327,23 @@ struct chat_opts {
 	int		 seed_data;	/* --data_file, the seed script's */
 	int		 max_set;
 	int		 seed_set;
+	const char	*modelfile;	/* a Modelfile or ollama:NAME */
+	struct modelfile mf;
+	/* llama-cli's flags */
+	const char	*prompt;	/* -p TEXT, or -f FILE's text */
+	const char	*prompt_file;
+	int		 interactive;	/* -i */
+	int		 conversation;	/* -cnv */
+	int		 escape;	/* -e 1, --no-escape -1 */
+	int		 ngl_noted;
+	const char	*in_prefix;
+	const char	*in_suffix;
+	const char	*rprompt[PROTO_MAX_STOP];	/* -r */
+	size_t		 n_rprompt;
+	char		*owned[4];	/* texts made from the above */
+	char		*tmpl_text;	/* -i: llama-cli's stream */
+	struct mf_msg	*l3;		/* a Llama-3 prompt's messages */
+	size_t		 n_l3;
 };
 
 /* The sampling options, by the name fe_set_param() knows. */
@@ -382,6 +430,51 @@ opt_value(struct fe *fe, struct chat_opts *o, int c, int *status)
 	return 0;
 }
 
+/* One of llama-cli's flags: 1 if c was one (*status 2 on a bad use),
+ * 0 if not. */
+static int
+llama_opt(struct chat_opts *o, int c, int *status)
+{
+	switch (c) {
+	case 'f':
+		o->prompt_file = optarg;
+		return 1;
+	case 'i':
+		o->interactive = 1;
+		return 1;
+	case OPT_CONVERSATION:
+		o->conversation = 1;
+		return 1;
+	case 'e':
+		o->escape = 1;
+		return 1;
+	case OPT_NO_ESCAPE:
+		o->escape = -1;
+		return 1;
+	case OPT_IN_PREFIX:
+		o->in_prefix = optarg;
+		return 1;
+	case OPT_IN_SUFFIX:
+		o->in_suffix = optarg;
+		return 1;
+	case 'r':
+		if (o->n_rprompt == PROTO_MAX_STOP)
+			*status = usage_error(_("at most %s reverse prompts"),
+			    "8");
+		else
+			o->rprompt[o->n_rprompt++] = optarg;
+		return 1;
+	case OPT_NGL:
+		if (!o->ngl_noted)
+			fprintf(stderr, _("yangtuo: -ngl: yangtuo runs on the "
+			    "CPU; there are no layers to offload\n"));
+		o->ngl_noted = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* The command line over the config's defaults: -1 to go on, else the
  * exit status. */
 static int
@@ -391,16 +484,22 @@ parse_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 
 	optind = 1;
 	opterr = 1;
-	while (status < 0 && (c = getopt_long(argc, argv, "hVm:p:n:c:t:v",
+	while (status < 0 && (c = getopt_long(argc, argv, SHORTOPTS,
 	    longopts, NULL)) != -1) {
 		if (opt_value(fe, o, c, &status))
 			continue;
 		switch (c) {
 		case 'm':
-			o->model = optarg;
+			if (o->modelfile == NULL ||
+			    strcmp(optarg, o->modelfile) != 0)
+				o->model = optarg;
 			break;
 		case 'p':
-			fe->prompt = optarg;
+			o->prompt = optarg;
+			break;
+		default:
+			if (llama_opt(o, c, &status) == 0)
+				goto bad;
 			break;
 		case OPT_PLAIN:
 			o->plain = 1;
@@ -444,14 +543,16 @@ parse_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 			break;
 		case OPT_CONFIG:
 		case OPT_IGNORED:
+		case OPT_MODELFILE:
 		case 'h':
 		case 'V':
 			break;
-		default:
-			fprintf(stderr, _("Try 'yangtuo --help' for more "
-			    "information.\n"));
-			status = 2;
 		}
+		continue;
+bad:
+		fprintf(stderr, _("Try 'yangtuo --help' for more "
+		    "information.\n"));
+		status = 2;
 	}
 	return status;
 }
@@ -469,6 +570,9 @@ check_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 			    argv[optind]);
 		return usage_error(_("unexpected argument '%s'"), argv[optind]);
 	}
+	if (t != NULL && strcmp(t, "go") == 0 && fe->load.template_text !=
+	    NULL)
+		t = NULL;	/* a Modelfile's TEMPLATE */
 	if (t != NULL && strcmp(t, "auto") != 0 && strcmp(t, "llama3") != 0 &&
 	    strcmp(t, "llama2") != 0 && strcmp(t, "chatml") != 0 &&
 	    strcmp(t, "mistral") != 0 && strcmp(t, "none") != 0)
@@ -477,7 +581,8 @@ check_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 	if ((fe->data_file == NULL) != (fe->pred_file == NULL))
 		return usage_error("%s", _("batch mode needs both --data-file "
 		    "and --predictions-file"));
-	if (fe->data_file != NULL && fe->prompt != NULL)
+	if (fe->data_file != NULL && (o->prompt != NULL ||
+	    o->prompt_file != NULL))
 		return usage_error("%s", _("-p and --data-file exclude each "
 		    "other"));
 	return -1;
@@ -504,6 +609,8 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 		o->model = *demo = demo_model();
 		fe->demo = 1;
 	}
+	if (o->tmpl == NULL || strcmp(o->tmpl, "go") != 0)
+		fe->load.template_text = NULL;
 	fe->load.version = PROTO_VERSION;
 	fe->load.path = (char *)o->model;
 	fe->load.template_name = (char *)(o->tmpl != NULL ? o->tmpl : "auto");
@@ -527,6 +634,206 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 	return r;
 }
 
+/* A Modelfile's TEMPLATE parses (the engine would say so only after
+ * loading the model), else its error at the Modelfile's line: 0 or -1. */
+static int
+check_template(const struct modelfile *mf)
+{
+	struct gotmpl	*g;
+	char		*cause = NULL;
+	int		 line = 0, n = 0;
+
+	if (mf->template_text == NULL)
+		return 0;
+	g = gotmpl_parse(mf->template_text, strlen(mf->template_text),
+	    &cause);
+	if (g != NULL) {
+		gotmpl_free(g);
+		return 0;
+	}
+	if (cause != NULL && sscanf(cause, "line %d: %n", &line, &n) == 1 &&
+	    n > 0 && mf->template_line > 0)
+		fprintf(stderr, _("yangtuo: %s:%d: TEMPLATE: %s\n"), mf->path,
+		    mf->template_line + line - 1, cause + n);
+	else
+		fprintf(stderr, _("yangtuo: %s: TEMPLATE: %s\n"), mf->path,
+		    cause != NULL ? cause : strerror(ENOMEM));
+	free(cause);
+	return -1;
+}
+
+/* A -m or --modelfile that names a Modelfile or ollama:NAME (also the
+ * config's model:) sets the defaults the other options override: -1 to
+ * go on, else the exit status. */
+static int
+use_modelfile(struct fe *fe, struct chat_opts *o, struct cfg *cfg, int argc,
+    char **argv)
+{
+	const char	*arg = cfg->model;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 c, r, explicit = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1)
+		if (c == OPT_MODELFILE || (c == 'm' && !explicit)) {
+			arg = optarg;
+			explicit = c == OPT_MODELFILE;
+		}
+	if (arg == NULL)
+		return -1;
+	if ((r = modelfile_resolve(arg, explicit, &o->mf, &cause)) == 0)
+		return -1;
+	if (r < 0 || fe_apply_modelfile(fe, &o->mf, stderr, &cause) != 0) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (check_template(&o->mf) != 0)
+		return 1;
+	o->modelfile = arg;
+	o->model = o->mf.model;
+	o->system = NULL;	/* the Modelfile's, unless --system */
+	if (o->mf.template_text != NULL)
+		o->tmpl = "go";
+	o->seed_set |= fe->mf_seed;
+	o->max_set |= fe->mf_max;
+	/* ADAPTER: the LoRA adapters of the config (--lora). */
+	for (i = 0; i < o->mf.n_adapters; i++) {
+		cfg->lora = xreallocarray(cfg->lora, cfg->n_lora + 1,
+		    sizeof *cfg->lora);
+		cfg->lora[cfg->n_lora++] = xstrdup(o->mf.adapters[i]);
+	}
+	return -1;
+}
+
+/* A copy of s kept until the options are freed, escapes decoded. */
+static const char *
+keep_text(struct chat_opts *o, const char *s, int escape)
+{
+	size_t	i;
+	char	*t;
+
+	if (s == NULL)
+		return NULL;
+	t = xstrdup(s);
+	if (escape)
+		llamacli_unescape(t);
+	for (i = 0; i < sizeof o->owned / sizeof o->owned[0]; i++)
+		if (o->owned[i] == NULL) {
+			o->owned[i] = t;
+			return t;
+		}
+	fatal("keep_text: full");
+	return NULL;
+}
+
+/* -f FILE: the prompt, one final newline dropped as llama.cpp does. */
+static int
+read_prompt_file(struct chat_opts *o)
+{
+	char	*buf;
+	size_t	 len;
+
+	if (modelfile_read(o->prompt_file, PROMPT_FILE_MAX, &buf, &len) != 0) {
+		fprintf(stderr, "yangtuo: %s: %s\n", o->prompt_file,
+		    strerror(errno));
+		return -1;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	o->prompt = keep_text(o, buf, 0);
+	free(buf);
+	return 0;
+}
+
+/* -i: llama-cli's stream.  A Llama-3 prompt with the Llama-3 prefix and
+ * suffix becomes messages under the llama3 template; anything else a Go
+ * template that renders prompt, prefix, input and suffix as llama.cpp
+ * would. */
+static void
+interactive(struct fe *fe, struct chat_opts *o)
+{
+	size_t	i;
+
+	o->system = NULL;
+	fe->system_name = fe->system_text = NULL;
+	if (llamacli_llama3(o->prompt != NULL ? o->prompt : "", o->in_prefix,
+	    o->in_suffix, &o->l3, &o->n_l3)) {
+		o->tmpl = "llama3";
+		for (i = 0; i < o->n_l3; i++)
+			if (strcmp(o->l3[i].role, "system") == 0) {
+				fe->system_name = "custom";
+				fe->system_text = o->l3[i].text;
+			}
+		fe->preload = o->l3;
+		fe->n_preload = o->n_l3 - 1;
+		fe->first = o->l3[o->n_l3 - 1].text;
+		return;
+	}
+	o->tmpl_text = llamacli_template(o->prompt, o->in_prefix,
+	    o->in_suffix);
+	o->tmpl = "go";
+	fe->load.template_text = o->tmpl_text;
+	fe->first = o->prompt;
+}
+
+/* llama-cli's -p, -f, -i, -cnv, -r, --in-prefix, --in-suffix and -e:
+ * -1 to go on, else the exit status. */
+static int
+llama_mode(struct fe *fe, struct chat_opts *o)
+{
+	char	*cause = NULL, *stop;
+	size_t	 i;
+	int	 esc;
+
+	if (o->prompt_file != NULL && read_prompt_file(o) != 0)
+		return 1;
+	/* llama.cpp decodes escapes unless --no-escape; yangtuo's own -p
+	 * stays literal unless -e. */
+	esc = o->escape > 0 || (o->escape == 0 && (o->interactive ||
+	    o->conversation));
+	o->prompt = keep_text(o, o->prompt, esc);
+	o->in_prefix = keep_text(o, o->in_prefix, esc);
+	o->in_suffix = keep_text(o, o->in_suffix, esc);
+	for (i = 0; i < o->n_rprompt; i++) {
+		stop = xstrdup(o->rprompt[i]);
+		if (esc)
+			llamacli_unescape(stop);
+		if (fe_add_stop(&fe->params, stop, &cause) != 0) {
+			free(stop);
+			usage_error("-r: %s", cause);
+			free(cause);
+			return 2;
+		}
+		free(stop);
+	}
+	if (o->conversation) {
+		/* llama-cli -cnv: -p is the system prompt. */
+		o->plain = 1;
+		if (o->prompt != NULL)
+			o->system = o->prompt;
+	} else if (o->interactive) {
+		o->plain = 1;
+		interactive(fe, o);
+	} else
+		fe->prompt = o->prompt;
+	return -1;
+}
+
+static void
+chat_opts_free(struct chat_opts *o)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof o->owned / sizeof o->owned[0]; i++)
+		free(o->owned[i]);
+	free(o->tmpl_text);
+	llamacli_msgs_free(o->l3, o->n_l3);
+	modelfile_free(&o->mf);
+}
+
 /* Everything after the config is read: options, then the front end. */
 static int
 chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
@@ -538,14 +845,17 @@ chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 
 	memset(&fe, 0, sizeof fe);
 	memset(&o, 0, sizeof o);
+	modelfile_init(&o.mf);
 	if (load_config(cfg, config) != 0)
 		return 78;
 	opts_from_cfg(&fe, &o, cfg);
-	if ((r = parse_opts(&fe, &o, argc, argv)) >= 0 ||
-	    (r = check_opts(&fe, &o, argc, argv)) >= 0)
-		return r;
-	r = run_front_end(&fe, &o, cfg, &demo);
+	if ((r = use_modelfile(&fe, &o, cfg, argc, argv)) < 0 &&
+	    (r = parse_opts(&fe, &o, argc, argv)) < 0 &&
+	    (r = check_opts(&fe, &o, argc, argv)) < 0 &&
+	    (r = llama_mode(&fe, &o)) < 0)
+		r = run_front_end(&fe, &o, cfg, &demo);
 	free(demo);
+	chat_opts_free(&o);
 	return r;
 }
 
@@ -563,6 +873,27 @@ config_arg(int argc, char **argv)
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			config = argv[i] + 9;
 	return config;
+}
+
+/* argv with llama.cpp's multi-letter flags -cnv and -ngl spelled as long
+ * options, which getopt reads (up to "--"); the array is allocated. */
+static char **
+llama_argv(int argc, char **argv)
+{
+	char	**v = xcalloc((size_t)argc + 1, sizeof *v);
+	int	  i, dashes = 0;
+
+	for (i = 0; i < argc; i++) {
+		v[i] = argv[i];
+		dashes |= strcmp(argv[i], "--") == 0;
+		if (dashes)
+			continue;
+		if (strcmp(argv[i], "-cnv") == 0)
+			v[i] = (char *)"--conversation";
+		else if (strcmp(argv[i], "-ngl") == 0)
+			v[i] = (char *)"--n-gpu-layers";
+	}
+	return v;
 }
 
 int
@@ -590,9 +921,10 @@ main(int argc, char **argv)
 
 	/* The config file first: it may be named on the command line, also
 	 * as the last argument (--config=FILE). */
+	argv = llama_argv(argc, argv);
 	config = config_arg(argc, argv);
 	opterr = 0;	/* the second pass reports errors */
-	while ((c = getopt_long(argc, argv, "hVm:p:n:c:t:v", longopts,
+	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -609,5 +941,6 @@ main(int argc, char **argv)
 	r = chat_main(&cfg, config, argc, argv);
 	cfg_free(&cfg);
 	log_close();
+	free(argv);
 	return r;
 }

@@ -15,6 +15,7 @@
 #include "engine/quant.h"
 
 #include "tool.h"
+#include "modelfile.h"
 
 /* Print value i of kv (0 for a scalar): integers exactly, signed or
  * not, BOOL as true/false, floats with enough digits to read back. */
@@ -100,22 +101,73 @@ print_gguf(const char *path, const struct gguf *g)
 			    (unsigned long long)counts[t], bytes[t] / 1048576.0);
 }
 
+/* What a Modelfile or an ollama model adds to the model, its licence
+ * last. */
+static void
+print_modelfile(const struct modelfile *mf)
+{
+	size_t	i;
+
+	printf("Modelfile: %s\nFROM %s\nmodel: %s\n", mf->path, mf->from,
+	    mf->model);
+	for (i = 0; i < mf->n_adapters; i++)
+		printf("ADAPTER %s\n", mf->adapters[i]);
+	if (mf->system != NULL)
+		printf("SYSTEM %s\n", mf->system);
+	if (mf->template_text != NULL)
+		printf("TEMPLATE (ollama's Go template, %zu bytes)\n",
+		    strlen(mf->template_text));
+	for (i = 0; i < mf->n_params; i++)
+		printf("PARAMETER %s %s\n", mf->params[i].name,
+		    mf->params[i].value);
+	for (i = 0; i < mf->n_msgs; i++)
+		printf("MESSAGE %s %s\n", mf->msgs[i].role, mf->msgs[i].text);
+	if (mf->license != NULL)
+		printf("LICENSE\n%s\n", mf->license);
+	printf("\n");
+}
+
 /* yangtuo info: metadata, tensor types and the memory a model needs.  A
  * GGUF file that is no model yangtuo runs still shows its metadata, then
  * the reason (exit 1). */
+static int	info_model(const struct eng_opts *);
+
 int
 cmd_info(int argc, char **argv)
 {
-	struct eng_opts	 o;
+	struct eng_opts		 o;
+	struct modelfile	 mf;
+	char			*cause = NULL;
+	int			 r;
+
+	if ((r = tool_parse_opts(argc, argv, &o)) != -1)
+		return r;
+	modelfile_init(&mf);
+	if ((r = modelfile_resolve(o.model, 0, &mf, &cause)) < 0) {
+		fprintf(stderr, "yangtuo: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (r == 1) {
+		print_modelfile(&mf);
+		o.model = mf.model;
+	}
+	r = info_model(&o);
+	modelfile_free(&mf);
+	return r;
+}
+
+/* info on the model file itself. */
+static int
+info_model(const struct eng_opts *po)
+{
+	struct eng_opts	 o = *po;
 	struct model	*m;
 	struct gguf	*g;
 	uint64_t	 kv;
 	uint32_t	 n_ctx;
 	char		*cause = NULL;
-	int		 r;
 
-	if ((r = tool_parse_opts(argc, argv, &o)) != -1)
-		return r;
 	if ((g = gguf_open(o.model, &cause)) == NULL) {
 		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
 		    cause != NULL ? cause : "cannot read");
