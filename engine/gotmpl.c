@@ -731,10 +731,12 @@ gotmpl_parse(const char *text, size_t len, char **cause)
 		return NULL;
 	memset(&p, 0, sizeof p);
 	p.g = g;
-	p.t = text;
-	p.len = len;
 	p.line = 1;
-	g->root = parse_list(&p, &how, &line);
+	/* Text nodes point into the template: keep a copy of it. */
+	if ((p.t = pstrndup(&p, text, len)) != NULL) {
+		p.len = len;
+		g->root = parse_list(&p, &how, &line);
+	}
 	if (g->root != NULL && how != END_EOF)
 		perr(&p, line, "unexpected {{%s}}", how == END_END ? "end" :
 		    "else");

@@ -128,6 +128,28 @@ check_seed_text(void)
 	    "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
+/* The template outlives the text it was parsed from (the engine frees
+ * the load request). */
+static void
+check_copy(void)
+{
+	static const struct tmpl_msg u[] = { M("user", "hi") };
+	struct gotmpl	*g;
+	struct out	 o;
+	char		*text = strdup("<{{ .Prompt }}>"), *cause = NULL;
+
+	g = gotmpl_parse(text, strlen(text), &cause);
+	memset(text, '#', strlen(text));
+	free(text);
+	o.len = 0;
+	o.buf[0] = '\0';
+	ok(g != NULL && gotmpl_render(g, u, 1, collect, &o, &cause) == 0 &&
+	    strcmp(o.buf, "<[hi]>") == 0, "the template keeps its own copy "
+	    "of the text");
+	free(cause);
+	gotmpl_free(g);
+}
+
 static void
 check_language(void)
 {
@@ -160,6 +182,7 @@ check_language(void)
 	    "none[system][bye]");
 	check_text("a key the map lacks prints <no value>",
 	    "{{ .Tools }}|{{ .Prompt }}", u, 1, "<no value>|[hi]");
+	check_copy();
 	check_text("a variable assigned in a loop",
 	    "{{ $n := 0 }}{{ range .Messages }}{{ $n = 5 }}{{ end }}{{ $n }}",
 	    c, 4, "5");
