@@ -161,7 +161,8 @@ usage(FILE *f)
 "      --predictions-file=FILE  ... into this JSON file (resumable)\n"
 "\n"
 "Model and context:\n"
-"  -m, --model=FILE         the GGUF model (default: config, else the demo)\n"
+"  -m, --model=FILE         the model: GGUF, Modelfile or ollama:NAME[:TAG]\n"
+"                           (default: config, else the demo)\n"
 "  -c, --ctx-size=N         context size in tokens (0 = the model's)\n"
 "  -t, --threads=N          compute threads (default: online cores)\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
@@ -221,6 +222,32 @@ usage(FILE *f)
 "\n"
 "Report bugs to: %s\n"
 "yangtuo home page: <%s>\n"), PACKAGE_BUGREPORT, PACKAGE_URL);
+}
+
+/* The ways in besides GGUF: ollama's and llama.cpp's, after the options. */
+static void
+usage_ways_in(FILE *f)
+{
+	fprintf(f, "\n%s", _(
+"Other ways in:\n"
+"      --modelfile=FILE     an ollama Modelfile (FROM, TEMPLATE, SYSTEM,\n"
+"                           PARAMETER, MESSAGE, ADAPTER, LICENSE); -m FILE\n"
+"                           reads one too.  -m ollama:NAME[:TAG] reads\n"
+"                           ollama's store ($OLLAMA_MODELS)\n"
+"llama.cpp's flags (the seed's chat.sh runs as written):\n"
+"  -f, --file=FILE          the prompt (-p) from FILE\n"
+"  -i                       llama-cli's interactive mode: the prompt, then\n"
+"                           each typed line between --in-prefix=TEXT and\n"
+"                           --in-suffix=TEXT\n"
+"      --conversation, -cnv chat with the model's template; -p is the system\n"
+"                           prompt\n"
+"  -r, --reverse-prompt=TEXT  end a reply at TEXT (a stop string)\n"
+"  -e, --escape             decode \\n, \\t... in -p (with -i and -cnv unless\n"
+"                           --no-escape)\n"
+"      --color              accepted: the chat has colours\n"
+"      -ngl, --n-gpu-layers=N  accepted: yangtuo runs on the CPU\n"
+"      --repeat_penalty, --repeat_last_n, --top_k, --top_p, --min_p,\n"
+"      --ctx_size, --n_predict  the spellings with underscores\n"));
 }
 
 /* GNU --version: name and version, copyright, licence, no warranty. */
@@ -929,6 +956,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			usage(stdout);
+			usage_ways_in(stdout);
 			return 0;
 		case 'V':
 			version();
