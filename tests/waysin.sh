@@ -94,6 +94,14 @@ want=$("$bin" -m "$model" --template none --temp 0 -p "Once upon a time" -n 40 2
 [ "$(cat "$tmp/out")" = "${want%% named*}" ] && [ "$want" != "${want%% named*}" ]
 t $? "PARAMETER temperature 0 and stop: the greedy reply, cut before the stop ($(cat "$tmp/out"))"
 
+# MESSAGE lines open the conversation, as --history would.
+printf 'FROM %s\nmessage user Hi\nMESSAGE assistant "Once upon a time"\n' "$model" >"$tmp/mf/msgs"
+"$bin" -m "$tmp/mf/msgs" -p Lily -n 1 --log-file "$tmp/l8" >/dev/null 2>&1
+printf '[{"role":"user","content":"Hi"},{"role":"assistant","content":"Once upon a time"}]' >"$tmp/h.json"
+"$bin" -m "$model" --history "$tmp/h.json" -p Lily -n 1 --log-file "$tmp/l9" >/dev/null 2>&1
+[ -n "$(first_prompt "$tmp/l8")" ] && [ "$(first_prompt "$tmp/l8")" = "$(first_prompt "$tmp/l9")" ]
+t $? "MESSAGE: the opening conversation ($(first_prompt "$tmp/l8"))"
+
 # Malformed Modelfiles: file:line.
 printf 'FROM ./ggml-model-q8_0.gguf\n\nTEMPLATE """{{ if .System }}x\n"""\n' >"$tmp/mf/bad1"
 "$bin" -m "$tmp/mf/bad1" -p x >/dev/null 2>"$tmp/err"; r=$?
