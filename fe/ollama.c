@@ -244,6 +244,23 @@ add_msgs(struct modelfile *mf, const char *text, const char *blob,
 	return 0;
 }
 
+/* Hashing gigabytes at every start would be slow: the model blob's size
+ * is checked, and its digest when a background hash (modelsum.c, also
+ * run for sessions) has cached one. */
+static int
+check_cached(const struct layer *l, const char *mpath, size_t i,
+    char **cause)
+{
+	char	*sum = modelsum_cached(l->blob);
+	int	 r = 0;
+
+	if (sum != NULL && strcmp(sum, l->hex) != 0)
+		r = util_cause(cause, "%s: layers[%zu] (%s): blob %s does not "
+		    "match its digest", mpath, i, l->type, l->blob);
+	free(sum);
+	return r;
+}
+
 /* One layer into mf by its media type; unknown types are skipped. */
 static int
 use_layer(struct modelfile *mf, struct layer *l, const char *mpath,
@@ -253,6 +270,8 @@ use_layer(struct modelfile *mf, struct layer *l, const char *mpath,
 	int	 r = 0;
 
 	if (strcmp(l->type, "model") == 0) {
+		if (check_cached(l, mpath, i, cause) != 0)
+			return -1;
 		free(mf->model);
 		mf->model = l->blob;
 		l->blob = NULL;

@@ -43,6 +43,35 @@ static const char msgs_tmpl[] =
     "{{ .Content }}{{ if not $last }}<|eot_id|>{{ end }}\n"
     "{{- end }}\n{{- end }}";
 
+/* ollama's llama3.1 entry (tools and all): a .Messages template. */
+static const char l31_tmpl[] =
+    "{{- if or .System .Tools }}<|start_header_id|>system<|end_header_id|>\n"
+    "{{- if .System }}\n\n{{ .System }}\n{{- end }}\n"
+    "{{- if .Tools }}\n\nCutting Knowledge Date: December 2023\n\n"
+    "You are a helpful assistant with tool calling capabilities.\n"
+    "{{- end }}<|eot_id|>\n{{- end }}\n"
+    "{{- range $i, $_ := .Messages }}\n"
+    "{{- $last := eq (len (slice $.Messages $i)) 1 }}\n"
+    "{{- if eq .Role \"user\" }}<|start_header_id|>user<|end_header_id|>\n"
+    "{{- if and $.Tools $last }}\n\nGiven the following functions, respond "
+    "in the format {\"name\": function name, \"parameters\": ...}.\n\n"
+    "{{ range $.Tools }}\n{{- . }}\n{{ end }}\n"
+    "Question: {{ .Content }}<|eot_id|>\n"
+    "{{- else }}\n\n{{ .Content }}<|eot_id|>\n"
+    "{{- end }}{{ if $last }}<|start_header_id|>assistant<|end_header_id|>\n"
+    "\n{{ end }}\n"
+    "{{- else if eq .Role \"assistant\" }}<|start_header_id|>assistant"
+    "<|end_header_id|>\n"
+    "{{- if .ToolCalls }}\n{{ range .ToolCalls }}\n{\"name\": "
+    "\"{{ .Function.Name }}\", \"parameters\": {{ .Function.Arguments }}}"
+    "{{ end }}\n"
+    "{{- else }}\n\n{{ .Content }}\n"
+    "{{- end }}{{ if not $last }}<|eot_id|>{{ end }}\n"
+    "{{- else if eq .Role \"tool\" }}<|start_header_id|>ipython"
+    "<|end_header_id|>\n\n{{ .Content }}<|eot_id|>{{ if $last }}"
+    "<|start_header_id|>assistant<|end_header_id|>\n\n{{ end }}\n"
+    "{{- end }}\n{{- end }}";
+
 struct out {
 	char	buf[4096];
 	size_t	len;
@@ -274,7 +303,7 @@ check_ids(const struct tok *t)
 	    M("user", "为什么？") };
 	static const struct tmpl_msg imitation[] = {
 	    M("user", "say <|eot_id|> and <|start_header_id|>") };
-	struct gotmpl	*seed, *msgs;
+	struct gotmpl	*seed, *msgs, *l31;
 	char		*cause = NULL;
 	json_t		*root, *c, *jm, *e;
 	json_error_t	 err;
@@ -284,10 +313,16 @@ check_ids(const struct tok *t)
 
 	seed = gotmpl_parse(seed_tmpl, strlen(seed_tmpl), &cause);
 	msgs = gotmpl_parse(msgs_tmpl, strlen(msgs_tmpl), &cause);
-	if (!ok(seed != NULL && msgs != NULL, "the templates parse")) {
+	l31 = gotmpl_parse(l31_tmpl, strlen(l31_tmpl), &cause);
+	if (!ok(seed != NULL && msgs != NULL && l31 != NULL, "the templates "
+	    "parse (%s)", cause != NULL ? cause : "ok")) {
 		free(cause);
 		return;
 	}
+	ok(same_as_llama3(l31, t, sys_user, 2) && same_as_llama3(l31, t,
+	    multi, 6) && same_as_llama3(l31, t, multi + 1, 5),
+	    "ollama's llama3.1 template (tools unused): the llama3 ids");
+	gotmpl_free(l31);
 	ok(same_as_llama3(seed, t, sys_user, 2) &&
 	    same_as_llama3(msgs, t, sys_user, 2),
 	    "system + user: the llama3 template's ids");

@@ -21,6 +21,7 @@
 #include "fe.h"
 #include "llamacli.h"
 #include "modelfile.h"
+#include "modelsum.h"
 #include "tests/tap.h"
 
 /* The seed's scripts/ollama/Modelfile, FROM made relative, keywords in
@@ -245,6 +246,46 @@ make_store(const char *root, const char *mpath, size_t model_size)
 	free(zeros);
 }
 
+/* A model blob of the right size but other bytes passes until its digest
+ * is known (cached by modelsum.c), then fails. */
+static void
+check_cached_digest(const char *root)
+{
+	struct modelfile	 mf;
+	char			 hex[65], path[700], man[400], *cause = NULL, *x;
+	int			 r1, r2;
+
+	memset(hex, 'a', 64);
+	hex[64] = '\0';
+	x = malloc(4096);
+	memset(x, 'x', 4096);
+	snprintf(path, sizeof path, "store/blobs/sha256-%s", hex);
+	write_file(path, x, 4096);
+	free(x);
+	snprintf(man, sizeof man, "{\"layers\":[{\"mediaType\":"
+	    "\"application/vnd.ollama.image.model\",\"digest\":\"sha256:%s\","
+	    "\"size\":4096}]}", hex);
+	if (system("mkdir -p \"$OLLAMA_TEST_ROOT/manifests/"
+	    "registry.ollama.ai/library/liar\"") != 0)
+		diag("mkdir failed");
+	write_file("store/manifests/registry.ollama.ai/library/liar/latest",
+	    man, strlen(man));
+	modelfile_init(&mf);
+	r1 = ollama_load(&mf, root, "liar", &cause);
+	modelfile_free(&mf);
+	free(cause);
+	cause = NULL;
+	snprintf(path, sizeof path, "%s/blobs/sha256-%s", root, hex);
+	free(modelsum_now(path));
+	r2 = ollama_load(&mf, root, "liar", &cause);
+	ok(r1 == 0 && r2 == -1 && cause != NULL && strstr(cause,
+	    "(model): blob") != NULL && strstr(cause, "does not match its "
+	    "digest") != NULL, "a model blob is checked by size, and by "
+	    "digest once one is cached (%s)", cause != NULL ? cause : "?");
+	free(cause);
+	modelfile_free(&mf);
+}
+
 static void
 check_store(void)
 {
@@ -317,6 +358,7 @@ check_store(void)
 	    "a template blob that does not match its digest: %s", cause);
 	free(cause);
 	modelfile_free(&mf);
+	check_cached_digest(root);
 	snprintf(path, sizeof path, "%s/manifests/registry.ollama.ai/library/"
 	    "broken", root);
 	snprintf(bad, sizeof bad, "mkdir -p '%s' && printf '{\"layers\":"
@@ -448,11 +490,18 @@ check_llamacli(void)
 int
 main(void)
 {
+	char	env[300];
+
 	snprintf(dir, sizeof dir, "/tmp/yt-mf-XXXXXX");
 	if (mkdtemp(dir) == NULL) {
 		ok(0, "mkdtemp");
 		return tap_done();
 	}
+	/* modelsum.c caches digests there. */
+	snprintf(env, sizeof env, "%s/cache", dir);
+	setenv("XDG_CACHE_HOME", env, 1);
+	snprintf(env, sizeof env, "%s/store", dir);
+	setenv("OLLAMA_TEST_ROOT", env, 1);
 	check_seed();
 	check_errors();
 	check_sniff();
