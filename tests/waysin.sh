@@ -135,6 +135,10 @@ MAN
 OLLAMA_MODELS=$store "$bin" -m ollama:tiny -p "Once upon a time" -n 40 >"$tmp/out2" 2>&1
 [ "$(cat "$tmp/out2")" = "${want%% named*}" ]
 t $? "-m ollama:tiny: the store's template, temperature and stop ($(cat "$tmp/out2"))"
+OLLAMA_MODELS=$store "$bin" info ollama:tiny >"$tmp/out" 2>&1 &&
+	grep -q '^SYSTEM Be brief.' "$tmp/out" && grep -q '^PARAMETER stop  named' "$tmp/out" &&
+	grep -q 'llama.block_count' "$tmp/out"
+t $? "info ollama:tiny: the layers, then the model"
 printf 'FROM tiny\nPARAMETER stop " little"\n' >"$tmp/mf/over"
 OLLAMA_MODELS=$store "$bin" -m "$tmp/mf/over" -p "Once upon a time" -n 40 >"$tmp/out2" 2>&1
 [ "$(cat "$tmp/out2")" = "${want%% little*}" ]
