@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/gguf.h"
+#include "engine/hf.h"
 #include "engine/model.h"
 #include "engine/quant.h"
 
@@ -116,7 +117,7 @@ cmd_info(int argc, char **argv)
 
 	if ((r = tool_parse_opts(argc, argv, &o)) != -1)
 		return r;
-	if ((g = gguf_open(o.model, &cause)) == NULL) {
+	if ((g = hf_gguf_open(o.model, &cause)) == NULL) {
 		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
 		    cause != NULL ? cause : "cannot read");
 		free(cause);
