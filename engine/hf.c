@@ -353,6 +353,18 @@ add_tensor(struct hf_ctx *c, const char *hf_name, const char *gguf_name,
 	t->type = s->type;
 	t->nbytes = s->nbytes;
 	t->data = s->data;
+	/* Vectors (the norms) become F32, as the converter writes them:
+	 * llama.cpp adds them to f32 activations and takes no other type. */
+	if (s->n_dims == 1 && s->type != QT_F32) {
+		if (s->n_elems > SIZE_MAX / 4 ||
+		    (p = ctx_copy(c, s->n_elems * 4)) == NULL)
+			return util_cause(cause, "out of memory");
+		safetensors_read_f32(s, 0, p, s->n_elems);
+		t->type = QT_F32;
+		t->nbytes = s->n_elems * 4;
+		t->data = p;
+		return 0;
+	}
 	/* A header not padded to the element size leaves data unaligned:
 	 * the kernels read whole elements, so copy. */
 	if ((uintptr_t)s->data % (s->type == QT_F32 ? 4 : 2) != 0) {
