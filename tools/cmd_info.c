@@ -84,9 +84,16 @@ print_gguf(const char *path, const struct gguf *g)
 	uint64_t	 i;
 	unsigned	 t;
 
-	printf("file: %s\nGGUF version %u, %llu metadata keys, %llu tensors\n"
-	    "\nmetadata:\n", path, g->version, (unsigned long long)g->n_kv,
-	    (unsigned long long)g->n_tensors);
+	if (hf_is_folder(path))
+		printf("folder: %s\nHugging Face folder read as GGUF, %llu "
+		    "metadata keys, %llu tensors\n\nmetadata:\n", path,
+		    (unsigned long long)g->n_kv,
+		    (unsigned long long)g->n_tensors);
+	else
+		printf("file: %s\nGGUF version %u, %llu metadata keys, %llu "
+		    "tensors\n\nmetadata:\n", path, g->version,
+		    (unsigned long long)g->n_kv,
+		    (unsigned long long)g->n_tensors);
 	for (i = 0; i < g->n_kv; i++)
 		print_kv(&g->kv[i]);
 	for (i = 0; i < g->n_tensors; i++)
