@@ -203,8 +203,13 @@ cfg_read(struct hf_cfg *h, const char *dir, char **cause)
 	int	 rc = -1;
 
 	memset(h, 0, sizeof *h);
-	if ((c = hf_json_load(dir, "config.json", 0, cause)) == NULL)
+	if ((c = hf_json_load(dir, "config.json", 1, cause)) == NULL) {
+		if (*cause == NULL)
+			util_cause(cause, "config.json is missing, so this is "
+			    "no Hugging Face model folder (give such a folder "
+			    "or a GGUF file)");
 		return -1;
+	}
 	h->eps = 1e-6;
 	h->theta = 10000.0;
 	if (cfg_arch(c, cause) ||
