@@ -231,9 +231,9 @@ cfg_read(struct hf_cfg *h, const char *dir, char **cause)
 	    cfg_rope(h, c, cause))
 		goto out;
 	h->tied = json_is_true(json_object_get(c, "tie_word_embeddings"));
-	if (h->head_dim % 2 != 0)
-		util_cause(cause, "config.json: head dimension %llu is odd",
-		    (unsigned long long)h->head_dim);
+	if (h->head_dim == 0 || h->head_dim % 2 != 0)
+		util_cause(cause, "config.json: a head dimension of %llu is "
+		    "not even and positive", (unsigned long long)h->head_dim);
 	else if (h->n_head % h->n_head_kv != 0)
 		util_cause(cause, "config.json: num_key_value_heads %llu does "
 		    "not divide num_attention_heads %llu",

@@ -205,6 +205,11 @@ test_bad(void)
 	    "\"max_position_embeddings\":256,\"vocab_size\":300}");
 	bad(d, "tensor 'lm_head.weight' is missing", "untied without lm_head");
 	put(d, "config.json", "{\"architectures\":[\"LlamaForCausalLM\"],"
+	    "\"hidden_size\":16,\"num_hidden_layers\":1,"
+	    "\"num_attention_heads\":32,\"intermediate_size\":32,"
+	    "\"max_position_embeddings\":256,\"vocab_size\":300}");
+	bad(d, "head dimension of 0", "more heads than dimensions");
+	put(d, "config.json", "{\"architectures\":[\"LlamaForCausalLM\"],"
 	    "\"hidden_size\":16.5}");
 	bad(d, "hidden_size is not a whole number", "fractional hidden_size");
 	put(d, "config.json", "{");
