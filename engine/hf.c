@@ -164,6 +164,27 @@ cfg_arch(json_t *c, char **cause)
 	    "supported (only LlamaForCausalLM)", s != NULL ? s : "(none)");
 }
 
+/* What the Llama graph here does not have: biases, another activation. */
+static int
+cfg_plain(json_t *c, char **cause)
+{
+	static const char *const bias[] = { "attention_bias", "mlp_bias" };
+	const char	*act;
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		if (json_is_true(json_object_get(c, bias[i])))
+			return util_cause(cause, "config.json: %s is true, but "
+			    "yangtuo runs Llama models without biases",
+			    bias[i]);
+	}
+	act = json_string_value(json_object_get(c, "hidden_act"));
+	if (act != NULL && strcmp(act, "silu") != 0)
+		return util_cause(cause, "config.json: hidden_act '%.32s' is "
+		    "not supported (only silu)", act);
+	return 0;
+}
+
 static int
 cfg_rope(struct hf_cfg *h, json_t *c, char **cause)
 {
@@ -175,6 +196,8 @@ cfg_rope(struct hf_cfg *h, json_t *c, char **cause)
 	type = json_string_value(json_object_get(rs, "rope_type"));
 	if (type == NULL)
 		type = json_string_value(json_object_get(rs, "type"));
+	if (type != NULL && strcmp(type, "default") == 0)
+		return 0;
 	if (type == NULL || strcmp(type, "llama3") != 0)
 		return util_cause(cause, "config.json: rope_scaling of type "
 		    "'%.32s' is not supported (only llama3)",
@@ -212,7 +235,7 @@ cfg_read(struct hf_cfg *h, const char *dir, char **cause)
 	}
 	h->eps = 1e-6;
 	h->theta = 10000.0;
-	if (cfg_arch(c, cause) ||
+	if (cfg_arch(c, cause) || cfg_plain(c, cause) ||
 	    cfg_uint(c, "hidden_size", 1u << 16, &h->n_embd, 1, cause) ||
 	    cfg_uint(c, "num_hidden_layers", 512, &h->n_layer, 1, cause) ||
 	    cfg_uint(c, "num_attention_heads", 1024, &h->n_head, 1, cause) ||

@@ -210,6 +210,12 @@ test_bad(void)
 	    "\"max_position_embeddings\":256,\"vocab_size\":300}");
 	bad(d, "head dimension of 0", "more heads than dimensions");
 	put(d, "config.json", "{\"architectures\":[\"LlamaForCausalLM\"],"
+	    "\"attention_bias\":true}");
+	bad(d, "attention_bias is true", "attention biases");
+	put(d, "config.json", "{\"architectures\":[\"LlamaForCausalLM\"],"
+	    "\"hidden_act\":\"gelu\"}");
+	bad(d, "hidden_act 'gelu' is not supported", "another activation");
+	put(d, "config.json", "{\"architectures\":[\"LlamaForCausalLM\"],"
 	    "\"hidden_size\":16.5}");
 	bad(d, "hidden_size is not a whole number", "fractional hidden_size");
 	put(d, "config.json", "{");
