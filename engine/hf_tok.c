@@ -18,9 +18,11 @@
 
 /* GGUF token types, as llama.cpp numbers them. */
 #define TT_NORMAL	1
+#define TT_UNKNOWN	2
 #define TT_CONTROL	3
 #define TT_USER		4
 #define TT_UNUSED	5
+#define TT_BYTE		6
 
 /* The Llama-3 split (tokenizers' Split pre-tokenizer before ByteLevel). */
 static const char llama3_regex[] =
@@ -35,6 +37,8 @@ struct hf_vocab {
 	size_t		  n_owned;
 	const char	**merges;
 	size_t		  n_merges;
+	float		 *score;	/* SentencePiece-style only */
+	int		  spm;		/* byte-fallback BPE (Llama 2) */
 	uint32_t	  n;
 	json_t		 *vocab;	/* model.vocab */
 	json_t		 *added;	/* added_tokens */
@@ -115,10 +119,7 @@ read_vocab(struct hf_vocab *v, json_t *tj, char **cause)
 		return util_cause(cause, "tokenizer.json: model type '%.20s' "
 		    "is not supported (byte-level BPE only)",
 		    type != NULL ? type : "?");
-	if (json_is_true(json_object_get(model, "byte_fallback")))
-		return util_cause(cause, "tokenizer.json: a byte-fallback "
-		    "(SentencePiece-style) BPE is not supported; only "
-		    "byte-level BPE (Llama 3)");
+	v->spm = json_is_true(json_object_get(model, "byte_fallback"));
 	v->vocab = json_object_get(model, "vocab");
 	v->added = json_object_get(tj, "added_tokens");
 	if (!json_is_object(v->vocab))
@@ -289,6 +290,51 @@ special_keys(struct gguf_w *w, struct hf_vocab *v, json_t *tc, json_t *gc,
 	return 0;
 }
 
+/* Llama 2's tokenizer.json is SentencePiece's BPE with byte fallback:
+ * as GGUF "llama" the merges become scores (a token made by the merge of
+ * rank r scores -r, so the best-ranked merge is applied first, as the HF
+ * tokenizer does), <0xNN> pieces are bytes and the unk token unknown. */
+static int
+spm_keys(struct gguf_w *w, struct hf_vocab *v, json_t *tj, char **cause)
+{
+	const char	*unk, *sp;
+	json_t		*jid;
+	uint64_t	 id;
+	size_t		 i;
+	char		*cat;
+
+	if ((v->score = calloc(v->n, sizeof *v->score)) == NULL)
+		return util_cause(cause, "out of memory");
+	for (i = 0; i < v->n; i++)
+		v->score[i] = -1e9f;
+	for (i = v->n_merges; i-- > 0; ) {
+		sp = strchr(v->merges[i], ' ');
+		if (sp == NULL || asprintf(&cat, "%.*s%s",
+		    (int)(sp - v->merges[i]), v->merges[i], sp + 1) == -1)
+			continue;
+		jid = json_object_get(v->vocab, cat);
+		free(cat);
+		if (hf_uint(jid, v->n - 1, &id) == 0)
+			v->score[id] = -(float)i;
+	}
+	unk = json_string_value(json_object_get(json_object_get(tj, "model"),
+	    "unk_token"));
+	for (i = 0; i < v->n; i++) {
+		if (unk != NULL && strcmp(v->text[i], unk) == 0) {
+			v->type[i] = TT_UNKNOWN;
+			gguf_w_u32(w, "tokenizer.ggml.unknown_token_id",
+			    (uint32_t)i);
+		} else if (v->type[i] == TT_NORMAL && strlen(v->text[i]) == 6 &&
+		    strncmp(v->text[i], "<0x", 3) == 0 && v->text[i][5] == '>')
+			v->type[i] = TT_BYTE;
+	}
+	gguf_w_str(w, "tokenizer.ggml.model", "llama");
+	gguf_w_arr_str(w, "tokenizer.ggml.tokens", v->text, v->n);
+	gguf_w_arr_f32(w, "tokenizer.ggml.scores", v->score, v->n);
+	gguf_w_arr_i32(w, "tokenizer.ggml.token_type", v->type, v->n);
+	return 0;
+}
+
 static void
 vocab_free(struct hf_vocab *v)
 {
@@ -300,6 +346,7 @@ vocab_free(struct hf_vocab *v)
 	free(v->text);
 	free(v->type);
 	free(v->merges);
+	free(v->score);
 }
 
 static int
@@ -315,8 +362,11 @@ vocab_keys(struct gguf_w *w, struct hf_vocab *v, json_t *tj, char **cause)
 	v->owned = calloc((size_t)v->n + n_merges + 1, sizeof *v->owned);
 	if (v->text == NULL || v->type == NULL || v->owned == NULL)
 		return util_cause(cause, "out of memory");
-	if (read_vocab(v, tj, cause) != 0 || read_merges(v, tj, cause) != 0 ||
-	    (pre = pre_name(json_object_get(tj, "pre_tokenizer"), cause)) ==
+	if (read_vocab(v, tj, cause) != 0 || read_merges(v, tj, cause) != 0)
+		return -1;
+	if (v->spm)
+		return spm_keys(w, v, tj, cause);
+	if ((pre = pre_name(json_object_get(tj, "pre_tokenizer"), cause)) ==
 	    NULL)
 		return -1;
 	gguf_w_str(w, "tokenizer.ggml.model", "gpt2");

@@ -53,9 +53,6 @@ t $? "eval on it within mean KL 1e-5 of llama.cpp on it"
 "$bin" quantize "$tmp/ktest-hf" "$tmp/f16.gguf" F16 >/dev/null 2>&1 &&
 	"$bin" eval -m "$tmp/f16.gguf" --tokens-file "$toks" --probs-out "$tmp/f16.f32" 2>/dev/null
 cmp -s "$tmp/f16.f32" "$tmp/gguf.f32"; t $? "quantize DIR F16 computes as the original GGUF file"
-"$bin" info "$tmp/f16.gguf" >"$tmp/out" 2>&1 && grep -q 'tokenizer.ggml.pre  *"llama-bpe"' "$tmp/out" &&
-	grep -q 'tokenizer.chat_template' "$tmp/out"
-t $? "its metadata has the pre-tokenizer and the chat template"
 
 # The real Llama-3 tokenizer.json in a small random-weight folder.
 "$thf" --make random:128256 "$tmp/l3" BF16 --tokenizer "$td/hf/llama3/tokenizer.json" \
@@ -66,6 +63,11 @@ for c in ggml-vocab-llama-bpe.gguf llama3-extra ruozhiba-llama3-public; do
 	cmp -s "$tmp/tok.out" "$td/tokenizer/$c.out"
 	t $? "tokenizer.json gives the GGUF vocabulary's ids on $c.inp"
 done
+"$bin" quantize "$tmp/l3" "$tmp/l3.gguf" F16 >/dev/null 2>&1 &&
+	"$bin" info "$tmp/l3.gguf" >"$tmp/out" 2>&1 && grep -q 'tokenizer.ggml.pre  *"llama-bpe"' "$tmp/out" &&
+	grep -q 'tokenizer.chat_template  *"{% set loop_messages' "$tmp/out" &&
+	grep -q 'tokenizer.ggml.merges  *\[STRING x 280147\]' "$tmp/out"
+t $? "quantize DIR writes the pre-tokenizer, merges and chat template"
 "$bin" info "$tmp/l3" >"$tmp/out" 2>&1 && grep -q 'eos_token_id  *128001' "$tmp/out" &&
 	grep -q 'eot_token_id  *128009' "$tmp/out" && grep -q 'bos_token_id  *128000' "$tmp/out"
 t $? "info DIR: bos and eos from tokenizer_config.json, eot from generation_config.json"
@@ -73,6 +75,27 @@ t $? "info DIR: bos and eos from tokenizer_config.json, eot from generation_conf
 t $? "one-shot -p with -m DIR"
 "$bin" bench -m "$tmp/l3" -t 1 -p 8 -n 2 -r 1 >/dev/null 2>&1
 t $? "bench -m DIR"
+
+# Llama 2 style: tokenizer.json as SentencePiece BPE with byte fallback,
+# written from the GGUF vocabularies (merges from the scores, as HF does).
+"$thf" --make "$td/models/llama-2-tiny-random.gguf" "$tmp/l2" F16
+for c in ggml-vocab-llama-spm.gguf llama2-extra; do
+	"$bin" tokenize -m "$tmp/l2" --cases "$td/tokenizer/$c.inp" >"$tmp/tok.out" 2>"$tmp/err"
+	cmp -s "$tmp/tok.out" "$td/tokenizer/$c.out"
+	t $? "a Llama 2 tokenizer.json gives the GGUF vocabulary's ids on $c.inp"
+done
+echo '[1, 15043, 3186, 29991, 306, 626]' >"$tmp/l2.json"
+"$bin" eval -m "$tmp/l2" --tokens-file "$tmp/l2.json" --probs-out "$tmp/l2a.f32" 2>/dev/null
+"$bin" eval -m "$td/models/llama-2-tiny-random.gguf" --tokens-file "$tmp/l2.json" --probs-out "$tmp/l2b.f32" 2>/dev/null
+cmp -s "$tmp/l2a.f32" "$tmp/l2b.f32"; t $? "llama-2-tiny-random as a folder evaluates as the GGUF file"
+"$thf" --make "$td/models/stories260K.gguf" "$tmp/s260" F32
+while IFS= read -r line; do
+	case $line in *'"model":"stories260K.gguf"'*) ;; *) continue ;; esac
+	prompt=$(printf '%s' "$line" | sed 's/.*"prompt":"\([^"]*\)".*/\1/')
+	want=$(printf '%s' "$line" | sed 's/.*"greedy_tokens":\[\([0-9,]*\)\].*/\1/' | tr ',' ' ')
+	got=$("$bin" run -m "$tmp/s260" --prompt "$prompt" -n 48 -t 2 2>/dev/null)
+	[ "$got" = "$want" ]; t $? "stories260K as a folder: '$prompt' gives llama.cpp's 48 greedy ids"
+done <"$td/reference/llamacpp-reference.jsonl"
 
 # Bad folders.
 cp -r "$tmp/l3" "$tmp/tmpl"

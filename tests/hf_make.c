@@ -36,6 +36,7 @@ struct hm {
 	uint32_t	 n_vocab;
 	float		 eps, theta;
 	int		 tied;
+	json_t		*spm;		/* tokenizer.json from an SPM vocab */
 };
 
 static struct ht *
@@ -104,6 +105,77 @@ permute(struct ht *t, uint32_t n_head)
 	t->f = o;
 }
 
+struct piece {
+	uint32_t	 id;
+	float		 score;
+};
+
+static int
+piece_cmp(const void *a, const void *b)
+{
+	const struct piece	*x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* A GGUF SentencePiece vocabulary as HF writes it (LlamaTokenizerFast):
+ * BPE with byte fallback, the merges made from the scores (every split
+ * of a piece into two pieces, best piece first), specials added. */
+static json_t *
+spm_tokenizer(struct gguf *g)
+{
+	const struct gguf_kv	*tk = gguf_find(g, "tokenizer.ggml.tokens");
+	const struct gguf_kv	*sc = gguf_find(g, "tokenizer.ggml.scores");
+	const struct gguf_kv	*ty = gguf_find(g, "tokenizer.ggml.token_type");
+	json_t			*vocab = json_object(), *added = json_array();
+	json_t			*merges = json_array();
+	struct piece		*pc;
+	char			 t[512], l[512], *r;
+	uint64_t		 i, n = tk->n;
+	size_t			 k, len;
+
+	pc = calloc(n, sizeof *pc);
+	for (i = 0; i < n; i++) {
+		snprintf(t, sizeof t, "%.*s", (int)tk->strs[i].len,
+		    tk->strs[i].p);
+		json_object_set_new(vocab, t, json_integer((json_int_t)i));
+		if (gguf_arr_int(ty, i) == 2 || gguf_arr_int(ty, i) == 3)
+			json_array_append_new(added, json_pack("{s:I,s:s,s:b}",
+			    "id", (json_int_t)i, "content", t, "special", 1));
+		pc[i].id = (uint32_t)i;
+		pc[i].score = gguf_arr_f32(sc, i);
+	}
+	qsort(pc, n, sizeof *pc, piece_cmp);
+	for (i = 0; i < n; i++) {
+		if (gguf_arr_int(ty, pc[i].id) != 1)
+			continue;
+		len = tk->strs[pc[i].id].len;
+		snprintf(t, sizeof t, "%.*s", (int)len, tk->strs[pc[i].id].p);
+		for (k = 1; k < len; k++) {
+			if ((t[k] & 0xc0) == 0x80)
+				continue;
+			snprintf(l, sizeof l, "%.*s", (int)k, t);
+			r = t + k;
+			if (json_object_get(vocab, l) != NULL &&
+			    json_object_get(vocab, r) != NULL) {
+				snprintf(l + k, sizeof l - k, " %s", r);
+				json_array_append_new(merges, json_string(l));
+			}
+		}
+	}
+	free(pc);
+	return json_pack("{s:s,s:o,s:{s:s,s:[{s:s,s:s},{s:s,s:{s:s},s:s}]},"
+	    "s:n,s:{s:s,s:b,s:b,s:s,s:o,s:o}}", "version", "1.0",
+	    "added_tokens", added, "normalizer", "type", "Sequence",
+	    "normalizers", "type", "Prepend", "prepend", "\xe2\x96\x81",
+	    "type", "Replace", "pattern", "String", " ", "content",
+	    "\xe2\x96\x81", "pre_tokenizer", "model", "type", "BPE",
+	    "byte_fallback", 1, "fuse_unk", 1, "unk_token", "<unk>", "vocab",
+	    vocab, "merges", merges);
+}
+
 static uint32_t
 kv_u32(struct gguf *g, const char *k, uint32_t def)
 {
@@ -134,6 +206,9 @@ from_gguf(struct hm *m, const char *path)
 	gguf_get_f32(g, "llama.attention.layer_norm_rms_epsilon", &m->eps);
 	gguf_get_f32(g, "llama.rope.freq_base", &m->theta);
 	m->tied = gguf_find_tensor(g, "output.weight") == NULL;
+	if (gguf_get_str(g, "tokenizer.ggml.model", &(struct gguf_str){ 0 }) ==
+	    0 && gguf_find(g, "tokenizer.ggml.scores") != NULL)
+		m->spm = spm_tokenizer(g);
 	for (i = 0; i < g->n_tensors; i++) {
 		const struct gguf_tensor *s = &g->tensors[i];
 
@@ -443,12 +518,18 @@ hf_make(const char *src, const char *dir, const struct hf_make_opts *o)
 	rc |= write_weights(&m, dir, o);
 	if (o->tokenizer != NULL)
 		rc |= copy_file(o->tokenizer, dir, "tokenizer.json");
+	else if (m.spm != NULL)
+		rc |= write_json(dir, "tokenizer.json", m.spm);
 	else
 		rc |= write_json(dir, "tokenizer.json",
 		    small_tokenizer(m.n_vocab, regex));
 	if (o->tokenizer_config != NULL)
 		rc |= copy_file(o->tokenizer_config, dir,
 		    "tokenizer_config.json");
+	else if (m.spm != NULL)
+		rc |= write_json(dir, "tokenizer_config.json", json_pack(
+		    "{s:s,s:s,s:s}", "bos_token", "<s>", "eos_token", "</s>",
+		    "unk_token", "<unk>"));
 	else
 		rc |= write_json(dir, "tokenizer_config.json", json_pack(
 		    "{s:s,s:s,s:s}", "bos_token", "<|begin_of_text|>",
@@ -458,7 +539,7 @@ hf_make(const char *src, const char *dir, const struct hf_make_opts *o)
 	if (o->gen_config != NULL)
 		rc |= write_json(dir, "generation_config.json",
 		    json_loads(o->gen_config, 0, NULL));
-	else if (o->tokenizer == NULL)
+	else if (o->tokenizer == NULL && m.spm == NULL)
 		rc |= write_json(dir, "generation_config.json", json_pack(
 		    "{s:i,s:[i]}", "bos_token_id", 256, "eos_token_id", 257));
 	for (i = 0; i < m.n; i++)

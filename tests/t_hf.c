@@ -77,9 +77,9 @@ test_same_tensors(void)
 	    (unsigned long long)g->n_tensors);
 	ok(gguf_find_tensor(h, "blk.0.attn_q.weight")->data !=
 	    gguf_find_tensor(h, "blk.0.attn_v.weight")->data &&
-	    gguf_find(h, "tokenizer.ggml.merges") != NULL &&
-	    gguf_find(h, "tokenizer.chat_template") != NULL,
-	    "tokenizer keys and chat template present");
+	    gguf_find(h, "tokenizer.ggml.scores") != NULL &&
+	    gguf_find(h, "tokenizer.ggml.merges") == NULL,
+	    "the SentencePiece vocabulary's tokenizer.json becomes scores");
 	gguf_close(h);
 	gguf_close(g);
 }
