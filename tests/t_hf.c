@@ -358,7 +358,7 @@ kl_main(char **argv)
 	float	*p = malloc(nv * sizeof *p), *q = malloc(nv * sizeof *q);
 	double	 sum = 0, mx = 0, kl;
 
-	if (a == NULL || b == NULL || nv <= 0)
+	if (a == NULL || b == NULL || nv <= 0 || p == NULL || q == NULL)
 		return 2;
 	while (fread(p, sizeof *p, nv, a) == (size_t)nv &&
 	    fread(q, sizeof *q, nv, b) == (size_t)nv) {
@@ -377,6 +377,10 @@ kl_main(char **argv)
 		agree += ia == ib;
 		rows++;
 	}
+	free(p);
+	free(q);
+	fclose(a);
+	fclose(b);
 	if (rows == 0)
 		return 2;
 	printf("%.3g %.3g %ld/%ld\n", sum / rows, mx, agree, rows);
