@@ -71,17 +71,22 @@ static const struct tool_usage_text {
 "  -h, --help               display this help and exit\n" },
 	{ "info",
 "Usage: yangtuo info [-c N] MODEL\n"
-"Print a GGUF file's metadata and tensor types, then the model's shape\n"
-"and the memory it needs at context N (default: its training context).\n"
+"Print a GGUF file's metadata and tensor types (a Hugging Face folder's\n"
+"as they would be in GGUF), then the model's shape and the memory it\n"
+"needs at context N (default: its training context).\n"
 "\n"
 "  -c, --ctx-size=N         the context for the memory estimate\n"
 "  -h, --help               display this help and exit\n" },
 	{ "quantize",
-"Usage: yangtuo quantize [--pure|--mix] [-t N] [-v] IN.gguf OUT.gguf TYPE\n"
+"Usage: yangtuo quantize [--pure|--mix] [-t N] [-v] IN.gguf|DIR OUT.gguf TYPE\n"
 "       yangtuo quantize --random 1b|8b|small|tiny [--seed N] TYPE OUT.gguf\n"
 "Requantize a model like llama-quantize (TYPE Q4_K_M, Q5_K_M, Q3_K_M...\n"
 "or one type for every matrix: Q8_0, Q4_0, Q4_K, Q6_K, F16...), or\n"
-"write a synthetic model with random weights.\n"
+"write a synthetic model with random weights.  IN may be a Hugging Face\n"
+"Llama folder (config.json, *.safetensors, tokenizer.json): the GGUF file\n"
+"gets its tokenizer, chat template and rope scaling, as llama.cpp's\n"
+"converter writes them, e.g.\n"
+"  yangtuo quantize llama-3-chinese-8b-instruct-v3 q4_k_m.gguf Q4_K_M\n"
 "\n"
 "      --pure               one type for every matrix\n"
 "      --mix                llama.cpp's mix of types for a single TYPE\n"
