@@ -23,6 +23,7 @@
 #include "fe.h"
 #include "log.h"
 #include "proto.h"
+#include "serve.h"
 #include "ui/ui.h"
 #include "xmalloc.h"
 #include "util.h"
@@ -43,6 +44,7 @@ static const struct subcmd subcmds[] = {
 	{ "quantize", cmd_quantize },
 	{ "bench", cmd_bench },
 	{ "perplexity", cmd_perplexity },
+	{ "serve", serve_main },
 	{ NULL, NULL }
 };
 
@@ -180,6 +182,8 @@ usage(FILE *f)
 "                           Q8_0, Q4_0, Q4_K, Q6_K, F16...\n"
 "  quantize --random 1b|8b|small|tiny TYPE OUT.gguf\n"
 "                           write a synthetic model with random weights\n"
+"  serve [-m MODEL] [--host ADDR] [--port N] [--api-key-env NAME]\n"
+"                           serve the model over an OpenAI-compatible API\n"
 "\n"
 "Files: $XDG_CONFIG_HOME/yangtuo/config.yaml (see yangtuo.yaml(5)),\n"
 "$XDG_DATA_HOME/yangtuo/sessions, $XDG_STATE_HOME/yangtuo/history.\n"
