@@ -69,7 +69,10 @@ enum {
 	OPT_BATCH_SIZE,
 	OPT_HISTORY,
 	OPT_SESSION,
-	OPT_RESUME
+	OPT_RESUME,
+	OPT_API_KEY_ENV,
+	OPT_REMOTE_MODEL,
+	OPT_INSECURE
 };
 
 static const struct option longopts[] = {
@@ -100,6 +103,9 @@ static const struct option longopts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "api-key-env", required_argument, NULL, OPT_API_KEY_ENV },
+	{ "remote-model", required_argument, NULL, OPT_REMOTE_MODEL },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	/* The seed script's flags (scripts/inference/inference_hf.py). */
@@ -130,7 +136,11 @@ usage(FILE *f)
 "      --predictions-file=FILE  ... into this JSON file (resumable)\n"
 "\n"
 "Model and context:\n"
-"  -m, --model=FILE         the GGUF model (default: config, else the demo)\n"
+"  -m, --model=FILE|URL     the GGUF model (default: config, else the demo),\n"
+"                           or an OpenAI-compatible server: http://HOST:PORT/v1\n"
+"      --api-key-env=NAME   the server's key is in environment variable NAME\n"
+"      --remote-model=ID    the server's model to use (default: its first)\n"
+"      --insecure           do not verify the server's TLS certificate\n"
 "  -c, --ctx-size=N         context size in tokens (0 = the model's)\n"
 "  -t, --threads=N          compute threads (default: online cores)\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
@@ -428,6 +438,15 @@ parse_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 			break;
 		case OPT_RESUME:
 			fe->resume = 1;
+			break;
+		case OPT_API_KEY_ENV:
+			fe->api_key_env = optarg;
+			break;
+		case OPT_REMOTE_MODEL:
+			fe->remote_model = optarg;
+			break;
+		case OPT_INSECURE:
+			fe->insecure = 1;
 			break;
 		case 'v':
 			fe->verbose = 1;
