@@ -745,6 +745,9 @@ do_chat(struct remote *r, struct proto_rd *rd)
 	}
 	if (c > 0)
 		send_end(r, &x, PROTO_STOP_CANCEL);
+	else if (c < 0 && x.st.generated > 0)
+		send_errorf(r, PROTO_EIO, "the server ended the stream before "
+		    "the reply did (%s)", cause != NULL ? cause : "cut");
 	else if (c < 0)
 		send_errorf(r, PROTO_EIO, "%s", cause != NULL ? cause :
 		    "cannot reach the server");

@@ -1,0 +1,77 @@
+#!/bin/sh
+# The remote worker (-m http://HOST:PORT/v1) against `yangtuo serve` on a
+# free loopback port: the same text as the local engine at temperature 0
+# with -p and --plain, a session saved over it; then against a hostile
+# server (tests/hostile.mjs, needs node): escape bytes never reach
+# stdout, malformed data, error objects, 401, 429 (retried), oversized
+# events and a cut stream give clear errors.  TAP output.
+bin=${YT_BIN:-./yangtuo}
+src=${YT_SRCDIR:-$(dirname "$0")/..}
+tmp=$(mktemp -d) || exit 1
+pid=; hpid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$hpid" ] && kill "$hpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+n=0; fail=0
+t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+
+XDG_CONFIG_HOME=$tmp/cfg; export XDG_CONFIG_HOME
+XDG_STATE_HOME=$tmp/state; export XDG_STATE_HOME
+XDG_DATA_HOME=$tmp/data; export XDG_DATA_HOME
+
+"$bin" serve --port 0 2>"$tmp/serve.err" &
+pid=$!
+i=0
+while [ $i -lt 200 ] && ! grep -q '/v1$' "$tmp/serve.err"; do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.05; i=$((i+1))
+done
+port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9]*\)/v1$|\1|p' "$tmp/serve.err")
+[ -n "$port" ]; t $? "yangtuo serve runs on a free loopback port"
+url=http://127.0.0.1:$port/v1
+
+prompt="Once upon a time"
+want=$("$bin" -p "$prompt" --temp 0 -n 40 2>/dev/null)
+got=$("$bin" -p "$prompt" --temp 0 -n 40 -m "$url" 2>"$tmp/err"); r=$?
+[ $r = 0 ] && [ -n "$got" ] && [ "$got" = "$want" ]
+t $? "-p over the remote worker: the local engine's text at temperature 0"
+[ "$got" = "$want" ] || { echo "# got: $got"; echo "# want: $want"; sed 's/^/# /' "$tmp/err"; }
+
+printf '%s\nThe end\n' "$prompt" | "$bin" --plain --temp 0 -n 20 >"$tmp/local" 2>&1
+printf '%s\nThe end\n' "$prompt" | "$bin" --plain --temp 0 -n 20 -m "$url" >"$tmp/remote" 2>&1
+[ -s "$tmp/remote" ] && cmp -s "$tmp/local" "$tmp/remote"
+t $? "--plain driven by stdin: two turns, the local engine's replies"
+printf '%s\n/save remote1\n' "$prompt" | "$bin" --plain --temp 0 -n 10 -m "$url" >"$tmp/out" 2>&1
+ls "$XDG_DATA_HOME"/yangtuo/sessions 2>/dev/null | grep -q remote1
+t $? "/save keeps the conversation of a remote chat (messages only)"
+"$bin" -p x -m http://127.0.0.1:1/v1 >/dev/null 2>"$tmp/err"; r=$?
+[ $r != 0 ] && grep -q '127.0.0.1:1' "$tmp/err"; t $? "an unreachable server: a clear error naming it"
+env -u YT_NOPE "$bin" -p x -m "$url" --api-key-env YT_NOPE >/dev/null 2>"$tmp/err"; r=$?
+[ $r != 0 ] && grep -q YT_NOPE "$tmp/err"; t $? "an unset --api-key-env variable: an error naming it"
+kill -TERM "$pid"; wait "$pid"; pid=
+
+if ! command -v node >/dev/null 2>&1; then
+	echo "# node is missing: the hostile server tests are skipped"
+	echo "1..$n"; exit $fail
+fi
+node "$src/tests/hostile.mjs" >"$tmp/hport" 2>&1 &
+hpid=$!
+i=0
+while [ $i -lt 200 ] && ! [ -s "$tmp/hport" ]; do sleep 0.05; i=$((i+1)); done
+hurl=http://127.0.0.1:$(head -1 "$tmp/hport")/v1
+esc=$(printf '\033')
+c1=$(printf '\302\233')
+for mode in escape malformed error 401 429 huge early; do
+	"$bin" -p "$mode" -m "$hurl" >"$tmp/$mode.out" 2>"$tmp/$mode.err"; echo $? >"$tmp/$mode.rc"
+	! grep -q "$esc" "$tmp/$mode.out" "$tmp/$mode.err" && ! grep -q "$c1" "$tmp/$mode.out" "$tmp/$mode.err"
+	t $? "$mode: no escape bytes on stdout or stderr"
+done
+[ "$(cat "$tmp/escape.rc")" = 0 ] && grep -q 'safe text' "$tmp/escape.out"
+t $? "escape: the text arrives, made harmless"
+rc() { [ "$(cat "$tmp/$1.rc")" != 0 ] && grep -qi "$2" "$tmp/$1.err"; }
+rc malformed 'malformed'; t $? "malformed data: a clear error"
+rc error 'boom'; t $? "an error object mid-stream: its message"
+rc 401 'HTTP 401'; t $? "HTTP 401: said, with the server's message"
+rc 429 'HTTP 429'; t $? "HTTP 429: said after the retries"
+rc huge 'too large'; t $? "an oversized event: a clear error"
+rc early 'ended the stream'; t $? "a stream cut short: a clear error"
+echo "1..$n"
+exit $fail
