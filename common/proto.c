@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "proto.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <errno.h>
@@ -238,6 +239,8 @@ proto_load_free(struct proto_load *l)
 void
 proto_params_put(struct proto_buf *b, const struct proto_params *p)
 {
+	uint32_t	i;
+
 	proto_put_f32(b, p->temperature);
 	proto_put_u32(b, (uint32_t)p->top_k);
 	proto_put_f32(b, p->top_p);
@@ -247,12 +250,19 @@ proto_params_put(struct proto_buf *b, const struct proto_params *p)
 	proto_put_u64(b, p->seed);
 	proto_put_u32(b, (uint32_t)p->max_tokens);
 	proto_put_u32(b, p->reserve);
+	proto_put_u32(b, p->n_stop);
+	for (i = 0; i < p->n_stop && i < PROTO_MAX_STOP; i++)
+		proto_put_str(b, p->stop[i]);
 }
 
 /* Decode sampling parameters. */
 int
 proto_params_get(struct proto_rd *r, struct proto_params *p)
 {
+	uint32_t	 i;
+	size_t		 len;
+	char		*s;
+
 	p->temperature = proto_get_f32(r);
 	p->top_k = (int32_t)proto_get_u32(r);
 	p->top_p = proto_get_f32(r);
@@ -262,7 +272,25 @@ proto_params_get(struct proto_rd *r, struct proto_params *p)
 	p->seed = proto_get_u64(r);
 	p->max_tokens = (int32_t)proto_get_u32(r);
 	p->reserve = proto_get_u32(r);
-	return r->err ? -1 : 0;
+	p->n_stop = proto_get_u32(r);
+	if (r->err || p->n_stop > PROTO_MAX_STOP)
+		return -1;
+	memset(p->stop, 0, sizeof p->stop);
+	for (i = 0; i < p->n_stop; i++) {
+		s = proto_get_str(r, &len);
+		if (s == NULL)
+			return -1;
+		/* Not empty, no NUL inside, fits with its NUL, whole
+		 * characters (the engine holds back a prefix of one). */
+		if (len == 0 || len >= PROTO_STOP_MAX || strlen(s) != len ||
+		    !utf8_valid(s, len)) {
+			free(s);
+			return -1;
+		}
+		memcpy(p->stop[i], s, len + 1);
+		free(s);
+	}
+	return 0;
 }
 
 /* Encode the model information of a ready event. */

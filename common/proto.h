@@ -14,6 +14,8 @@
 
 #define PROTO_VERSION		1
 #define PROTO_MAX_PAYLOAD	(64u << 20)
+#define PROTO_MAX_STOP		8	/* stop strings per request */
+#define PROTO_STOP_MAX		64	/* bytes of one, its NUL included */
 
 enum proto_type {
 	/* requests: front end -> engine */
@@ -40,7 +42,8 @@ enum proto_stop {
 	PROTO_STOP_LENGTH,	/* max_tokens reached */
 	PROTO_STOP_CONTEXT,	/* the context is full */
 	PROTO_STOP_CANCEL,	/* cancelled; the reply is cut */
-	PROTO_STOP_ERROR
+	PROTO_STOP_ERROR,
+	PROTO_STOP_STRING	/* the reply reached a stop string */
 };
 
 /* Engine error codes; the front end words them. */
@@ -108,6 +111,10 @@ struct proto_params {
 	uint64_t	seed;
 	int32_t		max_tokens;	/* -1: until the context is full */
 	uint32_t	reserve;	/* reply reserve in tokens; 0: auto */
+	/* The reply ends before the first of these (valid UTF-8, not
+	 * empty); a plain array so parameters copy by value. */
+	uint32_t	n_stop;
+	char		stop[PROTO_MAX_STOP][PROTO_STOP_MAX];
 };
 
 /* PROTO_EV_READY */

@@ -29,6 +29,7 @@
 #include "sample.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "common/stopstr.h"
 #include "tmpl.h"
 #include "tok.h"
 #include "common/util.h"
@@ -47,6 +48,7 @@ struct engine {
 	struct fwd		*fwd;
 	struct sampler		*smp;
 	struct sample_params	 params;
+	struct stopstr		 stop_str;	/* stop strings, none matched */
 	int32_t			 max_tokens;	/* -1: until the context */
 	uint32_t		 reserve;	/* reply reserve; 0: automatic */
 	int			 tmpl;
@@ -116,7 +118,7 @@ send_ready(struct engine *e)
 	r.n_embd = m->hp.n_embd;
 	r.weight_bytes = model_weight_bytes(m);
 	r.threads = (uint32_t)fwd_n_threads(e->fwd);
-	r.simd = (char *)qt_simd_name();
+	r.simd = (char *)qt_path_name();
 	proto_buf_init(&b);
 	proto_ready_put(&b, &r);
 	proto_send_buf(e->fd_ev, PROTO_EV_READY, &b);
@@ -203,6 +205,7 @@ do_params(struct engine *e, struct proto_rd *r)
 	e->params.seed = p.seed;
 	e->max_tokens = p.max_tokens;
 	e->reserve = p.reserve;
+	stopstr_init(&e->stop_str, &p);
 	if (e->smp != NULL)
 		sampler_set_params(e->smp, &e->params);
 }
@@ -449,13 +452,17 @@ static void
 generate(struct engine *e, struct proto_done *st)
 {
 	struct tok_stream	 ts;
+	struct stopstr		 ss;
 	char			 piece[256], out[3 * 256 + 12];
+	char			 shown[sizeof out + PROTO_STOP_MAX];
 	int32_t			 id;
 	size_t			 n, len;
 	double			 t0 = util_now();
 	int			 r;
 
 	tok_stream_init(&ts);
+	/* The stop strings in force when the reply starts. */
+	ss = e->stop_str;
 	st->stop = PROTO_STOP_LENGTH;
 	for (;;) {
 		if (poll_requests(e)) {
@@ -479,8 +486,12 @@ generate(struct engine *e, struct proto_done *st)
 		if (len > sizeof piece)
 			len = sizeof piece;
 		n = tok_stream_feed(&ts, piece, len, out);
-		send_text(e, out, n);
+		send_text(e, shown, stopstr_feed(&ss, out, n, shown));
 		st->generated++;
+		if (ss.hit) {
+			st->stop = PROTO_STOP_STRING;
+			break;
+		}
 		if (e->max_tokens >= 0 && st->generated >= (uint32_t)
 		    e->max_tokens) {
 			st->stop = PROTO_STOP_LENGTH;
@@ -504,7 +515,10 @@ generate(struct engine *e, struct proto_done *st)
 		}
 	}
 	n = tok_stream_flush(&ts, out);
-	send_text(e, out, n);
+	send_text(e, shown, stopstr_feed(&ss, out, n, shown));
+	if (ss.hit)
+		st->stop = PROTO_STOP_STRING;
+	send_text(e, shown, stopstr_flush(&ss, shown));
 	st->decode_sec = util_now() - t0;
 }
 
@@ -748,5 +762,5 @@ engine_init(void)
 const char *
 engine_simd_name(void)
 {
-	return qt_simd_name();
+	return qt_path_name();
 }

@@ -809,6 +809,12 @@ qt_simd_name(void)
 	return qt_simd;
 }
 
+const char *
+qt_path_name(void)
+{
+	return qt_vnni() ? "avx512-vnni" : qt_simd_name();
+}
+
 /* 1 if the AVX512-VNNI kernels (gemm.c, gemm_k.c, quant_k_avx2.c) may
  * run: the AVX2 kernels are in use, the CPU has AVX512 VL, BW and VNNI,
  * and YANGTUO_NO_VNNI is unset, empty or "0". */

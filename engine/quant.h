@@ -94,6 +94,9 @@ const char	*qt_name(uint32_t type);
 int		 qt_type_by_name(const char *name);
 int		 qt_row_size(uint32_t type, int64_t n, size_t *out);
 const char	*qt_simd_name(void);
+/* The kernel path that runs, for people: "avx512-vnni" where the
+ * AVX512-VNNI kernels do, else qt_simd_name(). */
+const char	*qt_path_name(void);
 int		 qt_vnni(void);
 void		 qt_force_ref(int on);
 void		 qt_force_novnni(int on);

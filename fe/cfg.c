@@ -158,6 +158,48 @@ cfg_fp_add(struct cfg_load *l, char *name, char *text,
 	f->order = l->n_fp++;
 }
 
+/* One stop string: valid UTF-8 (the reader checked), not empty, short. */
+static int
+cfg_stop_one(struct cfg_parse *p, struct cfg *c)
+{
+	yaml_mark_t	 m = p->mark;
+	char		*s;
+
+	if (cfg_get_str(p, 0, &s) != 0)
+		return -1;
+	if (*s == '\0' || strlen(s) >= PROTO_STOP_MAX ||
+	    c->n_stop >= PROTO_MAX_STOP) {
+		free(s);
+		return cfg_error(p, &m, _("at most %d strings of 1 to "
+		    "%d bytes"), PROTO_MAX_STOP, PROTO_STOP_MAX - 1);
+	}
+	memcpy(c->stop[c->n_stop++], s, strlen(s) + 1);
+	free(s);
+	return 0;
+}
+
+/* stop: a string, or a sequence of them; replaces earlier ones. */
+static int
+cfg_key_stop(struct cfg_load *l, struct cfg *c)
+{
+	struct cfg_parse	*p = &l->p;
+
+	c->n_stop = 0;
+	memset(c->stop, 0, sizeof c->stop);
+	if (cfg_is_null(p))
+		return 0;
+	if (p->type != YAML_SEQUENCE_START_EVENT)
+		return cfg_stop_one(p, c);
+	for (;;) {
+		if (cfg_next(p) != 0)
+			return -1;
+		if (p->type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (cfg_stop_one(p, c) != 0)
+			return -1;
+	}
+}
+
 /* prompts as a mapping: name: text. */
 static int
 cfg_prompts_map(struct cfg_load *l)
@@ -315,6 +357,7 @@ static const struct cfg_key {
 	{ "theme", CFG_SET_THEME, CFG_T_FN, 0, 0, 0, NULL, cfg_key_theme },
 	{ "prompts", CFG_SEEN_PROMPTS, CFG_T_FN, 0, 0, 0, NULL,
 	    cfg_key_prompts },
+	{ "stop", CFG_SET_STOP, CFG_T_FN, 0, 0, 0, NULL, cfg_key_stop },
 };
 
 /* Store a checked number in the field the key's bit names. */

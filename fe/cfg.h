@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
+
 #define CFG_MAX_SIZE	(1u << 20)	/* bytes of config file */
 #define CFG_MAX_DEPTH	32
 #define CFG_MAX_ALIASES	16
@@ -37,7 +39,8 @@ enum {
 	CFG_SET_MAX_TOKENS = 1 << 10,
 	CFG_SET_TEMPLATE = 1 << 11,
 	CFG_SET_SYSTEM = 1 << 12,
-	CFG_SET_THEME = 1 << 13
+	CFG_SET_THEME = 1 << 13,
+	CFG_SET_STOP = 1 << 14
 };
 
 struct cfg {
@@ -56,6 +59,8 @@ struct cfg {
 	char			*template_name;	/* "auto", "llama3", ... */
 	char			*system;	/* name of the default prompt */
 	char			*theme;
+	uint32_t		 n_stop;	/* stop strings */
+	char			 stop[PROTO_MAX_STOP][PROTO_STOP_MAX];
 	struct cfg_prompt	*prompts;	/* named system prompts */
 	size_t			 n_prompts;
 };

@@ -19,6 +19,7 @@
 #include "journal.h"
 #include "xmalloc.h"
 #include "util.h"
+#include "utf8.h"
 #include "i18n.h"
 
 /* Add the conversation given by --resume, --session or --history to cv
@@ -148,10 +149,12 @@ fe_set_param(struct proto_params *p, const char *name, const char *value,
 		if (util_parse_long(value, -1, 1 << 24, &v) != 0 || v == 0)
 			goto bad;
 		p->max_tokens = (int32_t)v;
-	} else {
+	} else if (strcmp(name, "stop") == 0)
+		return fe_add_stop(p, value, cause);
+	else {
 		xasprintf(cause, _("unknown parameter '%s' (temperature, "
 		    "top_k, top_p, min_p, repeat_penalty, repeat_last_n, seed, "
-		    "max_tokens)"), name);
+		    "max_tokens, stop)"), name);
 		return -1;
 	}
 	return 0;
@@ -160,19 +163,123 @@ bad:
 	return -1;
 }
 
+/*
+ * Add a stop string ("" clears them all); 0, or -1 with *cause.  The
+ * string is taken as it is: callers decode escapes they allow.
+ */
+int
+fe_add_stop(struct proto_params *p, const char *value, char **cause)
+{
+	size_t	len = strlen(value);
+
+	if (len == 0) {
+		p->n_stop = 0;
+		memset(p->stop, 0, sizeof p->stop);
+		return 0;
+	}
+	if (len >= PROTO_STOP_MAX || !utf8_valid(value, len)) {
+		xasprintf(cause, _("a stop string must be valid UTF-8 of at "
+		    "most %d bytes"), PROTO_STOP_MAX - 1);
+		return -1;
+	}
+	if (p->n_stop >= PROTO_MAX_STOP) {
+		xasprintf(cause, _("at most %d stop strings ('/set stop' "
+		    "alone clears them)"), PROTO_MAX_STOP);
+		return -1;
+	}
+	memcpy(p->stop[p->n_stop++], value, len + 1);
+	return 0;
+}
+
+/*
+ * Decode the escapes a stop string may be typed with: \n \t \r \\
+ * (a newline cannot be typed at a prompt).  In place; -1 for an unknown
+ * escape.
+ */
+int
+fe_unescape(char *s)
+{
+	char	*w = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s != '\\') {
+			*w++ = *s;
+			continue;
+		}
+		switch (*++s) {
+		case 'n':
+			*w++ = '\n';
+			break;
+		case 't':
+			*w++ = '\t';
+			break;
+		case 'r':
+			*w++ = '\r';
+			break;
+		case '\\':
+			*w++ = '\\';
+			break;
+		default:
+			return -1;
+		}
+	}
+	*w = '\0';
+	return 0;
+}
+
+/* The stop strings as one line, quoted with \n for control characters
+ * and every other byte below 0x20 as \xHH; caller frees. */
+static char *
+stops_text(const struct proto_params *p)
+{
+	char		*s = xstrdup(""), *t;
+	const char	*c;
+	char		 e[8];
+	uint32_t	 i;
+
+	for (i = 0; i < p->n_stop && i < PROTO_MAX_STOP; i++) {
+		xasprintf(&t, "%s%s\"", s, i ? ", " : "");
+		free(s);
+		s = t;
+		for (c = p->stop[i]; *c != '\0'; c++) {
+			if (*c == '\n')
+				snprintf(e, sizeof e, "\\n");
+			else if (*c == '\t')
+				snprintf(e, sizeof e, "\\t");
+			else if (*c == '"' || *c == '\\')
+				snprintf(e, sizeof e, "\\%c", *c);
+			else if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				snprintf(e, sizeof e, "\\x%02x",
+				    (unsigned char)*c);
+			else
+				snprintf(e, sizeof e, "%c", *c);
+			xasprintf(&t, "%s%s", s, e);
+			free(s);
+			s = t;
+		}
+		xasprintf(&t, "%s\"", s);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
 /* The parameters in one line; caller frees. */
 char *
 fe_params_text(const struct proto_params *p)
 {
-	char	*s, mt[32];
+	char	*s, *st, mt[32];
 
 	if (p->max_tokens < 0)
 		snprintf(mt, sizeof mt, "%s", _("until the context is full"));
 	else
 		snprintf(mt, sizeof mt, "%d", p->max_tokens);
+	st = stops_text(p);
 	xasprintf(&s, "temperature %.2f, top_k %d, top_p %.2f, min_p %.2f, "
-	    "repeat_penalty %.2f, repeat_last_n %d, seed %llu, max_tokens %s",
-	    p->temperature, p->top_k, p->top_p, p->min_p, p->repeat_penalty,
-	    p->repeat_last_n, (unsigned long long)p->seed, mt);
+	    "repeat_penalty %.2f, repeat_last_n %d, seed %llu, max_tokens %s"
+	    "%s%s", p->temperature, p->top_k, p->top_p, p->min_p,
+	    p->repeat_penalty, p->repeat_last_n, (unsigned long long)p->seed,
+	    mt, p->n_stop > 0 ? ", stop " : "", st);
+	free(st);
 	return s;
 }

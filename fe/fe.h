@@ -53,6 +53,10 @@ int	fe_session_load(struct client *, struct conv *, const char *name,
  * 0, or -1 with *cause (caller frees). */
 int	fe_set_param(struct proto_params *, const char *name,
 	    const char *value, char **cause);
+/* Add one stop string ("" clears them); 0, or -1 with *cause. */
+int	fe_add_stop(struct proto_params *, const char *value, char **cause);
+/* Decode \n \t \r \\ in place; -1 for another escape. */
+int	fe_unescape(char *);
 /* "temperature 0.20, top-k 40, ..." for /stats and the status line;
  * caller frees. */
 char	*fe_params_text(const struct proto_params *);

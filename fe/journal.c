@@ -36,7 +36,8 @@ struct journal {
 };
 
 static const char *stop_names[] = { "eog", "length", "context", "cancel",
-    "error" };
+    "error", "stop" };
+#define N_STOP_NAMES (sizeof stop_names / sizeof *stop_names)
 
 static uint32_t
 crc32(const void *v, size_t n)
@@ -71,8 +72,8 @@ msg_json(const struct conv_msg *m)
 	if (m->cut)
 		json_object_set_new(o, "cut", json_true());
 	if (m->has_stats) {
-		json_object_set_new(o, "stop", json_string(m->stats.stop < 5 ?
-		    stop_names[m->stats.stop] : "error"));
+		json_object_set_new(o, "stop", json_string(m->stats.stop <
+		    N_STOP_NAMES ? stop_names[m->stats.stop] : "error"));
 		json_object_set_new(o, "stats", json_pack("{s:i,s:i,s:i,s:i,"
 		    "s:f,s:f}", "prompt", (json_int_t)m->stats.prompt,
 		    "cached", (json_int_t)m->stats.cached, "evaluated",
@@ -279,7 +280,7 @@ restore_msg(struct conv *c, json_t *o)
 	if (stop == NULL)
 		return;
 	m->has_stats = 1;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < N_STOP_NAMES; i++)
 		if (strcmp(stop, stop_names[i]) == 0)
 			m->stats.stop = (uint32_t)i;
 	m->stats.prompt = (uint32_t)json_integer_value(json_object_get(st,

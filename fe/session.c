@@ -120,7 +120,8 @@ sb_quoted(struct sbuf *b, const char *s)
 }
 
 static const char *stop_names[] = { "eog", "length", "context", "cancel",
-    "error" };
+    "error", "stop" };
+#define N_STOP_NAMES (sizeof stop_names / sizeof *stop_names)
 
 static void
 put_message(struct sbuf *b, const struct conv_msg *m)
@@ -140,7 +141,7 @@ put_message(struct sbuf *b, const struct conv_msg *m)
 		sb_printf(b, "    dropped: true\n");
 	if (!m->has_stats)
 		return;
-	sb_printf(b, "    stop: %s\n", m->stats.stop < 5 ?
+	sb_printf(b, "    stop: %s\n", m->stats.stop < N_STOP_NAMES ?
 	    stop_names[m->stats.stop] : "error");
 	sb_printf(b, "    stats: {prompt: %u, cached: %u, evaluated: %u, "
 	    "generated: %u, prefill_sec: %.6f, decode_sec: %.6f}\n",
@@ -398,7 +399,7 @@ load_stats(struct sload *s, yaml_node_t *m, struct conv_msg *msg)
 	if (stop != NULL) {
 		if (scalar(s, stop, "stop", &t) != 0)
 			return -1;
-		for (i = 0; i < 5; i++)
+		for (i = 0; i < N_STOP_NAMES; i++)
 			if (strcmp(t, stop_names[i]) == 0)
 				msg->stats.stop = (uint32_t)i;
 	}

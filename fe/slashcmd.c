@@ -35,7 +35,9 @@ const struct slashcmd slashcmd_table[] = {
 	    N_("/set PARAM VALUE"),
 	    N_("temperature, top_k, top_p, min_p,\n"
 	    "repeat_penalty, repeat_last_n, seed,\n"
-	    "max_tokens (/set alone lists them)"), NULL, NULL },
+	    "max_tokens, stop TEXT (\\n: a newline;\n"
+	    "stop alone clears them)\n"
+	    "(/set alone lists them)"), NULL, NULL },
 	{ SLASH_CLEAR, "clear", NULL, "清空", SLASH_IDLE, 0,
 	    N_("/clear"), N_("start again (the system prompt stays)"), NULL,
 	    NULL },
@@ -212,6 +214,8 @@ slashcmd_stop_text(uint32_t stop)
 		return _("the context is full");
 	case PROTO_STOP_CANCEL:
 		return _("cancelled");
+	case PROTO_STOP_STRING:
+		return _("a stop string");
 	default:
 		return _("error");
 	}
@@ -284,6 +288,23 @@ slashcmd_set(struct proto_params *params, char *arg, char **reply)
 	char	*name, *value, *cause = NULL, *s;
 
 	name = strtok(arg, " \t");
+	/* A stop string is the rest of the line, escapes decoded; none
+	 * clears them. */
+	if (name != NULL && strcmp(name, "stop") == 0) {
+		value = strtok(NULL, "");
+		if (value == NULL)
+			value = name + strlen(name);	/* "": clear */
+		value += strspn(value, " \t");
+		if (fe_unescape(value) != 0) {
+			xasprintf(reply, _("bad escape in the stop string (\\n, "
+			    "\\t, \\r and \\\\ are known)"));
+			return -1;
+		}
+		if (fe_add_stop(params, value, reply) != 0)
+			return -1;
+		*reply = fe_params_text(params);
+		return 0;
+	}
 	value = name != NULL ? strtok(NULL, " \t") : NULL;
 	if (name == NULL || value == NULL) {
 		s = fe_params_text(params);

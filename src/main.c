@@ -56,6 +56,7 @@ enum {
 	OPT_MIN_P,
 	OPT_REPEAT_PENALTY,
 	OPT_REPEAT_LAST_N,
+	OPT_STOP,
 	OPT_SEED,
 	OPT_SYSTEM,
 	OPT_TEMPLATE,
@@ -88,6 +89,7 @@ static const struct option longopts[] = {
 	{ "min-p", required_argument, NULL, OPT_MIN_P },
 	{ "repeat-penalty", required_argument, NULL, OPT_REPEAT_PENALTY },
 	{ "repeat-last-n", required_argument, NULL, OPT_REPEAT_LAST_N },
+	{ "stop", required_argument, NULL, OPT_STOP },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "max-tokens", required_argument, NULL, 'n' },
 	{ "n-predict", required_argument, NULL, 'n' },
@@ -160,6 +162,8 @@ usage(FILE *f)
 "      --min-p=P            (default 0 = off)\n"
 "      --repeat-penalty=R   (default 1.1; 1 = off)\n"
 "      --repeat-last-n=N    tokens the penalty looks back (default 64)\n"
+"      --stop=TEXT          end a reply before TEXT (repeatable, up to 8;\n"
+"                           --stop='' drops the configured ones)\n"
 "      --seed=N             random seed (default: a new one each run)\n"
 "  -n, --max-tokens=N       tokens per reply (default: until the context is\n"
 "                           full; 400 in batch mode)\n"
@@ -319,6 +323,7 @@ static const struct {
 	{ OPT_MIN_P, "min_p" },
 	{ OPT_REPEAT_PENALTY, "repeat_penalty" },
 	{ OPT_REPEAT_LAST_N, "repeat_last_n" },
+	{ OPT_STOP, "stop" },
 	{ OPT_SEED, "seed" },
 	{ 'n', "max_tokens" },
 	{ 0, NULL }
@@ -349,6 +354,8 @@ opts_from_cfg(struct fe *fe, struct chat_opts *o, struct cfg *cfg)
 	fe->params.repeat_last_n = cfg->repeat_last_n;
 	fe->params.seed = cfg->seed;
 	fe->params.max_tokens = cfg->max_tokens;
+	fe->params.n_stop = cfg->n_stop;
+	memcpy(fe->params.stop, cfg->stop, sizeof fe->params.stop);
 	fe->load.n_ctx = cfg->n_ctx;
 	fe->load.threads = (uint32_t)cfg->threads;
 	o->model = cfg->model;

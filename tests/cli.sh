@@ -79,6 +79,20 @@ awk -v pp="$(num pp_tps)" -v tg="$(num tg_tps)" -v b0="$(num read_bandwidth_befo
     -v b1="$(num read_bandwidth_after)" -v r="$(num peak_rss_bytes)" \
     'BEGIN { exit !(pp > 0 && tg > 0 && b0 > 1e8 && b1 > 1e8 && r > 0 && r < 512 * 1048576) }'
 t $? "bench --json --bandwidth: pp $(num pp_tps) tg $(num tg_tps) t/s, bandwidth $(num read_bandwidth_before) / $(num read_bandwidth_after) B/s, peak RSS $(num peak_rss_bytes) B (< 512 MiB)"
+# "kernels" names the path that ran: the AVX-512 VNNI kernels where the
+# CPU has them (and they are not turned off), else AVX2.
+str() { echo "$1" | sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p"; }
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+want=scalar
+case $flags in *' avx2 '*) want=avx2 ;; esac
+case $flags in *avx512vl*avx512_vnni*|*avx512_vnni*avx512vl*)
+	[ $want = avx2 ] && case $flags in *avx512bw*) want=avx512-vnni ;; esac ;;
+esac
+k1=$(str "$j" kernels)
+j2=$(YANGTUO_NO_VNNI=1 "$bin" bench -m "$td/models/stories260K.gguf" -t 2 -p 4 -n 2 -r 1 --json 2>/dev/null)
+k2=$(str "$j2" kernels)
+[ "$k1" = "$want" ] && { [ "$want" = scalar ] || [ "$k2" = avx2 ]; }
+t $? "bench --json names the kernels that ran: $k1 (CPU: $want), $k2 with YANGTUO_NO_VNNI=1"
 
 # quantize: llama-quantize's bytes (tests/t_requant checks every type); its
 # failures exit 2 (usage) or 1 and leave no file behind.

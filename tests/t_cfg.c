@@ -22,7 +22,7 @@
 #include "tests/tap.h"
 #include "cfg.h"
 
-#define ALL_SET	0x3fffu		/* the 14 CFG_SET_* bits */
+#define ALL_SET	0x7fffu		/* the 15 CFG_SET_* bits */
 
 struct warns {
 	int	n;
@@ -175,6 +175,7 @@ test_round_trip(void)
 	    "repeat_last_n: -1\n"
 	    "seed: 18446744073709551615\n"
 	    "max_tokens: 512\n"
+	    "stop: [\"<|eot_id|>\", \"\\nUser:\"]\n"
 	    "template: chatml\n"
 	    "system: terse\n"
 	    "theme: dark\n"
@@ -188,7 +189,9 @@ test_round_trip(void)
 
 	ok(cause == NULL && w.n == 0, "every key in one file");
 	free(cause);
-	ok(c.set == ALL_SET, "all 14 set bits (0x%x)", c.set);
+	ok(c.set == ALL_SET, "all 15 set bits (0x%x)", c.set);
+	ok(c.n_stop == 2 && strcmp(c.stop[0], "<|eot_id|>") == 0 &&
+	    strcmp(c.stop[1], "\nUser:") == 0, "stop strings read back");
 	ok(strcmp(c.model, "/m/x.gguf") == 0 && c.threads == 4 &&
 	    c.n_ctx == 4096 && feq(c.temperature, 0.7f) && c.top_k == 0 &&
 	    feq(c.top_p, 1.0f) && feq(c.min_p, 0.1f) &&
@@ -324,6 +327,11 @@ test_key_errors(void)
 	    "18446744073709551615");
 	ERR("seed: 0x10\n",
 	    "t.yaml:1:7: key 'seed': expected an integer, not '0x10'");
+	ERR("stop: ''\n", "t.yaml:1:7: key 'stop': must not be empty");
+	ERR("stop: [a, [b]]\n",
+	    "t.yaml:1:11: key 'stop': expected a string, not a sequence");
+	ERR("stop: [a, b, c, d, e, f, g, h, i]\n", "t.yaml:1:32: key "
+	    "'stop': at most 8 strings of 1 to 63 bytes");
 	ERR("max_tokens: 0\n", "t.yaml:1:13: key 'max_tokens': 0 out of "
 	    "range: must be -1 (until the context is full) or at least 1");
 	ERR("max_tokens: -2\n", "t.yaml:1:13: key 'max_tokens': -2 out of "

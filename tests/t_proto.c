@@ -111,7 +111,7 @@ test_payloads(void)
 	struct proto_load	l = { PROTO_VERSION, "m.gguf", 4096, 2,
 				    "llama3", 64, 3 }, l2;
 	struct proto_params	p = { 0.7f, 40, 0.9f, 0.05f, 1.1f, 64, 42, 400,
-				    128 }, p2;
+				    128, 0, { "" } }, p2;
 	struct proto_done	d = { PROTO_STOP_CANCEL, 100, 80, 20, 7, 0.5,
 				    1.25 }, d2;
 	uint32_t		drop[3] = { 1, 2, 5 };
@@ -138,7 +138,11 @@ test_payloads(void)
 	proto_buf_init(&b);
 	proto_params_put(&b, &p);
 	proto_rd_init(&r, b.p, b.len);
-	ok(proto_params_get(&r, &p2) == 0 && memcmp(&p, &p2, sizeof p) == 0,
+	ok(proto_params_get(&r, &p2) == 0 && p2.temperature == p.temperature &&
+	    p2.top_k == p.top_k && p2.top_p == p.top_p && p2.min_p == p.min_p &&
+	    p2.repeat_penalty == p.repeat_penalty && p2.repeat_last_n ==
+	    p.repeat_last_n && p2.seed == p.seed && p2.max_tokens ==
+	    p.max_tokens && p2.reserve == p.reserve && p2.n_stop == 0,
 	    "params round trip");
 	proto_rd_init(&r, b.p, b.len - 1);
 	ok(proto_params_get(&r, &p2) != 0, "short params refused");
@@ -187,7 +191,7 @@ test_worker(void)
 	struct proto_load	 l = { PROTO_VERSION, NULL, 256, 2, "auto",
 				     0, 0 };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, 30,
-				     0 };
+				     0, 0, { "" } };
 	struct conv		 cv;
 	char			*path, *cause = NULL, text[4096] = "";
 	int			 r, done = 0;
@@ -250,6 +254,57 @@ test_worker(void)
 	ok(done && st.cached >= 30 && st.evaluated < 8, "turn 2: %u of %u "
 	    "prompt tokens cached, %u evaluated", st.cached, st.prompt,
 	    st.evaluated);
+
+	/* Stop strings: the reply ends before one; a near miss held back
+	 * on the way is shown in the end. */
+	{
+		static const struct {
+			const char	*stop;
+			size_t		 at;	/* in text; -1: no match */
+		} cases[] = {
+			{ "little girl", 14 },
+			{ "Lily. She lovedXYZ", (size_t)-1 },
+			{ "e", 4 },
+		};
+		char	got[512];
+		size_t	k;
+
+		for (k = 0; k < sizeof cases / sizeof *cases; k++) {
+			p.n_stop = 1;
+			strcpy(p.stop[0], cases[k].stop);
+			client_params(&cl, &p);
+			conv_clear(&cv);
+			conv_add(&cv, CONV_USER, "Once upon a time", 16);
+			client_chat(&cl, &cv);
+			done = 0;
+			got[0] = '\0';
+			while (!done && (r = client_next(&cl, &ev, 5000)) > 0) {
+				if (ev.type == PROTO_EV_TOKEN)
+					strncat(got, ev.text, sizeof got -
+					    strlen(got) - 1);
+				else if (ev.type == PROTO_EV_DONE) {
+					st = ev.stats;
+					done = 1;
+				}
+				client_ev_free(&ev);
+			}
+			if (cases[k].at == (size_t)-1)
+				ok(done && strcmp(got, text) == 0 && st.stop ==
+				    PROTO_STOP_LENGTH, "stop \"%s\" never "
+				    "matches: the whole reply (stop %u)",
+				    cases[k].stop, st.stop);
+			else
+				ok(done && strlen(got) == cases[k].at &&
+				    strncmp(got, text, cases[k].at) == 0 &&
+				    strncmp(text + cases[k].at, cases[k].stop,
+				    strlen(cases[k].stop)) == 0 && st.stop ==
+				    PROTO_STOP_STRING && st.generated < 30,
+				    "stop \"%s\": \"%s\", stop %u after %u "
+				    "tokens", cases[k].stop, got, st.stop,
+				    st.generated);
+		}
+		p.n_stop = 0;
+	}
 
 	/* Cancel while generating a long reply: the reply stops fast. */
 	{
@@ -383,7 +438,7 @@ test_cancel_latency(void)
 	struct proto_load	 l = { PROTO_VERSION, path, 2048, 2, "none",
 				     64, 0 };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, -1,
-				     0 };
+				     0, 0, { "" } };
 	struct conv		 cv;
 	double			 lat[2][12], t1, p99[2];
 	int			 kind, n[2] = { 0, 0 }, ok_stop;

@@ -104,8 +104,27 @@ test_texts(void)
 	ok(slashcmd_set(&p, a3, &s) == -1 && strstr(s, "bogus") != NULL,
 	    "/set of an unknown parameter: why");
 	free(s);
-	ok(strcmp(slashcmd_stop_text(PROTO_STOP_CANCEL), "cancelled") == 0,
-	    "stop reasons in words");
+	{
+		char	b1[] = "stop \\nUser: ", b2[] = "stop", b3[] = "stop a\\q";
+
+		int	r = slashcmd_set(&p, b1, &s);
+
+		ok(r == 0 && p.n_stop == 1 &&
+		    strcmp(p.stop[0], "\nUser: ") == 0 && strstr(s,
+		    "stop \"\\nUser: \"") != NULL, "/set stop: the rest of the "
+		    "line, \\n decoded, shown escaped: %s", s);
+		free(s);
+		ok(slashcmd_set(&p, b3, &s) == -1 && p.n_stop == 1 &&
+		    strstr(s, "escape") != NULL, "/set stop with an unknown "
+		    "escape: why");
+		free(s);
+		ok(slashcmd_set(&p, b2, &s) == 0 && p.n_stop == 0,
+		    "/set stop alone clears them");
+		free(s);
+	}
+	ok(strcmp(slashcmd_stop_text(PROTO_STOP_CANCEL), "cancelled") == 0 &&
+	    strcmp(slashcmd_stop_text(PROTO_STOP_STRING), "a stop string") ==
+	    0, "stop reasons in words");
 	memset(&cl, 0, sizeof cl);
 	cl.model.name = (char *)"tiny";
 	cl.model.template_name = (char *)"llama3";

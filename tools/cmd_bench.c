@@ -285,12 +285,12 @@ bench_report(const struct bench *b)
 		    "\"read_bandwidth\": %.0f, \"read_bandwidth_before\": %.0f, "
 		    "\"read_bandwidth_after\": %.0f, \"tg_bound_tps\": %.3f}\n",
 		    PACKAGE_VERSION, b->model, b->nth, b->pp, b->tg, b->ppm,
-		    b->tgm, b->rss, qt_simd_name(), b->tb, b->bwps, b->bw0,
+		    b->tgm, b->rss, qt_path_name(), b->tb, b->bwps, b->bw0,
 		    b->bw1, b->tb > 0 ? b->bwps / b->tb : 0.0);
 	else {
 		printf("%s: %d threads, %s kernels\npp%ld: %.2f t/s\ntg%ld: "
 		    "%.2f t/s\npeak RSS: %.1f MiB\n", b->model,
-		    b->nth, qt_simd_name(), b->pp, b->ppm, b->tg, b->tgm,
+		    b->nth, qt_path_name(), b->pp, b->ppm, b->tg, b->tgm,
 		    b->rss / 1048576.0);
 		if (b->bw)
 			printf("read bandwidth: %.2f GB/s (%.2f before the "

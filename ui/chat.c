@@ -84,6 +84,7 @@ set_head(struct chat *c, size_t i)
 		    m->stats.generated, sec > 0 ? m->stats.generated / sec :
 		    0.0);
 		if (m->stats.stop != PROTO_STOP_EOG &&
+		    m->stats.stop != PROTO_STOP_STRING &&
 		    m->stats.stop != PROTO_STOP_CANCEL)
 			snprintf(stop, sizeof stop, _("  (stopped: %s)"),
 			    slashcmd_stop_text(m->stats.stop));

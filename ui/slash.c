@@ -34,7 +34,7 @@
 
 static const char *slash_params[] = {
 	"temperature", "top_k", "top_p", "min_p", "repeat_penalty",
-	"repeat_last_n", "seed", "max_tokens", NULL
+	"repeat_last_n", "seed", "max_tokens", "stop", NULL
 };
 
 static void
