@@ -463,7 +463,6 @@ chat_body(struct remote *r, struct proto_rd *rd)
 	if (r->params.max_tokens > 0)
 		json_object_set_new(j, "max_tokens",
 		    json_integer(r->params.max_tokens));
-#ifdef PROTO_MAX_STOP
 	if (r->params.n_stop > 0) {
 		json_t	*st = json_array();
 
@@ -473,7 +472,6 @@ chat_body(struct remote *r, struct proto_rd *rd)
 			    PROTO_STOP_MAX)));
 		json_object_set_new(j, "stop", st);
 	}
-#endif
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return s;

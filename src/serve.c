@@ -754,6 +754,8 @@ serve_config(struct cfg *cfg, struct srv *s, struct serve_opts *o)
 	s->def.seed = cfg->seed != 0 ? cfg->seed : (uint64_t)time(NULL) &
 	    0x7fffffff;
 	s->def.max_tokens = cfg->max_tokens;
+	s->def.n_stop = cfg->n_stop;
+	memcpy(s->def.stop, cfg->stop, sizeof s->def.stop);
 	o->model = cfg->model;
 	o->tmpl = cfg->template_name;
 	o->load.n_ctx = cfg->n_ctx;

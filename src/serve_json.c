@@ -66,49 +66,42 @@ parse_field(json_t *body, size_t i, struct proto_params *p, char **cause)
 	return 0;
 }
 
-/* "stop": a string or an array of them. */
+/* "stop": a string or an array of them, in place of the defaults. */
 static int
 parse_stop(json_t *body, struct proto_params *p, char **cause)
 {
 	json_t	*v = json_object_get(body, "stop"), *s;
+	char	*why = NULL;
 	size_t	 i;
 
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (json_is_string(v) || json_is_array(v)) {
-#ifdef PROTO_MAX_STOP
-		char	*why = NULL;
-
-		if (json_is_string(v) && json_string_length(v) > 0)
-			return fe_set_param(p, "stop", json_string_value(v),
-			    &why) == 0 ? 0 : (*cause = why, -1);
-		json_array_foreach(v, i, s) {
-			if (!json_is_string(s)) {
-				*cause = xstrdup("'stop' must be a string or "
-				    "an array of strings");
-				return -1;
-			}
-			if (json_string_length(s) > 0 && fe_set_param(p,
-			    "stop", json_string_value(s), &why) != 0) {
-				*cause = why;
-				return -1;
-			}
-		}
-		return 0;
-#else
-		if (json_is_string(v) && json_string_length(v) == 0)
-			return 0;
-		json_array_foreach(v, i, s)
-			if (!json_is_string(s) || json_string_length(s) > 0)
-				break;
-		if (json_is_array(v) && i == json_array_size(v))
-			return 0;
-		*cause = xstrdup("stop strings are not supported by this "
-		    "engine");
+	if (!json_is_string(v) && !json_is_array(v)) {
+		*cause = xstrdup("'stop' must be a string or an array of "
+		    "strings");
 		return -1;
-#endif
 	}
-	*cause = xstrdup("'stop' must be a string or an array of strings");
+	fe_set_param(p, "stop", "", &why);
+	if (json_is_string(v)) {
+		if (json_string_length(v) > 0 && fe_set_param(p, "stop",
+		    json_string_value(v), &why) != 0)
+			goto bad;
+		return 0;
+	}
+	json_array_foreach(v, i, s) {
+		if (!json_is_string(s)) {
+			*cause = xstrdup("'stop' must be a string or an array "
+			    "of strings");
+			return -1;
+		}
+		if (json_string_length(s) > 0 && fe_set_param(p, "stop",
+		    json_string_value(s), &why) != 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	xasprintf(cause, "bad 'stop': %s", why != NULL ? why : "");
+	free(why);
 	return -1;
 }
 

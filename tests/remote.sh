@@ -35,6 +35,9 @@ got=$("$bin" -p "$prompt" --temp 0 -n 40 -m "$url" 2>"$tmp/err"); r=$?
 t $? "-p over the remote worker: the local engine's text at temperature 0"
 [ "$got" = "$want" ] || { echo "# got: $got"; echo "# want: $want"; sed 's/^/# /' "$tmp/err"; }
 
+want=$("$bin" -p "$prompt" --temp 0 -n 40 --stop ' little' 2>/dev/null)
+got=$("$bin" -p "$prompt" --temp 0 -n 40 --stop ' little' -m "$url" 2>/dev/null)
+[ -n "$got" ] && [ "$got" = "$want" ]; t $? "stop strings reach the server: the local engine's text"
 printf '%s\nThe end\n' "$prompt" | "$bin" --plain --temp 0 -n 20 >"$tmp/local" 2>&1
 printf '%s\nThe end\n' "$prompt" | "$bin" --plain --temp 0 -n 20 -m "$url" >"$tmp/remote" 2>&1
 [ -s "$tmp/remote" ] && cmp -s "$tmp/local" "$tmp/remote"

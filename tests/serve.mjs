@@ -79,6 +79,12 @@ async function api() {
 			presence_penalty: 0.5, user: 'u' }) });
 	ok(r.status === 200 && (await r.json()).usage.completion_tokens === 3,
 		'unknown fields are ignored; max_tokens applies');
+	// Stop strings: the reply ends before the first one, which is not sent.
+	const cut = want.indexOf(' little');
+	const stopped = await client.chat.completions.create({ model: ids[0], messages: msgs,
+		temperature: 0, max_tokens: 40, stop: [' little', 'zzz'] });
+	ok(cut > 0 && stopped.choices[0].message.content === want.slice(0, cut) &&
+		stopped.choices[0].finish_reason === 'stop', 'stop strings end the reply before them');
 	r = await fetch(base + '/v1/chat/completions', { method: 'POST',
 		headers: { Authorization: `Bearer ${key}` }, body: '{"messages": [' });
 	ok(r.status === 400, 'a body that is not JSON: 400');
