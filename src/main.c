@@ -359,6 +359,12 @@ opts_from_cfg(struct fe *fe, struct chat_opts *o, struct cfg *cfg)
 	fe->load.n_ctx = cfg->n_ctx;
 	fe->load.threads = (uint32_t)cfg->threads;
 	o->model = cfg->model;
+	/* A configured server replaces the local model. */
+	if (cfg->backend_url != NULL) {
+		o->model = cfg->backend_url;
+		fe->remote_model = cfg->backend_model;
+		fe->api_key_env = cfg->backend_key_env;
+	}
 	o->system = cfg->system;
 	o->tmpl = cfg->template_name;
 }

@@ -35,9 +35,9 @@ got=$("$bin" -p "$prompt" --temp 0 -n 40 -m "$url" 2>"$tmp/err"); r=$?
 t $? "-p over the remote worker: the local engine's text at temperature 0"
 [ "$got" = "$want" ] || { echo "# got: $got"; echo "# want: $want"; sed 's/^/# /' "$tmp/err"; }
 
-want=$("$bin" -p "$prompt" --temp 0 -n 40 --stop ' little' 2>/dev/null)
+swant=$("$bin" -p "$prompt" --temp 0 -n 40 --stop ' little' 2>/dev/null)
 got=$("$bin" -p "$prompt" --temp 0 -n 40 --stop ' little' -m "$url" 2>/dev/null)
-[ -n "$got" ] && [ "$got" = "$want" ]; t $? "stop strings reach the server: the local engine's text"
+[ -n "$got" ] && [ "$got" = "$swant" ] && [ "$got" != "$want" ]; t $? "stop strings reach the server: the local engine's text"
 printf '%s\nThe end\n' "$prompt" | "$bin" --plain --temp 0 -n 20 >"$tmp/local" 2>&1
 printf '%s\nThe end\n' "$prompt" | "$bin" --plain --temp 0 -n 20 -m "$url" >"$tmp/remote" 2>&1
 [ -s "$tmp/remote" ] && cmp -s "$tmp/local" "$tmp/remote"
@@ -49,6 +49,19 @@ t $? "/save keeps the conversation of a remote chat (messages only)"
 [ $r != 0 ] && grep -q '127.0.0.1:1' "$tmp/err"; t $? "an unreachable server: a clear error naming it"
 env -u YT_NOPE "$bin" -p x -m "$url" --api-key-env YT_NOPE >/dev/null 2>"$tmp/err"; r=$?
 [ $r != 0 ] && grep -q YT_NOPE "$tmp/err"; t $? "an unset --api-key-env variable: an error naming it"
+# The config's backend: chats go to the server; the key only by name.
+mkdir -p "$XDG_CONFIG_HOME/yangtuo"
+printf 'backend:\n  url: %s\n  model: stories260K\n' "$url" >"$XDG_CONFIG_HOME/yangtuo/config.yaml"
+got=$("$bin" -p "$prompt" --temp 0 -n 40 2>"$tmp/err")
+[ "$got" = "$want" ]; t $? "backend: in the config chats through the server"
+printf 'backend:\n  url: %s\n  model: nosuch\n' "$url" >"$XDG_CONFIG_HOME/yangtuo/config.yaml"
+"$bin" -p "$prompt" >/dev/null 2>"$tmp/err"; r=$?
+[ $r != 0 ] && grep -q 'no such model' "$tmp/err"; t $? "backend: a model the server lacks is a clear error"
+printf 'backend:\n  url: %s\n  api_key: sk-secret\n' "$url" >"$XDG_CONFIG_HOME/yangtuo/config.yaml"
+"$bin" -p "$prompt" >/dev/null 2>"$tmp/err"; r=$?
+[ $r = 78 ] && grep -q api_key_env "$tmp/err" && ! grep -q sk-secret "$tmp/err"
+t $? "backend: a key written in the config is refused, without echoing it"
+rm -f "$XDG_CONFIG_HOME/yangtuo/config.yaml"
 kill -TERM "$pid"; wait "$pid"; pid=
 
 if ! command -v node >/dev/null 2>&1; then
