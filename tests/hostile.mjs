@@ -2,10 +2,11 @@
 // loopback port (printed first).  The last user message picks what a
 // chat gets: escape-laden text, malformed data, an error object
 // mid-stream, HTTP 401 / 429, an oversized event, a stream cut short.
-// GET /count says how many chat requests came.
+// GET /state says how many chat requests came and when a hanging
+// stream was closed by the client.
 import http from 'node:http';
 
-let count = 0;
+let count = 0, closed = 0, closedAt = 0;
 const sse = (res, events, end = true) => {
 	res.writeHead(200, { 'Content-Type': 'text/event-stream' });
 	for (const e of events) res.write(e);
@@ -20,7 +21,7 @@ const srv = http.createServer((req, res) => {
 	let body = '';
 	req.on('data', (d) => { body += d; });
 	req.on('end', () => {
-		if (req.url === '/count') return res.end(String(count));
+		if (req.url === '/state') return res.end(JSON.stringify({ count, closed, closedAt }));
 		if (req.url === '/v1/models') {
 			res.writeHead(200, { 'Content-Type': 'application/json' });
 			return res.end(JSON.stringify({ data: [{ id: 'evil\u001b[31m', max_model_len: 4096 }] }));
@@ -46,6 +47,12 @@ const srv = http.createServer((req, res) => {
 			return res.end(JSON.stringify({ error: { message: 'slow down' } }));
 		case 'huge':
 			return sse(res, [role, 'data: "' + 'x'.repeat(2 << 20) + '"\n\n']);
+		case 'hang':
+			// Some text, then nothing until the client goes away.
+			res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+			res.write(role + delta('waiting'));
+			res.on('close', () => { closed++; closedAt = Date.now(); });
+			return;
 		case 'early':
 			res.writeHead(200, { 'Content-Type': 'text/event-stream' });
 			res.write(role + delta('half'));

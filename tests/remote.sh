@@ -89,5 +89,25 @@ rc 401 'HTTP 401'; t $? "HTTP 401: said, with the server's message"
 rc 429 'HTTP 429'; t $? "HTTP 429: said after the retries"
 rc huge 'too large'; t $? "an oversized event: a clear error"
 rc early 'ended the stream'; t $? "a stream cut short: a clear error"
+
+# Ctrl-C during a reply that the server never ends: the connection is
+# closed (the time it took is reported, not judged) and the chat goes on.
+state() { node -e "fetch('${hurl%/v1}/state').then(r=>r.text()).then(t=>console.log(t))"; }
+mkfifo "$tmp/in"
+"$bin" --plain -m "$hurl" <"$tmp/in" >"$tmp/hang.out" 2>&1 &
+ypid=$!
+exec 3>"$tmp/in"
+echo hang >&3
+i=0; while [ $i -lt 200 ] && ! grep -q waiting "$tmp/hang.out"; do sleep 0.05; i=$((i+1)); done
+t0=$(date +%s%3N)
+kill -INT "$ypid"
+i=0; while [ $i -lt 50 ] && ! state | grep -q '"closed":1'; do sleep 0.1; i=$((i+1)); done
+st=$(state)
+echo "$st" | grep -q '"closed":1'; t $? "Ctrl-C closes the connection of the reply under way"
+echo "# connection closed $(( $(echo "$st" | sed 's/.*"closedAt":\([0-9]*\).*/\1/') - t0 )) ms after SIGINT"
+echo ok >&3
+exec 3>&-
+wait "$ypid"; r=$?
+[ $r = 0 ] && grep -q 'ok' "$tmp/hang.out"; t $? "the chat goes on after the cancel"
 echo "1..$n"
 exit $fail
