@@ -36,6 +36,7 @@
 #define RM_MAX_BODY	(4u << 20)	/* a non-streamed answer */
 #define RM_MAX_ERRTEXT	300
 #define RM_RETRIES	3
+#define RM_MAX_RETRY_SEC 30		/* the longest Retry-After obeyed */
 #define RM_POLL_MS	20
 
 struct remote {
@@ -60,6 +61,7 @@ struct xfer {
 	CURL			*h;
 	struct sse		 sse;
 	long			 status;
+	long			 retry_ms;	/* Retry-After; -1: none */
 	char			*body;		/* a non-2xx answer */
 	size_t			 blen;
 	size_t			 total;
@@ -614,6 +616,7 @@ post(struct remote *r, const char *body, struct xfer *x, char **cause)
 	CURLM			*m;
 	CURLMsg			*msg;
 	CURLcode		 rc = CURLE_OK;
+	curl_off_t		 ra = 0;
 	int			 running = 1, left, cancelled = 0;
 
 	if (asprintf(&url, "%s/chat/completions", r->base) < 0 ||
@@ -652,6 +655,11 @@ post(struct remote *r, const char *body, struct xfer *x, char **cause)
 			rc = msg->data.result;
 	if (x->status == 0)
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+	x->retry_ms = -1;
+	if (curl_easy_getinfo(x->h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+	    ra > 0)
+		x->retry_ms = ra < RM_MAX_RETRY_SEC ? (long)ra * 1000 :
+		    RM_MAX_RETRY_SEC * 1000;
 	curl_multi_remove_handle(m, x->h);
 	curl_easy_cleanup(x->h);
 	curl_multi_cleanup(m);
@@ -732,7 +740,8 @@ do_chat(struct remote *r, struct proto_rd *rd)
 		    x.st.generated == 0 && try < RM_RETRIES) {
 			log_debug("remote: HTTP %ld, retrying", x.status);
 			free(x.body);
-			if (backoff(r, 500 << try)) {
+			if (backoff(r, x.retry_ms >= 0 ? x.retry_ms :
+			    250 << try)) {
 				c = 1;
 				memset(&x, 0, sizeof x);
 				x.t0 = util_now();

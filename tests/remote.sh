@@ -75,8 +75,12 @@ while [ $i -lt 200 ] && ! [ -s "$tmp/hport" ]; do sleep 0.05; i=$((i+1)); done
 hurl=http://127.0.0.1:$(head -1 "$tmp/hport")/v1
 esc=$(printf '\033')
 c1=$(printf '\302\233')
+state() { node -e "fetch('${hurl%/v1}/state').then(r=>r.text()).then(t=>console.log(t))"; }
+count() { state | sed 's/.*"count":\([0-9]*\).*/\1/'; }
 for mode in escape malformed error 401 429 huge early; do
+	[ $mode = 429 ] && c0=$(count)
 	"$bin" -p "$mode" -m "$hurl" >"$tmp/$mode.out" 2>"$tmp/$mode.err"; echo $? >"$tmp/$mode.rc"
+	[ $mode = 429 ] && c1=$(count)
 	! grep -q "$esc" "$tmp/$mode.out" "$tmp/$mode.err" && ! grep -q "$c1" "$tmp/$mode.out" "$tmp/$mode.err"
 	t $? "$mode: no escape bytes on stdout or stderr"
 done
@@ -86,13 +90,12 @@ rc() { [ "$(cat "$tmp/$1.rc")" != 0 ] && grep -qi "$2" "$tmp/$1.err"; }
 rc malformed 'malformed'; t $? "malformed data: a clear error"
 rc error 'boom'; t $? "an error object mid-stream: its message"
 rc 401 'HTTP 401'; t $? "HTTP 401: said, with the server's message"
-rc 429 'HTTP 429'; t $? "HTTP 429: said after the retries"
+rc 429 'HTTP 429' && [ $((c1 - c0)) = 4 ]; t $? "HTTP 429: retried 3 times, then said ($((c1 - c0)) requests)"
 rc huge 'too large'; t $? "an oversized event: a clear error"
 rc early 'ended the stream'; t $? "a stream cut short: a clear error"
 
 # Ctrl-C during a reply that the server never ends: the connection is
 # closed (the time it took is reported, not judged) and the chat goes on.
-state() { node -e "fetch('${hurl%/v1}/state').then(r=>r.text()).then(t=>console.log(t))"; }
 mkfifo "$tmp/in"
 "$bin" --plain -m "$hurl" <"$tmp/in" >"$tmp/hang.out" 2>&1 &
 ypid=$!
