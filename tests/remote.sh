@@ -17,6 +17,7 @@ XDG_CONFIG_HOME=$tmp/cfg; export XDG_CONFIG_HOME
 XDG_STATE_HOME=$tmp/state; export XDG_STATE_HOME
 XDG_DATA_HOME=$tmp/data; export XDG_DATA_HOME
 
+: >"$tmp/serve.err"
 "$bin" serve --port 0 2>"$tmp/serve.err" &
 pid=$!
 i=0
@@ -49,6 +50,14 @@ t $? "/save keeps the conversation of a remote chat (messages only)"
 [ $r != 0 ] && grep -q '127.0.0.1:1' "$tmp/err"; t $? "an unreachable server: a clear error naming it"
 env -u YT_NOPE "$bin" -p x -m "$url" --api-key-env YT_NOPE >/dev/null 2>"$tmp/err"; r=$?
 [ $r != 0 ] && grep -q YT_NOPE "$tmp/err"; t $? "an unset --api-key-env variable: an error naming it"
+# The model list /model shows (remote_list_models).
+tr=$(dirname "$bin")/tests/t_remote
+if [ -x "$tr" ]; then
+	YT_REMOTE_URL=$url "$tr" >"$tmp/tr" 2>&1; r=$?
+	sed -n 's/^\(not \)\{0,1\}ok [0-9]* - /&/p' "$tmp/tr" | while IFS= read -r l; do echo "# t_remote: $l"; done
+	[ $r = 0 ] && ! grep -q '^not ok' "$tmp/tr" && grep -q '^ok' "$tmp/tr"
+	t $? "remote_list_models lists the server's models"
+fi
 # The config's backend: chats go to the server; the key only by name.
 mkdir -p "$XDG_CONFIG_HOME/yangtuo"
 printf 'backend:\n  url: %s\n  model: stories260K\n' "$url" >"$XDG_CONFIG_HOME/yangtuo/config.yaml"
