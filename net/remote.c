@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +63,7 @@ struct xfer {
 	struct sse		 sse;
 	long			 status;
 	long			 retry_ms;	/* Retry-After; -1: none */
+	int			 whole;		/* a JSON answer, not a stream */
 	char			*body;		/* a non-2xx answer */
 	size_t			 blen;
 	size_t			 total;
@@ -536,21 +538,56 @@ on_event(void *arg, const char *data, size_t len)
 	return 0;
 }
 
+/* A whole chat.completion object: its message is one piece of text. */
+static void
+whole_answer(struct xfer *x)
+{
+	json_t	*j, *c, *m;
+
+	if (x->body == NULL || (j = json_loadb(x->body, x->blen, 0, NULL)) ==
+	    NULL) {
+		x->error = strdup("malformed JSON answer from the server");
+		return;
+	}
+	c = json_array_get(json_object_get(j, "choices"), 0);
+	m = json_object_get(json_object_get(c, "message"), "content");
+	if (json_is_string(m) && json_is_object(c)) {
+		/* on_event() takes it as a stream's last chunk. */
+		json_object_set(c, "delta", json_object_get(c, "message"));
+		free(x->body);
+		x->body = json_dumps(j, JSON_COMPACT);
+		x->blen = x->body != NULL ? strlen(x->body) : 0;
+		if (x->body != NULL && on_event(x, x->body, x->blen) == 0)
+			x->done = 1;
+	} else if (json_object_get(j, "error") != NULL)
+		on_event(x, x->body, x->blen);
+	else
+		x->error = strdup("the server's answer has no message");
+	json_decref(j);
+}
+
 static size_t
 on_write(char *p, size_t sz, size_t n, void *arg)
 {
 	struct xfer	*x = arg;
+	char		*ct = NULL;
 
 	n *= sz;
-	if (x->status == 0)
+	if (x->status == 0) {
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+		/* A server that ignores "stream": one JSON answer. */
+		if (curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ct) ==
+		    CURLE_OK && ct != NULL && strncasecmp(ct,
+		    "application/json", 16) == 0)
+			x->whole = 1;
+	}
 	if (n > RM_MAX_STREAM - x->total) {
 		x->error = strdup("the server's answer is too large");
 		return 0;
 	}
 	x->total += n;
-	if (x->status < 200 || x->status >= 300) {
-		if (x->blen + n <= 65536) {
+	if (x->status < 200 || x->status >= 300 || x->whole) {
+		if (x->blen + n <= (x->whole ? RM_MAX_BODY : 65536)) {
 			char	*b = realloc(x->body, x->blen + n + 1);
 
 			if (b == NULL)
@@ -750,6 +787,8 @@ do_chat(struct remote *r, struct proto_rd *rd)
 		}
 		break;
 	}
+	if (c == 0 && x.whole && x.status >= 200 && x.status < 300)
+		whole_answer(&x);
 	if (c > 0)
 		send_end(r, &x, PROTO_STOP_CANCEL);
 	else if (c < 0 && x.st.generated > 0)

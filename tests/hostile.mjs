@@ -53,6 +53,12 @@ const srv = http.createServer((req, res) => {
 			res.write(role + delta('waiting'));
 			res.on('close', () => { closed++; closedAt = Date.now(); });
 			return;
+		case 'nostream':
+			// A server that ignores "stream": one JSON answer.
+			res.writeHead(200, { 'Content-Type': 'application/json' });
+			return res.end(JSON.stringify({ choices: [{ index: 0, finish_reason: 'length',
+				message: { role: 'assistant', content: 'whole \u001b[1manswer' } }],
+				usage: { prompt_tokens: 2, completion_tokens: 3 } }));
 		case 'early':
 			res.writeHead(200, { 'Content-Type': 'text/event-stream' });
 			res.write(role + delta('half'));

@@ -86,7 +86,7 @@ esc=$(printf '\033')
 c1=$(printf '\302\233')
 state() { node -e "fetch('${hurl%/v1}/state').then(r=>r.text()).then(t=>console.log(t))"; }
 count() { state | sed 's/.*"count":\([0-9]*\).*/\1/'; }
-for mode in escape malformed error 401 429 huge early; do
+for mode in escape malformed error 401 429 huge early nostream; do
 	[ $mode = 429 ] && c0=$(count)
 	"$bin" -p "$mode" -m "$hurl" >"$tmp/$mode.out" 2>"$tmp/$mode.err"; echo $? >"$tmp/$mode.rc"
 	[ $mode = 429 ] && c1=$(count)
@@ -102,6 +102,8 @@ rc 401 'HTTP 401'; t $? "HTTP 401: said, with the server's message"
 rc 429 'HTTP 429' && [ $((c1 - c0)) = 4 ]; t $? "HTTP 429: retried 3 times, then said ($((c1 - c0)) requests)"
 rc huge 'too large'; t $? "an oversized event: a clear error"
 rc early 'ended the stream'; t $? "a stream cut short: a clear error"
+[ "$(cat "$tmp/nostream.rc")" = 0 ] && grep -q 'whole .*answer' "$tmp/nostream.out"
+t $? "a server that ignores stream: its JSON answer is shown"
 
 # Ctrl-C during a reply that the server never ends: the connection is
 # closed (the time it took is reported, not judged) and the chat goes on.
