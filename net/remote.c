@@ -39,6 +39,7 @@
 #define RM_RETRIES	3
 #define RM_MAX_RETRY_SEC 30		/* the longest Retry-After obeyed */
 #define RM_POLL_MS	20
+#define RM_MSG_BYTES	16		/* a message's markup, in bytes */
 
 struct remote {
 	int			 fd_req;
@@ -53,7 +54,18 @@ struct remote {
 	char			*base;
 	char			*model;
 	uint32_t		 n_ctx;
+	double			 tok_per_byte;	/* the server's, measured; 0 */
 	struct proto_params	 params;
+};
+
+/* A conversation as received; keep[] marks what is sent. */
+struct rm_chat {
+	uint32_t	  n;
+	uint32_t	 *role;
+	char		**text;
+	size_t		 *len;
+	char		 *keep;
+	size_t		  bytes;	/* of what is sent, overhead included */
 };
 
 /* A streamed reply under way. */
@@ -429,31 +441,111 @@ do_params(struct remote *r, struct proto_rd *rd)
 		r->params = p;
 }
 
-/* The request body of a chat: the conversation and the parameters. */
+static void
+rm_chat_free(struct rm_chat *c)
+{
+	uint32_t	i;
+
+	for (i = 0; c->text != NULL && i < c->n; i++)
+		free(c->text[i]);
+	free(c->text);
+	free(c->role);
+	free(c->len);
+	free(c->keep);
+	memset(c, 0, sizeof *c);
+}
+
+/* Read a PROTO_REQ_CHAT conversation: 0, or -1 if malformed. */
+static int
+rm_chat_read(struct proto_rd *rd, struct rm_chat *c)
+{
+	uint32_t	n, i;
+
+	memset(c, 0, sizeof *c);
+	n = proto_get_u32(rd);
+	if (rd->err || n == 0 || n > 100000)
+		return -1;
+	c->role = calloc(n, sizeof *c->role);
+	c->text = calloc(n, sizeof *c->text);
+	c->len = calloc(n, sizeof *c->len);
+	c->keep = malloc(n);
+	if (c->role == NULL || c->text == NULL || c->len == NULL ||
+	    c->keep == NULL)
+		return -1;
+	memset(c->keep, 1, n);
+	for (i = 0; i < n; i++) {
+		c->role[i] = proto_get_u32(rd);
+		if (rd->err || c->role[i] > PROTO_ROLE_ASSISTANT ||
+		    (c->text[i] = proto_get_str(rd, &c->len[i])) == NULL)
+			return -1;
+		c->n = i + 1;
+	}
+	return 0;
+}
+
+static size_t
+rm_chat_bytes(const struct rm_chat *c)
+{
+	size_t		b = 0;
+	uint32_t	i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->keep[i])
+			b += c->len[i] + RM_MSG_BYTES;
+	return b;
+}
+
+/*
+ * The engine's overflow policy, with the server's context and its
+ * measured tokens per byte: drop whole turns after the system prompt,
+ * oldest first, until the estimate leaves room for the reply (3/4 of
+ * the room once turns must go, so the next turns fit again).  Before a
+ * first answer says how the server counts, nothing is dropped.
+ */
+static void
+rm_chat_fit(struct remote *r, struct rm_chat *c)
+{
+	uint32_t	res, limit, i, first;
+	int		dropping = 0;
+
+	c->bytes = rm_chat_bytes(c);
+	if (r->n_ctx == 0 || r->tok_per_byte <= 0)
+		return;
+	res = r->params.max_tokens > 0 ? (uint32_t)r->params.max_tokens : 512;
+	if (res > r->n_ctx / 2)
+		res = r->n_ctx / 2;
+	limit = r->n_ctx - res;
+	first = c->role[0] == PROTO_ROLE_SYSTEM ? 1 : 0;
+	while (c->bytes * r->tok_per_byte > (dropping ? limit / 4 * 3 :
+	    limit)) {
+		for (i = first; i < c->n && !c->keep[i]; i++)
+			;
+		if (i + 1 >= c->n)
+			break;
+		dropping = 1;
+		c->keep[i++] = 0;
+		while (i + 1 < c->n && c->role[i] != PROTO_ROLE_USER)
+			c->keep[i++] = 0;
+		c->bytes = rm_chat_bytes(c);
+	}
+}
+
+/* The request body of a chat: what is kept of the conversation and the
+ * parameters. */
 static char *
-chat_body(struct remote *r, struct proto_rd *rd)
+chat_body(struct remote *r, const struct rm_chat *c)
 {
 	static const char	*roles[] = { "system", "user", "assistant" };
 	json_t			*j, *msgs;
-	uint32_t		 n, i, role;
-	size_t			 len;
-	char			*text, *s;
+	uint32_t		 i;
+	char			*s;
 
-	n = proto_get_u32(rd);
-	if (rd->err || n == 0 || n > 100000)
-		return NULL;
 	msgs = json_array();
-	for (i = 0; i < n; i++) {
-		role = proto_get_u32(rd);
-		if (rd->err || role > PROTO_ROLE_ASSISTANT ||
-		    (text = proto_get_str(rd, &len)) == NULL) {
-			json_decref(msgs);
-			return NULL;
-		}
-		json_array_append_new(msgs, json_pack("{s:s, s:s%}", "role",
-		    roles[role], "content", text, len));
-		free(text);
-	}
+	for (i = 0; i < c->n; i++)
+		if (c->keep[i])
+			json_array_append_new(msgs, json_pack("{s:s, s:s%}",
+			    "role", roles[c->role[i]], "content", c->text[i],
+			    c->len[i]));
 	j = json_pack("{s:s, s:o, s:b, s:{s:b}, s:f, s:f, s:i, s:f, s:f, "
 	    "s:I}", "model", r->model, "messages", msgs, "stream", 1,
 	    "stream_options", "include_usage", 1,
@@ -727,15 +819,23 @@ backoff(struct remote *r, int ms)
 }
 
 static void
-send_end(struct remote *r, struct xfer *x, uint32_t stop)
+send_end(struct remote *r, struct xfer *x, const struct rm_chat *c,
+    uint32_t stop)
 {
 	struct proto_context	ctx;
 	struct proto_buf	b;
+	uint32_t		dropped[256], i;
 	double			now = util_now();
 
-	if (r->n_ctx > 0 && x->usage) {
-		memset(&ctx, 0, sizeof ctx);
-		ctx.used = x->st.prompt + x->st.generated;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.dropped = dropped;
+	/* Turns are dropped oldest first, so the first 256 say enough. */
+	for (i = 0; i < c->n && ctx.n_dropped < 256; i++)
+		if (!c->keep[i])
+			dropped[ctx.n_dropped++] = i;
+	if (r->n_ctx > 0 && (x->usage || ctx.n_dropped > 0)) {
+		ctx.used = x->usage ? x->st.prompt + x->st.generated :
+		    (uint32_t)(c->bytes * r->tok_per_byte);
 		ctx.total = r->n_ctx;
 		proto_buf_init(&b);
 		proto_context_put(&b, &ctx);
@@ -755,14 +855,17 @@ static void
 do_chat(struct remote *r, struct proto_rd *rd)
 {
 	struct xfer	 x;
-	char		*body, *cause = NULL;
+	struct rm_chat	 ch;
+	char		*body = NULL, *cause = NULL;
 	int		 try, c;
 
 	if (r->model == NULL) {
 		send_error(r, PROTO_ENOMODEL, "no server connected");
 		return;
 	}
-	if ((body = chat_body(r, rd)) == NULL) {
+	if (rm_chat_read(rd, &ch) != 0 || (rm_chat_fit(r, &ch),
+	    (body = chat_body(r, &ch)) == NULL)) {
+		rm_chat_free(&ch);
 		send_error(r, PROTO_EPROTO, "malformed conversation");
 		return;
 	}
@@ -790,7 +893,7 @@ do_chat(struct remote *r, struct proto_rd *rd)
 	if (c == 0 && x.whole && x.status >= 200 && x.status < 300)
 		whole_answer(&x);
 	if (c > 0)
-		send_end(r, &x, PROTO_STOP_CANCEL);
+		send_end(r, &x, &ch, PROTO_STOP_CANCEL);
 	else if (c < 0 && x.st.generated > 0)
 		send_errorf(r, PROTO_EIO, "the server ended the stream before "
 		    "the reply did (%s)", cause != NULL ? cause : "cut");
@@ -805,13 +908,18 @@ do_chat(struct remote *r, struct proto_rd *rd)
 	else if (!x.done && x.finish == NULL)
 		send_error(r, PROTO_EIO, "the server ended the stream "
 		    "before the reply did");
-	else
-		send_end(r, &x, x.finish != NULL && strcmp(x.finish,
+	else {
+		/* How the server counts, for fitting the next request. */
+		if (x.usage && x.st.prompt > 0 && ch.bytes > 0)
+			r->tok_per_byte = (double)x.st.prompt / ch.bytes;
+		send_end(r, &x, &ch, x.finish != NULL && strcmp(x.finish,
 		    "length") == 0 ? PROTO_STOP_LENGTH : PROTO_STOP_EOG);
+	}
 	free(x.error);
 	free(x.body);
 	free(cause);
 	free(body);
+	rm_chat_free(&ch);
 }
 
 static void

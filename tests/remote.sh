@@ -73,6 +73,25 @@ t $? "backend: a key written in the config is refused, without echoing it"
 rm -f "$XDG_CONFIG_HOME/yangtuo/config.yaml"
 kill -TERM "$pid"; wait "$pid"; pid=
 
+# The overflow policy with the server's context (max_model_len 128): as
+# the conversation outgrows it, whole old turns are dropped and the chat
+# says so, as with the local engine.
+: >"$tmp/serve.err"
+"$bin" serve --port 0 -c 128 2>"$tmp/serve.err" &
+pid=$!
+i=0
+while [ $i -lt 200 ] && ! grep -q '/v1$' "$tmp/serve.err"; do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.05; i=$((i+1))
+done
+port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9]*\)/v1$|\1|p' "$tmp/serve.err")
+long="Once upon a time there was a little dog who liked to run in the park with his friends every day"
+printf '%s\n%s\n%s\n' "$long" "$long" "$long" |
+	"$bin" --plain --temp 0 -n 16 -m "http://127.0.0.1:$port/v1" >"$tmp/out" 2>"$tmp/err"; r=$?
+[ $r = 0 ] && grep -q 'left the context (.*/128 tokens' "$tmp/err"
+t $? "a conversation outgrowing the server's context drops old turns and says so"
+kill -TERM "$pid"; wait "$pid"; pid=
+
 if ! command -v node >/dev/null 2>&1; then
 	echo "# node is missing: the hostile server tests are skipped"
 	echo "1..$n"; exit $fail
@@ -91,7 +110,9 @@ for mode in escape malformed error 401 429 huge early nostream; do
 	"$bin" -p "$mode" -m "$hurl" >"$tmp/$mode.out" 2>"$tmp/$mode.err"; echo $? >"$tmp/$mode.rc"
 	[ $mode = 429 ] && c1=$(count)
 	! grep -q "$esc" "$tmp/$mode.out" "$tmp/$mode.err" && ! grep -q "$c1" "$tmp/$mode.out" "$tmp/$mode.err"
-	t $? "$mode: no escape bytes on stdout or stderr"
+	r=$?
+	t $r "$mode: no escape bytes on stdout or stderr"
+	[ $r = 0 ] || od -c "$tmp/$mode.out" "$tmp/$mode.err" | head -20 | sed "s/^/# /"
 done
 [ "$(cat "$tmp/escape.rc")" = 0 ] && grep -q 'safe text' "$tmp/escape.out"
 t $? "escape: the text arrives, made harmless"
