@@ -106,9 +106,9 @@ c1=$(printf '\302\233')
 state() { node -e "fetch('${hurl%/v1}/state').then(r=>r.text()).then(t=>console.log(t))"; }
 count() { state | sed 's/.*"count":\([0-9]*\).*/\1/'; }
 for mode in escape malformed error 401 429 huge early nostream; do
-	[ $mode = 429 ] && c0=$(count)
+	[ $mode = 429 ] && q0=$(count)
 	"$bin" -p "$mode" -m "$hurl" >"$tmp/$mode.out" 2>"$tmp/$mode.err"; echo $? >"$tmp/$mode.rc"
-	[ $mode = 429 ] && c1=$(count)
+	[ $mode = 429 ] && q1=$(count)
 	! grep -q "$esc" "$tmp/$mode.out" "$tmp/$mode.err" && ! grep -q "$c1" "$tmp/$mode.out" "$tmp/$mode.err"
 	r=$?
 	t $r "$mode: no escape bytes on stdout or stderr"
@@ -120,7 +120,7 @@ rc() { [ "$(cat "$tmp/$1.rc")" != 0 ] && grep -qi "$2" "$tmp/$1.err"; }
 rc malformed 'malformed'; t $? "malformed data: a clear error"
 rc error 'boom'; t $? "an error object mid-stream: its message"
 rc 401 'HTTP 401'; t $? "HTTP 401: said, with the server's message"
-rc 429 'HTTP 429' && [ $((c1 - c0)) = 4 ]; t $? "HTTP 429: retried 3 times, then said ($((c1 - c0)) requests)"
+rc 429 'HTTP 429' && [ $((q1 - q0)) = 4 ]; t $? "HTTP 429: retried 3 times, then said ($((q1 - q0)) requests)"
 rc huge 'too large'; t $? "an oversized event: a clear error"
 rc early 'ended the stream'; t $? "a stream cut short: a clear error"
 [ "$(cat "$tmp/nostream.rc")" = 0 ] && grep -q 'whole .*answer' "$tmp/nostream.out"
