@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -72,6 +73,7 @@ struct job {
 enum { ST_ROLE, ST_WAIT, ST_GEN, ST_END };
 struct stream {
 	struct srv		*s;
+	struct MHD_Connection	*conn;
 	struct serve_req	 rq;
 	int			 state;
 	int			 holds;		/* the engine is ours */
@@ -145,15 +147,39 @@ reply_start(struct srv *s, struct serve_req *rq)
 	return 0;
 }
 
-/* The next event of the reply under way, cancelling it once the server
- * shuts down: 1 with *ev, -1 if the engine is gone. */
+/* Whether the client of connection c has hung up (checked between
+ * events, so a request without streaming is cancelled too). */
 static int
-reply_event(struct srv *s, int *cancelled, struct client_ev *ev)
+client_gone(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct pollfd			 pfd;
+
+	if (c == NULL || (ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+		return 0;
+	pfd.fd = ci->connect_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) > 0 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* The next event of the reply under way, cancelling it once the server
+ * shuts down or the client of c (may be NULL) hangs up: 1 with *ev, -1
+ * if the engine is gone. */
+static int
+reply_event(struct srv *s, struct MHD_Connection *c, int *cancelled,
+    struct client_ev *ev)
 {
 	int	r;
 
 	for (;;) {
-		if (atomic_load(&s->shutting) && !*cancelled) {
+		if (!*cancelled && (atomic_load(&s->shutting) ||
+		    client_gone(c))) {
+			log_debug("serve: %s, cancelling",
+			    atomic_load(&s->shutting) ? "shutting down" :
+			    "client gone");
 			client_cancel(&s->cl);
 			*cancelled = 1;
 		}
@@ -170,7 +196,7 @@ reply_cancel(struct srv *s)
 	int			cancelled = 1, r;
 
 	client_cancel(&s->cl);
-	while ((r = reply_event(s, &cancelled, &ev)) > 0) {
+	while ((r = reply_event(s, NULL, &cancelled, &ev)) > 0) {
 		r = ev.type == PROTO_EV_DONE || ev.type == PROTO_EV_ERROR;
 		client_ev_free(&ev);
 		if (r)
@@ -306,7 +332,7 @@ stream_step(struct stream *st)
 			stream_fail(st, "the engine stopped", "server_error");
 		break;
 	case ST_GEN:
-		if (reply_event(s, &st->cancelled, &ev) < 0) {
+		if (reply_event(s, st->conn, &st->cancelled, &ev) < 0) {
 			stream_fail(st, "the engine stopped", "server_error");
 			break;
 		}
@@ -397,7 +423,7 @@ run_whole(struct MHD_Connection *c, struct srv *s, struct serve_req *rq)
 		    "the engine stopped", "server_error");
 	}
 	for (;;) {
-		if ((r = reply_event(s, &cancelled, &ev)) < 0) {
+		if ((r = reply_event(s, c, &cancelled, &ev)) < 0) {
 			res = answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "the engine stopped", "server_error");
 			break;
@@ -438,6 +464,7 @@ run_stream(struct MHD_Connection *c, struct job *j, struct serve_req *rq)
 
 	st = xcalloc(1, sizeof *st);
 	st->s = j->s;
+	st->conn = c;
 	st->rq = *rq;
 	new_id(j->s, rq->kind, st->id, sizeof st->id, &st->created);
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,

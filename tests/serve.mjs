@@ -102,14 +102,16 @@ async function api() {
 	let got = '';
 	const cont = new Promise((res) => sock.on('data', (d) => { got += d; if (/100 Continue/.test(got)) res(); }));
 	sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n` +
-		`Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+		`Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n` +
+		'Connection: close\r\n\r\n');
 	await cont;
 	r = await fetch(base + '/v1/chat/completions', { method: 'POST',
 		headers: { Authorization: `Bearer ${key}` }, body });
 	ok(r.status === 503 && r.headers.get('retry-after') !== null, 'queue full: 503 with Retry-After');
 	await r.text();
-	const done = new Promise((res) => sock.on('end', res));
-	sock.end(body);
+	// (No half-close: a client that shuts its side is taken as gone.)
+	const done = new Promise((res) => sock.on('close', res));
+	sock.write(body);
 	await done;
 	ok(/HTTP\/1\.1 200/.test(got) && /"completion_tokens":4/.test(got), 'the admitted request is answered');
 
@@ -150,6 +152,21 @@ function pct(a, p) { return a[Math.min(a.length - 1, Math.floor(p / 100 * a.leng
 
 async function load() {
 	const client = new OpenAI({ baseURL: base + '/v1', apiKey: 'none', maxRetries: 0 });
+
+	// A client that sends a request without streaming and hangs up at
+	// once: the reply is cancelled at its start (the shell reads the log)
+	// rather than run to the end of the context.
+	const body = JSON.stringify({ messages: [{ role: 'user', content: prompt }], temperature: 0,
+		max_tokens: 100000 });
+	const gone = await new Promise((res) => {
+		const sock = net.connect(port, '127.0.0.1', () => sock.end('POST /v1/chat/completions HTTP/1.1\r\n' +
+			`Host: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+		sock.on('error', () => res(false));
+		sock.on('close', () => res(true));
+		sock.resume();
+	});
+	ok(gone, 'a client that hangs up is let go');
+
 	const lat = [];
 	let answered = 0, busy = 0, other = 0;
 	const one = async (i) => {

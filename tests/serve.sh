@@ -35,7 +35,7 @@ fi
 # Start a server; sets pid and port.  Its first stderr line names the URL.
 start() {
 	: >"$tmp/serve.err"
-	"$bin" serve --port 0 --log-file "$tmp/serve.log" "$@" 2>"$tmp/serve.err" &
+	"$bin" serve --port 0 --log-file "$tmp/$log" "$@" 2>"$tmp/serve.err" &
 	pid=$!
 	i=0
 	while [ $i -lt 200 ] && ! grep -q '/v1$' "$tmp/serve.err"; do
@@ -56,6 +56,7 @@ want=$("$bin" -p "$prompt" --temp 0 -n 40 2>/dev/null)
 printf '%s' "$want" >"$tmp/want.txt"
 
 YT_KEY_FOR_TEST=sk-test-$$; export YT_KEY_FOR_TEST
+log=serve1.log
 start --queue 0 --api-key-env YT_KEY_FOR_TEST; t $? "serve starts on a free loopback port"
 YT_OPENAI=$oai YT_PORT=$port YT_KEY=$YT_KEY_FOR_TEST YT_PROMPT=$prompt \
 	YT_WANT_FILE=$tmp/want.txt YT_PHASE=api node "$src/tests/serve.mjs" >"$tmp/tap" 2>&1
@@ -69,10 +70,11 @@ while IFS= read -r l; do
 	esac
 done <"$tmp/tap"
 [ $r = 0 ]; t $? "serve.mjs (api) ran to its end"
-grep -q 'client gone, cancelling' "$tmp/serve.log"; t $? "a client gone mid-stream cancels the reply"
-! grep -qF "$YT_KEY_FOR_TEST" "$tmp/serve.log" "$tmp/serve.err"; t $? "the key is in no log"
+grep -q 'client gone, cancelling' "$tmp/serve1.log"; t $? "a client gone mid-stream cancels the reply"
+! grep -qF "$YT_KEY_FOR_TEST" "$tmp/serve1.log" "$tmp/serve.err"; t $? "the key is in no log"
 stop; t $? "SIGTERM: the idle server exits 0"
 
+log=serve2.log
 start --queue 4; t $? "serve starts again (queue 4, no key)"
 YT_OPENAI=$oai YT_PORT=$port YT_PID=$pid YT_PROMPT=$prompt YT_PHASE=load \
 	node "$src/tests/serve.mjs" >"$tmp/tap" 2>&1
@@ -86,6 +88,8 @@ while IFS= read -r l; do
 	esac
 done <"$tmp/tap"
 [ $r = 0 ]; t $? "serve.mjs (load) ran to its end"
+grep -q 'serve: client gone, cancelling' "$tmp/serve2.log"
+t $? "a client gone before its answer without streaming: the reply is cancelled"
 wait "$pid"; r=$?; pid=
 [ $r = 0 ]; t $? "SIGTERM during a stream: the server exits 0"
 echo "1..$n"
