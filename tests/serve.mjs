@@ -189,6 +189,14 @@ async function load() {
 	lat.sort((a, b) => a - b);
 	if (lat.length)
 		diag(`latency ms: p50 ${pct(lat, 50).toFixed(1)} p90 ${pct(lat, 90).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)} max ${lat[lat.length - 1].toFixed(1)}`);
+	// 30 clients at once (the queue holds 4): each is answered or told 503.
+	answered = busy = other = 0;
+	const burst = [];
+	for (let c = 0; c < 30; c++)
+		burst.push((async () => { for (let j = 0; j < 2; j++) await one(5000 + c * 10 + j); })());
+	await Promise.all(burst);
+	ok(answered + busy === 60 && other === 0 && answered > 0,
+		`30 clients at once x 2 requests: ${answered} answered, ${busy} told 503, ${other} other`);
 	const r = await fetch(base + '/health');
 	ok(r.status === 200, 'the server is alive after the load');
 
