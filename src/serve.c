@@ -277,6 +277,11 @@ stream_end(struct stream *st)
 		engine_give(st->s);
 		st->holds = 0;
 	}
+	/* Free the place before the last bytes go out (see generate). */
+	if (st->admitted) {
+		leave(st->s);
+		st->admitted = 0;
+	}
 	st->state = ST_END;
 }
 
@@ -493,22 +498,28 @@ generate(struct MHD_Connection *c, struct job *j)
 	enum MHD_Result		 r;
 
 	if (j->too_big)
-		return answer_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+		r = answer_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "the request body is too large", "invalid_request_error");
-	if (serve_parse(j->kind, j->body != NULL ? j->body : "", j->len,
+	else if (serve_parse(j->kind, j->body != NULL ? j->body : "", j->len,
 	    &j->s->def, &rq, &cause) != 0) {
 		r = answer_error(c, MHD_HTTP_BAD_REQUEST, cause,
 		    "invalid_request_error");
 		free(cause);
-		return r;
+	} else {
+		log_debug("serve: %s request, %zu messages, stream %d",
+		    j->kind == SERVE_CHAT ? "chat" : "completion", rq.conv.n,
+		    rq.stream);
+		if (rq.stream)
+			return run_stream(c, j, &rq);
+		r = run_whole(c, j->s, &rq);
+		serve_req_free(&rq);
 	}
-	log_debug("serve: %s request, %zu messages, stream %d",
-	    j->kind == SERVE_CHAT ? "chat" : "completion", rq.conv.n,
-	    rq.stream);
-	if (rq.stream)
-		return run_stream(c, j, &rq);
-	r = run_whole(c, j->s, &rq);
-	serve_req_free(&rq);
+	/* The answer is queued, not yet sent: the place is free before the
+	 * client can send its next request. */
+	if (j->admitted) {
+		leave(j->s);
+		j->admitted = 0;
+	}
 	return r;
 }
 
