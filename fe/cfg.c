@@ -158,6 +158,63 @@ cfg_fp_add(struct cfg_load *l, char *name, char *text,
 	f->order = l->n_fp++;
 }
 
+/*
+ * backend: {url, model, api_key_env}: chat through a server instead of
+ * the local engine.  The key itself never goes in the file, only the
+ * name of the environment variable that holds it.
+ */
+static int
+cfg_key_backend(struct cfg_load *l, struct cfg *c)
+{
+	struct cfg_parse	*p = &l->p;
+	yaml_mark_t		 m;
+	char			**slot, *q;
+
+	if (cfg_is_null(p))
+		return 0;
+	if (p->type != YAML_MAPPING_START_EVENT)
+		return cfg_error(p, &p->mark, _("expected a mapping with url, "
+		    "model and api_key_env, not %s"), cfg_kind(p));
+	for (;;) {
+		if (cfg_next(p) != 0)
+			return -1;
+		if (p->type == YAML_MAPPING_END_EVENT)
+			break;
+		m = p->mark;
+		if (p->type != YAML_SCALAR_EVENT)
+			return cfg_error(p, &m, _("expected url, model or "
+			    "api_key_env, not %s"), cfg_kind(p));
+		if (strcmp(p->val, "url") == 0)
+			slot = &c->backend_url;
+		else if (strcmp(p->val, "model") == 0)
+			slot = &c->backend_model;
+		else if (strcmp(p->val, "api_key_env") == 0)
+			slot = &c->backend_key_env;
+		else if (strcmp(p->val, "api_key") == 0)
+			return cfg_error(p, &m, _("give api_key_env, the name "
+			    "of an environment variable holding the key, not "
+			    "the key"));
+		else {
+			q = cfg_quote(p->val, p->vlen);
+			cfg_warn(p, &m, _("unknown key '%s' in backend "
+			    "(ignored)"), q);
+			free(q);
+			if (cfg_next(p) != 0 || cfg_skip(p) != 0)
+				return -1;
+			continue;
+		}
+		free(*slot);
+		*slot = NULL;
+		if (cfg_next(p) != 0 || cfg_get_str(p, 0, slot) != 0)
+			return -1;
+	}
+	if (c->backend_url != NULL && strncmp(c->backend_url, "http://", 7)
+	    != 0 && strncmp(c->backend_url, "https://", 8) != 0)
+		return cfg_error(p, &p->mark, _("backend url must begin with "
+		    "http:// or https://"));
+	return 0;
+}
+
 /* One stop string: valid UTF-8 (the reader checked), not empty, short. */
 static int
 cfg_stop_one(struct cfg_parse *p, struct cfg *c)
@@ -358,6 +415,8 @@ static const struct cfg_key {
 	{ "prompts", CFG_SEEN_PROMPTS, CFG_T_FN, 0, 0, 0, NULL,
 	    cfg_key_prompts },
 	{ "stop", CFG_SET_STOP, CFG_T_FN, 0, 0, 0, NULL, cfg_key_stop },
+	{ "backend", CFG_SET_BACKEND, CFG_T_FN, 0, 0, 0, NULL,
+	    cfg_key_backend },
 };
 
 /* Store a checked number in the field the key's bit names. */
@@ -588,6 +647,12 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	    xstrdup(src->template_name) : NULL;
 	dst->system = src->system != NULL ? xstrdup(src->system) : NULL;
 	dst->theme = src->theme != NULL ? xstrdup(src->theme) : NULL;
+	dst->backend_url = src->backend_url != NULL ?
+	    xstrdup(src->backend_url) : NULL;
+	dst->backend_model = src->backend_model != NULL ?
+	    xstrdup(src->backend_model) : NULL;
+	dst->backend_key_env = src->backend_key_env != NULL ?
+	    xstrdup(src->backend_key_env) : NULL;
 	dst->prompts = NULL;
 	if (src->n_prompts > 0)
 		dst->prompts = xreallocarray(NULL, src->n_prompts,
@@ -645,6 +710,9 @@ cfg_free(struct cfg *c)
 	free(c->template_name);
 	free(c->system);
 	free(c->theme);
+	free(c->backend_url);
+	free(c->backend_model);
+	free(c->backend_key_env);
 	for (i = 0; i < c->n_prompts; i++) {
 		free(c->prompts[i].name);
 		free(c->prompts[i].text);

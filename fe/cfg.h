@@ -40,7 +40,8 @@ enum {
 	CFG_SET_TEMPLATE = 1 << 11,
 	CFG_SET_SYSTEM = 1 << 12,
 	CFG_SET_THEME = 1 << 13,
-	CFG_SET_STOP = 1 << 14
+	CFG_SET_STOP = 1 << 14,
+	CFG_SET_BACKEND = 1 << 15
 };
 
 struct cfg {
@@ -59,6 +60,9 @@ struct cfg {
 	char			*template_name;	/* "auto", "llama3", ... */
 	char			*system;	/* name of the default prompt */
 	char			*theme;
+	char			*backend_url;	/* an OpenAI-compatible server */
+	char			*backend_model;	/* its model; NULL: the first */
+	char			*backend_key_env; /* the variable with its key */
 	uint32_t		 n_stop;	/* stop strings */
 	char			 stop[PROTO_MAX_STOP][PROTO_STOP_MAX];
 	struct cfg_prompt	*prompts;	/* named system prompts */

@@ -26,6 +26,9 @@ struct fe {
 	int			 with_prompt;	/* batch: use the template */
 	int			 verbose;
 	int			 demo;		/* the bundled demo model */
+	const char		*api_key_env;	/* a server's key is in it */
+	const char		*remote_model;	/* the server's model to use */
+	int			 insecure;	/* TLS unverified */
 };
 
 /* The front ends of src/ (fe_line.c, fe_batch.c); exit statuses. */

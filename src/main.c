@@ -23,6 +23,7 @@
 #include "fe.h"
 #include "log.h"
 #include "proto.h"
+#include "serve.h"
 #include "ui/ui.h"
 #include "xmalloc.h"
 #include "util.h"
@@ -43,6 +44,7 @@ static const struct subcmd subcmds[] = {
 	{ "quantize", cmd_quantize },
 	{ "bench", cmd_bench },
 	{ "perplexity", cmd_perplexity },
+	{ "serve", serve_main },
 	{ NULL, NULL }
 };
 
@@ -68,7 +70,10 @@ enum {
 	OPT_BATCH_SIZE,
 	OPT_HISTORY,
 	OPT_SESSION,
-	OPT_RESUME
+	OPT_RESUME,
+	OPT_API_KEY_ENV,
+	OPT_REMOTE_MODEL,
+	OPT_INSECURE
 };
 
 static const struct option longopts[] = {
@@ -100,6 +105,9 @@ static const struct option longopts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "api-key-env", required_argument, NULL, OPT_API_KEY_ENV },
+	{ "remote-model", required_argument, NULL, OPT_REMOTE_MODEL },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	/* The seed script's flags (scripts/inference/inference_hf.py). */
@@ -130,8 +138,12 @@ usage(FILE *f)
 "      --predictions-file=FILE  ... into this JSON file (resumable)\n"
 "\n"
 "Model and context:\n"
-"  -m, --model=FILE|DIR     the GGUF model, or a Hugging Face Llama folder\n"
+"  -m, --model=FILE|DIR|URL the GGUF model, a Hugging Face Llama folder, or\n"
+"                           an OpenAI-compatible server: http://HOST:PORT/v1\n"
 "                           (default: config, else the demo)\n"
+"      --api-key-env=NAME   the server's key is in environment variable NAME\n"
+"      --remote-model=ID    the server's model to use (default: its first)\n"
+"      --insecure           do not verify the server's TLS certificate\n"
 "  -c, --ctx-size=N         context size in tokens (0 = the model's)\n"
 "  -t, --threads=N          compute threads (default: online cores)\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
@@ -185,6 +197,8 @@ usage(FILE *f)
 "                           Q8_0, Q4_0, Q4_K, Q6_K, F16...\n"
 "  quantize --random 1b|8b|small|tiny TYPE OUT.gguf\n"
 "                           write a synthetic model with random weights\n"
+"  serve [-m MODEL] [--host ADDR] [--port N] [--api-key-env NAME]\n"
+"                           serve the model over an OpenAI-compatible API\n"
 "\n"
 "A Hugging Face folder (config.json, *.safetensors, tokenizer.json) works\n"
 "wherever a model does, without conversion; for example:\n"
@@ -351,6 +365,12 @@ opts_from_cfg(struct fe *fe, struct chat_opts *o, struct cfg *cfg)
 	fe->load.n_ctx = cfg->n_ctx;
 	fe->load.threads = (uint32_t)cfg->threads;
 	o->model = cfg->model;
+	/* A configured server replaces the local model. */
+	if (cfg->backend_url != NULL) {
+		o->model = cfg->backend_url;
+		fe->remote_model = cfg->backend_model;
+		fe->api_key_env = cfg->backend_key_env;
+	}
 	o->system = cfg->system;
 	o->tmpl = cfg->template_name;
 }
@@ -437,6 +457,15 @@ parse_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 			break;
 		case OPT_RESUME:
 			fe->resume = 1;
+			break;
+		case OPT_API_KEY_ENV:
+			fe->api_key_env = optarg;
+			break;
+		case OPT_REMOTE_MODEL:
+			fe->remote_model = optarg;
+			break;
+		case OPT_INSECURE:
+			fe->insecure = 1;
 			break;
 		case 'v':
 			fe->verbose = 1;
