@@ -20,6 +20,7 @@
 #include "lora_peft.h"
 #include "quant.h"
 #include "repack.h"
+#include "safetensors.h"
 #include "common/util.h"
 
 /* Split "PATH[:SCALE]": the text after the last colon is the scale if it
@@ -277,6 +278,7 @@ lora_free(struct lora *a)
 	free(a->w);
 	gguf_close(a->g);
 	free(a->buf);
+	safetensors_close(a->st);
 	free(a);
 }
 

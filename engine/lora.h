@@ -33,6 +33,7 @@ struct lora {
 	struct lora_w	*w;		/* n_pairs */
 	struct gguf	*g;		/* a GGUF adapter's mapping, or NULL */
 	void		*buf;		/* a PEFT adapter's tensors, or NULL */
+	struct safetensors *st;		/* its file (the tensors' names) */
 };
 
 /* Split "PATH[:SCALE]" (SCALE a finite number; default 1) into a new

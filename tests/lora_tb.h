@@ -231,7 +231,7 @@ lora_tb_write_peft(const struct model *m, const struct lora_gen *g,
 	    "  \"lora_alpha\": %g,\n  \"target_modules\": [\"q_proj\", "
 	    "\"k_proj\", \"v_proj\", \"o_proj\", \"gate_proj\", \"up_proj\", "
 	    "\"down_proj\"%s],\n  \"fan_in_fan_out\": false,\n"
-	    "  \"bias\": \"none\",\n  \"modules_to_save\": null%s\n}\n",
+	    "  \"bias\": \"none\"%s\n}\n",
 	    g->rank, g->alpha, g->output ? ", \"lm_head\"" : "",
 	    extra_config != NULL ? extra_config : "");
 	fclose(f);

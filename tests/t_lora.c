@@ -283,6 +283,65 @@ bad_adapters(void)
 	free(mp);
 }
 
+/* PEFT's options: rsLoRA's scale, and those we refuse. */
+static void
+peft_options(void)
+{
+	static const struct {
+		const char	*extra;
+		const char	*want;
+	} bads[] = {
+		{ ",\n  \"use_dora\": true", "DoRA" },
+		{ ",\n  \"modules_to_save\": [\"embed_tokens\", \"lm_head\"]",
+		    "'modules_to_save' is set" },
+		{ ",\n  \"peft_type\": \"IA3\"", "only LORA" },
+	};
+	char		*mp = model_path("stories260K.gguf"), ap[1100], pd[1100];
+	char		*why;
+	struct model	*base, *m1, *m2;
+	struct lora_gen	 g = { QT_F32, 4, 16.0f, 4, 0, LB_NONE, 0.2f };
+	int32_t		 ids[8] = { 1, 5, 9, 30, 200, 7, 11, 3 };
+	float		*p1 = NULL, *p2 = NULL;
+	size_t		 i;
+
+	if ((base = model_load(mp, NULL)) == NULL) {
+		ok(0, "load stories260K");
+		free(mp);
+		return;
+	}
+	/* alpha 16 / r 4 = rsLoRA's 8 / sqrt(4). */
+	snprintf(ap, sizeof ap, "%s/rs.gguf", tmpdir);
+	snprintf(pd, sizeof pd, "%s/rs-peft", tmpdir);
+	lora_tb_write_gguf(base, &g, ap);
+	g.alpha = 8.0f;
+	lora_tb_write_peft(base, &g, pd, ",\n  \"use_rslora\": true");
+	m1 = load_with(mp, ap, 0.5f, 0, NULL);
+	m2 = load_with(mp, pd, 0.5f, 0, NULL);
+	if (m1 != NULL && m2 != NULL) {
+		p1 = probs_of(m1, ids, 8, 0);
+		p2 = probs_of(m2, ids, 8, 0);
+	}
+	ok(p1 != NULL && p2 != NULL && memcmp(p1, p2, 8 * base->hp.n_vocab *
+	    sizeof *p1) == 0, "use_rslora scales by alpha / sqrt(r)");
+	free(p1);
+	free(p2);
+	model_free(m1);
+	model_free(m2);
+	for (i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+		snprintf(pd, sizeof pd, "%s/bad-peft%zu", tmpdir, i);
+		lora_tb_write_peft(base, &g, pd, bads[i].extra);
+		why = NULL;
+		m1 = load_with(mp, pd, 1.0f, 0, &why);
+		ok(m1 == NULL && why != NULL && strstr(why, bads[i].want) !=
+		    NULL, "bad PEFT folder %zu: %s", i, why != NULL ? why :
+		    "(accepted)");
+		model_free(m1);
+		free(why);
+	}
+	model_free(base);
+	free(mp);
+}
+
 /* PATH[:SCALE] */
 static void
 parse_args(void)
@@ -342,6 +401,7 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		run_case(&cases[i]);
 	bad_adapters();
+	peft_options();
 	tap_rmtree(tmpdir);
 	return tap_done();
 }
