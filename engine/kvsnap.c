@@ -25,6 +25,7 @@
 #include "forward.h"
 #include "gguf.h"
 #include "model.h"
+#include "lora.h"
 #include "sha256.h"
 #include "common/util.h"
 
@@ -68,8 +69,35 @@ get32(const uint8_t *p)
 	    (uint32_t)p[3] << 24;
 }
 
+/* An adapter's part of the identity: its scale, and each pair's shapes,
+ * scale and first and last bytes, so a cache made without it (or with
+ * another scale) never loads with it. */
+static void
+lora_key(struct sha256 *s, const struct lora *a)
+{
+	size_t	i, j;
+
+	sha256_update(s, &a->scale, sizeof a->scale);
+	for (i = 0; i < a->n_pairs; i++) {
+		const struct lora_w	*w = &a->w[i];
+		const struct mtensor	*ts[2] = { &w->a, &w->b };
+
+		sha256_update(s, &w->scale, sizeof w->scale);
+		for (j = 0; j < 2; j++) {
+			size_t	n = (size_t)ts[j]->ne1 * ts[j]->row_size;
+			size_t	k = n < 64 ? n : 64;
+
+			sha256_update(s, &ts[j]->ne0, sizeof ts[j]->ne0);
+			sha256_update(s, &ts[j]->ne1, sizeof ts[j]->ne1);
+			sha256_update(s, ts[j]->data, k);
+			sha256_update(s, (const uint8_t *)ts[j]->data + n - k,
+			    k);
+		}
+	}
+}
+
 /* The model's identity: its size, header bytes and each tensor's first
- * and last bytes. */
+ * and last bytes, and its adapters. */
 void
 kvsnap_model_key(const struct model *m, uint8_t key[32])
 {
@@ -89,6 +117,9 @@ kvsnap_model_key(const struct model *m, uint8_t key[32])
 		sha256_update(&s, t->data, k);
 		sha256_update(&s, (const uint8_t *)t->data + t->nbytes - k, k);
 	}
+	for (i = 0; i < m->n_lora; i++)
+		lora_key(&s, m->lora[i]);
+	sha256_update(&s, &m->lora_merged, sizeof m->lora_merged);
 	sha256_final(&s, key);
 }
 

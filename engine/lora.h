@@ -36,10 +36,6 @@ struct lora {
 	struct safetensors *st;		/* its file (the tensors' names) */
 };
 
-/* Split "PATH[:SCALE]" (SCALE a finite number; default 1) into a new
- * path (caller frees) and a scale; -1 and *cause on a bad scale. */
-int	lora_parse_arg(const char *arg, char **path, float *scale,
-	    char **cause);
 /* Read the adapter at path (a GGUF file or a PEFT folder), check it
  * against m and attach it to m's matrices, applied on the fly from then
  * on; m frees it.  0, or -1 and *cause (caller frees). */

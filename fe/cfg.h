@@ -37,8 +37,12 @@ enum {
 	CFG_SET_MAX_TOKENS = 1 << 10,
 	CFG_SET_TEMPLATE = 1 << 11,
 	CFG_SET_SYSTEM = 1 << 12,
-	CFG_SET_THEME = 1 << 13
+	CFG_SET_THEME = 1 << 13,
+	CFG_SET_LORA = 1 << 14,
+	CFG_SET_LORA_MERGE = 1 << 15
 };
+
+#define CFG_MAX_LORA	8	/* adapters the config may list */
 
 struct cfg {
 	unsigned		 set;
@@ -58,6 +62,10 @@ struct cfg {
 	char			*theme;
 	struct cfg_prompt	*prompts;	/* named system prompts */
 	size_t			 n_prompts;
+	char			*lora[CFG_MAX_LORA];	/* "PATH[:SCALE]", ~
+							 * expanded */
+	size_t			 n_lora;
+	int			 lora_merge;
 };
 
 /* Warnings (unknown keys, ...) go to this callback, one sentence each. */

@@ -22,7 +22,7 @@
 #include "tests/tap.h"
 #include "cfg.h"
 
-#define ALL_SET	0x3fffu		/* the 14 CFG_SET_* bits */
+#define ALL_SET	0xffffu		/* the 16 CFG_SET_* bits */
 
 struct warns {
 	int	n;
@@ -178,6 +178,10 @@ test_round_trip(void)
 	    "template: chatml\n"
 	    "system: terse\n"
 	    "theme: dark\n"
+	    "lora:\n"
+	    "  - /x/a.gguf:0.5\n"
+	    "  - /p/peft\n"
+	    "lora_merge: yes\n"
 	    "prompts:\n"
 	    "  terse: Answer briefly.\n"
 	    "  default: \"你好\"\n"
@@ -188,7 +192,10 @@ test_round_trip(void)
 
 	ok(cause == NULL && w.n == 0, "every key in one file");
 	free(cause);
-	ok(c.set == ALL_SET, "all 14 set bits (0x%x)", c.set);
+	ok(c.set == ALL_SET, "all 16 set bits (0x%x)", c.set);
+	ok(c.n_lora == 2 && strcmp(c.lora[0], "/x/a.gguf:0.5") == 0 &&
+	    strcmp(c.lora[1], "/p/peft") == 0 && c.lora_merge == 1,
+	    "lora: a list, lora_merge: yes");
 	ok(strcmp(c.model, "/m/x.gguf") == 0 && c.threads == 4 &&
 	    c.n_ctx == 4096 && feq(c.temperature, 0.7f) && c.top_k == 0 &&
 	    feq(c.top_p, 1.0f) && feq(c.min_p, 0.1f) &&
@@ -701,6 +708,32 @@ test_files(void)
 	rmdir(dir);
 }
 
+/* lora: one adapter or a list, ~ expanded; lora_merge a boolean. */
+static void
+test_lora(void)
+{
+	struct cfg	 c;
+	char		*cause;
+
+	setenv("HOME", "/home/t", 1);
+	cause = LOAD(&c, "lora: ~/l/peft:2\n", NULL);
+	ok(cause == NULL && c.n_lora == 1 &&
+	    strcmp(c.lora[0], "/home/t/l/peft:2") == 0 && c.lora_merge == 0,
+	    "lora: one adapter, ~ expanded");
+	free(cause);
+	cfg_free(&c);
+	cause = LOAD(&c, "lora: [a, b, c, d, e, f, g, h, i]\n", NULL);
+	ok(cause != NULL && strstr(cause, "at most 8 adapters") != NULL,
+	    "nine adapters refused: %s", cause != NULL ? cause : "-");
+	free(cause);
+	cfg_free(&c);
+	cause = LOAD(&c, "lora_merge: maybe\n", NULL);
+	ok(cause != NULL && strstr(cause, "expected true or false") != NULL,
+	    "lora_merge: maybe refused: %s", cause != NULL ? cause : "-");
+	free(cause);
+	cfg_free(&c);
+}
+
 /* Y5: bytes. */
 static void
 test_bytes(void)
@@ -785,6 +818,7 @@ main(void)
 	test_many();
 	test_files();
 	test_bytes();
+	test_lora();
 	test_default_path();
 	test_locale();
 	return tap_done();

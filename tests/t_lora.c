@@ -19,6 +19,7 @@
 #include "engine/lora.h"
 #include "engine/model.h"
 #include "engine/quant.h"
+#include "common/util.h"
 #include "tests/lora_tb.h"
 #include "tests/ref_tb.h"
 #include "tests/tap.h"
@@ -349,14 +350,14 @@ parse_args(void)
 	char	*p = NULL, *c = NULL;
 	float	 s;
 
-	ok(lora_parse_arg("a/b.gguf:0.5", &p, &s, NULL) == 0 &&
+	ok(util_lora_arg("a/b.gguf:0.5", &p, &s, NULL) == 0 &&
 	    strcmp(p, "a/b.gguf") == 0 && s == 0.5f, "PATH:SCALE");
 	free(p);
-	ok(lora_parse_arg("a:b/c", &p, &s, NULL) == 0 &&
+	ok(util_lora_arg("a:b/c", &p, &s, NULL) == 0 &&
 	    strcmp(p, "a:b/c") == 0 && s == 1.0f, "a colon in the path");
 	free(p);
 	p = NULL;
-	ok(lora_parse_arg("x.gguf:1.5e", &p, &s, &c) == -1 && p == NULL &&
+	ok(util_lora_arg("x.gguf:1.5e", &p, &s, &c) == -1 && p == NULL &&
 	    c != NULL && strstr(c, "bad scale") != NULL, "a bad scale");
 	diag("%s", c != NULL ? c : "?");
 	free(c);

@@ -255,7 +255,7 @@ tool_apply_lora(struct model *m, const char *const *lora, int n_lora,
 	int	 i;
 
 	for (i = 0; i < n_lora; i++) {
-		if (lora_parse_arg(lora[i], &path, &scale, &cause) != 0 ||
+		if (util_lora_arg(lora[i], &path, &scale, &cause) != 0 ||
 		    lora_attach(m, path, scale, &cause) != 0)
 			goto fail;
 		free(path);
