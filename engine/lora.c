@@ -20,6 +20,7 @@
 #include "lora_peft.h"
 #include "quant.h"
 #include "repack.h"
+#include "requant.h"
 #include "safetensors.h"
 #include "common/util.h"
 
@@ -420,6 +421,33 @@ lora_merge(struct model *m, char **cause)
 			    "adapters into '%s'", ts[i]->name);
 	m->lora_merged = m->n_lora > 0;
 	return 0;
+}
+
+/* The requant hooks over a model with adapters attached. */
+static int
+requant_adapted(void *arg, const char *name)
+{
+	const struct mtensor	*w = lora_find_matrix(arg, name);
+
+	return w != NULL && w->lora != NULL;
+}
+
+static int
+requant_delta(void *arg, const char *name, int64_t row0, int64_t n,
+    float *rows)
+{
+	const struct mtensor	*w = lora_find_matrix(arg, name);
+
+	return w != NULL ? lora_add_delta(w->lora, row0, n, rows) : -1;
+}
+
+/* Make requant_file() add m's adapters (lora.h). */
+void
+lora_requant_hooks(struct requant_opts *o, struct model *m)
+{
+	o->adapted = requant_adapted;
+	o->delta = requant_delta;
+	o->delta_arg = m;
 }
 
 /* Free the adapters and merged copies of a model. */

@@ -54,6 +54,10 @@ int	lora_add_delta(const struct lora_w *l, int64_t row0, int64_t n,
  * set lw->base and lw->scale.  0, or -1 and *cause. */
 int	lora_check_pair(struct lora_w *lw, struct mtensor *w,
 	    const char *base, float alpha, float scale, char **cause);
+/* Make requant_file() add the adapters attached to m (bound from the
+ * same file) into the matrices it writes; m must outlive the write. */
+struct requant_opts;
+void	lora_requant_hooks(struct requant_opts *o, struct model *m);
 /* The adapters of a model (model_free calls it). */
 void	lora_free_all(struct model *m);
 /* The GGUF adapter tensors' base matrix: the model's matrix named name

@@ -19,6 +19,7 @@
 #include "engine/lora.h"
 #include "engine/model.h"
 #include "engine/quant.h"
+#include "engine/requant.h"
 #include "common/util.h"
 #include "tests/lora_tb.h"
 #include "tests/ref_tb.h"
@@ -50,6 +51,7 @@ static const struct lora_case cases[] = {
 #define LORA_KL_MAX	1e-5
 
 static char	tmpdir[] = "/tmp/t_lora.XXXXXX";
+static size_t	m_vocab;	/* of the case's model */
 
 static char *
 data_path(const char *sub)
@@ -161,6 +163,46 @@ load_with(const char *mp, const char *ap, float scale, int merge,
 	return m;
 }
 
+/* quantize --lora: the adapter merged into a file of the model's type. */
+static void
+quantize_case(const struct lora_case *c, const char *mp, const char *ap,
+    const int32_t *ids, long n, const float *p1)
+{
+	struct requant_opts	 o;
+	struct requant_stats	 st;
+	struct model		*m;
+	char			 out[1100], *cause = NULL;
+	float			*p2 = NULL;
+	int			 rc;
+
+	memset(&o, 0, sizeof o);
+	o.ftype = requant_ftype(c->gen.type == QT_F32 ? "F32" : "Q8_0");
+	o.pure = 1;
+	o.threads = 2;
+	snprintf(out, sizeof out, "%s/%s-merged.gguf", tmpdir, c->name);
+	if ((m = model_load_flags(mp, MODEL_NO_REPACK, NULL)) == NULL ||
+	    lora_attach(m, ap, c->scale, NULL) != 0) {
+		ok(0, "%s: quantize --lora: load", c->name);
+		model_free(m);
+		return;
+	}
+	lora_requant_hooks(&o, m);
+	rc = requant_file(mp, out, &o, &st, &cause);
+	model_free(m);
+	if (rc == 0 && (m = model_load(out, NULL)) != NULL) {
+		p2 = probs_of(m, ids, n, 0);
+		model_free(m);
+	}
+	ok(p2 != NULL && mean_kl(p1, p2, n, m_vocab) < c->merged_kl,
+	    "%s: quantize --lora %s against on the fly: mean KL %.3g",
+	    c->name, o.ftype->name, p2 != NULL ? mean_kl(p1, p2, n, m_vocab) :
+	    -1.0);
+	if (cause != NULL)
+		diag("%s", cause);
+	free(cause);
+	free(p2);
+}
+
 static void
 run_case(const struct lora_case *c)
 {
@@ -178,7 +220,7 @@ run_case(const struct lora_case *c)
 		ok(0, "%s: load the model and tokens", c->name);
 		goto out;
 	}
-	V = base->hp.n_vocab;
+	V = m_vocab = base->hp.n_vocab;
 	ok(lora_tb_write_gguf(base, &c->gen, ap) == 0, "%s: write the "
 	    "adapter", c->name);
 	ref = load_f32(pp, (size_t)n * V);
@@ -206,6 +248,7 @@ run_case(const struct lora_case *c)
 	    mean_kl(p1, p2, n, V) : -1.0);
 	free(p2);
 	model_free(m);
+	quantize_case(c, mp, ap, ids, n, p1);
 	m = load_with(mp, ap, 0.0f, 0, NULL);
 	p2 = m != NULL ? probs_of(m, ids, n, 0) : NULL;
 	ok(p2 != NULL && memcmp(p0, p2, (size_t)n * V * sizeof *p0) == 0,

@@ -90,7 +90,8 @@ static const struct tool_usage_text {
 "      --lora=PATH[:SCALE]  check and list a LoRA adapter (repeatable)\n"
 "  -h, --help               display this help and exit\n" },
 	{ "quantize",
-"Usage: yangtuo quantize [--pure|--mix] [-t N] [-v] IN.gguf OUT.gguf TYPE\n"
+"Usage: yangtuo quantize [--pure|--mix] [-t N] [-v] [--lora PATH[:SCALE]]...\n"
+"                        IN.gguf OUT.gguf TYPE\n"
 "       yangtuo quantize --random 1b|8b|small|tiny [--seed N] TYPE OUT.gguf\n"
 "Requantize a model like llama-quantize (TYPE Q4_K_M, Q5_K_M, Q3_K_M...\n"
 "or one type for every matrix: Q8_0, Q4_0, Q4_K, Q6_K, F16...), or\n"
@@ -100,6 +101,8 @@ static const struct tool_usage_text {
 "      --mix                llama.cpp's mix of types for a single TYPE\n"
 "  -t, --threads=N          compute threads\n"
 "  -v, --verbose            one line per tensor\n"
+"      --lora=PATH[:SCALE]  merge a LoRA adapter (GGUF file or PEFT folder)\n"
+"                           into the weights written (repeatable)\n"
 "      --random=SHAPE       a synthetic model of this shape\n"
 "      --seed=N             its random seed (default 1)\n"
 "  -h, --help               display this help and exit\n" },
