@@ -265,7 +265,9 @@ lora_read(struct model *m, struct lora *a, char **cause)
 	char		*c = NULL;
 
 	if (stat(a->path, &sb) == -1)
-		return util_cause(cause, "%s", strerror(errno));
+		return util_cause(cause, "%s%s", strerror(errno),
+		    strchr(a->path, ':') != NULL ? " (a scale after the ':' "
+		    "must be a number)" : "");
 	if (S_ISDIR(sb.st_mode))
 		return lora_peft_read(m, a, cause);
 	if ((a->g = gguf_open(a->path, &c)) == NULL) {
