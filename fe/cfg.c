@@ -317,23 +317,7 @@ cfg_key_lora(struct cfg_load *l, struct cfg *c)
 static int
 cfg_key_lora_merge(struct cfg_load *l, struct cfg *c)
 {
-	struct cfg_parse	*p = &l->p;
-	char			*s;
-	int			 rc = 0;
-
-	if (cfg_get_str(p, 0, &s) != 0)
-		return -1;
-	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 ||
-	    strcmp(s, "on") == 0)
-		c->lora_merge = 1;
-	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 ||
-	    strcmp(s, "off") == 0)
-		c->lora_merge = 0;
-	else
-		rc = cfg_error(p, &p->mark, _("expected true or false, not "
-		    "'%s'"), s);
-	free(s);
-	return rc;
+	return cfg_get_bool(&l->p, &c->lora_merge);
 }
 
 /*

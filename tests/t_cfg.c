@@ -181,7 +181,7 @@ test_round_trip(void)
 	    "lora:\n"
 	    "  - /x/a.gguf:0.5\n"
 	    "  - /p/peft\n"
-	    "lora_merge: yes\n"
+	    "lora_merge: true\n"
 	    "prompts:\n"
 	    "  terse: Answer briefly.\n"
 	    "  default: \"你好\"\n"
@@ -195,7 +195,7 @@ test_round_trip(void)
 	ok(c.set == ALL_SET, "all 16 set bits (0x%x)", c.set);
 	ok(c.n_lora == 2 && strcmp(c.lora[0], "/x/a.gguf:0.5") == 0 &&
 	    strcmp(c.lora[1], "/p/peft") == 0 && c.lora_merge == 1,
-	    "lora: a list, lora_merge: yes");
+	    "lora: a list, lora_merge: true");
 	ok(strcmp(c.model, "/m/x.gguf") == 0 && c.threads == 4 &&
 	    c.n_ctx == 4096 && feq(c.temperature, 0.7f) && c.top_k == 0 &&
 	    feq(c.top_p, 1.0f) && feq(c.min_p, 0.1f) &&
