@@ -403,9 +403,15 @@ merge_matrix(struct mtensor *w)
 	w->type = type;
 	w->row_size = rs;
 	w->lora = NULL;
-	/* Not released: the source is our heap copy, not the mapping. */
+	/* Repacked again where it was; the kernels then read only the
+	 * packed copy, so ours goes (memory stays at one copy). */
 	if (had_rp && repack_tensor(w, 0) < 0)
 		return -1;
+	if (w->rp != NULL) {
+		free(w->own);
+		w->own = NULL;
+		w->data = NULL;
+	}
 	return 0;
 }
 

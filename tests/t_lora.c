@@ -38,12 +38,17 @@ struct lora_case {
 };
 
 static const struct lora_case cases[] = {
-	{ "stories", "stories260K.gguf", { QT_F32, 4, 8.0f, 1, 1, LB_NONE, 0.2f },
+	{ "stories", "stories260K.gguf", { QT_F32, 4, 8.0f, 1, 1, LB_NONE, 0.1f },
 	    0.75f, "ref/stories-b.tokens.json",
 	    "ref/stories260K-lora-b.probs.f32", 1e-6 },
 	{ "ktest", "ktest/ktest-Q8_0.gguf",
 	    { QT_F16, 8, 16.0f, 2, 0, LB_NONE, 0.05f }, 1.0f,
 	    "ref/ktest-b.tokens.json", "ref/ktest-Q8_0-lora-b.probs.f32",
+	    5e-3 },
+	/* Repacked at load (Q4_0 with AVX2), merged and repacked again. */
+	{ "ktest4", "ktest/ktest-Q4_0.gguf",
+	    { QT_F32, 8, 4.0f, 5, 1, LB_NONE, 0.05f }, 0.8f,
+	    "ref/ktest-b.tokens.json", "ref/ktest-Q4_0-lora-b.probs.f32",
 	    5e-3 },
 };
 
@@ -176,7 +181,8 @@ quantize_case(const struct lora_case *c, const char *mp, const char *ap,
 	int			 rc;
 
 	memset(&o, 0, sizeof o);
-	o.ftype = requant_ftype(c->gen.type == QT_F32 ? "F32" : "Q8_0");
+	o.ftype = requant_ftype(strstr(c->model, "Q4_0") != NULL ? "Q4_0" :
+	    c->gen.type == QT_F32 ? "F32" : "Q8_0");
 	o.pure = 1;
 	o.threads = 2;
 	snprintf(out, sizeof out, "%s/%s-merged.gguf", tmpdir, c->name);

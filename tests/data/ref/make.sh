@@ -52,5 +52,6 @@ lora() {	# case tokens out
 }
 lora stories stories-b.tokens.json stories260K-lora-b
 lora ktest ktest-b.tokens.json ktest-Q8_0-lora-b
+lora ktest4 ktest-b.tokens.json ktest-Q4_0-lora-b
 rm -r "$tmp"
 sha256sum *.json *.f32 >SHA256SUMS
