@@ -126,7 +126,7 @@ send_ready(struct engine *e)
 		r.lora[i].scale = m->lora[i]->scale;
 		r.lora[i].alpha = m->lora[i]->alpha;
 		r.lora[i].rank = m->lora[i]->rank;
-		r.lora[i].n_tensors = (uint32_t)(2 * m->lora[i]->n_pairs);
+		r.lora[i].n_tensors = (uint32_t)lora_n_tensors(m->lora[i]);
 	}
 	r.lora_merged = (uint32_t)m->lora_merged;
 	proto_buf_init(&b);

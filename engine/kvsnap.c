@@ -69,6 +69,19 @@ get32(const uint8_t *p)
 	    (uint32_t)p[3] << 24;
 }
 
+/* A matrix's shape and first and last bytes. */
+static void
+tensor_key(struct sha256 *s, const struct mtensor *t)
+{
+	size_t	n = (size_t)t->ne1 * t->row_size;
+	size_t	k = n < 64 ? n : 64;
+
+	sha256_update(s, &t->ne0, sizeof t->ne0);
+	sha256_update(s, &t->ne1, sizeof t->ne1);
+	sha256_update(s, t->data, k);
+	sha256_update(s, (const uint8_t *)t->data + n - k, k);
+}
+
 /* An adapter's part of the identity: its scale, and each pair's shapes,
  * scale and first and last bytes, so a cache made without it (or with
  * another scale) never loads with it. */
@@ -79,21 +92,13 @@ lora_key(struct sha256 *s, const struct lora *a)
 
 	sha256_update(s, &a->scale, sizeof a->scale);
 	for (i = 0; i < a->n_pairs; i++) {
-		const struct lora_w	*w = &a->w[i];
-		const struct mtensor	*ts[2] = { &w->a, &w->b };
-
-		sha256_update(s, &w->scale, sizeof w->scale);
-		for (j = 0; j < 2; j++) {
-			size_t	n = (size_t)ts[j]->ne1 * ts[j]->row_size;
-			size_t	k = n < 64 ? n : 64;
-
-			sha256_update(s, &ts[j]->ne0, sizeof ts[j]->ne0);
-			sha256_update(s, &ts[j]->ne1, sizeof ts[j]->ne1);
-			sha256_update(s, ts[j]->data, k);
-			sha256_update(s, (const uint8_t *)ts[j]->data + n - k,
-			    k);
-		}
+		sha256_update(s, &a->w[i].scale, sizeof a->w[i].scale);
+		tensor_key(s, &a->w[i].a);
+		tensor_key(s, &a->w[i].b);
 	}
+	for (j = 0; j < 2; j++)
+		if ((j == 0 ? a->embd : a->out).data != NULL)
+			tensor_key(s, j == 0 ? &a->embd : &a->out);
 }
 
 /* The model's identity: its size, header bytes and each tensor's first

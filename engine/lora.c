@@ -244,6 +244,36 @@ hang_pairs(struct lora *a)
 	}
 }
 
+/* Put a matrix's weights in place of w's (its adapters stay). */
+static void
+swap_weights(struct mtensor *w, const struct mtensor *by)
+{
+	repack_free(w);
+	w->data = by->data;
+	w->type = by->type;
+	w->row_size = by->row_size;
+}
+
+/*
+ * PEFT's modules_to_save: the embeddings and output weights the folder
+ * holds whole replace the model's, as loading the adapter in PEFT does
+ * (a tied output follows the embeddings).  Scale 0 leaves them, so the
+ * adapter is off entirely.
+ */
+static void
+replace_full(struct model *m, const struct lora *a)
+{
+	if (a->scale == 0.0f)
+		return;
+	if (a->embd.data != NULL) {
+		swap_weights(&m->tok_embd, &a->embd);
+		if (m->tied_output)
+			swap_weights(&m->output, &a->embd);
+	}
+	if (a->out.data != NULL)
+		swap_weights(&m->output, &a->out);
+}
+
 static void
 lora_free(struct lora *a)
 {
@@ -310,6 +340,7 @@ lora_attach(struct model *m, const char *path, float scale, char **cause)
 		return -1;
 	}
 	hang_pairs(a);
+	replace_full(m, a);
 	m->lora[m->n_lora++] = a;
 	return 0;
 }
@@ -432,21 +463,51 @@ lora_merge(struct model *m, char **cause)
 }
 
 /* The requant hooks over a model with adapters attached. */
+/* The whole replacement of tensor name (the last adapter's), or NULL. */
+static const struct mtensor *
+replacement(const struct model *m, const char *name)
+{
+	const struct mtensor	*r = NULL;
+	size_t			 i;
+
+	for (i = 0; i < m->n_lora; i++) {
+		const struct lora	*a = m->lora[i];
+
+		if (a->scale == 0.0f)
+			continue;
+		if (a->embd.data != NULL && strcmp(name,
+		    "token_embd.weight") == 0)
+			r = &a->embd;
+		if (a->out.data != NULL && strcmp(name, "output.weight") == 0)
+			r = &a->out;
+	}
+	return r;
+}
+
 static int
 requant_adapted(void *arg, const char *name)
 {
 	const struct mtensor	*w = lora_find_matrix(arg, name);
 
-	return w != NULL && w->lora != NULL;
+	return (w != NULL && w->lora != NULL) ||
+	    replacement(arg, name) != NULL;
 }
 
+/* A replacement's rows instead of the file's, then the pairs' delta. */
 static int
 requant_delta(void *arg, const char *name, int64_t row0, int64_t n,
     float *rows)
 {
 	const struct mtensor	*w = lora_find_matrix(arg, name);
+	const struct mtensor	*r = replacement(arg, name);
+	int64_t			 i;
 
-	return w != NULL ? lora_add_delta(w->lora, row0, n, rows) : -1;
+	if (r != NULL)
+		for (i = 0; i < n; i++)
+			qt_get(r->type)->to_f32_ref((const uint8_t *)r->data +
+			    (size_t)(row0 + i) * r->row_size,
+			    rows + i * r->ne0, r->ne0);
+	return w != NULL ? lora_add_delta(w->lora, row0, n, rows) : 0;
 }
 
 /* Make requant_file() add m's adapters (lora.h). */
@@ -456,6 +517,14 @@ lora_requant_hooks(struct requant_opts *o, struct model *m)
 	o->adapted = requant_adapted;
 	o->delta = requant_delta;
 	o->delta_arg = m;
+}
+
+/* Tensors of an adapter: two a pair, and its whole replacements. */
+size_t
+lora_n_tensors(const struct lora *a)
+{
+	return 2 * a->n_pairs + (a->embd.data != NULL) +
+	    (a->out.data != NULL);
 }
 
 /* Free the adapters and merged copies of a model. */

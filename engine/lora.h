@@ -33,6 +33,9 @@ struct lora {
 	struct lora_w	*w;		/* n_pairs */
 	struct gguf	*g;		/* a GGUF adapter's mapping, or NULL */
 	void		*buf;		/* a PEFT adapter's tensors, or NULL */
+	struct mtensor	 embd;		/* whole replacements (PEFT's
+					 * modules_to_save), data NULL if none */
+	struct mtensor	 out;
 	struct safetensors *st;		/* its file (the tensors' names) */
 };
 
@@ -58,6 +61,8 @@ int	lora_check_pair(struct lora_w *lw, struct mtensor *w,
  * same file) into the matrices it writes; m must outlive the write. */
 struct requant_opts;
 void	lora_requant_hooks(struct requant_opts *o, struct model *m);
+/* Tensors an adapter holds (pairs count two). */
+size_t	lora_n_tensors(const struct lora *a);
 /* The adapters of a model (model_free calls it). */
 void	lora_free_all(struct model *m);
 /* The GGUF adapter tensors' base matrix: the model's matrix named name

@@ -27,6 +27,7 @@
 #define PEFT_CONFIG	"adapter_config.json"
 #define PEFT_WEIGHTS	"adapter_model.safetensors"
 #define PEFT_ALIGN	64
+#define PEFT_FULL	2	/* peft_name: a whole replacement weight */
 
 /* The Hugging Face modules of a Llama layer and their GGUF names. */
 static const struct {
@@ -59,6 +60,31 @@ cfg_off(json_t *root, const char *key, const char *why, char **cause)
 		return 0;
 	return util_cause(cause, "%s: '%s' is set: %s", PEFT_CONFIG, key,
 	    why);
+}
+
+/* modules_to_save: only the embeddings and the output, which the
+ * folder then holds whole (they replace the model's). */
+static int
+peft_saved(json_t *root, char **cause)
+{
+	json_t		*v = json_object_get(root, "modules_to_save"), *e;
+	const char	*n;
+	size_t		 i;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return util_cause(cause, "%s: 'modules_to_save' is not a list",
+		    PEFT_CONFIG);
+	json_array_foreach(v, i, e) {
+		n = json_is_string(e) ? json_string_value(e) : "?";
+		if (strcmp(n, "embed_tokens") != 0 &&
+		    strcmp(n, "lm_head") != 0)
+			return util_cause(cause, "%s: 'modules_to_save' names "
+			    "'%s': only embed_tokens and lm_head can be "
+			    "replaced", PEFT_CONFIG, n);
+	}
+	return 0;
 }
 
 /* Read adapter_config.json. */
@@ -104,9 +130,7 @@ peft_config(const char *dir, struct peft_cfg *c, char **cause)
 	    "supported", cause) ||
 	    cfg_off(root, "alpha_pattern", "per-module alphas are not "
 	    "supported", cause) ||
-	    cfg_off(root, "modules_to_save", "full replacement weights "
-	    "(embed_tokens, lm_head) are not supported; merge the adapter "
-	    "into the model with PEFT first", cause))
+	    peft_saved(root, cause) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -115,7 +139,8 @@ out:
 }
 
 /* "base_model.model.X.lora_A.weight" -> the GGUF matrix name of X and
- * which half (0 A, 1 B); -1 if the name is no pair of a Llama matrix. */
+ * which half (0 A, 1 B); PEFT_FULL for the whole embeddings or output
+ * of modules_to_save; -1 if the name is none of those. */
 static int
 peft_name(const char *name, char *gguf, size_t cap, int *heads_of)
 {
@@ -128,6 +153,13 @@ peft_name(const char *name, char *gguf, size_t cap, int *heads_of)
 	if (strncmp(p, "base_model.model.", 17) != 0)
 		return -1;
 	p += 17;
+	if (strcmp(p, "model.embed_tokens.weight") == 0 ||
+	    strcmp(p, "lm_head.weight") == 0) {
+		snprintf(gguf, cap, "%s", p[0] == 'm' ? "token_embd.weight" :
+		    "output.weight");
+		*heads_of = 0;
+		return PEFT_FULL;
+	}
 	n = strlen(p);
 	if (n > 14 && strcmp(p + n - 14, ".lora_A.weight") == 0)
 		which = 0;
@@ -238,6 +270,28 @@ peft_pair(struct model *m, struct lora *a, const struct safetensors *st,
 	return 0;
 }
 
+/* A whole embeddings or output matrix (modules_to_save), which must
+ * have the model's shape: copied, to replace the model's at attach. */
+static int
+peft_full(struct model *m, struct lora *a, const struct safetensors_tensor *t,
+    const char *gguf, uint8_t *buf, size_t *off, char **cause)
+{
+	int		 embd = strcmp(gguf, "token_embd.weight") == 0;
+	struct mtensor	*w = embd ? &a->embd : &a->out;
+	int64_t		 n_embd = m->hp.n_embd, n_vocab = m->hp.n_vocab;
+
+	if (t->n_dims != 2 || t->shape[0] != n_vocab ||
+	    t->shape[1] != n_embd)
+		return util_cause(cause, "tensor '%s' has shape [%lld, %lld], "
+		    "the model's '%s' [%lld, %lld] (a different vocabulary?)",
+		    t->name, (long long)t->shape[0], (long long)(t->n_dims >
+		    1 ? t->shape[1] : 0), gguf, (long long)n_vocab,
+		    (long long)n_embd);
+	peft_copy(t, buf + peft_slot(off, t->nbytes), w, 0);
+	w->name = embd ? "token_embd.weight" : "output.weight";
+	return 0;
+}
+
 /* A lora_B's lora_A is there. */
 static int
 peft_partner(const struct safetensors *st,
@@ -271,7 +325,7 @@ peft_scan(const struct safetensors *st, size_t *bytes, char **cause)
 			return util_cause(cause, "tensor '%s' is no LoRA "
 			    "pair of a Llama projection%s", t->name,
 			    strstr(t->name, "embed_tokens") != NULL ?
-			    " (adapters of the token embeddings are not "
+			    " (LoRA on the token embeddings is not "
 			    "supported)" : "");
 		peft_slot(&off, t->nbytes);
 	}
@@ -317,6 +371,10 @@ lora_peft_read(struct model *m, struct lora *a, char **cause)
 		case 0:
 			if (peft_pair(m, a, st, t, gguf, heads, &c, a->buf,
 			    &off, cause) != 0)
+				goto out;
+			break;
+		case PEFT_FULL:
+			if (peft_full(m, a, t, gguf, a->buf, &off, cause) != 0)
 				goto out;
 			break;
 		default:

@@ -34,6 +34,8 @@ struct lora_gen {
 	int		output;		/* adapt output.weight too */
 	enum lora_bad	bad;
 	float		range;		/* values in [-range, range) */
+	int		swap[2];	/* PEFT: also embed_tokens and lm_head
+					 * whole, these two rows swapped */
 };
 
 /* The adapted matrices: GGUF names with PEFT module names. */
@@ -208,6 +210,23 @@ lora_tb_put_u64(FILE *f, uint64_t v)
 	fwrite(b, 1, 8, f);
 }
 
+/* A (n_embd, n_vocab) matrix as F32 rows, rows sw[0] and sw[1]
+ * swapped. */
+static inline void
+lora_tb_put_swapped(FILE *f, const struct mtensor *t, const int sw[2])
+{
+	float	*row = malloc((size_t)t->ne0 * sizeof *row);
+	int64_t	 r, src;
+
+	for (r = 0; r < t->ne1; r++) {
+		src = r == sw[0] ? sw[1] : r == sw[1] ? sw[0] : r;
+		qt_get(t->type)->to_f32_ref((const uint8_t *)t->data +
+		    (size_t)src * t->row_size, row, t->ne0);
+		fwrite(row, sizeof *row, (size_t)t->ne0, f);
+	}
+	free(row);
+}
+
 /* Write the same adapter as a PEFT folder dir (F32 tensors); 0 or -1. */
 static inline int
 lora_tb_write_peft(const struct model *m, const struct lora_gen *g,
@@ -255,6 +274,20 @@ lora_tb_write_peft(const struct model *m, const struct lora_gen *g,
 			off += sz;
 		}
 	}
+	if (g->swap[0] != g->swap[1]) {
+		uint64_t sz = (uint64_t)m->hp.n_vocab * m->hp.n_embd * 4;
+
+		hlen += (size_t)snprintf(hdr + hlen, hcap - hlen,
+		    ",\"base_model.model.model.embed_tokens.weight\":"
+		    "{\"dtype\":\"F32\",\"shape\":[%u,%u],\"data_offsets\":"
+		    "[%llu,%llu]},\"base_model.model.lm_head.weight\":"
+		    "{\"dtype\":\"F32\",\"shape\":[%u,%u],\"data_offsets\":"
+		    "[%llu,%llu]}", m->hp.n_vocab, m->hp.n_embd,
+		    (unsigned long long)off, (unsigned long long)(off + sz),
+		    m->hp.n_vocab, m->hp.n_embd,
+		    (unsigned long long)(off + sz),
+		    (unsigned long long)(off + 2 * sz));
+	}
 	hdr[hlen++] = '}';
 	while (hlen % 8 != 0)
 		hdr[hlen++] = ' ';
@@ -284,6 +317,10 @@ lora_tb_write_peft(const struct model *m, const struct lora_gen *g,
 		free(a);
 		free(b);
 		free(bp);
+	}
+	if (g->swap[0] != g->swap[1]) {
+		lora_tb_put_swapped(f, &m->tok_embd, g->swap);
+		lora_tb_put_swapped(f, &m->output, g->swap);
 	}
 	free(hdr);
 	free(mats);

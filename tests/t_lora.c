@@ -38,16 +38,16 @@ struct lora_case {
 };
 
 static const struct lora_case cases[] = {
-	{ "stories", "stories260K.gguf", { QT_F32, 4, 8.0f, 1, 1, LB_NONE, 0.1f },
+	{ "stories", "stories260K.gguf", { QT_F32, 4, 8.0f, 1, 1, LB_NONE, 0.1f, { 0, 0 } },
 	    0.75f, "ref/stories-b.tokens.json",
 	    "ref/stories260K-lora-b.probs.f32", 1e-6 },
 	{ "ktest", "ktest/ktest-Q8_0.gguf",
-	    { QT_F16, 8, 16.0f, 2, 0, LB_NONE, 0.05f }, 1.0f,
+	    { QT_F16, 8, 16.0f, 2, 0, LB_NONE, 0.05f, { 0, 0 } }, 1.0f,
 	    "ref/ktest-b.tokens.json", "ref/ktest-Q8_0-lora-b.probs.f32",
 	    5e-3 },
 	/* Repacked at load (Q4_0 with AVX2), merged and repacked again. */
 	{ "ktest4", "ktest/ktest-Q4_0.gguf",
-	    { QT_F32, 8, 4.0f, 5, 1, LB_NONE, 0.05f }, 0.8f,
+	    { QT_F32, 8, 4.0f, 5, 1, LB_NONE, 0.05f, { 0, 0 } }, 0.8f,
 	    "ref/ktest-b.tokens.json", "ref/ktest-Q4_0-lora-b.probs.f32",
 	    5e-3 },
 };
@@ -168,10 +168,11 @@ load_with(const char *mp, const char *ap, float scale, int merge,
 	return m;
 }
 
-/* quantize --lora: the adapter merged into a file of the model's type. */
-static void
-quantize_case(const struct lora_case *c, const char *mp, const char *ap,
-    const int32_t *ids, long n, const float *p1)
+/* quantize --lora: adapter ap merged into a file of type tname; the
+ * distributions of ids under it (caller frees), or NULL. */
+static float *
+quantize_probs(const struct lora_case *c, const char *mp, const char *ap,
+    const char *tname, const int32_t *ids, long n)
 {
 	struct requant_opts	 o;
 	struct requant_stats	 st;
@@ -181,16 +182,14 @@ quantize_case(const struct lora_case *c, const char *mp, const char *ap,
 	int			 rc;
 
 	memset(&o, 0, sizeof o);
-	o.ftype = requant_ftype(strstr(c->model, "Q4_0") != NULL ? "Q4_0" :
-	    c->gen.type == QT_F32 ? "F32" : "Q8_0");
+	o.ftype = requant_ftype(tname);
 	o.pure = 1;
 	o.threads = 2;
 	snprintf(out, sizeof out, "%s/%s-merged.gguf", tmpdir, c->name);
 	if ((m = model_load_flags(mp, MODEL_NO_REPACK, NULL)) == NULL ||
 	    lora_attach(m, ap, c->scale, NULL) != 0) {
-		ok(0, "%s: quantize --lora: load", c->name);
 		model_free(m);
-		return;
+		return NULL;
 	}
 	lora_requant_hooks(&o, m);
 	rc = requant_file(mp, out, &o, &st, &cause);
@@ -199,14 +198,95 @@ quantize_case(const struct lora_case *c, const char *mp, const char *ap,
 		p2 = probs_of(m, ids, n, 0);
 		model_free(m);
 	}
-	ok(p2 != NULL && mean_kl(p1, p2, n, m_vocab) < c->merged_kl,
-	    "%s: quantize --lora %s against on the fly: mean KL %.3g",
-	    c->name, o.ftype->name, p2 != NULL ? mean_kl(p1, p2, n, m_vocab) :
-	    -1.0);
 	if (cause != NULL)
 		diag("%s", cause);
 	free(cause);
+	return p2;
+}
+
+static void
+quantize_case(const struct lora_case *c, const char *mp, const char *ap,
+    const int32_t *ids, long n, const float *p1)
+{
+	const char	*tname = strstr(c->model, "Q4_0") != NULL ? "Q4_0" :
+			    c->gen.type == QT_F32 ? "F32" : "Q8_0";
+	float		*p2 = quantize_probs(c, mp, ap, tname, ids, n);
+
+	ok(p2 != NULL && mean_kl(p1, p2, n, m_vocab) < c->merged_kl,
+	    "%s: quantize --lora %s against on the fly: mean KL %.3g",
+	    c->name, tname, p2 != NULL ? mean_kl(p1, p2, n, m_vocab) : -1.0);
 	free(p2);
+}
+
+/* Swap columns a and b of n rows of V. */
+static void
+swap_cols(float *p, long n, size_t V, int a, int b)
+{
+	float	v;
+	long	t;
+
+	for (t = 0; t < n; t++) {
+		v = p[t * V + a];
+		p[t * V + a] = p[t * V + b];
+		p[t * V + b] = v;
+	}
+}
+
+/*
+ * modules_to_save: the folder's embed_tokens and lm_head replace the
+ * model's.  Written as the model's own with rows a and b swapped, they
+ * give on a sequence with a and b swapped the distributions the GGUF
+ * adapter gives on the sequence, with a and b swapped.
+ */
+static void
+peft_full_case(const struct lora_case *c, const struct model *base,
+    const int32_t *ids, long n)
+{
+	struct lora_gen	 g = c->gen;
+	struct model	*m;
+	char		 pd[1100], ap[1100];
+	int32_t		*sw = malloc((size_t)n * sizeof *sw);
+	float		*p1 = NULL, *p2 = NULL;
+	size_t		 V = base->hp.n_vocab;
+	long		 i;
+
+	/* The pairs without the output's, which PEFT would not have
+	 * beside a whole lm_head. */
+	g.output = 0;
+	snprintf(ap, sizeof ap, "%s/%s-noout.gguf", tmpdir, c->name);
+	if (lora_tb_write_gguf(base, &g, ap) == 0 &&
+	    (m = load_with(base->path, ap, c->scale, 0, NULL)) != NULL) {
+		p1 = probs_of(m, ids, n, 0);
+		model_free(m);
+	}
+	g.swap[0] = ids[1];
+	g.swap[1] = ids[1] == 7 ? 8 : 7;
+	for (i = 0; i < n; i++)
+		sw[i] = ids[i] == g.swap[0] ? g.swap[1] : ids[i] == g.swap[1] ?
+		    g.swap[0] : ids[i];
+	snprintf(pd, sizeof pd, "%s/%s-full", tmpdir, c->name);
+	ok(lora_tb_write_peft(base, &g, pd, ",\n  \"modules_to_save\": "
+	    "[\"embed_tokens\", \"lm_head\"]") == 0, "%s: write a PEFT "
+	    "folder with modules_to_save", c->name);
+	m = load_with(base->path, pd, c->scale, 0, NULL);
+	if (m != NULL && (p2 = probs_of(m, sw, n, 0)) != NULL)
+		swap_cols(p2, n, V, g.swap[0], g.swap[1]);
+	ok(p1 != NULL && p2 != NULL && mean_kl(p1, p2, n, V) < 1e-9,
+	    "%s: embed_tokens and lm_head replace the model's (KL %.3g)",
+	    c->name, p1 != NULL && p2 != NULL ? mean_kl(p1, p2, n, V) :
+	    -1.0);
+	free(p2);
+	/* quantize --lora writes them in. */
+	if ((p2 = quantize_probs(c, base->path, pd, "F32", sw, n)) != NULL)
+		swap_cols(p2, n, V, g.swap[0], g.swap[1]);
+	ok(p1 != NULL && p2 != NULL && mean_kl(p1, p2, n, V) < c->merged_kl,
+	    "%s: quantize --lora writes the whole embed_tokens and lm_head "
+	    "(KL %.3g)", c->name, p1 != NULL && p2 != NULL ?
+	    mean_kl(p1, p2, n, V) : -1.0);
+	free(p1);
+	free(p2);
+	model_free(m);
+	free(sw);
 }
 
 static void
@@ -273,6 +353,11 @@ run_case(const struct lora_case *c)
 		    "distributions", c->name);
 		free(p2);
 		model_free(m);
+		/* Whole F32 matrices compute as the model's only
+		 * where those are F32 too. */
+		if (base->output.type == QT_F32 &&
+		    base->tok_embd.type == QT_F32)
+			peft_full_case(c, base, ids, n);
 	}
 out2:
 	free(ref);
@@ -304,7 +389,7 @@ bad_adapters(void)
 	char		*mp = model_path("stories260K.gguf"), ap[1100];
 	char		*why;
 	struct model	*base, *m;
-	struct lora_gen	 g = { QT_F32, 4, 8.0f, 3, 0, LB_NONE, 0.2f };
+	struct lora_gen	 g = { QT_F32, 4, 8.0f, 3, 0, LB_NONE, 0.2f, { 0, 0 } };
 	size_t		 i;
 
 	if ((base = model_load(mp, NULL)) == NULL) {
@@ -342,14 +427,14 @@ peft_options(void)
 		const char	*want;
 	} bads[] = {
 		{ ",\n  \"use_dora\": true", "DoRA" },
-		{ ",\n  \"modules_to_save\": [\"embed_tokens\", \"lm_head\"]",
-		    "'modules_to_save' is set" },
+		{ ",\n  \"modules_to_save\": [\"embed_tokens\", \"norm\"]",
+		    "only embed_tokens and lm_head" },
 		{ ",\n  \"peft_type\": \"IA3\"", "only LORA" },
 	};
 	char		*mp = model_path("stories260K.gguf"), ap[1100], pd[1100];
 	char		*why;
 	struct model	*base, *m1, *m2;
-	struct lora_gen	 g = { QT_F32, 4, 16.0f, 4, 0, LB_NONE, 0.2f };
+	struct lora_gen	 g = { QT_F32, 4, 16.0f, 4, 0, LB_NONE, 0.2f, { 0, 0 } };
 	int32_t		 ids[8] = { 1, 5, 9, 30, 200, 7, 11, 3 };
 	float		*p1 = NULL, *p2 = NULL;
 	size_t		 i;

@@ -142,10 +142,12 @@ cmd_info(int argc, char **argv)
 	    kv / 1048576.0, n_ctx, (model_weight_bytes(m) + kv) / 1048576.0);
 	for (i = 0; i < m->n_lora; i++)
 		printf("lora: %s: scale %g, alpha %g, rank %u, %zu matrices "
-		    "(%zu tensors)%s\n", m->lora[i]->path, m->lora[i]->scale,
-		    m->lora[i]->alpha, m->lora[i]->rank, m->lora[i]->n_pairs,
-		    2 * m->lora[i]->n_pairs, m->lora_merged ? ", merged" :
-		    "");
+		    "(%zu tensors)%s%s%s\n", m->lora[i]->path,
+		    m->lora[i]->scale, m->lora[i]->alpha, m->lora[i]->rank,
+		    m->lora[i]->n_pairs, lora_n_tensors(m->lora[i]),
+		    m->lora[i]->embd.data != NULL ? ", whole token_embd" : "",
+		    m->lora[i]->out.data != NULL ? ", whole output" : "",
+		    m->lora_merged ? ", merged" : "");
 	model_free(m);
 	return 0;
 }
