@@ -51,6 +51,7 @@ struct fwd {
 	struct mm_in		 in_x;
 	struct mm_in		 in_h;
 	struct mm_in		 in_l;	/* an adapter's A x */
+	struct pool		*pool1;	/* the calling thread alone */
 	float			*la;	/* (T, rank) A x */
 	float			*lb;	/* (T, n_out) B (A x) */
 	size_t			 la_cap;	/* floats */
@@ -161,6 +162,11 @@ fwd_new(const struct model *m, uint32_t n_ctx, int n_threads,
 		return NULL;
 	}
 	nth = pool_size(f->pool);
+	if ((f->pool1 = pool_new(1)) == NULL) {
+		set_cause(cause, "out of memory");
+		fwd_free(f);
+		return NULL;
+	}
 	/* n_layer * n_ctx * kv_dim halves, checked. */
 	if (__builtin_mul_overflow((size_t)hp->n_layer, (size_t)n_ctx, &n) ||
 	    __builtin_mul_overflow(n, kv_dim, &n) ||
@@ -213,6 +219,7 @@ fwd_free(struct fwd *f)
 	if (f == NULL)
 		return;
 	pool_free(f->pool);
+	pool_free(f->pool1);
 	free(f->kc);
 	free(f->vc);
 	free(f->x);
@@ -655,6 +662,16 @@ grow_floats(float **p, size_t *cap, size_t n)
 	return 0;
 }
 
+/* Where an adapter's product runs: a small one (a token's, but for
+ * the output's B) on the calling thread, as a pool round would cost
+ * more than the product; each row's dot is the same either way. */
+static struct pool *
+lora_pool(struct fwd *f, const struct mtensor *t, int64_t T)
+{
+	return (double)T * (double)t->ne0 * (double)t->ne1 < (1 << 20) ?
+	    f->pool1 : f->pool;
+}
+
 /*
  * y = w . in, plus s B (A in) for every adapter on w, as llama.cpp's
  * build_lora_mm adds them: each low-rank product in the adapter's own
@@ -673,11 +690,13 @@ fwd_mm(struct fwd *f, const struct mtensor *w, struct mm_in *in, float *y)
 		if (grow_floats(&f->la, &f->la_cap, (size_t)in->T *
 		    (size_t)l->a.ne1) != 0 ||
 		    grow_floats(&f->lb, &f->lb_cap, n) != 0 ||
-		    mm_mul(f->pool, &l->a, in, f->la, f->cancel) != 0)
+		    mm_mul(lora_pool(f, &l->a, in->T), &l->a, in, f->la,
+		    f->cancel) != 0)
 			return -1;
 		mm_in_set(&f->in_l, f->la, in->T, l->a.ne1);
 		f->in_l.batch = in->batch;
-		if (mm_mul(f->pool, &l->b, &f->in_l, f->lb, f->cancel) != 0)
+		if (mm_mul(lora_pool(f, &l->b, in->T), &l->b, &f->in_l, f->lb,
+		    f->cancel) != 0)
 			return -1;
 		for (i = 0; i < n; i++) {
 			float	d = l->scale * f->lb[i];

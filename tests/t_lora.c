@@ -6,6 +6,9 @@
  * numbers against the GGUF adapter; broken adapters refused.
  *   t_lora --write CASE OUT.gguf	writes CASE's adapter (make.sh) and
  *					prints its model and scale
+ *   t_lora --write-for MODEL RANK OUT.gguf
+ *					a random F16 adapter of that rank on
+ *					every matrix of MODEL (for timing)
  */
 #include "config.h"
 
@@ -521,6 +524,26 @@ write_case(const char *name, const char *out)
 	return 2;
 }
 
+/* An adapter for any model, for timing with bench --lora. */
+static int
+write_for(const char *mp, const char *rank, const char *out)
+{
+	struct lora_gen	 g = { QT_F16, 0, 0.0f, 9, 1, LB_NONE, 0.01f,
+			    { 0, 0 } };
+	struct model	*m;
+	int		 rc;
+
+	g.rank = atoi(rank);
+	g.alpha = (float)g.rank;
+	if (g.rank < 1 || (m = model_load_flags(mp, MODEL_NO_REPACK,
+	    NULL)) == NULL)
+		return 1;
+	g.output = !m->tied_output;
+	rc = lora_tb_write_gguf(m, &g, out);
+	model_free(m);
+	return rc == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -529,6 +552,8 @@ main(int argc, char **argv)
 	qt_init();
 	if (argc == 4 && strcmp(argv[1], "--write") == 0)
 		return write_case(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "--write-for") == 0)
+		return write_for(argv[2], argv[3], argv[4]);
 	tap_need_testdata("models/stories260K.gguf");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;

@@ -108,6 +108,7 @@ static const struct tool_usage_text {
 "  -h, --help               display this help and exit\n" },
 	{ "bench",
 "Usage: yangtuo bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json]\n"
+"                     [--lora PATH[:SCALE]]... [--lora-merge]\n"
 "Prompt (pp) and generation (tg) speed like llama-bench: a warm-up round,\n"
 "then the median of the repetitions.\n"
 "\n"
@@ -118,6 +119,8 @@ static const struct tool_usage_text {
 "  -r, --repetitions=N      rounds after the warm-up (default 3)\n"
 "      --json               one JSON object on stdout\n"
 "      --bandwidth          also measure the read bandwidth\n"
+"      --lora=PATH[:SCALE]  with a LoRA adapter (repeatable)\n"
+"      --lora-merge         merged into the weights at load\n"
 "  -h, --help               display this help and exit\n" },
 	{ "perplexity",
 "Usage: yangtuo perplexity -m MODEL -f TEXT [-c 512] [-t N] [--chunks N]\n"
