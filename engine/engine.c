@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "forward.h"
+#include "hf.h"
 #include "kvsnap.h"
 #include "lora.h"
 #include "model.h"
@@ -208,6 +209,15 @@ do_load(struct engine *e, struct proto_rd *r)
 	}
 	fwd_set_cancel(e->fwd, &e->cancel);
 	kind = tmpl_by_name(l.template_name);
+	if (kind == -2 && hf_is_folder(l.path) &&
+	    !tmpl_known(e->model->gguf)) {
+		send_error(e, PROTO_EBADMODEL, "%s: the chat_template of "
+		    "tokenizer_config.json is not one yangtuo recognises "
+		    "(llama3, llama2, chatml, mistral): choose one with "
+		    "--template NAME", l.path);
+		unload(e);
+		goto out;
+	}
 	if (kind < 0)
 		kind = tmpl_detect(e->model->gguf, e->model->tok);
 	e->tmpl = kind;

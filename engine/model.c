@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gguf.h"
+#include "hf.h"
 #include "lora.h"
 #include "quant.h"
 #include "repack.h"
@@ -323,7 +324,7 @@ model_load_flags(const char *path, int flags, char **cause)
 		util_cause(cause, "out of memory");
 		return NULL;
 	}
-	if ((m->gguf = gguf_open(path, cause)) == NULL)
+	if ((m->gguf = hf_gguf_open(path, cause)) == NULL)
 		goto fail;
 	if ((m->path = strdup(path)) == NULL) {
 		util_cause(cause, "out of memory");

@@ -21,6 +21,7 @@
 
 #include "gguf.h"
 #include "gguf_write.h"
+#include "hf.h"
 #include "pool.h"
 #include "quant.h"
 #include "common/util.h"
@@ -838,7 +839,7 @@ requant_file(const char *in, const char *out, const struct requant_opts *o,
 	r.scratch_n = RQ_CHUNK;
 	if (rq_check_dir(out, cause) == -1)
 		return -1;
-	if ((g = gguf_open(in, &c)) == NULL) {
+	if ((g = hf_gguf_open(in, &c)) == NULL) {
 		util_cause(cause, "%s: %s", in, c);
 		free(c);
 		return -1;

@@ -15,7 +15,7 @@ hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"](n?cursesw?/?|ncurses|curs
 [ -z "$hits" ]; t $? "engine/ includes no UI, config or i18n header"
 [ -n "$hits" ] && echo "$hits" | sed 's/^/# /'
 
-hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"]jansson\.h' "$src/engine" 2>/dev/null | grep -vE '/engine/(safetensors|hf[a-z_]*|lora_peft)\.c:')
+hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"]jansson\.h' "$src/engine" 2>/dev/null | grep -vE '/engine/(safetensors|hf[a-z_]*|lora_peft)\.[ch]:')
 [ -z "$hits" ]; t $? "in engine/ only the importers include jansson.h"
 [ -n "$hits" ] && echo "$hits" | sed 's/^/# /'
 

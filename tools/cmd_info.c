@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/gguf.h"
+#include "engine/hf.h"
 #include "engine/lora.h"
 #include "engine/model.h"
 #include "engine/quant.h"
@@ -84,9 +85,16 @@ print_gguf(const char *path, const struct gguf *g)
 	uint64_t	 i;
 	unsigned	 t;
 
-	printf("file: %s\nGGUF version %u, %llu metadata keys, %llu tensors\n"
-	    "\nmetadata:\n", path, g->version, (unsigned long long)g->n_kv,
-	    (unsigned long long)g->n_tensors);
+	if (hf_is_folder(path))
+		printf("folder: %s\nHugging Face folder read as GGUF, %llu "
+		    "metadata keys, %llu tensors\n\nmetadata:\n", path,
+		    (unsigned long long)g->n_kv,
+		    (unsigned long long)g->n_tensors);
+	else
+		printf("file: %s\nGGUF version %u, %llu metadata keys, %llu "
+		    "tensors\n\nmetadata:\n", path, g->version,
+		    (unsigned long long)g->n_kv,
+		    (unsigned long long)g->n_tensors);
 	for (i = 0; i < g->n_kv; i++)
 		print_kv(&g->kv[i]);
 	for (i = 0; i < g->n_tensors; i++)
@@ -118,7 +126,7 @@ cmd_info(int argc, char **argv)
 
 	if ((r = tool_parse_opts(argc, argv, &o)) != -1)
 		return r;
-	if ((g = gguf_open(o.model, &cause)) == NULL) {
+	if ((g = hf_gguf_open(o.model, &cause)) == NULL) {
 		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
 		    cause != NULL ? cause : "cannot read");
 		free(cause);
