@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "gguf.h"
+#include "hf.h"
 #include "lora.h"
 #include "quant.h"
 #include "safetensors.h"
@@ -28,20 +29,6 @@
 #define PEFT_WEIGHTS	"adapter_model.safetensors"
 #define PEFT_ALIGN	64
 #define PEFT_FULL	2	/* peft_name: a whole replacement weight */
-
-/* The Hugging Face modules of a Llama layer and their GGUF names. */
-static const struct {
-	const char	*hf;
-	const char	*gguf;
-} peft_modules[] = {
-	{ "self_attn.q_proj", "attn_q" },
-	{ "self_attn.k_proj", "attn_k" },
-	{ "self_attn.v_proj", "attn_v" },
-	{ "self_attn.o_proj", "attn_output" },
-	{ "mlp.gate_proj", "ffn_gate" },
-	{ "mlp.up_proj", "ffn_up" },
-	{ "mlp.down_proj", "ffn_down" },
-};
 
 struct peft_cfg {
 	float	alpha;
@@ -144,10 +131,10 @@ out:
 static int
 peft_name(const char *name, char *gguf, size_t cap, int *heads_of)
 {
-	const char	*p = name, *mod;
-	char		*end;
+	const char	*p = name, *mod, *g;
+	char		*end, buf[64];
 	unsigned long	 il;
-	size_t		 i, n;
+	size_t		 n;
 	int		 which;
 
 	if (strncmp(p, "base_model.model.", 17) != 0)
@@ -179,17 +166,15 @@ peft_name(const char *name, char *gguf, size_t cap, int *heads_of)
 	if (end == p + 13 || *end != '.' || il >= MODEL_MAX_LAYERS)
 		return -1;
 	mod = end + 1;
-	for (i = 0; i < sizeof peft_modules / sizeof peft_modules[0]; i++) {
-		size_t	ml = strlen(peft_modules[i].hf);
-
-		if ((size_t)(mod - p) + ml == n &&
-		    strncmp(mod, peft_modules[i].hf, ml) == 0) {
-			snprintf(gguf, cap, "blk.%lu.%s.weight", il,
-			    peft_modules[i].gguf);
-			*heads_of = i == 0 ? 1 : i == 1 ? 2 : 0;
-			return which;
-		}
-	}
+	if ((size_t)(mod - p) >= n || n - (size_t)(mod - p) >= sizeof buf)
+		return -1;
+	memcpy(buf, mod, n - (size_t)(mod - p));
+	buf[n - (size_t)(mod - p)] = '\0';
+	if ((g = hf_layer_gguf(buf, heads_of)) == NULL ||
+	    strstr(g, "norm") != NULL)
+		return -1;
+	snprintf(gguf, cap, "blk.%lu.%s.weight", il, g);
+	return which;
 	return -1;
 }
 
@@ -209,7 +194,7 @@ static void
 peft_copy(const struct safetensors_tensor *t, uint8_t *buf,
     struct mtensor *mt, int heads)
 {
-	int64_t	rows = t->shape[0], cols = t->shape[1], r, hd, h, i;
+	int64_t	rows = t->shape[0], cols = t->shape[1];
 	size_t	rs = (size_t)(t->nbytes / (uint64_t)rows);
 
 	memset(mt, 0, sizeof *mt);
@@ -223,14 +208,8 @@ peft_copy(const struct safetensors_tensor *t, uint8_t *buf,
 		memcpy(buf, t->data, (size_t)t->nbytes);
 		return;
 	}
-	/* GGUF row h*hd + 2i + s is HF row h*hd + s*hd/2 + i. */
-	hd = rows / heads;
-	for (r = 0; r < rows; r++) {
-		h = r / hd;
-		i = r % hd;
-		memcpy(buf + (size_t)r * rs, (const uint8_t *)t->data +
-		    (size_t)(h * hd + (i % 2) * (hd / 2) + i / 2) * rs, rs);
-	}
+	hf_unpermute_rows(buf, t->data, (uint64_t)heads,
+	    (uint64_t)(rows / heads), rs);
 }
 
 /* One pair: its partner, its matrix, its shapes. */
