@@ -25,6 +25,7 @@
 #include "forward.h"
 #include "hf.h"
 #include "kvsnap.h"
+#include "lora.h"
 #include "model.h"
 #include "quant.h"
 #include "sample.h"
@@ -108,7 +109,9 @@ send_ready(struct engine *e)
 	const struct model	*m = e->model;
 	struct proto_ready	 r;
 	struct proto_buf	 b;
+	size_t			 i;
 
+	memset(&r, 0, sizeof r);
 	r.name = m->name;
 	r.path = m->path;
 	r.n_ctx = fwd_n_ctx(e->fwd);
@@ -120,10 +123,34 @@ send_ready(struct engine *e)
 	r.weight_bytes = model_weight_bytes(m);
 	r.threads = (uint32_t)fwd_n_threads(e->fwd);
 	r.simd = (char *)qt_path_name();
+	r.n_lora = (uint32_t)m->n_lora;
+	for (i = 0; i < m->n_lora && i < PROTO_MAX_LORA; i++) {
+		r.lora[i].path = m->lora[i]->path;
+		r.lora[i].scale = m->lora[i]->scale;
+		r.lora[i].alpha = m->lora[i]->alpha;
+		r.lora[i].rank = m->lora[i]->rank;
+		r.lora[i].n_tensors = (uint32_t)lora_n_tensors(m->lora[i]);
+	}
+	r.lora_merged = (uint32_t)m->lora_merged;
 	proto_buf_init(&b);
 	proto_ready_put(&b, &r);
 	proto_send_buf(e->fd_ev, PROTO_EV_READY, &b);
 	proto_buf_free(&b);
+}
+
+/* The adapters of a load request, merged if it asks. */
+static int
+load_lora(struct model *m, const struct proto_load *l, char **cause)
+{
+	uint32_t	i;
+
+	for (i = 0; i < l->n_lora; i++)
+		if (l->lora[i].path == NULL || lora_attach(m, l->lora[i].path,
+		    l->lora[i].scale, cause) != 0)
+			return -1;
+	if (l->lora_merge && l->n_lora > 0 && lora_merge(m, cause) != 0)
+		return -1;
+	return 0;
 }
 
 static void
@@ -159,6 +186,12 @@ do_load(struct engine *e, struct proto_rd *r)
 	if (e->model->tok == NULL) {
 		send_error(e, PROTO_EBADMODEL, "%s: the file has no "
 		    "vocabulary", l.path);
+		unload(e);
+		goto out;
+	}
+	if (load_lora(e->model, &l, &cause) != 0) {
+		send_error(e, PROTO_EBADMODEL, "%s: %s", l.path,
+		    cause != NULL ? cause : "out of memory");
 		unload(e);
 		goto out;
 	}

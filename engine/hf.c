@@ -335,7 +335,6 @@ unpermute(struct hf_ctx *c, struct gguf_tensor *t, uint64_t n_head,
 	const uint8_t	*src = t->data;
 	uint8_t		*dst;
 	size_t		 rb;
-	uint64_t	 h, i, j;
 
 	if (t->ne[1] < 0 || (uint64_t)t->ne[1] != n_head * d)
 		return util_cause(cause, "tensor '%s' has %lld rows, expected "
@@ -344,13 +343,24 @@ unpermute(struct hf_ctx *c, struct gguf_tensor *t, uint64_t n_head,
 	rb = (size_t)(t->nbytes / (uint64_t)t->ne[1]);
 	if ((dst = ctx_copy(c, t->nbytes)) == NULL)
 		return util_cause(cause, "out of memory");
+	hf_unpermute_rows(dst, src, n_head, d, rb);
+	t->data = dst;
+	return 0;
+}
+
+/* The rows of an HF q_proj/k_proj-shaped matrix (n_head heads of d rows
+ * of rb bytes) from src into dst in GGUF's order (hf.h). */
+void
+hf_unpermute_rows(uint8_t *dst, const uint8_t *src, uint64_t n_head,
+    uint64_t d, size_t rb)
+{
+	uint64_t	h, i, j;
+
 	for (h = 0; h < n_head; h++)
 		for (i = 0; i < d / 2; i++)
 			for (j = 0; j < 2; j++)
 				memcpy(dst + (h * d + 2 * i + j) * rb,
 				    src + (h * d + j * d / 2 + i) * rb, rb);
-	t->data = dst;
-	return 0;
 }
 
 /* Add the tensor hf_name as gguf_name; a missing optional one gives 1. */
@@ -404,22 +414,41 @@ add_tensor(struct hf_ctx *c, const char *hf_name, const char *gguf_name,
 	return 0;
 }
 
+/* A Llama layer's HF modules and their GGUF names; q_proj (2) and
+ * k_proj (3) have their rows permuted. */
+static const char *const hf_layer_map[HF_LAYER_T][2] = {
+	{ "input_layernorm", "attn_norm" },
+	{ "post_attention_layernorm", "ffn_norm" },
+	{ "self_attn.q_proj", "attn_q" },
+	{ "self_attn.k_proj", "attn_k" },
+	{ "self_attn.v_proj", "attn_v" },
+	{ "self_attn.o_proj", "attn_output" },
+	{ "mlp.gate_proj", "ffn_gate" },
+	{ "mlp.up_proj", "ffn_up" },
+	{ "mlp.down_proj", "ffn_down" },
+};
+
+/* The GGUF name of a layer's HF module (hf.h). */
+const char *
+hf_layer_gguf(const char *module, int *permuted)
+{
+	size_t	k;
+
+	for (k = 0; k < HF_LAYER_T; k++)
+		if (strcmp(module, hf_layer_map[k][0]) == 0) {
+			if (permuted != NULL)
+				*permuted = k == 2 ? 1 : k == 3 ? 2 : 0;
+			return hf_layer_map[k][1];
+		}
+	return NULL;
+}
+
 static int
 add_layer(struct hf_ctx *c, const struct hf_cfg *h, uint64_t il,
     char **cause)
 {
-	static const char *const map[HF_LAYER_T][2] = {
-		{ "input_layernorm", "attn_norm" },
-		{ "post_attention_layernorm", "ffn_norm" },
-		{ "self_attn.q_proj", "attn_q" },
-		{ "self_attn.k_proj", "attn_k" },
-		{ "self_attn.v_proj", "attn_v" },
-		{ "self_attn.o_proj", "attn_output" },
-		{ "mlp.gate_proj", "ffn_gate" },
-		{ "mlp.up_proj", "ffn_up" },
-		{ "mlp.down_proj", "ffn_down" },
-	};
-	char	hn[128], gn[GGUF_MAX_NAME];
+	const char *const	(*map)[2] = hf_layer_map;
+	char			 hn[128], gn[GGUF_MAX_NAME];
 	size_t	k;
 
 	for (k = 0; k < HF_LAYER_T; k++) {

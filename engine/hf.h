@@ -9,6 +9,9 @@
 #ifndef YT_ENGINE_HF_H
 #define YT_ENGINE_HF_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct gguf;
 
 /* Whether path names a folder (an HF model) rather than a file. */
@@ -21,5 +24,16 @@ struct gguf	*hf_open(const char *dir, char **cause);
 
 /* gguf_open() for a file, hf_open() for a folder. */
 struct gguf	*hf_gguf_open(const char *path, char **cause);
+
+/* The GGUF name ("attn_q") of a Llama layer's HF module
+ * ("self_attn.q_proj"), or NULL; *permuted (may be NULL) is 1 for
+ * q_proj, 2 for k_proj (rows to reorder with n_head, n_head_kv heads),
+ * else 0.  PEFT adapters (lora_peft.c) name the same modules. */
+const char	*hf_layer_gguf(const char *module, int *permuted);
+/* Copy the rows of a q_proj/k_proj-shaped matrix, n_head heads of d
+ * rows of rb bytes, from HF's order (the rotary halves apart) in src to
+ * GGUF's (interleaved) in dst, as llama.cpp's converter permutes them. */
+void		 hf_unpermute_rows(uint8_t *dst, const uint8_t *src,
+		    uint64_t n_head, uint64_t d, size_t rb);
 
 #endif

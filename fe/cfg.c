@@ -49,12 +49,13 @@ static const char *cfg_templates[] = {
 	"auto", "llama3", "llama2", "chatml", "mistral", "none"
 };
 
+/* The current node as a path with a leading ~ expanded (caller frees
+ * *out); 0 or -1. */
 static int
-cfg_key_model(struct cfg_load *l, struct cfg *c)
+cfg_get_path(struct cfg_parse *p, char **out)
 {
-	struct cfg_parse	*p = &l->p;
-	const char		*home;
-	char			*s;
+	const char	*home;
+	char		*s;
 
 	if (cfg_get_str(p, 0, &s) != 0)
 		return -1;
@@ -64,13 +65,22 @@ cfg_key_model(struct cfg_load *l, struct cfg *c)
 			return cfg_error(p, &p->mark, _("cannot expand ~: HOME "
 			    "is not set"));
 		}
-		free(c->model);
-		xasprintf(&c->model, "%s%s", home, s + 1);
+		xasprintf(out, "%s%s", home, s + 1);
 		free(s);
-	} else {
-		free(c->model);
-		c->model = s;
-	}
+	} else
+		*out = s;
+	return 0;
+}
+
+static int
+cfg_key_model(struct cfg_load *l, struct cfg *c)
+{
+	char	*s;
+
+	if (cfg_get_path(&l->p, &s) != 0)
+		return -1;
+	free(c->model);
+	c->model = s;
 	return 0;
 }
 
@@ -366,6 +376,49 @@ cfg_key_prompts(struct cfg_load *l, struct cfg *c)
 	}
 }
 
+/* One adapter, "PATH[:SCALE]", with ~ expanded. */
+static int
+cfg_lora_item(struct cfg_load *l, struct cfg *c)
+{
+	struct cfg_parse	*p = &l->p;
+
+	if (c->n_lora >= CFG_MAX_LORA)
+		return cfg_error(p, &p->mark, _("at most %d adapters"),
+		    CFG_MAX_LORA);
+	if (cfg_get_path(p, &c->lora[c->n_lora]) != 0)
+		return -1;
+	c->n_lora++;
+	return 0;
+}
+
+/* lora: one adapter or a sequence of them; replaces the list. */
+static int
+cfg_key_lora(struct cfg_load *l, struct cfg *c)
+{
+	struct cfg_parse	*p = &l->p;
+
+	while (c->n_lora > 0)
+		free(c->lora[--c->n_lora]);
+	if (cfg_is_null(p))
+		return 0;
+	if (p->type != YAML_SEQUENCE_START_EVENT)
+		return cfg_lora_item(l, c);
+	for (;;) {
+		if (cfg_next(p) != 0)
+			return -1;
+		if (p->type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (cfg_lora_item(l, c) != 0)
+			return -1;
+	}
+}
+
+static int
+cfg_key_lora_merge(struct cfg_load *l, struct cfg *c)
+{
+	return cfg_get_bool(&l->p, &c->lora_merge);
+}
+
 /*
  * The keys.  Numbers are checked against [min, max] (min itself excluded
  * when min_open) and stored by cfg_store(); the rest have a function.
@@ -417,6 +470,9 @@ static const struct cfg_key {
 	{ "stop", CFG_SET_STOP, CFG_T_FN, 0, 0, 0, NULL, cfg_key_stop },
 	{ "backend", CFG_SET_BACKEND, CFG_T_FN, 0, 0, 0, NULL,
 	    cfg_key_backend },
+	{ "lora", CFG_SET_LORA, CFG_T_FN, 0, 0, 0, NULL, cfg_key_lora },
+	{ "lora_merge", CFG_SET_LORA_MERGE, CFG_T_FN, 0, 0, 0, NULL,
+	    cfg_key_lora_merge },
 };
 
 /* Store a checked number in the field the key's bit names. */
@@ -661,6 +717,8 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 		dst->prompts[i].name = xstrdup(src->prompts[i].name);
 		dst->prompts[i].text = xstrdup(src->prompts[i].text);
 	}
+	for (i = 0; i < src->n_lora; i++)
+		dst->lora[i] = xstrdup(src->lora[i]);
 }
 
 static void
@@ -718,6 +776,8 @@ cfg_free(struct cfg *c)
 		free(c->prompts[i].text);
 	}
 	free(c->prompts);
+	for (i = 0; i < c->n_lora; i++)
+		free(c->lora[i]);
 	memset(c, 0, sizeof *c);
 }
 

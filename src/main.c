@@ -73,7 +73,9 @@ enum {
 	OPT_RESUME,
 	OPT_API_KEY_ENV,
 	OPT_REMOTE_MODEL,
-	OPT_INSECURE
+	OPT_INSECURE,
+	OPT_LORA,
+	OPT_LORA_MERGE
 };
 
 static const struct option longopts[] = {
@@ -108,6 +110,8 @@ static const struct option longopts[] = {
 	{ "api-key-env", required_argument, NULL, OPT_API_KEY_ENV },
 	{ "remote-model", required_argument, NULL, OPT_REMOTE_MODEL },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "lora", required_argument, NULL, OPT_LORA },
+	{ "lora-merge", no_argument, NULL, OPT_LORA_MERGE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	/* The seed script's flags (scripts/inference/inference_hf.py). */
@@ -150,6 +154,9 @@ usage(FILE *f)
 "      --template=NAME      auto, llama3, llama2, chatml, mistral or none\n"
 "      --system=NAME|TEXT   a system prompt from the config, or a text\n"
 "      --with-prompt        batch: use the chat template and system prompt\n"
+"      --lora=PATH[:SCALE]  apply a LoRA adapter: a GGUF adapter or a PEFT\n"
+"                           folder, SCALE default 1 (repeatable)\n"
+"      --lora-merge         merge the adapters into the weights at load\n"
 "      --history=FILE       start from a conversation: a JSON array of\n"
 "                           {\"role\", \"content\"} messages\n"
 "      --session=NAME       start from a saved conversation\n"
@@ -316,6 +323,8 @@ struct chat_opts {
 	int		 seed_data;	/* --data_file, the seed script's */
 	int		 max_set;
 	int		 seed_set;
+	const char	*lora[CFG_MAX_LORA];	/* --lora, else the config's */
+	int		 n_lora;
 };
 
 /* The sampling options, by the name fe_set_param() knows. */
@@ -373,6 +382,7 @@ opts_from_cfg(struct fe *fe, struct chat_opts *o, struct cfg *cfg)
 	}
 	o->system = cfg->system;
 	o->tmpl = cfg->template_name;
+	fe->load.lora_merge = (uint32_t)cfg->lora_merge;
 }
 
 /* A sampling option or a count: 1 if c was one (*status set to 2 on a
@@ -467,6 +477,16 @@ parse_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 		case OPT_INSECURE:
 			fe->insecure = 1;
 			break;
+		case OPT_LORA:
+			if (o->n_lora >= CFG_MAX_LORA)
+				status = usage_error("%s", _("too many --lora "
+				    "(at most 8)"));
+			else
+				o->lora[o->n_lora++] = optarg;
+			break;
+		case OPT_LORA_MERGE:
+			fe->load.lora_merge = 1;
+			break;
 		case 'v':
 			fe->verbose = 1;
 			break;
@@ -518,6 +538,30 @@ check_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 	return -1;
 }
 
+/* The adapters to load: --lora, else the config's list.  -1 to go on,
+ * else the exit status. */
+static int
+set_lora(struct fe *fe, const struct chat_opts *o, const struct cfg *cfg)
+{
+	const char	*arg;
+	char		*path, *cause = NULL;
+	float		 scale;
+	size_t		 i, n = o->n_lora > 0 ? (size_t)o->n_lora : cfg->n_lora;
+
+	for (i = 0; i < n && i < PROTO_MAX_LORA; i++) {
+		arg = o->n_lora > 0 ? o->lora[i] : cfg->lora[i];
+		if (util_lora_arg(arg, &path, &scale, &cause) != 0) {
+			fprintf(stderr, "yangtuo: %s\n", cause);
+			free(cause);
+			return 2;
+		}
+		fe->load.lora[i].path = path;
+		fe->load.lora[i].scale = scale;
+		fe->load.n_lora = (uint32_t)i + 1;
+	}
+	return -1;
+}
+
 /* The front end the options chose, on the model they name (else the
  * demo, *demo then allocated for the caller to free). */
 static int
@@ -541,6 +585,8 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 	}
 	fe->load.version = PROTO_VERSION;
 	fe->load.path = (char *)o->model;
+	if ((r = set_lora(fe, o, cfg)) >= 0)
+		return r;
 	fe->load.template_name = (char *)(o->tmpl != NULL ? o->tmpl : "auto");
 	if (!o->seed_set && fe->params.seed == 0)
 		fe->params.seed = fresh_seed();
@@ -581,6 +627,8 @@ chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 		return r;
 	r = run_front_end(&fe, &o, cfg, &demo);
 	free(demo);
+	while (fe.load.n_lora > 0)
+		free(fe.load.lora[--fe.load.n_lora].path);
 	return r;
 }
 

@@ -12,6 +12,7 @@
 
 #include "engine/gguf.h"
 #include "engine/hf.h"
+#include "engine/lora.h"
 #include "engine/model.h"
 #include "engine/quant.h"
 
@@ -120,6 +121,7 @@ cmd_info(int argc, char **argv)
 	uint64_t	 kv;
 	uint32_t	 n_ctx;
 	char		*cause = NULL;
+	size_t		 i;
 	int		 r;
 
 	if ((r = tool_parse_opts(argc, argv, &o)) != -1)
@@ -133,7 +135,7 @@ cmd_info(int argc, char **argv)
 	print_gguf(o.model, g);
 	gguf_close(g);
 	fflush(stdout);
-	if ((m = tool_open_model(o.model)) == NULL)
+	if ((m = tool_open_model_opts(&o)) == NULL)
 		return 1;
 	n_ctx = o.n_ctx != 0 ? o.n_ctx : m->hp.n_ctx_train;
 	printf("\nmodel: %s: %u layers, n_embd %u, %u heads (%u KV, head dim "
@@ -146,6 +148,14 @@ cmd_info(int argc, char **argv)
 	printf("memory: weights %.2f MiB (mapped) + KV cache %.2f MiB at "
 	    "context %u = %.2f MiB\n", model_weight_bytes(m) / 1048576.0,
 	    kv / 1048576.0, n_ctx, (model_weight_bytes(m) + kv) / 1048576.0);
+	for (i = 0; i < m->n_lora; i++)
+		printf("lora: %s: scale %g, alpha %g, rank %u, %zu matrices "
+		    "(%zu tensors)%s%s%s\n", m->lora[i]->path,
+		    m->lora[i]->scale, m->lora[i]->alpha, m->lora[i]->rank,
+		    m->lora[i]->n_pairs, lora_n_tensors(m->lora[i]),
+		    m->lora[i]->embd.data != NULL ? ", whole token_embd" : "",
+		    m->lora[i]->out.data != NULL ? ", whole output" : "",
+		    m->lora_merged ? ", merged" : "");
 	model_free(m);
 	return 0;
 }
