@@ -194,6 +194,51 @@ proto_get_str(struct proto_rd *r, size_t *len)
 	return s;
 }
 
+/* Adapters: a count, then path and scale (and with info, what the
+ * engine found in them). */
+static void
+lora_put(struct proto_buf *b, uint32_t n, const struct proto_lora *a,
+    int info)
+{
+	uint32_t	i;
+
+	if (n > PROTO_MAX_LORA)
+		n = PROTO_MAX_LORA;
+	proto_put_u32(b, n);
+	for (i = 0; i < n; i++) {
+		proto_put_str(b, a[i].path);
+		proto_put_f32(b, a[i].scale);
+		if (info) {
+			proto_put_f32(b, a[i].alpha);
+			proto_put_u32(b, a[i].rank);
+			proto_put_u32(b, a[i].n_tensors);
+		}
+	}
+}
+
+/* Decode adapters into a (paths allocated); their count, r->err set on
+ * a bad one. */
+static uint32_t
+lora_get(struct proto_rd *r, struct proto_lora *a, int info)
+{
+	uint32_t	n = proto_get_u32(r), i;
+
+	if (n > PROTO_MAX_LORA) {
+		r->err = 1;
+		return 0;
+	}
+	for (i = 0; i < n && !r->err; i++) {
+		a[i].path = proto_get_str(r, NULL);
+		a[i].scale = proto_get_f32(r);
+		if (info) {
+			a[i].alpha = proto_get_f32(r);
+			a[i].rank = proto_get_u32(r);
+			a[i].n_tensors = proto_get_u32(r);
+		}
+	}
+	return i;
+}
+
 /* Encode a load request. */
 void
 proto_load_put(struct proto_buf *b, const struct proto_load *l)
@@ -205,6 +250,8 @@ proto_load_put(struct proto_buf *b, const struct proto_load *l)
 	proto_put_str(b, l->template_name);
 	proto_put_u32(b, l->n_batch);
 	proto_put_u32(b, l->nice);
+	lora_put(b, l->n_lora, l->lora, 0);
+	proto_put_u32(b, l->lora_merge);
 	proto_put_str(b, l->template_text != NULL ? l->template_text : "");
 }
 
@@ -220,7 +267,14 @@ proto_load_get(struct proto_rd *r, struct proto_load *l)
 	l->template_name = proto_get_str(r, NULL);
 	l->n_batch = proto_get_u32(r);
 	l->nice = proto_get_u32(r);
-	l->template_text = proto_get_str(r, NULL);
+	/* An older front end's request ends here. */
+	if (!r->err && r->off < r->len) {
+		l->n_lora = lora_get(r, l->lora, 0);
+		l->lora_merge = proto_get_u32(r);
+	}
+	/* A front end with a Go template (PROTO_VERSION 2) sends it last. */
+	if (!r->err && r->off < r->len)
+		l->template_text = proto_get_str(r, NULL);
 	if (r->err) {
 		proto_load_free(l);
 		return -1;
@@ -232,10 +286,17 @@ proto_load_get(struct proto_rd *r, struct proto_load *l)
 void
 proto_load_free(struct proto_load *l)
 {
+	uint32_t	i;
+
 	free(l->path);
 	free(l->template_name);
 	free(l->template_text);
 	l->path = l->template_name = l->template_text = NULL;
+	for (i = 0; i < l->n_lora && i < PROTO_MAX_LORA; i++) {
+		free(l->lora[i].path);
+		l->lora[i].path = NULL;
+	}
+	l->n_lora = 0;
 }
 
 /* Encode sampling parameters. */
@@ -311,6 +372,8 @@ proto_ready_put(struct proto_buf *b, const struct proto_ready *m)
 	proto_put_u64(b, m->weight_bytes);
 	proto_put_u32(b, m->threads);
 	proto_put_str(b, m->simd);
+	lora_put(b, m->n_lora, m->lora, 1);
+	proto_put_u32(b, m->lora_merged);
 }
 
 /* Decode a ready event; strings allocated (proto_ready_free). */
@@ -329,6 +392,10 @@ proto_ready_get(struct proto_rd *r, struct proto_ready *m)
 	m->weight_bytes = proto_get_u64(r);
 	m->threads = proto_get_u32(r);
 	m->simd = proto_get_str(r, NULL);
+	if (!r->err && r->off < r->len) {
+		m->n_lora = lora_get(r, m->lora, 1);
+		m->lora_merged = proto_get_u32(r);
+	}
 	if (r->err) {
 		proto_ready_free(m);
 		return -1;
@@ -340,10 +407,14 @@ proto_ready_get(struct proto_rd *r, struct proto_ready *m)
 void
 proto_ready_free(struct proto_ready *m)
 {
+	uint32_t	i;
+
 	free(m->name);
 	free(m->path);
 	free(m->template_name);
 	free(m->simd);
+	for (i = 0; i < m->n_lora && i < PROTO_MAX_LORA; i++)
+		free(m->lora[i].path);
 	memset(m, 0, sizeof *m);
 }
 

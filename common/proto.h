@@ -16,10 +16,12 @@
 #define PROTO_MAX_PAYLOAD	(64u << 20)
 #define PROTO_MAX_STOP		8	/* stop strings per request */
 #define PROTO_STOP_MAX		64	/* bytes of one, its NUL included */
+#define PROTO_MAX_LORA		8	/* adapters in a load request */
 
 enum proto_type {
 	/* requests: front end -> engine */
-	PROTO_REQ_LOAD = 1,	/* version, path, n_ctx, threads, template */
+	PROTO_REQ_LOAD = 1,	/* version, path, n_ctx, threads, template,
+				 * batch, nice[, adapters, merge] */
 	PROTO_REQ_PARAMS,	/* sampling parameters, from the next token */
 	PROTO_REQ_CHAT,		/* the whole conversation; reply to it */
 	PROTO_REQ_CANCEL,	/* stop the reply or prefill under way */
@@ -90,7 +92,18 @@ struct proto_msg {
 	uint8_t		*payload;
 };
 
-/* PROTO_REQ_LOAD */
+/* A LoRA adapter: asked for in a load request, then described in the
+ * ready event (alpha, rank and n_tensors from the engine). */
+struct proto_lora {
+	char		*path;
+	float		 scale;
+	float		 alpha;
+	uint32_t	 rank;
+	uint32_t	 n_tensors;
+};
+
+/* PROTO_REQ_LOAD.  The adapters and merge flag trail the older fields
+ * and may be absent (none, then). */
 struct proto_load {
 	uint32_t	 version;
 	char		*path;
@@ -99,6 +112,9 @@ struct proto_load {
 	char		*template_name;	/* "auto", "llama3", ... */
 	uint32_t	 n_batch;	/* 0: the engine's choice */
 	uint32_t	 nice;		/* lower the engine's priority by this */
+	uint32_t	 n_lora;
+	struct proto_lora lora[PROTO_MAX_LORA];	/* path and scale */
+	uint32_t	 lora_merge;	/* 1: add them into the weights */
 	char		*template_text;	/* template_name "go": ollama's
 					 * TEMPLATE; else NULL or "" */
 };
@@ -133,6 +149,9 @@ struct proto_ready {
 	uint64_t	 weight_bytes;
 	uint32_t	 threads;
 	char		*simd;
+	uint32_t	 n_lora;	/* optional trailing fields */
+	struct proto_lora lora[PROTO_MAX_LORA];
+	uint32_t	 lora_merged;
 };
 
 /* PROTO_EV_CONTEXT: dropped[] are indices into the conversation sent. */

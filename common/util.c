@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,4 +177,30 @@ util_atomic_abort(struct util_atomic *a)
 	a->fd = -1;
 	a->tmp = a->path = NULL;
 	errno = saved;
+}
+
+/* Split "PATH[:SCALE]": the text after the last colon is the scale if it
+ * reads as a number, so a path holding colons still works. */
+int
+util_lora_arg(const char *arg, char **path, float *scale, char **cause)
+{
+	const char	*colon = strrchr(arg, ':');
+	char		*end;
+	float		 v;
+
+	*scale = 1.0f;
+	if (colon != NULL && colon != arg && colon[1] != '\0' &&
+	    strchr("+-.0123456789", colon[1]) != NULL) {
+		errno = 0;
+		v = strtof(colon + 1, &end);
+		if (*end != '\0' || errno != 0 || !isfinite(v))
+			return util_cause(cause, "adapter '%s': bad scale "
+			    "'%s'", arg, colon + 1);
+		*scale = v;
+		*path = strndup(arg, (size_t)(colon - arg));
+	} else
+		*path = strdup(arg);
+	if (*path == NULL)
+		return util_cause(cause, "out of memory");
+	return 0;
 }

@@ -20,6 +20,11 @@ int	util_write_all(int fd, const void *, size_t n);
 double	util_now(void);
 /* Parse a whole decimal in [lo, hi] into *out; 0 or -1. */
 int	util_parse_long(const char *s, long lo, long hi, long *out);
+/* Split a LoRA argument "PATH[:SCALE]" (SCALE a finite number, default
+ * 1) into a new path (caller frees) and a scale; -1 and *cause (caller
+ * frees) on a bad scale or OOM. */
+int	util_lora_arg(const char *arg, char **path, float *scale,
+	    char **cause);
 
 /* A file being written beside path, to replace it whole or not at all. */
 struct util_atomic {

@@ -24,7 +24,9 @@
 
 #include "forward.h"
 #include "gotmpl.h"
+#include "hf.h"
 #include "kvsnap.h"
+#include "lora.h"
 #include "model.h"
 #include "quant.h"
 #include "sample.h"
@@ -114,7 +116,9 @@ send_ready(struct engine *e)
 	const struct model	*m = e->model;
 	struct proto_ready	 r;
 	struct proto_buf	 b;
+	size_t			 i;
 
+	memset(&r, 0, sizeof r);
 	r.name = m->name;
 	r.path = m->path;
 	r.n_ctx = fwd_n_ctx(e->fwd);
@@ -126,6 +130,15 @@ send_ready(struct engine *e)
 	r.weight_bytes = model_weight_bytes(m);
 	r.threads = (uint32_t)fwd_n_threads(e->fwd);
 	r.simd = (char *)qt_path_name();
+	r.n_lora = (uint32_t)m->n_lora;
+	for (i = 0; i < m->n_lora && i < PROTO_MAX_LORA; i++) {
+		r.lora[i].path = m->lora[i]->path;
+		r.lora[i].scale = m->lora[i]->scale;
+		r.lora[i].alpha = m->lora[i]->alpha;
+		r.lora[i].rank = m->lora[i]->rank;
+		r.lora[i].n_tensors = (uint32_t)lora_n_tensors(m->lora[i]);
+	}
+	r.lora_merged = (uint32_t)m->lora_merged;
 	proto_buf_init(&b);
 	proto_ready_put(&b, &r);
 	proto_send_buf(e->fd_ev, PROTO_EV_READY, &b);
@@ -157,7 +170,15 @@ load_template(struct engine *e, const struct proto_load *l)
 		kind = TMPL_GO;
 	} else if ((kind = tmpl_by_name(l->template_name)) >= 0)
 		stops = kind;
-	else
+	else if (kind == -2 && hf_is_folder(l->path) &&
+	    !tmpl_known(e->model->gguf)) {
+		send_error(e, PROTO_EBADMODEL, "%s: the chat_template of "
+		    "tokenizer_config.json is not one yangtuo recognises "
+		    "(llama3, llama2, chatml, mistral): choose one with "
+		    "--template NAME", l->path);
+		unload(e);
+		return -1;
+	} else
 		kind = stops;
 	e->tmpl = kind;
 	/* An ollama template ends turns with the markup of the model's own
@@ -179,6 +200,21 @@ render(struct engine *e, const struct tmpl_msg *sel, size_t n,
 	e->go_err = NULL;
 	return tmpl_render_go(e->go, e->model->tok, sel, n, ids, n_ids, cap,
 	    &e->go_err);
+}
+
+/* The adapters of a load request, merged if it asks. */
+static int
+load_lora(struct model *m, const struct proto_load *l, char **cause)
+{
+	uint32_t	i;
+
+	for (i = 0; i < l->n_lora; i++)
+		if (l->lora[i].path == NULL || lora_attach(m, l->lora[i].path,
+		    l->lora[i].scale, cause) != 0)
+			return -1;
+	if (l->lora_merge && l->n_lora > 0 && lora_merge(m, cause) != 0)
+		return -1;
+	return 0;
 }
 
 static void
@@ -213,6 +249,12 @@ do_load(struct engine *e, struct proto_rd *r)
 	if (e->model->tok == NULL) {
 		send_error(e, PROTO_EBADMODEL, "%s: the file has no "
 		    "vocabulary", l.path);
+		unload(e);
+		goto out;
+	}
+	if (load_lora(e->model, &l, &cause) != 0) {
+		send_error(e, PROTO_EBADMODEL, "%s: %s", l.path,
+		    cause != NULL ? cause : "out of memory");
 		unload(e);
 		goto out;
 	}

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "attn.h"
+#include "lora.h"
 #include "matmul.h"
 #include "model.h"
 #include "pool.h"
@@ -49,6 +50,12 @@ struct fwd {
 	size_t			 aws_n;
 	struct mm_in		 in_x;
 	struct mm_in		 in_h;
+	struct mm_in		 in_l;	/* an adapter's A x */
+	struct pool		*pool1;	/* the calling thread alone */
+	float			*la;	/* (T, rank) A x */
+	float			*lb;	/* (T, n_out) B (A x) */
+	size_t			 la_cap;	/* floats */
+	size_t			 lb_cap;
 	atomic_int		*cancel;
 	size_t			 done;	/* of the last fwd_eval */
 	fwd_progress_fn		 progress;
@@ -155,6 +162,11 @@ fwd_new(const struct model *m, uint32_t n_ctx, int n_threads,
 		return NULL;
 	}
 	nth = pool_size(f->pool);
+	if ((f->pool1 = pool_new(1)) == NULL) {
+		set_cause(cause, "out of memory");
+		fwd_free(f);
+		return NULL;
+	}
 	/* n_layer * n_ctx * kv_dim halves, checked. */
 	if (__builtin_mul_overflow((size_t)hp->n_layer, (size_t)n_ctx, &n) ||
 	    __builtin_mul_overflow(n, kv_dim, &n) ||
@@ -207,6 +219,7 @@ fwd_free(struct fwd *f)
 	if (f == NULL)
 		return;
 	pool_free(f->pool);
+	pool_free(f->pool1);
 	free(f->kc);
 	free(f->vc);
 	free(f->x);
@@ -224,6 +237,9 @@ fwd_free(struct fwd *f)
 	free(f->parts);
 	mm_in_fini(&f->in_x);
 	mm_in_fini(&f->in_h);
+	mm_in_fini(&f->in_l);
+	free(f->la);
+	free(f->lb);
 	free(f);
 }
 
@@ -630,6 +646,67 @@ cancelled(const struct fwd *f)
 	return f->cancel != NULL && atomic_load(f->cancel);
 }
 
+/* Grow a scratch buffer to n floats; -1 on OOM. */
+static int
+grow_floats(float **p, size_t *cap, size_t n)
+{
+	float	*np;
+
+	if (n <= *cap)
+		return 0;
+	if (n > SIZE_MAX / sizeof **p ||
+	    (np = realloc(*p, n * sizeof **p)) == NULL)
+		return -1;
+	*p = np;
+	*cap = n;
+	return 0;
+}
+
+/* Where an adapter's product runs: a small one (a token's, but for
+ * the output's B) on the calling thread, as a pool round would cost
+ * more than the product; each row's dot is the same either way. */
+static struct pool *
+lora_pool(struct fwd *f, const struct mtensor *t, int64_t T)
+{
+	return (double)T * (double)t->ne0 * (double)t->ne1 < (1 << 20) ?
+	    f->pool1 : f->pool;
+}
+
+/*
+ * y = w . in, plus s B (A in) for every adapter on w, as llama.cpp's
+ * build_lora_mm adds them: each low-rank product in the adapter's own
+ * types (the matmuls of any weight), scaled, then added.  0 or -1.
+ */
+static int
+fwd_mm(struct fwd *f, const struct mtensor *w, struct mm_in *in, float *y)
+{
+	const struct lora_w	*l;
+	size_t			 i, n;
+
+	if (mm_mul(f->pool, w, in, y, f->cancel) != 0)
+		return -1;
+	for (l = w->lora; l != NULL; l = l->next) {
+		n = (size_t)in->T * (size_t)w->ne1;
+		if (grow_floats(&f->la, &f->la_cap, (size_t)in->T *
+		    (size_t)l->a.ne1) != 0 ||
+		    grow_floats(&f->lb, &f->lb_cap, n) != 0 ||
+		    mm_mul(lora_pool(f, &l->a, in->T), &l->a, in, f->la,
+		    f->cancel) != 0)
+			return -1;
+		mm_in_set(&f->in_l, f->la, in->T, l->a.ne1);
+		f->in_l.batch = in->batch;
+		if (mm_mul(lora_pool(f, &l->b, in->T), &l->b, &f->in_l, f->lb,
+		    f->cancel) != 0)
+			return -1;
+		for (i = 0; i < n; i++) {
+			float	d = l->scale * f->lb[i];
+
+			y[i] += d;
+		}
+	}
+	return 0;
+}
+
 /* One layer over T tokens at positions pos..pos+T-1: an FWD_ code. */
 static int
 layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
@@ -644,9 +721,9 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 
 	tok_step(f, l, il, T, pos, STEP_ATTN_NORM);
 	mm_in_set(&f->in_x, f->xb, T, E);
-	if (mm_mul(f->pool, &l->wq, &f->in_x, f->q, f->cancel) ||
-	    mm_mul(f->pool, &l->wk, &f->in_x, f->k, f->cancel) ||
-	    mm_mul(f->pool, &l->wv, &f->in_x, f->v, f->cancel))
+	if (fwd_mm(f, &l->wq, &f->in_x, f->q) ||
+	    fwd_mm(f, &l->wk, &f->in_x, f->k) ||
+	    fwd_mm(f, &l->wv, &f->in_x, f->v))
 		return FWD_ERR;
 	if (cancelled(f))
 		return FWD_CANCELLED;
@@ -661,7 +738,7 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 	if (cancelled(f))
 		return FWD_CANCELLED;
 	mm_in_set(&f->in_h, f->q, T, q_dim);
-	if (mm_mul(f->pool, &l->wo, &f->in_h, f->o, f->cancel))
+	if (fwd_mm(f, &l->wo, &f->in_h, f->o))
 		return FWD_ERR;
 	if (cancelled(f))
 		return FWD_CANCELLED;
@@ -672,16 +749,15 @@ layer_forward(struct fwd *f, uint32_t il, uint32_t T, uint32_t pos)
 		 * batch is (the float weights' dot1). */
 		mm_in_set(&f->in_x, f->xb + t0 * E, n, E);
 		f->in_x.batch = T;
-		if (mm_mul(f->pool, &l->w_gate, &f->in_x, f->hg, f->cancel) ||
-		    mm_mul(f->pool, &l->w_up, &f->in_x, f->hu, f->cancel))
+		if (fwd_mm(f, &l->w_gate, &f->in_x, f->hg) ||
+		    fwd_mm(f, &l->w_up, &f->in_x, f->hu))
 			return FWD_ERR;
 		if (cancelled(f))
 			return FWD_CANCELLED;
 		tok_step(f, l, il, n, pos + t0, STEP_SWIGLU);
 		mm_in_set(&f->in_h, f->hg, n, F);
 		f->in_h.batch = T;
-		if (mm_mul(f->pool, &l->w_down, &f->in_h, f->o + t0 * E,
-		    f->cancel))
+		if (fwd_mm(f, &l->w_down, &f->in_h, f->o + t0 * E))
 			return FWD_ERR;
 		if (cancelled(f))
 			return FWD_CANCELLED;
@@ -724,7 +800,7 @@ chunk_forward(struct fwd *f, const int32_t *toks, uint32_t T, uint32_t pos,
 		rmsnorm(f->xb + (t - first) * E, f->x + t * E, m->output_norm,
 		    E, hp->norm_eps);
 	mm_in_set(&f->in_x, f->xb, T - first, E);
-	if (mm_mul(f->pool, &m->output, &f->in_x, logits, f->cancel) != 0)
+	if (fwd_mm(f, &m->output, &f->in_x, logits) != 0)
 		return FWD_ERR;
 	return cancelled(f) ? FWD_CANCELLED : FWD_OK;
 }

@@ -36,6 +36,8 @@ struct gguf_priv {
 	size_t		 kv_mask;
 	size_t		*t_hash;
 	size_t		 t_mask;
+	void		(*fini)(void *);	/* an importer's cleanup */
+	void		*fini_ctx;
 };
 
 /* The cursor: pos may only advance after need() said the bytes exist. */
@@ -793,7 +795,44 @@ gguf_close(struct gguf *g)
 		munmap(p->mapping, g->size);
 	if (g->fd != -1)
 		close(g->fd);
+	if (p->fini != NULL)
+		p->fini(p->fini_ctx);
 	free(p);
+}
+
+/* Give g, opened from a metadata-only image, the n tensors t[] of an
+ * importer (g takes the malloc'd array; the data stays the importer's)
+ * and the cleanup fini(ctx) that gguf_close() runs last.  0, or -1 with
+ * *cause (caller frees) on a duplicate name or no memory; fini is
+ * registered either way, so the caller only closes g. */
+int
+gguf_attach(struct gguf *g, struct gguf_tensor *t, uint64_t n,
+    void (*fini)(void *), void *ctx, char **cause)
+{
+	struct gguf_priv	*p = (struct gguf_priv *)g;
+	size_t			 dup;
+	uint64_t		 i;
+	int			 rc;
+
+	p->fini = fini;
+	p->fini_ctx = ctx;
+	free(g->tensors);
+	free(p->t_hash);
+	p->t_hash = NULL;
+	g->tensors = t;
+	g->n_tensors = n;
+	g->data_size = 0;
+	for (i = 0; i < n; i++)
+		g->data_size += t[i].nbytes;
+	rc = hash_build(g, n, t_key, &p->t_hash, &p->t_mask, &dup);
+	if (rc == 0)
+		return 0;
+	if (cause != NULL) {
+		if (rc == -1 || asprintf(cause, "tensor '%s': duplicate "
+		    "tensor name", t[dup].name) == -1)
+			*cause = strdup("out of memory");
+	}
+	return -1;
 }
 
 /* The pair named key, or NULL; the result lives as long as g. */

@@ -85,6 +85,8 @@ struct gguf {
 struct gguf	*gguf_open(const char *path, char **cause);
 struct gguf	*gguf_open_mem(const void *buf, size_t len, char **cause);
 void		 gguf_close(struct gguf *);
+int		 gguf_attach(struct gguf *, struct gguf_tensor *, uint64_t n,
+		    void (*fini)(void *), void *ctx, char **cause);
 
 const struct gguf_kv	*gguf_find(const struct gguf *, const char *key);
 const struct gguf_tensor *gguf_find_tensor(const struct gguf *,

@@ -25,6 +25,7 @@
 #include "forward.h"
 #include "gguf.h"
 #include "model.h"
+#include "lora.h"
 #include "sha256.h"
 #include "common/util.h"
 
@@ -68,8 +69,40 @@ get32(const uint8_t *p)
 	    (uint32_t)p[3] << 24;
 }
 
+/* A matrix's shape and first and last bytes. */
+static void
+tensor_key(struct sha256 *s, const struct mtensor *t)
+{
+	size_t	n = (size_t)t->ne1 * t->row_size;
+	size_t	k = n < 64 ? n : 64;
+
+	sha256_update(s, &t->ne0, sizeof t->ne0);
+	sha256_update(s, &t->ne1, sizeof t->ne1);
+	sha256_update(s, t->data, k);
+	sha256_update(s, (const uint8_t *)t->data + n - k, k);
+}
+
+/* An adapter's part of the identity: its scale, and each pair's shapes,
+ * scale and first and last bytes, so a cache made without it (or with
+ * another scale) never loads with it. */
+static void
+lora_key(struct sha256 *s, const struct lora *a)
+{
+	size_t	i, j;
+
+	sha256_update(s, &a->scale, sizeof a->scale);
+	for (i = 0; i < a->n_pairs; i++) {
+		sha256_update(s, &a->w[i].scale, sizeof a->w[i].scale);
+		tensor_key(s, &a->w[i].a);
+		tensor_key(s, &a->w[i].b);
+	}
+	for (j = 0; j < 2; j++)
+		if ((j == 0 ? a->embd : a->out).data != NULL)
+			tensor_key(s, j == 0 ? &a->embd : &a->out);
+}
+
 /* The model's identity: its size, header bytes and each tensor's first
- * and last bytes. */
+ * and last bytes, and its adapters. */
 void
 kvsnap_model_key(const struct model *m, uint8_t key[32])
 {
@@ -89,6 +122,9 @@ kvsnap_model_key(const struct model *m, uint8_t key[32])
 		sha256_update(&s, t->data, k);
 		sha256_update(&s, (const uint8_t *)t->data + t->nbytes - k, k);
 	}
+	for (i = 0; i < m->n_lora; i++)
+		lora_key(&s, m->lora[i]);
+	sha256_update(&s, &m->lora_merged, sizeof m->lora_merged);
 	sha256_final(&s, key);
 }
 

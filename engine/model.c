@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "gguf.h"
+#include "hf.h"
+#include "lora.h"
 #include "quant.h"
 #include "repack.h"
 #include "tok.h"
@@ -239,6 +241,22 @@ bind_all(struct model *m, char **cause)
 	return 0;
 }
 
+/* The matrices of layer il, in file order, into ts. */
+void
+model_layer_matrices(struct model *m, uint32_t il,
+    struct mtensor *ts[MODEL_LAYER_MATRICES])
+{
+	struct layer	*l = &m->layers[il];
+
+	ts[0] = &l->wq;
+	ts[1] = &l->wk;
+	ts[2] = &l->wv;
+	ts[3] = &l->wo;
+	ts[4] = &l->w_gate;
+	ts[5] = &l->w_up;
+	ts[6] = &l->w_down;
+}
+
 /* Repack the matrices a faster kernel wants (YANGTUO_NO_REPACK=1 turns
  * it off, for comparisons).  The embedding table stays as it is: rows
  * are looked up one by one; a tied output gets its own packed copy. */
@@ -251,12 +269,11 @@ repack_all(struct model *m, char **cause)
 	if (off != NULL && *off != '\0' && *off != '0')
 		return 0;
 	for (il = 0; il < m->hp.n_layer; il++) {
-		struct layer	*l = &m->layers[il];
-		struct mtensor	*ts[] = { &l->wq, &l->wk, &l->wv, &l->wo,
-				    &l->w_gate, &l->w_up, &l->w_down };
+		struct mtensor	*ts[MODEL_LAYER_MATRICES];
 		size_t		 i;
 
-		for (i = 0; i < sizeof ts / sizeof ts[0]; i++)
+		model_layer_matrices(m, il, ts);
+		for (i = 0; i < MODEL_LAYER_MATRICES; i++)
 			if (repack_tensor(ts[i], 1) < 0)
 				return util_cause(cause, "out of memory "
 				    "repacking '%s'", ts[i]->name);
@@ -290,6 +307,13 @@ load_vocab(struct model *m, char **cause)
 struct model *
 model_load(const char *path, char **cause)
 {
+	return model_load_flags(path, 0, cause);
+}
+
+/* model_load() with MODEL_ flags. */
+struct model *
+model_load_flags(const char *path, int flags, char **cause)
+{
 	struct model	*m;
 	struct gguf_str	 s;
 	char		 arch[64];
@@ -300,7 +324,7 @@ model_load(const char *path, char **cause)
 		util_cause(cause, "out of memory");
 		return NULL;
 	}
-	if ((m->gguf = gguf_open(path, cause)) == NULL)
+	if ((m->gguf = hf_gguf_open(path, cause)) == NULL)
 		goto fail;
 	if ((m->path = strdup(path)) == NULL) {
 		util_cause(cause, "out of memory");
@@ -322,7 +346,8 @@ model_load(const char *path, char **cause)
 		goto fail;
 	}
 	if (read_hparams(m, arch, cause) != 0 || bind_all(m, cause) != 0 ||
-	    load_vocab(m, cause) != 0 || repack_all(m, cause) != 0)
+	    load_vocab(m, cause) != 0 ||
+	    (!(flags & MODEL_NO_REPACK) && repack_all(m, cause) != 0))
 		goto fail;
 	if (gguf_get_str(m->gguf, "general.name", &s) == 0 && s.len > 0 &&
 	    s.len < 256)
@@ -349,6 +374,7 @@ model_free(struct model *m)
 
 	if (m == NULL)
 		return;
+	lora_free_all(m);
 	if (m->layers != NULL) {
 		for (i = 0; i < m->hp.n_layer; i++) {
 			struct layer	*l = &m->layers[i];

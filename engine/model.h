@@ -11,10 +11,16 @@
 #include <stdint.h>
 
 struct gguf;
+struct lora;
+struct lora_w;
 struct tok;
 
 #define MODEL_MAX_LAYERS	512
 #define MODEL_MAX_CTX		(1u << 20)
+#define MODEL_MAX_LORA		8	/* adapters on one model */
+
+/* model_load_flags() */
+#define MODEL_NO_REPACK		0x1	/* weights stay as the file has them */
 
 /* A 2-D weight matrix: ne0 inputs (row length) by ne1 rows. */
 struct mtensor {
@@ -26,6 +32,10 @@ struct mtensor {
 	const char	*name;
 	void		*rp;		/* repacked copy (repack.h) or NULL */
 	int		 rp_kind;
+	const struct lora_w *lora;	/* adapters applied on the fly, or
+					 * NULL (lora.h) */
+	void		*own;		/* merged weights replacing the
+					 * mapping's, or NULL */
 };
 
 struct model_hp {
@@ -66,10 +76,19 @@ struct model {
 	float		*output_norm;	/* (n_embd) */
 	float		*rope_freqs;	/* (rope_dim / 2) or NULL */
 	struct layer	*layers;
+	struct lora	*lora[MODEL_MAX_LORA];	/* lora.h */
+	size_t		 n_lora;
+	int		 lora_merged;	/* added into the weights */
 };
 
 struct model	*model_load(const char *path, char **cause);
+struct model	*model_load_flags(const char *path, int flags, char **cause);
 void		 model_free(struct model *);
+/* The MODEL_LAYER_MATRICES matrices of layer il: q, k, v, output,
+ * gate, up, down. */
+#define MODEL_LAYER_MATRICES	7
+void		 model_layer_matrices(struct model *, uint32_t il,
+		    struct mtensor *ts[MODEL_LAYER_MATRICES]);
 /* Bytes of weights the model maps, and a KV cache of n_ctx needs. */
 uint64_t	 model_weight_bytes(const struct model *);
 uint64_t	 model_kv_bytes(const struct model *, uint32_t n_ctx);

@@ -21,6 +21,7 @@
 
 #include "gguf.h"
 #include "gguf_write.h"
+#include "hf.h"
 #include "pool.h"
 #include "quant.h"
 #include "common/util.h"
@@ -554,6 +555,7 @@ struct rq_out {
 	const struct gguf_tensor	*src;
 	uint32_t			 type;
 	size_t				 index;
+	int				 adapted;	/* add a delta */
 };
 
 struct rq_run {
@@ -562,6 +564,7 @@ struct rq_run {
 	float				**scratch;	/* one per thread */
 	size_t				 scratch_n;	/* floats each */
 	int64_t				*bad;		/* per thread, or -1 */
+	int				*oom;		/* per thread: delta */
 	size_t				 n;
 	char				*err;
 	/* The tensor the pool converts now. */
@@ -591,6 +594,11 @@ rq_rows(void *arg, int ith, int nth)
 	for (row = lo; row < hi; row += (long)k) {
 		k = hi - row < step ? hi - row : step;
 		to_f32((const uint8_t *)x->data + row * r->src_rs, f, k * ne0);
+		if (r->job->adapted && r->o->delta(r->o->delta_arg, x->name,
+		    row, k, f) != 0) {
+			r->oom[ith] = 1;
+			return;
+		}
 		for (i = 0; i < k * ne0; i++) {
 			if (!isfinite(f[i])) {
 				r->bad[ith] = row + i / ne0;
@@ -631,7 +639,7 @@ rq_fill(void *arg, void *buf, size_t nbytes, const char *name)
 	if (r->o->progress != NULL)
 		r->o->progress(r->o->arg, t->index, r->n, name, t->src->type,
 		    t->type);
-	if (t->type == t->src->type) {
+	if (t->type == t->src->type && !t->adapted) {
 		memcpy(buf, t->src->data, nbytes);
 		rq_release(t->src);
 		return 0;
@@ -640,10 +648,17 @@ rq_fill(void *arg, void *buf, size_t nbytes, const char *name)
 	r->dst = buf;
 	qt_row_size(t->src->type, t->src->ne[0], &r->src_rs);
 	qt_row_size(t->type, t->src->ne[0], &r->dst_rs);
-	for (i = 0; i < nth; i++)
+	for (i = 0; i < nth; i++) {
 		r->bad[i] = -1;
+		r->oom[i] = 0;
+	}
 	pool_run(r->pool, rq_rows, r);
 	for (i = 0; i < nth; i++) {
+		if (r->oom[i]) {
+			util_cause(&r->err, "tensor '%s': out of memory adding "
+			    "the adapters", name);
+			return -1;
+		}
 		if (r->bad[i] >= 0) {
 			util_cause(&r->err, "tensor '%s': row %lld holds a NaN "
 			    "or an infinity", name, (long long)r->bad[i]);
@@ -703,10 +718,13 @@ rq_add_tensors(struct gguf_w *w, struct rq_run *r, struct rq_out *outs,
 
 	for (i = 0; i < g->n_tensors; i++) {
 		x = &g->tensors[order[i]];
-		outs[i] = (struct rq_out){ r, x, types[i], i };
+		outs[i] = (struct rq_out){ r, x, types[i], i, 0 };
 		from = qt_get(x->type);
 		to = qt_get(types[i]);
-		if (types[i] != x->type) {
+		if (r->o->adapted != NULL && x->ne[2] * x->ne[3] == 1)
+			outs[i].adapted = r->o->adapted(r->o->delta_arg,
+			    x->name);
+		if (types[i] != x->type || outs[i].adapted) {
 			if (from == NULL || from->to_f32_ref == NULL ||
 			    to == NULL || !to->compute)
 				return util_cause(cause, "tensor '%s': cannot "
@@ -745,7 +763,8 @@ rq_run_init(struct rq_run *r, const struct requant_opts *o, size_t n,
 	nth = pool_size(r->pool);
 	r->scratch = calloc((size_t)nth, sizeof *r->scratch);
 	r->bad = calloc((size_t)nth, sizeof *r->bad);
-	if (r->scratch == NULL || r->bad == NULL)
+	r->oom = calloc((size_t)nth, sizeof *r->oom);
+	if (r->scratch == NULL || r->bad == NULL || r->oom == NULL)
 		return util_cause(cause, "out of memory");
 	for (i = 0; i < nth; i++) {
 		r->scratch[i] = malloc(r->scratch_n * sizeof **r->scratch);
@@ -767,6 +786,7 @@ rq_run_fini(struct rq_run *r)
 	}
 	free(r->scratch);
 	free(r->bad);
+	free(r->oom);
 	free(r->err);
 }
 
@@ -815,10 +835,11 @@ requant_file(const char *in, const char *out, const struct requant_opts *o,
 
 	memset(st, 0, sizeof *st);
 	memset(&r, 0, sizeof r);
+	r.o = o;
 	r.scratch_n = RQ_CHUNK;
 	if (rq_check_dir(out, cause) == -1)
 		return -1;
-	if ((g = gguf_open(in, &c)) == NULL) {
+	if ((g = hf_gguf_open(in, &c)) == NULL) {
 		util_cause(cause, "%s: %s", in, c);
 		free(c);
 		return -1;

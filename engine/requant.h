@@ -24,6 +24,13 @@ struct requant_ftype {
 typedef void (*requant_progress_fn)(void *arg, size_t i, size_t n,
     const char *name, uint32_t from, uint32_t to);
 
+/* Adapters merged while writing: whether tensor name has a delta, and
+ * adding rows row0..row0+n-1 of it to rows (n x the row length); 0 or
+ * -1.  Called from the pool's threads at once. */
+typedef int (*requant_adapted_fn)(void *arg, const char *name);
+typedef int (*requant_delta_fn)(void *arg, const char *name, int64_t row0,
+    int64_t n, float *rows);
+
 struct requant_opts {
 	const struct requant_ftype *ftype;
 	int			 pure;	/* 1: every matrix in ftype->type */
@@ -31,6 +38,9 @@ struct requant_opts {
 	int			 threads; /* <= 0: every core */
 	requant_progress_fn	 progress; /* or NULL */
 	void			*arg;
+	requant_adapted_fn	 adapted;	/* or NULL */
+	requant_delta_fn	 delta;
+	void			*delta_arg;
 };
 
 struct requant_stats {

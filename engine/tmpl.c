@@ -397,6 +397,19 @@ tmpl_detect(const struct gguf *g, const struct tok *t)
 	return TMPL_NONE;
 }
 
+/* Whether g's tokenizer.chat_template, if it has one, is a template
+ * tmpl_detect() recognises: 1, or 0 for one it would pass over. */
+int
+tmpl_known(const struct gguf *g)
+{
+	struct gguf_str	s;
+
+	if (g == NULL || gguf_get_str(g, "tokenizer.chat_template", &s) != 0)
+		return 1;
+	return has(&s, "<|start_header_id|>") || has(&s, "<|im_start|>") ||
+	    has(&s, "[INST]");
+}
+
 /* Template kind by name, "auto" gives -2, anything else -1. */
 int
 tmpl_by_name(const char *name)

@@ -35,6 +35,8 @@ struct tmpl_msg {
  * (never executed); without one, llama3 or chatml if the vocabulary has
  * their markup tokens; else TMPL_NONE (base models). */
 int		 tmpl_detect(const struct gguf *, const struct tok *);
+/* 0 if the file has a chat template tmpl_detect() does not recognise. */
+int		 tmpl_known(const struct gguf *);
 /* By name: "llama3", ...; "auto" gives -2; unknown gives -1. */
 int		 tmpl_by_name(const char *);
 const char	*tmpl_name(int kind);

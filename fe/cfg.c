@@ -49,12 +49,13 @@ static const char *cfg_templates[] = {
 	"auto", "llama3", "llama2", "chatml", "mistral", "none"
 };
 
+/* The current node as a path with a leading ~ expanded (caller frees
+ * *out); 0 or -1. */
 static int
-cfg_key_model(struct cfg_load *l, struct cfg *c)
+cfg_get_path(struct cfg_parse *p, char **out)
 {
-	struct cfg_parse	*p = &l->p;
-	const char		*home;
-	char			*s;
+	const char	*home;
+	char		*s;
 
 	if (cfg_get_str(p, 0, &s) != 0)
 		return -1;
@@ -64,13 +65,22 @@ cfg_key_model(struct cfg_load *l, struct cfg *c)
 			return cfg_error(p, &p->mark, _("cannot expand ~: HOME "
 			    "is not set"));
 		}
-		free(c->model);
-		xasprintf(&c->model, "%s%s", home, s + 1);
+		xasprintf(out, "%s%s", home, s + 1);
 		free(s);
-	} else {
-		free(c->model);
-		c->model = s;
-	}
+	} else
+		*out = s;
+	return 0;
+}
+
+static int
+cfg_key_model(struct cfg_load *l, struct cfg *c)
+{
+	char	*s;
+
+	if (cfg_get_path(&l->p, &s) != 0)
+		return -1;
+	free(c->model);
+	c->model = s;
 	return 0;
 }
 
@@ -156,6 +166,63 @@ cfg_fp_add(struct cfg_load *l, char *name, char *text,
 	f->text = text;
 	f->mark = *m;
 	f->order = l->n_fp++;
+}
+
+/*
+ * backend: {url, model, api_key_env}: chat through a server instead of
+ * the local engine.  The key itself never goes in the file, only the
+ * name of the environment variable that holds it.
+ */
+static int
+cfg_key_backend(struct cfg_load *l, struct cfg *c)
+{
+	struct cfg_parse	*p = &l->p;
+	yaml_mark_t		 m;
+	char			**slot, *q;
+
+	if (cfg_is_null(p))
+		return 0;
+	if (p->type != YAML_MAPPING_START_EVENT)
+		return cfg_error(p, &p->mark, _("expected a mapping with url, "
+		    "model and api_key_env, not %s"), cfg_kind(p));
+	for (;;) {
+		if (cfg_next(p) != 0)
+			return -1;
+		if (p->type == YAML_MAPPING_END_EVENT)
+			break;
+		m = p->mark;
+		if (p->type != YAML_SCALAR_EVENT)
+			return cfg_error(p, &m, _("expected url, model or "
+			    "api_key_env, not %s"), cfg_kind(p));
+		if (strcmp(p->val, "url") == 0)
+			slot = &c->backend_url;
+		else if (strcmp(p->val, "model") == 0)
+			slot = &c->backend_model;
+		else if (strcmp(p->val, "api_key_env") == 0)
+			slot = &c->backend_key_env;
+		else if (strcmp(p->val, "api_key") == 0)
+			return cfg_error(p, &m, _("give api_key_env, the name "
+			    "of an environment variable holding the key, not "
+			    "the key"));
+		else {
+			q = cfg_quote(p->val, p->vlen);
+			cfg_warn(p, &m, _("unknown key '%s' in backend "
+			    "(ignored)"), q);
+			free(q);
+			if (cfg_next(p) != 0 || cfg_skip(p) != 0)
+				return -1;
+			continue;
+		}
+		free(*slot);
+		*slot = NULL;
+		if (cfg_next(p) != 0 || cfg_get_str(p, 0, slot) != 0)
+			return -1;
+	}
+	if (c->backend_url != NULL && strncmp(c->backend_url, "http://", 7)
+	    != 0 && strncmp(c->backend_url, "https://", 8) != 0)
+		return cfg_error(p, &p->mark, _("backend url must begin with "
+		    "http:// or https://"));
+	return 0;
 }
 
 /* One stop string: valid UTF-8 (the reader checked), not empty, short. */
@@ -309,6 +376,49 @@ cfg_key_prompts(struct cfg_load *l, struct cfg *c)
 	}
 }
 
+/* One adapter, "PATH[:SCALE]", with ~ expanded. */
+static int
+cfg_lora_item(struct cfg_load *l, struct cfg *c)
+{
+	struct cfg_parse	*p = &l->p;
+
+	if (c->n_lora >= CFG_MAX_LORA)
+		return cfg_error(p, &p->mark, _("at most %d adapters"),
+		    CFG_MAX_LORA);
+	if (cfg_get_path(p, &c->lora[c->n_lora]) != 0)
+		return -1;
+	c->n_lora++;
+	return 0;
+}
+
+/* lora: one adapter or a sequence of them; replaces the list. */
+static int
+cfg_key_lora(struct cfg_load *l, struct cfg *c)
+{
+	struct cfg_parse	*p = &l->p;
+
+	while (c->n_lora > 0)
+		free(c->lora[--c->n_lora]);
+	if (cfg_is_null(p))
+		return 0;
+	if (p->type != YAML_SEQUENCE_START_EVENT)
+		return cfg_lora_item(l, c);
+	for (;;) {
+		if (cfg_next(p) != 0)
+			return -1;
+		if (p->type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (cfg_lora_item(l, c) != 0)
+			return -1;
+	}
+}
+
+static int
+cfg_key_lora_merge(struct cfg_load *l, struct cfg *c)
+{
+	return cfg_get_bool(&l->p, &c->lora_merge);
+}
+
 /*
  * The keys.  Numbers are checked against [min, max] (min itself excluded
  * when min_open) and stored by cfg_store(); the rest have a function.
@@ -358,6 +468,11 @@ static const struct cfg_key {
 	{ "prompts", CFG_SEEN_PROMPTS, CFG_T_FN, 0, 0, 0, NULL,
 	    cfg_key_prompts },
 	{ "stop", CFG_SET_STOP, CFG_T_FN, 0, 0, 0, NULL, cfg_key_stop },
+	{ "backend", CFG_SET_BACKEND, CFG_T_FN, 0, 0, 0, NULL,
+	    cfg_key_backend },
+	{ "lora", CFG_SET_LORA, CFG_T_FN, 0, 0, 0, NULL, cfg_key_lora },
+	{ "lora_merge", CFG_SET_LORA_MERGE, CFG_T_FN, 0, 0, 0, NULL,
+	    cfg_key_lora_merge },
 };
 
 /* Store a checked number in the field the key's bit names. */
@@ -588,6 +703,12 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	    xstrdup(src->template_name) : NULL;
 	dst->system = src->system != NULL ? xstrdup(src->system) : NULL;
 	dst->theme = src->theme != NULL ? xstrdup(src->theme) : NULL;
+	dst->backend_url = src->backend_url != NULL ?
+	    xstrdup(src->backend_url) : NULL;
+	dst->backend_model = src->backend_model != NULL ?
+	    xstrdup(src->backend_model) : NULL;
+	dst->backend_key_env = src->backend_key_env != NULL ?
+	    xstrdup(src->backend_key_env) : NULL;
 	dst->prompts = NULL;
 	if (src->n_prompts > 0)
 		dst->prompts = xreallocarray(NULL, src->n_prompts,
@@ -596,6 +717,8 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 		dst->prompts[i].name = xstrdup(src->prompts[i].name);
 		dst->prompts[i].text = xstrdup(src->prompts[i].text);
 	}
+	for (i = 0; i < src->n_lora; i++)
+		dst->lora[i] = xstrdup(src->lora[i]);
 }
 
 static void
@@ -645,6 +768,9 @@ cfg_free(struct cfg *c)
 	free(c->template_name);
 	free(c->system);
 	free(c->theme);
+	free(c->backend_url);
+	free(c->backend_model);
+	free(c->backend_key_env);
 	for (i = 0; i < c->n_prompts; i++) {
 		free(c->prompts[i].name);
 		free(c->prompts[i].text);
@@ -652,7 +778,6 @@ cfg_free(struct cfg *c)
 	free(c->prompts);
 	for (i = 0; i < c->n_lora; i++)
 		free(c->lora[i]);
-	free(c->lora);
 	memset(c, 0, sizeof *c);
 }
 

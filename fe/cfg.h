@@ -40,8 +40,13 @@ enum {
 	CFG_SET_TEMPLATE = 1 << 11,
 	CFG_SET_SYSTEM = 1 << 12,
 	CFG_SET_THEME = 1 << 13,
-	CFG_SET_STOP = 1 << 14
+	CFG_SET_STOP = 1 << 14,
+	CFG_SET_BACKEND = 1 << 15,
+	CFG_SET_LORA = 1 << 16,
+	CFG_SET_LORA_MERGE = 1 << 17
 };
+
+#define CFG_MAX_LORA	8	/* adapters the config may list */
 
 struct cfg {
 	unsigned		 set;
@@ -59,13 +64,17 @@ struct cfg {
 	char			*template_name;	/* "auto", "llama3", ... */
 	char			*system;	/* name of the default prompt */
 	char			*theme;
+	char			*backend_url;	/* an OpenAI-compatible server */
+	char			*backend_model;	/* its model; NULL: the first */
+	char			*backend_key_env; /* the variable with its key */
 	uint32_t		 n_stop;	/* stop strings */
 	char			 stop[PROTO_MAX_STOP][PROTO_STOP_MAX];
 	struct cfg_prompt	*prompts;	/* named system prompts */
 	size_t			 n_prompts;
-	char			**lora;		/* adapters: PATH[:SCALE] (a
-						 * Modelfile's ADAPTER too) */
+	char			*lora[CFG_MAX_LORA];	/* "PATH[:SCALE]", ~
+							 * expanded */
 	size_t			 n_lora;
+	int			 lora_merge;
 };
 
 /* Warnings (unknown keys, ...) go to this callback, one sentence each. */

@@ -456,6 +456,33 @@ cfg_get_str(struct cfg_parse *p, int allow_empty, char **out)
 	return 0;
 }
 
+/* true or false (YAML 1.2's forms, or tagged !!bool). */
+int
+cfg_get_bool(struct cfg_parse *p, int *out)
+{
+	static const char *const	t[] = { "true", "True", "TRUE" };
+	static const char *const	f[] = { "false", "False", "FALSE" };
+	size_t				i;
+	char				*q;
+
+	if (p->type != YAML_SCALAR_EVENT || cfg_is_null(p))
+		return cfg_error(p, &p->mark,
+		    _("expected true or false, not %s"), cfg_kind(p));
+	if (p->plain || cfg_tag_is(p, CFG_TAG_BOOL)) {
+		for (i = 0; i < 3; i++) {
+			if (strcmp(p->val, t[i]) == 0 ||
+			    strcmp(p->val, f[i]) == 0) {
+				*out = strcmp(p->val, t[i]) == 0;
+				return 0;
+			}
+		}
+	}
+	q = cfg_quote(p->val, p->vlen);
+	cfg_error(p, &p->mark, _("expected true or false, not '%s'"), q);
+	free(q);
+	return -1;
+}
+
 /* 0 if the scalar may be read as a number (plain, or tagged !!int or
  * !!float), else -1 with "expected <what>" recorded. */
 int

@@ -321,33 +321,6 @@ theme_get_colour(struct cfg_parse *p, int basic, short *out)
 	return -1;
 }
 
-/* true or false (YAML 1.2's forms, or tagged !!bool). */
-static int
-theme_get_bool(struct cfg_parse *p, int *out)
-{
-	static const char *const	t[] = { "true", "True", "TRUE" };
-	static const char *const	f[] = { "false", "False", "FALSE" };
-	size_t				i;
-	char				*q;
-
-	if (p->type != YAML_SCALAR_EVENT || cfg_is_null(p))
-		return cfg_error(p, &p->mark,
-		    _("expected true or false, not %s"), cfg_kind(p));
-	if (p->plain || cfg_tag_is(p, CFG_TAG_BOOL)) {
-		for (i = 0; i < 3; i++) {
-			if (strcmp(p->val, t[i]) == 0 ||
-			    strcmp(p->val, f[i]) == 0) {
-				*out = strcmp(p->val, t[i]) == 0;
-				return 0;
-			}
-		}
-	}
-	q = cfg_quote(p->val, p->vlen);
-	cfg_error(p, &p->mark, _("expected true or false, not '%s'"), q);
-	free(q);
-	return -1;
-}
-
 /* One attribute name of a mono list, or "none". */
 static int
 theme_attr_name(struct cfg_parse *p, unsigned *out)
@@ -410,7 +383,7 @@ theme_slot_value(struct cfg_parse *p, struct cfg_theme_slot *s, int k)
 	case TK_MONO:
 		return theme_mono(p, &s->mono);
 	}
-	if (theme_get_bool(p, &on) != 0)
+	if (cfg_get_bool(p, &on) != 0)
 		return -1;
 	if (on)
 		s->attrs |= 1u << (k - TK_BOLD);

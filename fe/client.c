@@ -52,6 +52,14 @@ client_start(struct client *c)
 void
 client_stop(struct client *c)
 {
+	if (c->rem != NULL) {
+		remote_cancel(c->rem);
+		proto_send(c->req_w, PROTO_REQ_QUIT, NULL, 0);
+		close(c->req_w);
+		c->req_w = -1;
+		remote_join(c->rem);
+		c->rem = NULL;
+	}
 	if (c->eng != NULL) {
 		engine_cancel(c->eng);
 		proto_send(c->req_w, PROTO_REQ_QUIT, NULL, 0);
@@ -80,6 +88,17 @@ client_load(struct client *c, const struct proto_load *l)
 	struct proto_buf	b;
 	int			r;
 
+	/* A server's URL: the remote worker takes the engine's place on
+	 * the same pipes. */
+	if (remote_is_url(l->path) && c->rem == NULL && c->eng != NULL) {
+		if (proto_send(c->req_w, PROTO_REQ_QUIT, NULL, 0) != 0)
+			return -1;
+		engine_join(c->eng);
+		c->eng = NULL;
+		if ((c->rem = remote_start(c->req_r, c->ev_w, &c->ropts)) ==
+		    NULL)
+			return -1;
+	}
 	proto_buf_init(&b);
 	proto_load_put(&b, l);
 	r = proto_send_buf(c->req_w, PROTO_REQ_LOAD, &b);
@@ -137,6 +156,8 @@ client_cancel(struct client *c)
 {
 	if (c->eng != NULL)
 		engine_cancel(c->eng);
+	if (c->rem != NULL)
+		remote_cancel(c->rem);
 	return proto_send(c->req_w, PROTO_REQ_CANCEL, NULL, 0);
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "net/remote.h"
 
 struct conv;
 struct engine;
@@ -21,6 +22,8 @@ struct client {
 	int			 req_r;	/* the engine's ends */
 	int			 ev_w;
 	struct engine		*eng;
+	struct remote		*rem;	/* a server's model instead */
+	struct remote_opts	 ropts;	/* set before client_load */
 	struct proto_reader	 rd;
 	struct proto_ready	 model;	/* after a successful load */
 	int			 loaded;

@@ -93,6 +93,9 @@ fe_connect(struct fe *fe, struct client *cl)
 		    strerror(errno));
 		return -1;
 	}
+	cl->ropts.key_env = fe->api_key_env;
+	cl->ropts.model = fe->remote_model;
+	cl->ropts.insecure = fe->insecure;
 	if (client_load_wait(cl, &fe->load, &cause) != 0) {
 		fprintf(stderr, "yangtuo: %s\n", cause);
 		free(cause);

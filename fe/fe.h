@@ -35,6 +35,9 @@ struct fe {
 	int			 mf_max;
 	/* The first message, sent at once (llama-cli's -i -p TEXT). */
 	const char		*first;
+	const char		*api_key_env;	/* a server's key is in it */
+	const char		*remote_model;	/* the server's model to use */
+	int			 insecure;	/* TLS unverified */
 };
 
 struct mf_msg;

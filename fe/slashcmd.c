@@ -259,6 +259,15 @@ slashcmd_stats(const struct client *cl, const struct conv *cv,
 	xasprintf(&s, _("model: %s (%s template, context %u, %u threads, "
 	    "%s)\n"), cl->model.name, cl->model.template_name,
 	    cl->model.n_ctx, cl->model.threads, cl->model.simd);
+	for (i = 0; i < cl->model.n_lora; i++) {
+		const struct proto_lora	*a = &cl->model.lora[i];
+
+		xasprintf(&t, cl->model.lora_merged ? _("LoRA adapter: %s "
+		    "(scale %g, rank %u, %u tensors, merged)\n") :
+		    _("LoRA adapter: %s (scale %g, rank %u, %u tensors)\n"),
+		    a->path, a->scale, a->rank, a->n_tensors);
+		append(&s, t);
+	}
 	xasprintf(&t, _("system prompt: %s\n"), cv->system_name != NULL ?
 	    cv->system_name : "-");
 	append(&s, t);

@@ -24,6 +24,7 @@
 #include "fe.h"
 #include "log.h"
 #include "proto.h"
+#include "serve.h"
 #include "ui/ui.h"
 #include "xmalloc.h"
 #include "util.h"
@@ -48,6 +49,7 @@ static const struct subcmd subcmds[] = {
 	{ "quantize", cmd_quantize },
 	{ "bench", cmd_bench },
 	{ "perplexity", cmd_perplexity },
+	{ "serve", serve_main },
 	{ NULL, NULL }
 };
 
@@ -79,7 +81,12 @@ enum {
 	OPT_IN_PREFIX,
 	OPT_IN_SUFFIX,
 	OPT_NO_ESCAPE,
-	OPT_NGL
+	OPT_NGL,
+	OPT_API_KEY_ENV,
+	OPT_REMOTE_MODEL,
+	OPT_INSECURE,
+	OPT_LORA,
+	OPT_LORA_MERGE
 };
 
 static const struct option longopts[] = {
@@ -111,6 +118,11 @@ static const struct option longopts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "api-key-env", required_argument, NULL, OPT_API_KEY_ENV },
+	{ "remote-model", required_argument, NULL, OPT_REMOTE_MODEL },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "lora", required_argument, NULL, OPT_LORA },
+	{ "lora-merge", no_argument, NULL, OPT_LORA_MERGE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	/* The seed script's flags (scripts/inference/inference_hf.py). */
@@ -161,14 +173,21 @@ usage(FILE *f)
 "      --predictions-file=FILE  ... into this JSON file (resumable)\n"
 "\n"
 "Model and context:\n"
-"  -m, --model=FILE         the model: GGUF, Modelfile or ollama:NAME[:TAG]\n"
+"  -m, --model=FILE|DIR|URL the GGUF model, a Hugging Face Llama folder, or\n"
+"                           an OpenAI-compatible server: http://HOST:PORT/v1\n"
 "                           (default: config, else the demo)\n"
+"      --api-key-env=NAME   the server's key is in environment variable NAME\n"
+"      --remote-model=ID    the server's model to use (default: its first)\n"
+"      --insecure           do not verify the server's TLS certificate\n"
 "  -c, --ctx-size=N         context size in tokens (0 = the model's)\n"
 "  -t, --threads=N          compute threads (default: online cores)\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
 "      --template=NAME      auto, llama3, llama2, chatml, mistral or none\n"
 "      --system=NAME|TEXT   a system prompt from the config, or a text\n"
 "      --with-prompt        batch: use the chat template and system prompt\n"
+"      --lora=PATH[:SCALE]  apply a LoRA adapter: a GGUF adapter or a PEFT\n"
+"                           folder, SCALE default 1 (repeatable)\n"
+"      --lora-merge         merge the adapters into the weights at load\n"
 "      --history=FILE       start from a conversation: a JSON array of\n"
 "                           {\"role\", \"content\"} messages\n"
 "      --session=NAME       start from a saved conversation\n"
@@ -210,12 +229,19 @@ usage(FILE *f)
 "                           prompt and generation speed, like llama-bench\n"
 "  perplexity -m MODEL -f TEXT [-c 512]\n"
 "                           perplexity of a text, like llama-perplexity\n"
-"  quantize [--pure|--mix] [-t N] [-v] IN.gguf OUT.gguf TYPE\n"
+"  quantize [--pure|--mix] [-t N] [-v] IN.gguf|DIR OUT.gguf TYPE\n"
 "                           requantize like llama-quantize: TYPE Q4_K_M,\n"
 "                           Q5_K_M, Q3_K_M... or one type for every matrix:\n"
 "                           Q8_0, Q4_0, Q4_K, Q6_K, F16...\n"
 "  quantize --random 1b|8b|small|tiny TYPE OUT.gguf\n"
 "                           write a synthetic model with random weights\n"
+"  serve [-m MODEL] [--host ADDR] [--port N] [--api-key-env NAME]\n"
+"                           serve the model over an OpenAI-compatible API\n"
+"\n"
+"A Hugging Face folder (config.json, *.safetensors, tokenizer.json) works\n"
+"wherever a model does, without conversion; for example:\n"
+"  yangtuo -m llama-3-chinese-8b-instruct-v3\n"
+"  yangtuo quantize llama-3-chinese-8b-instruct-v3 q4_k_m.gguf Q4_K_M\n"
 "\n"
 "Files: $XDG_CONFIG_HOME/yangtuo/config.yaml (see yangtuo.yaml(5)),\n"
 "$XDG_DATA_HOME/yangtuo/sessions, $XDG_STATE_HOME/yangtuo/history.\n"
@@ -371,6 +397,8 @@ struct chat_opts {
 	char		*tmpl_text;	/* -i: llama-cli's stream */
 	struct mf_msg	*l3;		/* a Llama-3 prompt's messages */
 	size_t		 n_l3;
+	const char	*lora[CFG_MAX_LORA];	/* --lora, else the config's */
+	int		 n_lora;
 };
 
 /* The sampling options, by the name fe_set_param() knows. */
@@ -420,8 +448,15 @@ opts_from_cfg(struct fe *fe, struct chat_opts *o, struct cfg *cfg)
 	fe->load.n_ctx = cfg->n_ctx;
 	fe->load.threads = (uint32_t)cfg->threads;
 	o->model = cfg->model;
+	/* A configured server replaces the local model. */
+	if (cfg->backend_url != NULL) {
+		o->model = cfg->backend_url;
+		fe->remote_model = cfg->backend_model;
+		fe->api_key_env = cfg->backend_key_env;
+	}
 	o->system = cfg->system;
 	o->tmpl = cfg->template_name;
+	fe->load.lora_merge = (uint32_t)cfg->lora_merge;
 }
 
 /* A sampling option or a count: 1 if c was one (*status set to 2 on a
@@ -558,6 +593,25 @@ parse_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 		case OPT_RESUME:
 			fe->resume = 1;
 			break;
+		case OPT_API_KEY_ENV:
+			fe->api_key_env = optarg;
+			break;
+		case OPT_REMOTE_MODEL:
+			fe->remote_model = optarg;
+			break;
+		case OPT_INSECURE:
+			fe->insecure = 1;
+			break;
+		case OPT_LORA:
+			if (o->n_lora >= CFG_MAX_LORA)
+				status = usage_error("%s", _("too many --lora "
+				    "(at most 8)"));
+			else
+				o->lora[o->n_lora++] = optarg;
+			break;
+		case OPT_LORA_MERGE:
+			fe->load.lora_merge = 1;
+			break;
 		case 'v':
 			fe->verbose = 1;
 			break;
@@ -615,6 +669,30 @@ check_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 	return -1;
 }
 
+/* The adapters to load: --lora, else the config's list.  -1 to go on,
+ * else the exit status. */
+static int
+set_lora(struct fe *fe, const struct chat_opts *o, const struct cfg *cfg)
+{
+	const char	*arg;
+	char		*path, *cause = NULL;
+	float		 scale;
+	size_t		 i, n = o->n_lora > 0 ? (size_t)o->n_lora : cfg->n_lora;
+
+	for (i = 0; i < n && i < PROTO_MAX_LORA; i++) {
+		arg = o->n_lora > 0 ? o->lora[i] : cfg->lora[i];
+		if (util_lora_arg(arg, &path, &scale, &cause) != 0) {
+			fprintf(stderr, "yangtuo: %s\n", cause);
+			free(cause);
+			return 2;
+		}
+		fe->load.lora[i].path = path;
+		fe->load.lora[i].scale = scale;
+		fe->load.n_lora = (uint32_t)i + 1;
+	}
+	return -1;
+}
+
 /* The front end the options chose, on the model they name (else the
  * demo, *demo then allocated for the caller to free). */
 static int
@@ -640,6 +718,8 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 		fe->load.template_text = NULL;
 	fe->load.version = PROTO_VERSION;
 	fe->load.path = (char *)o->model;
+	if ((r = set_lora(fe, o, cfg)) >= 0)
+		return r;
 	fe->load.template_name = (char *)(o->tmpl != NULL ? o->tmpl : "auto");
 	if (!o->seed_set && fe->params.seed == 0)
 		fe->params.seed = fresh_seed();
@@ -726,11 +806,18 @@ use_modelfile(struct fe *fe, struct chat_opts *o, struct cfg *cfg, int argc,
 		o->tmpl = "go";
 	o->seed_set |= fe->mf_seed;
 	o->max_set |= fe->mf_max;
-	/* ADAPTER: the LoRA adapters of the config (--lora). */
-	for (i = 0; i < o->mf.n_adapters; i++) {
-		cfg->lora = xreallocarray(cfg->lora, cfg->n_lora + 1,
-		    sizeof *cfg->lora);
-		cfg->lora[cfg->n_lora++] = xstrdup(o->mf.adapters[i]);
+	/* ADAPTER: the model's adapters, in place of the config's (--lora
+	 * still overrides them). */
+	if (o->mf.n_adapters > CFG_MAX_LORA) {
+		fprintf(stderr, _("yangtuo: %s: more than %d adapters\n"),
+		    o->mf.path, CFG_MAX_LORA);
+		return 1;
+	}
+	if (o->mf.n_adapters > 0) {
+		while (cfg->n_lora > 0)
+			free(cfg->lora[--cfg->n_lora]);
+		for (i = 0; i < o->mf.n_adapters; i++)
+			cfg->lora[cfg->n_lora++] = xstrdup(o->mf.adapters[i]);
 	}
 	return -1;
 }
@@ -883,6 +970,8 @@ chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 		r = run_front_end(&fe, &o, cfg, &demo);
 	free(demo);
 	chat_opts_free(&o);
+	while (fe.load.n_lora > 0)
+		free(fe.load.lora[--fe.load.n_lora].path);
 	return r;
 }
 

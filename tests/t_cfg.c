@@ -22,7 +22,8 @@
 #include "tests/tap.h"
 #include "cfg.h"
 
-#define ALL_SET	0x7fffu		/* the 15 CFG_SET_* bits */
+/* Every CFG_SET_* bit but backend's (a file with it names no model). */
+#define ALL_SET	(0x7fffu | CFG_SET_LORA | CFG_SET_LORA_MERGE)
 
 struct warns {
 	int	n;
@@ -179,6 +180,10 @@ test_round_trip(void)
 	    "template: chatml\n"
 	    "system: terse\n"
 	    "theme: dark\n"
+	    "lora:\n"
+	    "  - /x/a.gguf:0.5\n"
+	    "  - /p/peft\n"
+	    "lora_merge: true\n"
 	    "prompts:\n"
 	    "  terse: Answer briefly.\n"
 	    "  default: \"你好\"\n"
@@ -189,9 +194,12 @@ test_round_trip(void)
 
 	ok(cause == NULL && w.n == 0, "every key in one file");
 	free(cause);
-	ok(c.set == ALL_SET, "all 15 set bits (0x%x)", c.set);
+	ok(c.set == ALL_SET, "all 17 set bits (0x%x)", c.set);
 	ok(c.n_stop == 2 && strcmp(c.stop[0], "<|eot_id|>") == 0 &&
 	    strcmp(c.stop[1], "\nUser:") == 0, "stop strings read back");
+	ok(c.n_lora == 2 && strcmp(c.lora[0], "/x/a.gguf:0.5") == 0 &&
+	    strcmp(c.lora[1], "/p/peft") == 0 && c.lora_merge == 1,
+	    "lora: a list, lora_merge: true");
 	ok(strcmp(c.model, "/m/x.gguf") == 0 && c.threads == 4 &&
 	    c.n_ctx == 4096 && feq(c.temperature, 0.7f) && c.top_k == 0 &&
 	    feq(c.top_p, 1.0f) && feq(c.min_p, 0.1f) &&
@@ -709,6 +717,32 @@ test_files(void)
 	rmdir(dir);
 }
 
+/* lora: one adapter or a list, ~ expanded; lora_merge a boolean. */
+static void
+test_lora(void)
+{
+	struct cfg	 c;
+	char		*cause;
+
+	setenv("HOME", "/home/t", 1);
+	cause = LOAD(&c, "lora: ~/l/peft:2\n", NULL);
+	ok(cause == NULL && c.n_lora == 1 &&
+	    strcmp(c.lora[0], "/home/t/l/peft:2") == 0 && c.lora_merge == 0,
+	    "lora: one adapter, ~ expanded");
+	free(cause);
+	cfg_free(&c);
+	cause = LOAD(&c, "lora: [a, b, c, d, e, f, g, h, i]\n", NULL);
+	ok(cause != NULL && strstr(cause, "at most 8 adapters") != NULL,
+	    "nine adapters refused: %s", cause != NULL ? cause : "-");
+	free(cause);
+	cfg_free(&c);
+	cause = LOAD(&c, "lora_merge: maybe\n", NULL);
+	ok(cause != NULL && strstr(cause, "expected true or false") != NULL,
+	    "lora_merge: maybe refused: %s", cause != NULL ? cause : "-");
+	free(cause);
+	cfg_free(&c);
+}
+
 /* Y5: bytes. */
 static void
 test_bytes(void)
@@ -793,6 +827,7 @@ main(void)
 	test_many();
 	test_files();
 	test_bytes();
+	test_lora();
 	test_default_path();
 	test_locale();
 	return tap_done();

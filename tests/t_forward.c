@@ -12,11 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "engine/forward.h"
 #include "engine/model.h"
 #include "engine/quant.h"
+#include "tests/ref_tb.h"
 #include "tests/tap.h"
 
 struct dist_case {
@@ -163,40 +162,6 @@ path_of(const char *spec, const char *sub)
 		free(alt);
 	}
 	return p;
-}
-
-static long
-load_ids(const char *path, int32_t **ids)
-{
-	json_error_t	 err;
-	json_t		*a, *e;
-	size_t		 i;
-
-	if ((a = json_load_file(path, 0, &err)) == NULL)
-		return -1;
-	*ids = calloc(json_array_size(a) + 1, sizeof **ids);
-	json_array_foreach(a, i, e)
-		(*ids)[i] = (int32_t)json_integer_value(e);
-	i = json_array_size(a);
-	json_decref(a);
-	return (long)i;
-}
-
-static float *
-load_f32(const char *path, size_t n)
-{
-	FILE	*f = fopen(path, "rb");
-	float	*v;
-
-	if (f == NULL)
-		return NULL;
-	v = malloc(n * sizeof *v);
-	if (fread(v, sizeof *v, n, f) != n) {
-		free(v);
-		v = NULL;
-	}
-	fclose(f);
-	return v;
 }
 
 static void

@@ -103,13 +103,97 @@ test_framing(void)
 	close(fd[1]);
 }
 
+/* Adapters in a load request and a ready event. */
+static void
+test_load_lora(void)
+{
+	struct proto_buf	b;
+	struct proto_rd		r;
+	struct proto_load	l = { PROTO_VERSION, "m.gguf", 0, 0, "auto",
+				    0, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL }, l2;
+	struct proto_ready	m, m2;
+	size_t			cut;
+
+	l.n_lora = 2;
+	l.lora[0].path = "a.gguf";
+	l.lora[0].scale = 0.5f;
+	l.lora[1].path = "peft/";
+	l.lora[1].scale = -1.0f;
+	l.lora_merge = 1;
+	proto_buf_init(&b);
+	proto_load_put(&b, &l);
+	proto_rd_init(&r, b.p, b.len);
+	ok(proto_load_get(&r, &l2) == 0 && l2.n_lora == 2 &&
+	    strcmp(l2.lora[0].path, "a.gguf") == 0 &&
+	    l2.lora[0].scale == 0.5f && strcmp(l2.lora[1].path, "peft/") ==
+	    0 && l2.lora[1].scale == -1.0f && l2.lora_merge == 1,
+	    "load request with adapters round trip");
+	proto_load_free(&l2);
+	{
+		struct proto_buf	bt;
+		struct proto_load	lt = l;
+
+		lt.template_name = "go";
+		lt.template_text = "{{ .Prompt }}";
+		proto_buf_init(&bt);
+		proto_load_put(&bt, &lt);
+		proto_rd_init(&r, bt.p, bt.len);
+		ok(proto_load_get(&r, &l2) == 0 && l2.n_lora == 2 &&
+		    strcmp(l2.template_name, "go") == 0 &&
+		    strcmp(l2.template_text, "{{ .Prompt }}") == 0,
+		    "a Go template's text round trip");
+		proto_load_free(&l2);
+		proto_buf_free(&bt);
+	}
+	for (cut = 0; cut < b.len; cut++) {
+		proto_rd_init(&r, b.p, cut);
+		if (proto_load_get(&r, &l2) == 0) {
+			proto_load_free(&l2);
+			/* n, "a.gguf" and scale, "peft/" and scale, merge,
+			 * then the empty template text (a request without
+			 * it is whole too) */
+			if (cut != b.len - 4 - 4 - (4 + 6 + 4) - (4 + 5 + 4) -
+			    4 && cut != b.len - 4)
+				break;
+		}
+	}
+	ok(cut == b.len, "a load request cut in its adapters is refused");
+	proto_buf_free(&b);
+
+	memset(&m, 0, sizeof m);
+	m.name = m.path = m.template_name = m.simd = "x";
+	m.n_lora = 1;
+	m.lora[0].path = "a.gguf";
+	m.lora[0].scale = 2.0f;
+	m.lora[0].alpha = 16.0f;
+	m.lora[0].rank = 8;
+	m.lora[0].n_tensors = 448;
+	m.lora_merged = 1;
+	proto_buf_init(&b);
+	proto_ready_put(&b, &m);
+	proto_rd_init(&r, b.p, b.len);
+	ok(proto_ready_get(&r, &m2) == 0 && m2.n_lora == 1 &&
+	    strcmp(m2.lora[0].path, "a.gguf") == 0 &&
+	    m2.lora[0].scale == 2.0f && m2.lora[0].alpha == 16.0f &&
+	    m2.lora[0].rank == 8 && m2.lora[0].n_tensors == 448 &&
+	    m2.lora_merged == 1, "ready event with adapters round trip");
+	proto_ready_free(&m2);
+	/* A lying count is refused, not read past. */
+	b.p[b.len - 4 - 4 - 4 - 4 - 4 - 6 - 4 - 4] = 9;
+	proto_rd_init(&r, b.p, b.len);
+	ok(proto_ready_get(&r, &m2) != 0, "more adapters than %d refused",
+	    PROTO_MAX_LORA);
+	proto_buf_free(&b);
+}
+
 static void
 test_payloads(void)
 {
 	struct proto_buf	b;
 	struct proto_rd		r;
 	struct proto_load	l = { PROTO_VERSION, "m.gguf", 4096, 2,
-				    "llama3", 64, 3 }, l2;
+				    "llama3", 64, 3, 0, { { NULL, 0, 0, 0, 0 } },
+				    0, NULL }, l2;
 	struct proto_params	p = { 0.7f, 40, 0.9f, 0.05f, 1.1f, 64, 42, 400,
 				    128, 0, { "" } }, p2;
 	struct proto_done	d = { PROTO_STOP_CANCEL, 100, 80, 20, 7, 0.5,
@@ -126,14 +210,23 @@ test_payloads(void)
 	    l2.threads == 2 && strcmp(l2.template_name, "llama3") == 0 &&
 	    l2.n_batch == 64 && l2.nice == 3, "load request round trip");
 	proto_load_free(&l2);
-	/* Every truncation of it is refused. */
+	/* Every truncation of it is refused, but where an older front
+	 * end's request ends (before the adapters, or before the template
+	 * text): none, then. */
 	for (cut = 0; cut < b.len; cut++) {
 		proto_rd_init(&r, b.p, cut);
-		if (proto_load_get(&r, &l2) == 0)
-			break;
+		if (proto_load_get(&r, &l2) == 0) {
+			if ((cut != b.len - 12 && cut != b.len - 4) ||
+			    (cut == b.len - 12 && l2.n_lora != 0) ||
+			    l2.lora_merge != 0 || l2.template_text != NULL)
+				break;
+			proto_load_free(&l2);
+		}
 	}
-	ok(cut == b.len, "every truncated load request is refused");
+	ok(cut == b.len, "every truncated load request is refused but the "
+	    "older format");
 	proto_buf_free(&b);
+	test_load_lora();
 
 	proto_buf_init(&b);
 	proto_params_put(&b, &p);
@@ -189,7 +282,7 @@ test_worker(void)
 	struct client		 cl;
 	struct client_ev	 ev;
 	struct proto_load	 l = { PROTO_VERSION, NULL, 256, 2, "auto",
-				     0, 0 };
+				     0, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, 30,
 				     0, 0, { "" } };
 	struct conv		 cv;
@@ -436,7 +529,7 @@ test_cancel_latency(void)
 	char			*cause = NULL;
 	struct client		 cl;
 	struct proto_load	 l = { PROTO_VERSION, path, 2048, 2, "none",
-				     64, 0 };
+				     64, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, -1,
 				     0, 0, { "" } };
 	struct conv		 cv;

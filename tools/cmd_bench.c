@@ -165,6 +165,9 @@ struct bench {
 	double		 tb;		/* bytes a token reads */
 	long		 rss;
 	int		 nth;
+	const char	*lora[8];	/* --lora PATH[:SCALE] */
+	int		 n_lora;
+	int		 lora_merge;
 };
 
 /* The options: -1 to go on, else the exit status. */
@@ -179,6 +182,8 @@ bench_opts(struct bench *b, int argc, char **argv)
 		{ "repetitions", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "bandwidth", no_argument, NULL, 'b' },
+		{ "lora", required_argument, NULL, 'l' },
+		{ "lora-merge", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -213,6 +218,15 @@ bench_opts(struct bench *b, int argc, char **argv)
 			break;
 		case 'b':
 			b->bw = 1;
+			break;
+		case 'l':
+			if (b->n_lora >= (int)(sizeof b->lora /
+			    sizeof b->lora[0]))
+				return tool_usage("bench", "too many --lora");
+			b->lora[b->n_lora++] = optarg;
+			break;
+		case 'M':
+			b->lora_merge = 1;
 			break;
 		case 'h':
 			return tool_help("bench");
@@ -321,6 +335,10 @@ cmd_bench(int argc, char **argv)
 		return r;
 	if ((m = tool_open_model(b.model)) == NULL)
 		return 1;
+	if (tool_apply_lora(m, b.lora, b.n_lora, b.lora_merge) != 0) {
+		model_free(m);
+		return 1;
+	}
 	f = fwd_new(m, (uint32_t)(b.pp + b.tg + 8), (int)b.threads,
 	    (uint32_t)(b.pp > 0 ? b.pp : 1), &cause);
 	if (f == NULL) {

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "engine/gguf.h"
+#include "engine/hf.h"
+#include "engine/lora.h"
 #include "engine/model.h"
 #include "engine/quant.h"
 
@@ -84,9 +86,16 @@ print_gguf(const char *path, const struct gguf *g)
 	uint64_t	 i;
 	unsigned	 t;
 
-	printf("file: %s\nGGUF version %u, %llu metadata keys, %llu tensors\n"
-	    "\nmetadata:\n", path, g->version, (unsigned long long)g->n_kv,
-	    (unsigned long long)g->n_tensors);
+	if (hf_is_folder(path))
+		printf("folder: %s\nHugging Face folder read as GGUF, %llu "
+		    "metadata keys, %llu tensors\n\nmetadata:\n", path,
+		    (unsigned long long)g->n_kv,
+		    (unsigned long long)g->n_tensors);
+	else
+		printf("file: %s\nGGUF version %u, %llu metadata keys, %llu "
+		    "tensors\n\nmetadata:\n", path, g->version,
+		    (unsigned long long)g->n_kv,
+		    (unsigned long long)g->n_tensors);
 	for (i = 0; i < g->n_kv; i++)
 		print_kv(&g->kv[i]);
 	for (i = 0; i < g->n_tensors; i++)
@@ -167,8 +176,9 @@ info_model(const struct eng_opts *po)
 	uint64_t	 kv;
 	uint32_t	 n_ctx;
 	char		*cause = NULL;
+	size_t		 i;
 
-	if ((g = gguf_open(o.model, &cause)) == NULL) {
+	if ((g = hf_gguf_open(o.model, &cause)) == NULL) {
 		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
 		    cause != NULL ? cause : "cannot read");
 		free(cause);
@@ -177,7 +187,7 @@ info_model(const struct eng_opts *po)
 	print_gguf(o.model, g);
 	gguf_close(g);
 	fflush(stdout);
-	if ((m = tool_open_model(o.model)) == NULL)
+	if ((m = tool_open_model_opts(&o)) == NULL)
 		return 1;
 	n_ctx = o.n_ctx != 0 ? o.n_ctx : m->hp.n_ctx_train;
 	printf("\nmodel: %s: %u layers, n_embd %u, %u heads (%u KV, head dim "
@@ -190,6 +200,14 @@ info_model(const struct eng_opts *po)
 	printf("memory: weights %.2f MiB (mapped) + KV cache %.2f MiB at "
 	    "context %u = %.2f MiB\n", model_weight_bytes(m) / 1048576.0,
 	    kv / 1048576.0, n_ctx, (model_weight_bytes(m) + kv) / 1048576.0);
+	for (i = 0; i < m->n_lora; i++)
+		printf("lora: %s: scale %g, alpha %g, rank %u, %zu matrices "
+		    "(%zu tensors)%s%s%s\n", m->lora[i]->path,
+		    m->lora[i]->scale, m->lora[i]->alpha, m->lora[i]->rank,
+		    m->lora[i]->n_pairs, lora_n_tensors(m->lora[i]),
+		    m->lora[i]->embd.data != NULL ? ", whole token_embd" : "",
+		    m->lora[i]->out.data != NULL ? ", whole output" : "",
+		    m->lora_merged ? ", merged" : "");
 	model_free(m);
 	return 0;
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/lora.h"
+#include "engine/model.h"
 #include "engine/quant.h"
 #include "engine/requant.h"
 #include "engine/synth.h"
@@ -69,6 +71,27 @@ quantize_unknown(const char *tname)
 	return 2;
 }
 
+/* Bind IN as a model (not repacked: only names, shapes and the adapters
+ * are used) and attach the adapters; NULL after saying why. */
+static struct model *
+quantize_lora_model(const char *in, const char *const *lora, int n_lora)
+{
+	struct model	*m;
+	char		*cause = NULL;
+
+	if ((m = model_load_flags(in, MODEL_NO_REPACK, &cause)) == NULL) {
+		fprintf(stderr, "yangtuo quantize: %s: %s\n", in, cause !=
+		    NULL ? cause : "cannot load");
+		free(cause);
+		return NULL;
+	}
+	if (tool_apply_lora(m, lora, n_lora, 0) != 0) {
+		model_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 /* yangtuo quantize IN.gguf OUT.gguf TYPE: requantize as llama-quantize. */
 static int
 quantize_file(const char *in, const char *out, const char *tname,
@@ -113,13 +136,15 @@ cmd_quantize(int argc, char **argv)
 		{ "mix", no_argument, NULL, 'x' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "lora", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct requant_opts		 ro;
-	const char			*rshape = NULL;
+	struct model			*m = NULL;
+	const char			*rshape = NULL, *lora[8];
 	long				 seed = 1, v;
-	int				 c;
+	int				 c, n_lora = 0, rc;
 
 	memset(&ro, 0, sizeof ro);
 	optind = 1;
@@ -146,6 +171,11 @@ cmd_quantize(int argc, char **argv)
 		case 'v':
 			ro.progress = quantize_progress;
 			break;
+		case 'l':
+			if (n_lora >= (int)(sizeof lora / sizeof lora[0]))
+				return tool_usage("quantize", "too many --lora");
+			lora[n_lora++] = optarg;
+			break;
 		case 'h':
 			return tool_help("quantize");
 		default:
@@ -163,6 +193,14 @@ cmd_quantize(int argc, char **argv)
 	}
 	if (argc - optind != 3)
 		return tool_usage("quantize", "give IN.gguf OUT.gguf TYPE");
-	return quantize_file(argv[optind], argv[optind + 1],
-	    argv[optind + 2], &ro);
+	if (n_lora > 0) {
+		if ((m = quantize_lora_model(argv[optind], lora, n_lora)) ==
+		    NULL)
+			return 1;
+		lora_requant_hooks(&ro, m);
+	}
+	rc = quantize_file(argv[optind], argv[optind + 1], argv[optind + 2],
+	    &ro);
+	model_free(m);
+	return rc;
 }

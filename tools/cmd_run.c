@@ -138,7 +138,7 @@ cmd_run(int argc, char **argv)
 		return r;
 	if ((o.prompt_tokens == NULL) == (o.prompt == NULL))
 		return tool_usage("run", "give --prompt-tokens or --prompt");
-	if ((m = tool_open_model(o.model)) == NULL)
+	if ((m = tool_open_model_opts(&o)) == NULL)
 		return 1;
 	if (o.prompt_tokens != NULL) {
 		if ((np = parse_id_list(o.prompt_tokens, &ids)) <= 0) {
@@ -229,7 +229,7 @@ cmd_eval(int argc, char **argv)
 		return r;
 	if (o.tokens_file == NULL || o.probs_out == NULL)
 		return tool_usage("eval", "give --tokens-file and --probs-out");
-	if ((m = tool_open_model(o.model)) == NULL)
+	if ((m = tool_open_model_opts(&o)) == NULL)
 		return 1;
 	if ((n = read_ids_json(o.tokens_file, &ids)) < 0 ||
 	    check_ids(m, ids, n) != 0)

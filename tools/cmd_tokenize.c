@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "engine/gguf.h"
+#include "engine/hf.h"
 #include "engine/tmpl.h"
 #include "engine/tok.h"
 #include "tool.h"
@@ -315,7 +316,7 @@ cmd_tokenize(int argc, char **argv)
 
 	if ((rc = tk_parse(argc, argv, &o)) >= 0)
 		return rc;
-	if ((g = gguf_open(o.model, &cause)) == NULL) {
+	if ((g = hf_gguf_open(o.model, &cause)) == NULL) {
 		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
 		    cause != NULL ? cause : "cannot open");
 		free(cause);

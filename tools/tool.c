@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/lora.h"
 #include "engine/model.h"
 #include "xmalloc.h"
 #include "util.h"
@@ -22,7 +23,9 @@ enum {
 	OPT_PROMPT,
 	OPT_TOKENS_FILE,
 	OPT_PROBS_OUT,
-	OPT_BATCH
+	OPT_BATCH,
+	OPT_LORA,
+	OPT_LORA_MERGE
 };
 
 static const struct option eng_longopts[] = {
@@ -37,6 +40,8 @@ static const struct option eng_longopts[] = {
 	{ "tokens-file", required_argument, NULL, OPT_TOKENS_FILE },
 	{ "probs-out", required_argument, NULL, OPT_PROBS_OUT },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "lora", required_argument, NULL, OPT_LORA },
+	{ "lora-merge", no_argument, NULL, OPT_LORA_MERGE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -57,6 +62,9 @@ static const struct tool_usage_text {
 "  -c, --ctx-size=N         context size (default: what is needed)\n"
 "  -t, --threads=N          compute threads\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
+"      --lora=PATH[:SCALE]  apply a LoRA adapter (GGUF file or PEFT\n"
+"                           folder; repeatable)\n"
+"      --lora-merge         merge the adapters into the weights at load\n"
 "  -h, --help               display this help and exit\n" },
 	{ "eval",
 "Usage: yangtuo eval -m MODEL --tokens-file T.json --probs-out P.f32\n"
@@ -68,30 +76,44 @@ static const struct tool_usage_text {
 "      --probs-out=FILE     where the distributions go\n"
 "  -t, --threads=N          compute threads\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
+"      --lora=PATH[:SCALE]  apply a LoRA adapter (GGUF file or PEFT\n"
+"                           folder; repeatable)\n"
+"      --lora-merge         merge the adapters into the weights at load\n"
 "  -h, --help               display this help and exit\n" },
 	{ "info",
-"Usage: yangtuo info [-c N] MODEL\n"
-"Print a GGUF file's metadata and tensor types, then the model's shape\n"
-"and the memory it needs at context N (default: its training context).\n"
+"Usage: yangtuo info [-c N] [--lora PATH[:SCALE]]... MODEL\n"
+"Print a GGUF file's metadata and tensor types (a Hugging Face folder's\n"
+"as they would be in GGUF), then the model's shape and the memory it\n"
+"needs at context N (default: its training context), and the LoRA\n"
+"adapters given.\n"
 "\n"
 "  -c, --ctx-size=N         the context for the memory estimate\n"
+"      --lora=PATH[:SCALE]  check and list a LoRA adapter (repeatable)\n"
 "  -h, --help               display this help and exit\n" },
 	{ "quantize",
-"Usage: yangtuo quantize [--pure|--mix] [-t N] [-v] IN.gguf OUT.gguf TYPE\n"
+"Usage: yangtuo quantize [--pure|--mix] [-t N] [-v] [--lora PATH[:SCALE]]...\n"
+"                        IN.gguf|DIR OUT.gguf TYPE\n"
 "       yangtuo quantize --random 1b|8b|small|tiny [--seed N] TYPE OUT.gguf\n"
 "Requantize a model like llama-quantize (TYPE Q4_K_M, Q5_K_M, Q3_K_M...\n"
 "or one type for every matrix: Q8_0, Q4_0, Q4_K, Q6_K, F16...), or\n"
-"write a synthetic model with random weights.\n"
+"write a synthetic model with random weights.  IN may be a Hugging Face\n"
+"Llama folder (config.json, *.safetensors, tokenizer.json): the GGUF file\n"
+"gets its tokenizer, chat template and rope scaling, as llama.cpp's\n"
+"converter writes them, e.g.\n"
+"  yangtuo quantize llama-3-chinese-8b-instruct-v3 q4_k_m.gguf Q4_K_M\n"
 "\n"
 "      --pure               one type for every matrix\n"
 "      --mix                llama.cpp's mix of types for a single TYPE\n"
 "  -t, --threads=N          compute threads\n"
 "  -v, --verbose            one line per tensor\n"
+"      --lora=PATH[:SCALE]  merge a LoRA adapter (GGUF file or PEFT folder)\n"
+"                           into the weights written (repeatable)\n"
 "      --random=SHAPE       a synthetic model of this shape\n"
 "      --seed=N             its random seed (default 1)\n"
 "  -h, --help               display this help and exit\n" },
 	{ "bench",
 "Usage: yangtuo bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json]\n"
+"                     [--lora PATH[:SCALE]]... [--lora-merge]\n"
 "Prompt (pp) and generation (tg) speed like llama-bench: a warm-up round,\n"
 "then the median of the repetitions.\n"
 "\n"
@@ -102,6 +124,8 @@ static const struct tool_usage_text {
 "  -r, --repetitions=N      rounds after the warm-up (default 3)\n"
 "      --json               one JSON object on stdout\n"
 "      --bandwidth          also measure the read bandwidth\n"
+"      --lora=PATH[:SCALE]  with a LoRA adapter (repeatable)\n"
+"      --lora-merge         merged into the weights at load\n"
 "  -h, --help               display this help and exit\n" },
 	{ "perplexity",
 "Usage: yangtuo perplexity -m MODEL -f TEXT [-c 512] [-t N] [--chunks N]\n"
@@ -193,6 +217,15 @@ tool_parse_opts(int argc, char **argv, struct eng_opts *o)
 		case 'v':
 			o->verbose = 1;
 			break;
+		case OPT_LORA:
+			if (o->n_lora >= (int)(sizeof o->lora /
+			    sizeof o->lora[0]))
+				return tool_usage(argv[0], "too many --lora");
+			o->lora[o->n_lora++] = optarg;
+			break;
+		case OPT_LORA_MERGE:
+			o->lora_merge = 1;
+			break;
 		case 'h':
 			return tool_help(argv[0]);
 		default:
@@ -219,6 +252,48 @@ tool_open_model(const char *path)
 		fprintf(stderr, "yangtuo: %s: %s\n", path,
 		    cause != NULL ? cause : "cannot load");
 		free(cause);
+	}
+	return m;
+}
+
+/* Attach adapters to m, merged if asked; 0, or -1 after saying why. */
+int
+tool_apply_lora(struct model *m, const char *const *lora, int n_lora,
+    int merge)
+{
+	char	*path = NULL, *cause = NULL;
+	float	 scale;
+	int	 i;
+
+	for (i = 0; i < n_lora; i++) {
+		if (util_lora_arg(lora[i], &path, &scale, &cause) != 0 ||
+		    lora_attach(m, path, scale, &cause) != 0)
+			goto fail;
+		free(path);
+		path = NULL;
+	}
+	if (merge && n_lora > 0 && lora_merge(m, &cause) != 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "yangtuo: %s\n", cause != NULL ? cause :
+	    "out of memory");
+	free(cause);
+	free(path);
+	return -1;
+}
+
+/* Load o->model with o's adapters; caller frees. */
+struct model *
+tool_open_model_opts(const struct eng_opts *o)
+{
+	struct model	*m;
+
+	if ((m = tool_open_model(o->model)) == NULL)
+		return NULL;
+	if (tool_apply_lora(m, o->lora, o->n_lora, o->lora_merge) != 0) {
+		model_free(m);
+		return NULL;
 	}
 	return m;
 }

@@ -22,6 +22,9 @@ struct eng_opts {
 	const char	*tokens_file;
 	const char	*probs_out;
 	int		 verbose;
+	const char	*lora[8];	/* --lora PATH[:SCALE] */
+	int		 n_lora;
+	int		 lora_merge;
 };
 
 /* Report a usage error of command cmd; returns the exit status 2. */
@@ -33,6 +36,12 @@ int		 tool_help(const char *cmd);
 int		 tool_parse_opts(int argc, char **argv, struct eng_opts *o);
 /* Load a model, printing why not; the caller frees it (model_free). */
 struct model	*tool_open_model(const char *path);
+/* Attach the --lora adapters of o to m (merged with --lora-merge),
+ * printing why not; 0 or -1. */
+int		 tool_apply_lora(struct model *m, const char *const *lora,
+		    int n_lora, int merge);
+/* tool_open_model() of o->model with o's adapters. */
+struct model	*tool_open_model_opts(const struct eng_opts *o);
 /* The index of the largest of n values. */
 int32_t		 tool_argmax(const float *v, uint32_t n);
 /* A whole text file (at most 256 MiB), NUL-ended; NULL with errno set.

@@ -258,7 +258,8 @@ model_label(struct chat *c)
 	size_t		 n;
 
 	free(c->model_label);
-	if (p == NULL || *p == '\0')
+	/* A server's model (its path is the URL) goes by the server's id. */
+	if (p == NULL || *p == '\0' || remote_is_url(p))
 		p = c->cl.model.name != NULL ? c->cl.model.name : "?";
 	base = strrchr(p, '/');
 	base = base != NULL ? base + 1 : p;

@@ -40,4 +40,18 @@ for t in F16 BF16 Q4_0; do
 	YT_REF=$yref-avx2 node "$ref" probs "$td/models/ktest/ktest-$t.gguf" ktest-d.tokens.json "ktest-$t-d.avx2.probs.f32" --batch 1 >/dev/null
 	if cmp -s "ktest-$t-d.probs.f32" "ktest-$t-d.avx2.probs.f32"; then rm "ktest-$t-d.avx2.probs.f32"; fi
 done
+# LoRA: t_lora writes each case's random adapter (tests/lora_tb.h) and
+# prints its model and scale; llama.cpp applies it with --lora.
+tl=${T_LORA:-../../../b/tests/t_lora}
+tmp=$(mktemp -d)
+lora() {	# case tokens out
+	set -- "$1" "$2" "$3" $(YT_TESTDATA=$td "$tl" --write "$1" "$tmp/$1.gguf")
+	YT_REF=$yref node "$ref" probs "$td/models/$4" "$2" "$3.probs.f32" --lora "$tmp/$1.gguf:$5" >/dev/null
+	YT_REF=$yref-avx2 node "$ref" probs "$td/models/$4" "$2" "$3.avx2.probs.f32" --lora "$tmp/$1.gguf:$5" >/dev/null
+	if cmp -s "$3.probs.f32" "$3.avx2.probs.f32"; then rm "$3.avx2.probs.f32"; fi
+}
+lora stories stories-b.tokens.json stories260K-lora-b
+lora ktest ktest-b.tokens.json ktest-Q8_0-lora-b
+lora ktest4 ktest-b.tokens.json ktest-Q4_0-lora-b
+rm -r "$tmp"
 sha256sum *.json *.f32 >SHA256SUMS
