@@ -155,6 +155,30 @@ OLLAMA_MODELS=$store "$bin" -m ollama:bad -p x >/dev/null 2>"$tmp/err"; r=$?
 OLLAMA_MODELS=$store "$bin" -m ollama:absent -p x >/dev/null 2>"$tmp/err"; r=$?
 [ $r = 1 ] && grep -q "no ollama model 'absent'" "$tmp/err"; t $? "a model not in the store"
 
+# ADAPTER (a Modelfile's, or an ollama adapter layer): the LoRA adapter
+# applied as --lora applies it.
+tl=$(dirname "$bin")/tests/t_lora
+if [ -x "$tl" ] && YT_TESTDATA=$td "$tl" --write stories "$tmp/mf/a.gguf" >/dev/null 2>&1; then
+	printf 'FROM %s\nADAPTER ./a.gguf\nTEMPLATE {{ .Prompt }}\nPARAMETER temperature 0\n' \
+		"$model" >"$tmp/mf/lora"
+	"$bin" -m "$tmp/mf/lora" -p "Once upon a time" -n 20 >"$tmp/out" 2>&1
+	lw=$("$bin" -m "$model" --lora "$tmp/mf/a.gguf" --template none --temp 0 \
+		-p "Once upon a time" -n 20 2>&1)
+	[ "$(cat "$tmp/out")" = "$lw" ] && [ "$lw" != "$("$bin" -m "$model" --template none \
+		--temp 0 -p "Once upon a time" -n 20 2>&1)" ]
+	t $? "ADAPTER: the reply --lora gives, not the base model's"
+	da=$(blob "$tmp/mf/a.gguf")
+	mkdir -p "$store/manifests/registry.ollama.ai/library/tinylora"
+	sed "s/\]}\$/,{\"mediaType\":\"application\/vnd.ollama.image.adapter\",\"digest\":\"sha256:$da\",\"size\":$(wc -c <"$tmp/mf/a.gguf")}]}/" \
+		"$store/manifests/registry.ollama.ai/library/tiny/latest" \
+		>"$store/manifests/registry.ollama.ai/library/tinylora/latest"
+	OLLAMA_MODELS=$store "$bin" -m ollama:tinylora -p "Once upon a time" -n 20 \
+		--stop '' >"$tmp/out" 2>&1
+	[ "$(cat "$tmp/out")" = "$lw" ]; t $? "an ollama adapter layer: the same reply"
+else
+	t 0 "# SKIP no tests/t_lora"; t 0 "# SKIP no tests/t_lora"
+fi
+
 # 4. llama-cli's other flags: -f, -r in -i mode, -cnv's -p as the system prompt.
 printf 'Once upon a time\n' >"$tmp/prompt.txt"
 "$bin" -m "$model" -i -r " named" -f "$tmp/prompt.txt" --temp 0 -n 40 </dev/null >"$tmp/out" 2>&1
