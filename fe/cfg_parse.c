@@ -256,9 +256,12 @@ cfg_alias(struct cfg_parse *p)
 	char			*q;
 	int			 rc;
 
-	if (++p->n_aliases > CFG_MAX_ALIASES)
+	if (p->max_aliases == 0)
+		return cfg_error(p, &p->mark, _("aliases are not allowed in a "
+		    "%s"), _(p->what));
+	if (++p->n_aliases > p->max_aliases)
 		return cfg_error(p, &p->mark, _("more than %d aliases"),
-		    CFG_MAX_ALIASES);
+		    p->max_aliases);
 	for (i = p->n_anchors; i-- > 0; ) {
 		if (strcmp(p->anchors[i].name, name) == 0) {
 			a = &p->anchors[i];
@@ -595,17 +598,20 @@ cfg_parse_init(struct cfg_parse *p, const char *name, const char *what,
 	p->len = len;
 	p->warn = warn;
 	p->warn_arg = arg;
+	p->max_aliases = CFG_MAX_ALIASES;
+	p->max_size = CFG_MAX_SIZE;
 	if (!yaml_parser_initialize(&p->parser))
 		fatal("out of memory initialising libyaml");
 }
 
-/* Hand the buffer to libyaml once its size and bytes are known good. */
-static int
+/* Hand the buffer to libyaml once its size and bytes are known good;
+ * 0 or -1 with p->cause. */
+int
 cfg_parse_start(struct cfg_parse *p)
 {
-	if (p->len > CFG_MAX_SIZE) {
+	if (p->len > p->max_size) {
 		xasprintf(&p->cause, _("%s: too large (%zu bytes; the limit is "
-		    "%u)"), p->name, p->len, CFG_MAX_SIZE);
+		    "%zu)"), p->name, p->len, p->max_size);
 		return -1;
 	}
 	if (cfg_check_bytes(p) != 0)

@@ -239,6 +239,158 @@ test_round_trip(void)
 	conv_free(&a);
 }
 
+/* Load path in a child that must finish (refusing it) within a minute:
+ * a hang detector, not a speed test. */
+static void
+refused_in_time(const char *path, const char *what)
+{
+	struct conv	 c;
+	char		*cause = NULL;
+	pid_t		 pid;
+	int		 st = -1, i;
+
+	if ((pid = fork()) == 0) {
+		conv_init(&c);
+		_exit(session_load_file(&c, path, &cause) != 0 &&
+		    cause != NULL && c.n == 0 ? 0 : 1);
+	}
+	for (i = 0; i < 600; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	if (i == 600) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	ok(i < 600 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "%s: refused, and the load finished", what);
+}
+
+/* A file of head, then n copies of a, then n copies of b, then tail. */
+static void
+spit_nested(const char *path, const char *head, const char *a,
+    const char *b, size_t n, const char *tail)
+{
+	FILE	*f = fopen(path, "wb");
+	size_t	 i;
+
+	fputs(head, f);
+	for (i = 0; i < n; i++)
+		fputs(a, f);
+	for (i = 0; i < n; i++)
+		fputs(b, f);
+	fputs(tail, f);
+	fclose(f);
+}
+
+/* Issue 17 item 2 and 6: nesting, aliases and numbers from a hostile
+ * session. */
+static void
+test_hostile(void)
+{
+	struct conv	 c;
+	char		 bad[512], *cause = NULL, *big;
+	size_t		 i;
+	int		 more = 0;
+	FILE		*f;
+	static const struct {
+		const char	*yaml, *what;
+	} nums[] = {
+		{ "stats: {prompt: 1e12}", "a token count of 1e12" },
+		{ "stats: {prompt: 4294967296}", "a token count of 2^32" },
+		{ "stats: {generated: -1}", "a negative token count" },
+		{ "stats: {decode_sec: .nan}", "a NaN duration" },
+		{ "stats: {decode_sec: 1e300}", "a duration of 1e300" },
+		{ "params: {top_k: 3000000000}", "top_k of 3e9" },
+		{ "params: {top_k: 1e10}", "top_k of 1e10" },
+		{ "params: {max_tokens: -7}", "max_tokens of -7" },
+		{ "params: {temperature: nan}", "a NaN temperature" },
+		{ "params: {temperature: 1e39}", "a temperature beyond float" },
+		{ "params: {seed: -1}", "a negative seed" },
+		{ "params: {seed: 1.9e19}", "a seed written as a float" },
+		{ "params: {seed: 18446744073709551616}", "a seed of 2^64" },
+		{ "time: -5", "a negative time" },
+		{ "time: 1e300", "a time of 1e300" },
+	};
+
+	snprintf(bad, sizeof bad, "%s/hostile.yaml", dir);
+	spit_nested(bad, "yangtuo_session: 1\nmessages: ", "[", "]", 40000,
+	    "\n");
+	refused_in_time(bad, "flow lists nested 40,000 deep");
+	spit_nested(bad, "yangtuo_session: 1\nmessages: ", "[", "]", 1000000,
+	    "\n");
+	refused_in_time(bad, "flow lists nested 1,000,000 deep");
+	spit_nested(bad, "yangtuo_session: 1\nx: ", "{a: ", "}", 100000,
+	    "\nmessages: []\n");
+	refused_in_time(bad, "flow mappings nested 100,000 deep");
+
+	/* 1 MiB of text and 400 aliases of it: 400 MiB if expanded. */
+	big = malloc((1 << 20) + 1);
+	memset(big, 'm', 1 << 20);
+	big[1 << 20] = '\0';
+	f = fopen(bad, "wb");
+	fprintf(f, "yangtuo_session: 1\nmessages:\n  - role: user\n"
+	    "    text: &m \"%s\"\n", big);
+	for (i = 0; i < 400; i++)
+		fprintf(f, "  - role: user\n    text: *m\n");
+	fclose(f);
+	free(big);
+	refused_in_time(bad, "400 aliases of a 1 MiB text");
+	refused(bad, "an alias in a session");
+
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		f = fopen(bad, "wb");
+		fprintf(f, "yangtuo_session: 1\nmessages:\n  - role: "
+		    "assistant\n    text: x\n    %s\n", nums[i].yaml);
+		fclose(f);
+		refused(bad, nums[i].what);
+	}
+	f = fopen(bad, "wb");
+	fprintf(f, "yangtuo_session: 1\nmessages:\n  - role: assistant\n"
+	    "    text: x\n    stats: {prompt: 4294967295, decode_sec: 2.5}\n"
+	    "    params: {seed: 18446744073709551615, top_k: 2147483647, "
+	    "temperature: -1}\n");
+	fclose(f);
+	conv_init(&c);
+	ok(session_load_file(&c, bad, &cause) == 0 && c.n == 1 &&
+	    c.msgs[0].stats.prompt == 4294967295u &&
+	    c.msgs[0].params.seed == UINT64_MAX &&
+	    c.msgs[0].params.top_k == 2147483647 &&
+	    c.msgs[0].stats.decode_sec == 2.5, "the largest values that fit "
+	    "load exactly (%s)", cause != NULL ? cause : "ok");
+	conv_free(&c);
+	free(cause);
+	cause = NULL;
+
+	/* A listing reads only the start of a file. */
+	f = fopen(bad, "wb");
+	fprintf(f, "yangtuo_session: 1\nmessages:\n");
+	for (i = 0; i < 20000; i++)
+		fprintf(f, "  - role: %s\n    text: \"message %zu 你好\"\n",
+		    i % 2 ? "assistant" : "user", i);
+	fclose(f);
+	conv_init(&c);
+	ok(session_peek_file(&c, bad, &more, &cause) == 0 && more &&
+	    c.n > 100 && c.n < 20000 && strcmp(c.msgs[0].text,
+	    "message 0 你好") == 0, "a listing reads the first %zu of 20000 "
+	    "messages of a large file", c.n);
+	conv_free(&c);
+	conv_init(&c);
+	ok(session_load_file(&c, bad, &cause) == 0 && c.n == 20000,
+	    "loading it reads every message");
+	conv_free(&c);
+	spit_nested(bad, "yangtuo_session: 1\nmessages: ", "[", "]", 1000000,
+	    "\n");
+	conv_init(&c);
+	more = 0;
+	ok(session_peek_file(&c, bad, &more, &cause) == 0 && c.n == 0,
+	    "a listing of a 1,000,000-deep file shows no messages");
+	conv_free(&c);
+	free(cause);
+	unlink(bad);
+}
+
 /* P1: kill -9 at random moments of saves: old or new, never partial. */
 static void
 test_kill_save(void)
@@ -402,6 +554,7 @@ main(void)
 		skip_all("no temporary directory");
 	test_sha256();
 	test_round_trip();
+	test_hostile();
 	test_kill_save();
 	test_kill_journal();
 	if (fork() == 0) {
