@@ -22,6 +22,7 @@
 #include "common/utf8.h"
 #include "fe/conv.h"
 #include "fe/journal.h"
+#include "fe/modelsum.h"
 #include "fe/session.h"
 #include "tests/tap.h"
 
@@ -391,6 +392,73 @@ test_hostile(void)
 	unlink(bad);
 }
 
+/* Issue 17 item 7: a save removes the temporary files killed saves of
+ * the same file left, and only those whose process is gone. */
+static void
+test_stale_tmp(void)
+{
+	struct conv	 c;
+	char		 path[512], f[5][600], *cause = NULL;
+	pid_t		 dead;
+	int		 i;
+
+	if ((dead = fork()) == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	snprintf(path, sizeof path, "%s/stale.yaml", dir);
+	snprintf(f[0], sizeof f[0], "%s.tmp%ld.0", path, (long)dead);
+	snprintf(f[1], sizeof f[1], "%s.tmp%ld.3", path, (long)getppid());
+	snprintf(f[2], sizeof f[2], "%s.tmp%ld.9", path, (long)getpid());
+	snprintf(f[3], sizeof f[3], "%s.tmpx.0", path);
+	snprintf(f[4], sizeof f[4], "%s/other.yaml.tmp%ld.0", dir,
+	    (long)dead);
+	for (i = 0; i < 5; i++)
+		spit(f[i], "partial", 7);
+	conv_init(&c);
+	fill(&c, 2, "stale");
+	ok(session_save_file(&c, path, NULL, &cause) == 0, "save beside "
+	    "left-over temporary files");
+	ok(access(f[0], F_OK) != 0, "the one of a process that is gone is "
+	    "removed");
+	ok(access(f[1], F_OK) == 0 && access(f[2], F_OK) == 0,
+	    "those of running processes are kept");
+	ok(access(f[3], F_OK) == 0 && access(f[4], F_OK) == 0,
+	    "files of other names are kept");
+	for (i = 0; i < 5; i++)
+		unlink(f[i]);
+	unlink(path);
+	conv_free(&c);
+	free(cause);
+}
+
+/* Issue 17 item 1: a cached model digest is read as exactly 64 hex
+ * digits (the buffer was not terminated before strspn ran over it). */
+static void
+test_modelsum_cache(void)
+{
+	char	 model[512], cache[512], *d, *cp = NULL;
+	int	 i;
+
+	snprintf(cache, sizeof cache, "%s/cache", dir);
+	mkdir(cache, 0700);
+	setenv("XDG_CACHE_HOME", cache, 1);
+	snprintf(model, sizeof model, "%s/m.gguf", dir);
+	spit(model, "GGUF model bytes", 16);
+	d = modelsum_now(model);
+	ok(d != NULL && strlen(d) == 64, "a model's digest is computed");
+	for (i = 0; i < 50 && d != NULL; i++) {
+		cp = modelsum_cached(model);
+		if (cp == NULL || strcmp(cp, d) != 0)
+			break;
+		free(cp);
+		cp = NULL;
+	}
+	ok(i == 50, "and read back from the cache, 50 times");
+	free(cp);
+	free(d);
+	unsetenv("XDG_CACHE_HOME");
+}
+
 /* P1: kill -9 at random moments of saves: old or new, never partial. */
 static void
 test_kill_save(void)
@@ -555,6 +623,8 @@ main(void)
 	test_sha256();
 	test_round_trip();
 	test_hostile();
+	test_stale_tmp();
+	test_modelsum_cache();
 	test_kill_save();
 	test_kill_journal();
 	if (fork() == 0) {
