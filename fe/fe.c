@@ -27,10 +27,10 @@ int
 fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 {
 	char	*cause = NULL, *notice = NULL;
-	int	 r;
+	int	 r, others = 0;
 
 	if (fe->resume) {
-		if ((r = journal_restore(cv, &cause)) < 0) {
+		if ((r = journal_restore(cv, &others, &cause)) < 0) {
 			fprintf(stderr, "yangtuo: %s\n", cause);
 			free(cause);
 			return -1;
@@ -41,6 +41,10 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 		else
 			fprintf(stderr, _("yangtuo: no conversation to "
 			    "resume\n"));
+		if (others > 0)
+			fprintf(stderr, _("yangtuo: %d more conversations were "
+			    "left by crashes: each --resume brings back the "
+			    "next newest\n"), others);
 	}
 	if (fe->session != NULL) {
 		conv_clear(cv);

@@ -289,6 +289,7 @@ struct plain {
 	int		 block;		/* inside a """ block */
 	char		*hist;		/* history file */
 	struct journal	*journal;	/* autosave */
+	size_t		 journaled;	/* messages in it; > n: rewrite */
 	char		*line;		/* a line readline handed over */
 	int		 have_line;
 	int		 eof;
@@ -337,6 +338,22 @@ cmd_quit(struct plain *pl, char *arg)
 	pl->quit = 1;
 }
 
+/* Bring the journal up to the conversation (reset: write it again);
+ * say when autosave stops or works again. */
+static void
+autosave(struct plain *pl, int reset)
+{
+	char	*notice;
+
+	if (reset)
+		pl->journaled = SIZE_MAX;
+	journal_sync(pl->journal, &pl->cv, &pl->journaled, &notice);
+	if (notice != NULL) {
+		fprintf(stderr, "yangtuo: %s\n", notice);
+		free(notice);
+	}
+}
+
 static int
 do_send(struct plain *pl)
 {
@@ -350,8 +367,7 @@ do_send(struct plain *pl)
 		fputc('\n', stdout);
 	if (r >= 0 && pl->cv.n >= 2) {
 		/* The question and its answer, durable before we go on. */
-		journal_add(pl->journal, &pl->cv.msgs[pl->cv.n - 2]);
-		journal_add(pl->journal, &pl->cv.msgs[pl->cv.n - 1]);
+		autosave(pl, 0);
 	}
 	if (r < 0 && conv_last(&pl->cv) != NULL &&
 	    conv_last(&pl->cv)->role == CONV_USER) {
@@ -457,7 +473,7 @@ cmd_load(struct plain *pl, char *name)
 	if (notice != NULL)
 		printf("%s\n", notice);
 	free(notice);
-	journal_reset(pl->journal, &pl->cv);
+	autosave(pl, 1);
 }
 
 static void
@@ -474,7 +490,7 @@ static void
 cmd_clear(struct plain *pl, char *arg)
 {
 	conv_clear(&pl->cv);
-	journal_reset(pl->journal, &pl->cv);
+	autosave(pl, 1);
 	printf(_("conversation cleared\n"));
 }
 
@@ -716,6 +732,7 @@ fe_plain(struct fe *fe)
 			fprintf(stderr, _("yangtuo: no autosave: %s\n"), cause);
 			free(cause);
 		}
+		pl.journaled = pl.cv.n;
 	}
 	while (!pl.quit) {
 		if ((pl.tty ? read_line_tty(&pl, &line) :

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -459,6 +460,184 @@ test_modelsum_cache(void)
 	unsetenv("XDG_CACHE_HOME");
 }
 
+/* Wait for one byte on fd. */
+static void
+await_byte(int fd)
+{
+	char	b;
+
+	while (read(fd, &b, 1) == -1 && errno == EINTR)
+		;
+}
+
+/* A yangtuo stand-in: start a journal, add a message, say so on up[1];
+ * on a byte from down[0] add another, say so; on a second byte exit
+ * cleanly if clean, else crash. */
+static pid_t
+instance(const char *tag, int clean, int up[2], int down[2])
+{
+	struct journal	*j;
+	struct conv	 c;
+	char		*cause = NULL, text[64];
+	pid_t		 pid;
+
+	if (pipe(up) != 0 || pipe(down) != 0)
+		abort();
+	if ((pid = fork()) != 0) {
+		close(up[1]);
+		close(down[0]);
+		return pid;
+	}
+	close(up[0]);
+	close(down[1]);
+	conv_init(&c);
+	if ((j = journal_start(&c, "m.gguf", &cause)) == NULL)
+		_exit(1);
+	snprintf(text, sizeof text, "%s 1", tag);
+	if (journal_add(j, conv_add(&c, CONV_USER, text, strlen(text))) != 0)
+		_exit(2);
+	write(up[1], "r", 1);
+	await_byte(down[0]);
+	snprintf(text, sizeof text, "%s 2", tag);
+	if (journal_add(j, conv_add(&c, CONV_ASSISTANT, text,
+	    strlen(text))) != 0)
+		_exit(3);
+	write(up[1], "r", 1);
+	await_byte(down[0]);
+	if (clean)
+		journal_close(j, 1);
+	_exit(0);
+}
+
+static int
+has_msg(const struct conv *c, const char *text)
+{
+	size_t	i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->msgs[i].text, text) == 0)
+			return 1;
+	return 0;
+}
+
+/* Issue 17 item 9: two yangtuo at once each have their own journal; a
+ * clean exit of one never moves the other's; crashes are all kept and
+ * resumed one by one, newest first. */
+static void
+test_two_instances(void)
+{
+	struct conv	 c;
+	char		 jdir[512], *cause = NULL;
+	int		 ua[2], da[2], ub[2], db[2], others = -1, r;
+	pid_t		 a, b;
+
+	snprintf(jdir, sizeof jdir, "%s/state2", dir);
+	setenv("XDG_STATE_HOME", jdir, 1);
+	a = instance("A", 1, ua, da);
+	await_byte(ua[0]);
+	b = instance("B", 0, ub, db);
+	await_byte(ub[0]);
+	ok(journal_left_over() == 0, "two running instances: no journal "
+	    "counts as left by a crash");
+	write(da[1], "g", 1);
+	await_byte(ua[0]);
+	write(da[1], "g", 1);
+	waitpid(a, NULL, 0);			/* A exits cleanly */
+	write(db[1], "g", 1);
+	await_byte(ub[0]);			/* B wrote after A left */
+	write(db[1], "g", 1);
+	waitpid(b, NULL, 0);			/* and crashes */
+	ok(journal_left_over() == 1, "after A's clean exit and B's crash, "
+	    "one journal is left over");
+	conv_init(&c);
+	r = journal_restore(&c, &others, &cause);
+	ok(r == 0 && has_msg(&c, "B 1") && has_msg(&c, "B 2") &&
+	    !has_msg(&c, "A 1") && others == 0, "--resume brings back B's "
+	    "whole conversation, including what it wrote after A's exit");
+	conv_free(&c);
+	ok(journal_left_over() == 0, "and the leftover is then the last "
+	    "conversation");
+
+	/* Two crashes: both kept; each --resume brings one. */
+	a = instance("C", 0, ua, da);
+	b = instance("D", 0, ub, db);
+	await_byte(ua[0]);
+	await_byte(ub[0]);
+	write(da[1], "gg", 2);
+	write(db[1], "gg", 2);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+	ok(journal_left_over() == 2, "two crashes leave two journals");
+	conv_init(&c);
+	r = journal_restore(&c, &others, &cause);
+	ok(r == 0 && others == 1 && (has_msg(&c, "C 2") || has_msg(&c,
+	    "D 2")), "--resume brings one back and says one more is left");
+	conv_free(&c);
+	conv_init(&c);
+	r = journal_restore(&c, &others, &cause);
+	ok(r == 0 && others == 0 && (has_msg(&c, "C 2") || has_msg(&c,
+	    "D 2")) && journal_left_over() == 0, "the next --resume brings "
+	    "the other");
+	conv_free(&c);
+	free(cause);
+	close(ua[0]); close(da[1]); close(ub[0]); close(db[1]);
+	unsetenv("XDG_STATE_HOME");
+}
+
+/* Issue 17 item 10: a journal write that fails (file size limit: a full
+ * disk) is reported once, and autosave recovers when it can write. */
+static void
+test_journal_full(void)
+{
+	struct journal	*j;
+	struct conv	 c, got;
+	struct rlimit	 old, small;
+	char		 jdir[512], *cause = NULL, *notice = NULL, big[8192];
+	size_t		 done;
+	int		 r1, r2, r3;
+
+	snprintf(jdir, sizeof jdir, "%s/state3", dir);
+	setenv("XDG_STATE_HOME", jdir, 1);
+	conv_init(&c);
+	conv_add(&c, CONV_USER, "small", 5);
+	j = journal_start(&c, "m.gguf", &cause);
+	ok(j != NULL, "a journal starts");
+	done = c.n;
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	conv_add(&c, CONV_ASSISTANT, big, strlen(big));
+	getrlimit(RLIMIT_FSIZE, &old);
+	small = old;
+	small.rlim_cur = 4096;
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &small);
+	r1 = journal_sync(j, &c, &done, &notice);
+	ok(r1 == -1 && notice != NULL && strstr(notice, "autosave stopped")
+	    != NULL, "a failed append is reported (%s)", notice != NULL ?
+	    notice : "no notice");
+	free(notice);
+	conv_add(&c, CONV_USER, "after", 5);
+	r2 = journal_sync(j, &c, &done, &notice);
+	ok(r2 == 0 && notice == NULL, "and only once");
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	conv_add(&c, CONV_ASSISTANT, "room again", 10);
+	r3 = journal_sync(j, &c, &done, &notice);
+	ok(r3 == 1 && notice != NULL && done == c.n, "with room again "
+	    "autosave says it works again (%s)", notice != NULL ? notice :
+	    "no notice");
+	free(notice);
+	conv_init(&got);
+	ok(j != NULL && journal_restore_file(&got, journal_path(j), &cause)
+	    == 0 && got.n == 4 && strcmp(got.msgs[1].text, big) == 0,
+	    "and the journal holds every message");
+	conv_free(&got);
+	journal_close(j, 1);
+	conv_free(&c);
+	free(cause);
+	unsetenv("XDG_STATE_HOME");
+}
+
 /* P1: kill -9 at random moments of saves: old or new, never partial. */
 static void
 test_kill_save(void)
@@ -518,7 +697,6 @@ test_kill_journal(void)
 
 	snprintf(jdir, sizeof jdir, "%s/state", dir);
 	setenv("XDG_STATE_HOME", jdir, 1);
-	snprintf(path, sizeof path, "%s/yangtuo/journal/current", jdir);
 	for (i = 0; i < 200; i++) {
 		int	last = -1, n;
 		char	msgbuf[32];
@@ -555,6 +733,8 @@ test_kill_journal(void)
 			last = n;
 		close(fds[0]);
 		waitpid(pid, NULL, 0);
+		snprintf(path, sizeof path, "%s/yangtuo/journal/current-%ld",
+		    jdir, (long)pid);
 		conv_init(&got);
 		if (journal_restore_file(&got, path, &cause) != 0) {
 			/* No journal yet is fine if nothing was durable. */
@@ -627,6 +807,8 @@ main(void)
 	test_modelsum_cache();
 	test_kill_save();
 	test_kill_journal();
+	test_two_instances();
+	test_journal_full();
 	if (fork() == 0) {
 		execlp("rm", "rm", "-rf", dir, (char *)NULL);
 		_exit(1);

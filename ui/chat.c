@@ -143,10 +143,8 @@ chat_pop(struct chat *c)
 	scroll_truncate(&c->sc, c->items[c->cv.n - 1]);
 	conv_pop(&c->cv);
 	c->dirty = 1;
-	if (c->journal != NULL && c->journaled > c->cv.n) {
-		journal_reset(c->journal, &c->cv);
-		c->journaled = c->cv.n;
-	}
+	if (c->journal != NULL && c->journaled > c->cv.n)
+		chat_journal(c, 1);
 }
 
 /* Bring the journal up to date: the finished messages are appended; a
@@ -155,15 +153,18 @@ chat_pop(struct chat *c)
 void
 chat_journal(struct chat *c, int reset)
 {
+	char	*notice;
+	int	 r;
+
 	if (c->journal == NULL)
 		return;
-	if (reset || c->journaled > c->cv.n) {
-		journal_reset(c->journal, &c->cv);
-		c->journaled = c->cv.n;
-		return;
+	if (reset)
+		c->journaled = SIZE_MAX;
+	r = journal_sync(c->journal, &c->cv, &c->journaled, &notice);
+	if (notice != NULL) {
+		chat_note(c, r < 0, "%s", notice);
+		free(notice);
 	}
-	while (c->journaled < c->cv.n)
-		journal_add(c->journal, &c->cv.msgs[c->journaled++]);
 }
 
 /* Ask for a reply to the conversation as it stands. */
