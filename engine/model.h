@@ -66,6 +66,7 @@ struct model {
 	float		*output_norm;	/* (n_embd) */
 	float		*rope_freqs;	/* (rope_dim / 2) or NULL */
 	struct layer	*layers;
+	void		*aligned;	/* copies of misaligned tensors */
 };
 
 struct model	*model_load(const char *path, char **cause);
