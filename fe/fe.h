@@ -44,6 +44,8 @@ int	fe_start_conv(struct fe *, struct client *, struct conv *);
  * also give a *notice (caller frees) about the snapshot. */
 int	fe_session_save(struct client *, struct conv *, const char *name,
 	    char **cause);
+/* Bind cv's new KV snapshot to its text (kv_sha256). */
+void	fe_kv_bind(struct conv *);
 int	fe_session_load(struct client *, struct conv *, const char *name,
 	    char **notice, char **cause);
 /* Change one sampling parameter by name ("temperature", "top_k", ...);

@@ -239,6 +239,11 @@ session_save_file(const struct conv *c, const char *path,
 		sb_add(&b, "kv: ", 4);
 		sb_quoted(&b, c->kv_path);
 		sb_add(&b, "\n", 1);
+		if (c->kv_sha256 != NULL) {
+			sb_add(&b, "kv_sha256: ", 11);
+			sb_quoted(&b, c->kv_sha256);
+			sb_add(&b, "\n", 1);
+		}
 	}
 	sb_add(&b, "messages:\n", 10);
 	if (c->n == 0)

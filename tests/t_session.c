@@ -638,6 +638,93 @@ test_journal_full(void)
 	unsetenv("XDG_STATE_HOME");
 }
 
+/* Issue 17 item 8: a KV snapshot is used only from our snapshot folder
+ * and only with the conversation it was saved with. */
+static void
+test_kv_binding(void)
+{
+	struct conv	 a, b;
+	char		 cache[512], kvdir[600], kv[700], link[700], spath[512];
+	char		 *why = NULL, *cause = NULL, *sum;
+	static const char *outside[] = { "/etc/passwd", "relative.kv",
+	    NULL, NULL };
+	char		 dotdot[800];
+	size_t		 i;
+	int		 r;
+
+	snprintf(cache, sizeof cache, "%s/kvcache", dir);
+	snprintf(kvdir, sizeof kvdir, "%s/yangtuo/kv", cache);
+	mkdir(cache, 0700);
+	snprintf(kv, sizeof kv, "%s/yangtuo", cache);
+	mkdir(kv, 0700);
+	mkdir(kvdir, 0700);
+	setenv("XDG_CACHE_HOME", cache, 1);
+	snprintf(kv, sizeof kv, "%s/0123.kv", kvdir);
+	spit(kv, "snapshot bytes", 14);
+
+	conv_init(&a);
+	fill(&a, 4, "kv");
+	a.kv_path = strdup(kv);
+	a.kv_sha256 = modelsum_kv(kv, &a);
+	snprintf(spath, sizeof spath, "%s/kv.yaml", dir);
+	ok(a.kv_sha256 != NULL && session_save_file(&a, spath, NULL, &cause)
+	    == 0, "a session with a bound snapshot is saved");
+	conv_init(&b);
+	ok(session_load_file(&b, spath, &cause) == 0 &&
+	    modelsum_kv_check(&b, &why) == 0, "loaded back, its snapshot "
+	    "may be used (%s)", why != NULL ? why : "ok");
+	free(why);
+	why = NULL;
+
+	/* The text edited, the kv: kept. */
+	b.msgs[1].text[0] ^= 1;
+	r = modelsum_kv_check(&b, &why);
+	ok(r == -1 && why != NULL, "with a "
+	    "message edited the snapshot is refused (%s)", why);
+	free(why);
+	why = NULL;
+	b.msgs[1].text[0] ^= 1;
+	spit(kv, "snapshot BYTES", 14);
+	r = modelsum_kv_check(&b, &why);
+	ok(r == -1, "so it is when the snapshot "
+	    "file was replaced (%s)", why);
+	free(why);
+	why = NULL;
+	spit(kv, "snapshot bytes", 14);
+	free(b.kv_sha256);
+	b.kv_sha256 = NULL;
+	r = modelsum_kv_check(&b, &why);
+	ok(r == -1, "and without a digest (%s)",
+	    why);
+	free(why);
+	why = NULL;
+
+	/* Paths out of the folder, even with the right digest. */
+	snprintf(link, sizeof link, "%s/link.kv", kvdir);
+	symlink("/etc/passwd", link);
+	snprintf(dotdot, sizeof dotdot, "%s/../../../kv.yaml", kvdir);
+	outside[2] = link;
+	outside[3] = dotdot;
+	for (i = 0; i < 4; i++) {
+		free(b.kv_path);
+		b.kv_path = strdup(outside[i]);
+		free(b.kv_sha256);
+		b.kv_sha256 = sum = modelsum_kv(outside[i], &b);
+		r = modelsum_kv_check(&b, &why);
+	ok(r == -1 && why != NULL,
+		    "kv: %s is refused (%s)", outside[i], why);
+		free(why);
+		why = NULL;
+	}
+	unlink(link);
+	unlink(kv);
+	unlink(spath);
+	conv_free(&a);
+	conv_free(&b);
+	free(cause);
+	unsetenv("XDG_CACHE_HOME");
+}
+
 /* P1: kill -9 at random moments of saves: old or new, never partial. */
 static void
 test_kill_save(void)
@@ -805,6 +892,7 @@ main(void)
 	test_hostile();
 	test_stale_tmp();
 	test_modelsum_cache();
+	test_kv_binding();
 	test_kill_save();
 	test_kill_journal();
 	test_two_instances();

@@ -19,6 +19,7 @@
 
 #include "fe/fe.h"
 #include "fe/journal.h"
+#include "fe/modelsum.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "fe/session.h"
@@ -437,6 +438,7 @@ state_done(struct chat *c, uint32_t code, char *text)
 		free(c->cv.kv_path);
 		c->cv.kv_path = code == PROTO_EOK && text != NULL ?
 		    xstrdup(text) : NULL;
+		fe_kv_bind(&c->cv);
 		save_now(c, name);
 		free(name);
 	} else if (c->restoring) {
@@ -473,6 +475,7 @@ chat_save(struct chat *c, const char *name)
 	}
 	free(c->cv.kv_path);
 	c->cv.kv_path = NULL;
+	fe_kv_bind(&c->cv);
 	/* With the engine's KV snapshot when it is idle: saved when the
 	 * snapshot is written (state_done). */
 	if (c->engine_ok && c->cl.loaded && !c->busy && c->saving == NULL &&
@@ -510,6 +513,12 @@ chat_load(struct chat *c, const char *name)
 	chat_note(c, 0, _("loaded '%s' (%zu messages)"), name, c->cv.n);
 	if (c->cv.kv_path == NULL || !c->engine_ok || !c->cl.loaded)
 		return;
+	if (modelsum_kv_check(&c->cv, &cause) != 0) {
+		chat_note(c, 0, _("KV snapshot not used (%s): the "
+		    "conversation will be read again"), cause);
+		free(cause);
+		return;
+	}
 	/* The engine restores its snapshot while the user reads. */
 	if (client_load_state(&c->cl, c->cv.kv_path) == 0)
 		c->restoring = 1;
