@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "xmalloc.h"
 #include "utf8.h"
 #include "i18n.h"
@@ -28,34 +29,25 @@
 #define CFG_QUOTE_MAX		40	/* characters of user text echoed */
 
 /*
- * User text for a message: control characters and DEL become '?' so a
- * key cannot drive the terminal, and long text is cut (caller frees).
+ * User text for a message, through the one sanitizer (text.c): controls,
+ * bidi and other unsafe characters are shown as placeholders so a key
+ * cannot drive the terminal, and long text is cut (caller frees).
  */
 char *
 cfg_quote(const char *s, size_t len)
 {
-	char		*out = xmalloc(len + 4), *o = out;
-	size_t		 i, chars = 0;
-	unsigned char	 ch;
+	size_t	 i, chars = 0;
+	char	*safe, *out;
 
-	for (i = 0; i < len; i++) {
-		ch = (unsigned char)s[i];
-		if ((ch & 0xc0) != 0x80 && chars++ == CFG_QUOTE_MAX) {
-			memcpy(o, "...", 3);
-			o += 3;
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 &&
+		    chars++ == CFG_QUOTE_MAX)
 			break;
-		}
-		if (ch < 0x20 || ch == 0x7f)
-			ch = '?';
-		else if (ch == 0xc2 && i + 1 < len &&
-		    (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] < 0xa0) {
-			ch = '?';	/* a C1 control */
-			i++;
-		}
-		*o++ = (char)ch;
-	}
-	*o = '\0';
+	safe = text_line_n(s, i);
+	if (i == len)
+		return safe;
+	xasprintf(&out, "%s...", safe);
+	free(safe);
 	return out;
 }
 

@@ -20,6 +20,7 @@
 #include "xmalloc.h"
 #include "util.h"
 #include "i18n.h"
+#include "text.h"
 
 /* Add the conversation given by --resume, --session or --history to cv
  * (a session's KV snapshot is restored too); errors go to stderr. */
@@ -31,7 +32,7 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 
 	if (fe->resume) {
 		if ((r = journal_restore(cv, &others, &cause)) < 0) {
-			fprintf(stderr, "yangtuo: %s\n", cause);
+			text_say(stderr, "yangtuo: %s\n", cause);
 			free(cause);
 			return -1;
 		}
@@ -50,17 +51,17 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 		conv_clear(cv);
 		if (fe_session_load(cl, cv, fe->session, &notice,
 		    &cause) != 0) {
-			fprintf(stderr, "yangtuo: %s\n", cause);
+			text_say(stderr, "yangtuo: %s\n", cause);
 			free(cause);
 			return -1;
 		}
 		if (notice != NULL && fe->verbose)
-			fprintf(stderr, "yangtuo: %s\n", notice);
+			text_say(stderr, "yangtuo: %s\n", notice);
 		free(notice);
 	}
 	if (fe->history != NULL && conv_load_json(cv, fe->history,
 	    &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 		return -1;
 	}
@@ -79,7 +80,7 @@ fe_connect(struct fe *fe, struct client *cl)
 		return -1;
 	}
 	if (client_load_wait(cl, &fe->load, &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 		client_stop(cl);
 		return -1;

@@ -25,6 +25,7 @@
 #include "conv.h"
 #include "modelsum.h"
 #include "proto.h"
+#include "text.h"
 #include "xdg.h"
 #include "xmalloc.h"
 #include "util.h"
@@ -815,18 +816,27 @@ session_export_md(const struct conv *c, const char *path, const char *model,
     char **cause)
 {
 	struct sbuf	 b = { NULL, 0, 0 };
-	char		 when[64];
+	char		 when[64], *t1, *t2;
 	struct tm	 tm;
-	size_t		 i;
+	size_t		 i, n;
 	int		 r;
 
+	/* Every text is sanitized: the file is meant to be read by people,
+	 * in terminals too. */
 	sb_printf(&b, "# %s\n\n", _("Conversation"));
-	if (model != NULL)
-		sb_printf(&b, "- %s: `%s`\n", _("Model"), model);
-	if (c->system_text != NULL)
-		sb_printf(&b, "- %s (%s): %s\n", _("System prompt"),
-		    c->system_name != NULL ? c->system_name : "-",
-		    c->system_text);
+	if (model != NULL) {
+		t1 = text_line(model);
+		sb_printf(&b, "- %s: `%s`\n", _("Model"), t1);
+		free(t1);
+	}
+	if (c->system_text != NULL) {
+		t1 = text_line(c->system_name);
+		t2 = text_sanitize(c->system_text, strlen(c->system_text),
+		    NULL);
+		sb_printf(&b, "- %s (%s): %s\n", _("System prompt"), t1, t2);
+		free(t1);
+		free(t2);
+	}
 	sb_add(&b, "\n", 1);
 	for (i = 0; i < c->n; i++) {
 		const struct conv_msg	*m = &c->msgs[i];
@@ -836,7 +846,9 @@ session_export_md(const struct conv *c, const char *path, const char *model,
 		sb_printf(&b, "## %s \xc2\xb7 %s%s\n\n", m->role ==
 		    CONV_USER ? _("User") : _("Assistant"), when, m->cut ?
 		    _(" (cut)") : "");
-		sb_add(&b, m->text, m->len);
+		t1 = text_sanitize(m->text, m->len, &n);
+		sb_add(&b, t1, n);
+		free(t1);
 		sb_add(&b, "\n\n", 2);
 		if (m->has_stats)
 			sb_printf(&b, "> %u %s, %.1f t/s; %s %.2f, top-k %d, "

@@ -27,6 +27,7 @@
 #include "xmalloc.h"
 #include "util.h"
 #include "i18n.h"
+#include "text.h"
 
 #define DEMO_MODEL	"stories260K.gguf"
 
@@ -259,7 +260,7 @@ load_config(struct cfg *cfg, const char *path)
 			free(def);
 			return 0;
 		}
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 		free(def);
 		return -1;
@@ -274,7 +275,7 @@ set_opt(struct fe *fe, const char *name, const char *value)
 	char	*cause = NULL;
 
 	if (fe_set_param(&fe->params, name, value, &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		fprintf(stderr, _("Try 'yangtuo --help' for more "
 		    "information.\n"));
 		free(cause);

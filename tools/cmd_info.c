@@ -15,6 +15,7 @@
 #include "engine/quant.h"
 
 #include "tool.h"
+#include "text.h"
 
 /* Print value i of kv (0 for a scalar): integers exactly, signed or
  * not, BOOL as true/false, floats with enough digits to read back. */
@@ -54,10 +55,13 @@ static void
 print_kv(const struct gguf_kv *kv)
 {
 	uint64_t	i;
-	int		w;
+	char		*safe;
 
-	w = kv->key.len > 60 ? 60 : (int)kv->key.len;
-	printf("  %-44.*s ", w, kv->key.p);
+	/* Keys and strings are the file's: sanitized, cut at 60 bytes. */
+	safe = text_sanitize(kv->key.p, kv->key.len > 60 ? 60 : kv->key.len,
+	    NULL);
+	printf("  %-44s ", safe);
+	free(safe);
 	if (kv->type == GGUF_VT_ARRAY) {
 		printf("[%s x %llu]", gguf_vtype_name(kv->atype),
 		    (unsigned long long)kv->n);
@@ -68,8 +72,9 @@ print_kv(const struct gguf_kv *kv)
 				print_value(kv, i);
 			}
 	} else if (kv->type == GGUF_VT_STRING) {
-		printf("\"%.*s%s\"", kv->n > 60 ? 60 : (int)kv->n,
-		    (const char *)kv->data, kv->n > 60 ? "..." : "");
+		safe = text_line_n((const char *)kv->data, kv->n > 60 ? 60 : (size_t)kv->n);
+		printf("\"%s%s\"", safe, kv->n > 60 ? "..." : "");
+		free(safe);
 	} else
 		print_value(kv, 0);
 	printf("\n");
@@ -111,13 +116,13 @@ cmd_info(int argc, char **argv)
 	struct gguf	*g;
 	uint64_t	 kv;
 	uint32_t	 n_ctx;
-	char		*cause = NULL;
+	char		*cause = NULL, *name;
 	int		 r;
 
 	if ((r = tool_parse_opts(argc, argv, &o)) != -1)
 		return r;
 	if ((g = gguf_open(o.model, &cause)) == NULL) {
-		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
+		text_say(stderr, "yangtuo: %s: %s\n", o.model,
 		    cause != NULL ? cause : "cannot read");
 		free(cause);
 		return 1;
@@ -128,8 +133,9 @@ cmd_info(int argc, char **argv)
 	if ((m = tool_open_model(o.model)) == NULL)
 		return 1;
 	n_ctx = o.n_ctx != 0 ? o.n_ctx : m->hp.n_ctx_train;
+	name = text_line(m->name);
 	printf("\nmodel: %s: %u layers, n_embd %u, %u heads (%u KV, head dim "
-	    "%u), n_ff %u, vocab %u, rope base %g, eps %g%s%s\n", m->name,
+	    "%u), n_ff %u, vocab %u, rope base %g, eps %g%s%s\n", name,
 	    m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_head_kv,
 	    m->hp.head_dim, m->hp.n_ff, m->hp.n_vocab, m->hp.rope_base,
 	    m->hp.norm_eps, m->tied_output ? ", tied output" : "",
@@ -138,6 +144,7 @@ cmd_info(int argc, char **argv)
 	printf("memory: weights %.2f MiB (mapped) + KV cache %.2f MiB at "
 	    "context %u = %.2f MiB\n", model_weight_bytes(m) / 1048576.0,
 	    kv / 1048576.0, n_ctx, (model_weight_bytes(m) + kv) / 1048576.0);
+	free(name);
 	model_free(m);
 	return 0;
 }
