@@ -486,6 +486,24 @@ journal_left_over(void)
 	return (int)n;
 }
 
+/* A number of a record, range-checked before any conversion (a damaged
+ * or hostile journal may hold anything): out of [lo, hi] or not a
+ * number gives 0. */
+static double
+jnum(json_t *o, const char *key, double lo, double hi)
+{
+	json_t	*v = json_object_get(o, key);
+	double	 d;
+
+	if (json_is_integer(v))
+		d = (double)json_integer_value(v);
+	else if (json_is_real(v))
+		d = json_real_value(v);
+	else
+		return 0;
+	return d >= lo && d <= hi ? d : 0;
+}
+
 static void
 restore_msg(struct conv *c, json_t *o)
 {
@@ -503,7 +521,7 @@ restore_msg(struct conv *c, json_t *o)
 		return;
 	m = conv_add(c, r, text, json_string_length(json_object_get(o,
 	    "text")));
-	m->time = (time_t)json_integer_value(json_object_get(o, "time"));
+	m->time = (time_t)jnum(o, "time", 0, 1e11);
 	m->cut = json_is_true(json_object_get(o, "cut"));
 	if (stop == NULL)
 		return;
@@ -511,53 +529,36 @@ restore_msg(struct conv *c, json_t *o)
 	for (i = 0; i < 5; i++)
 		if (strcmp(stop, stop_names[i]) == 0)
 			m->stats.stop = (uint32_t)i;
-	m->stats.prompt = (uint32_t)json_integer_value(json_object_get(st,
-	    "prompt"));
-	m->stats.cached = (uint32_t)json_integer_value(json_object_get(st,
-	    "cached"));
-	m->stats.evaluated = (uint32_t)json_integer_value(json_object_get(st,
-	    "evaluated"));
-	m->stats.generated = (uint32_t)json_integer_value(json_object_get(st,
-	    "generated"));
-	m->stats.prefill_sec = json_number_value(json_object_get(st,
-	    "prefill_sec"));
-	m->stats.decode_sec = json_number_value(json_object_get(st,
-	    "decode_sec"));
-	m->params.temperature = (float)json_number_value(json_object_get(pa,
-	    "temperature"));
-	m->params.top_k = (int32_t)json_integer_value(json_object_get(pa,
-	    "top_k"));
-	m->params.top_p = (float)json_number_value(json_object_get(pa,
-	    "top_p"));
-	m->params.min_p = (float)json_number_value(json_object_get(pa,
-	    "min_p"));
-	m->params.repeat_penalty = (float)json_number_value(json_object_get(
-	    pa, "repeat_penalty"));
-	m->params.repeat_last_n = (int32_t)json_integer_value(
-	    json_object_get(pa, "repeat_last_n"));
+	m->stats.prompt = (uint32_t)jnum(st, "prompt", 0, UINT32_MAX);
+	m->stats.cached = (uint32_t)jnum(st, "cached", 0, UINT32_MAX);
+	m->stats.evaluated = (uint32_t)jnum(st, "evaluated", 0, UINT32_MAX);
+	m->stats.generated = (uint32_t)jnum(st, "generated", 0, UINT32_MAX);
+	m->stats.prefill_sec = jnum(st, "prefill_sec", 0, 1e12);
+	m->stats.decode_sec = jnum(st, "decode_sec", 0, 1e12);
+	m->params.temperature = (float)jnum(pa, "temperature", -1, 1e9);
+	m->params.top_k = (int32_t)jnum(pa, "top_k", -1, INT32_MAX);
+	m->params.top_p = (float)jnum(pa, "top_p", -1, 1e9);
+	m->params.min_p = (float)jnum(pa, "min_p", -1, 1e9);
+	m->params.repeat_penalty = (float)jnum(pa, "repeat_penalty", -1, 1e9);
+	m->params.repeat_last_n = (int32_t)jnum(pa, "repeat_last_n", -1,
+	    INT32_MAX);
+	/* Written as a JSON integer (a signed 64-bit one). */
 	m->params.seed = (uint64_t)json_integer_value(json_object_get(pa,
 	    "seed"));
-	m->params.max_tokens = (int32_t)json_integer_value(json_object_get(
-	    pa, "max_tokens"));
+	m->params.max_tokens = (int32_t)jnum(pa, "max_tokens", -1, INT32_MAX);
 }
 
-/* Rebuild a conversation from one journal file. */
-int
-journal_restore_file(struct conv *c, const char *path, char **cause)
+/* Rebuild a conversation from an open journal, called name. */
+static int
+restore_stream(struct conv *c, FILE *f, const char *name, char **cause)
 {
-	FILE		*f;
 	char		 magic[5], *buf = NULL;
 	uint32_t	 len, crc;
 	json_t		*o;
 	const char	*t;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	if (fread(magic, 1, 5, f) != 5 || memcmp(magic, JOURNAL_MAGIC, 5)) {
-		xasprintf(cause, _("%s: not a yangtuo journal"), path);
-		fclose(f);
+		xasprintf(cause, _("%s: not a yangtuo journal"), name);
 		return -1;
 	}
 	conv_clear(c);
@@ -571,19 +572,51 @@ journal_restore_file(struct conv *c, const char *path, char **cause)
 			break;
 		t = json_string_value(json_object_get(o, "t"));
 		if (t != NULL && strcmp(t, "system") == 0) {
-			const char	*name, *text;
+			const char	*sn, *st;
 
-			name = json_string_value(json_object_get(o, "name"));
-			text = json_string_value(json_object_get(o, "text"));
-			if (text != NULL)
-				conv_set_system(c, name, text);
+			sn = json_string_value(json_object_get(o, "name"));
+			st = json_string_value(json_object_get(o, "text"));
+			if (st != NULL)
+				conv_set_system(c, sn, st);
 		} else if (t != NULL && strcmp(t, "msg") == 0)
 			restore_msg(c, o);
 		json_decref(o);
 	}
 	free(buf);
-	fclose(f);
 	return 0;
+}
+
+/* Rebuild a conversation from one journal file. */
+int
+journal_restore_file(struct conv *c, const char *path, char **cause)
+{
+	FILE	*f;
+	int	 r;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = restore_stream(c, f, path, cause);
+	fclose(f);
+	return r;
+}
+
+/* Rebuild a conversation from a journal held in memory (fuzzing). */
+int
+journal_restore_mem(struct conv *c, const void *buf, size_t len,
+    char **cause)
+{
+	FILE	*f;
+	int	 r;
+
+	if (len == 0 || (f = fmemopen((void *)buf, len, "rb")) == NULL) {
+		xasprintf(cause, _("%s: not a yangtuo journal"), "(memory)");
+		return -1;
+	}
+	r = restore_stream(c, f, "(memory)", cause);
+	fclose(f);
+	return r;
 }
 
 /*

@@ -40,8 +40,10 @@ int		 journal_left_over(void);
  * left.  0, 1 if there is none, -1 with *cause.  Damaged tails are
  * skipped: every record up to the first bad one is restored. */
 int		 journal_restore(struct conv *, int *others, char **cause);
-/* Restore from a given journal file (tests). */
+/* Restore from a given journal file (tests), or from memory (fuzzing). */
 int		 journal_restore_file(struct conv *, const char *path,
+		    char **cause);
+int		 journal_restore_mem(struct conv *, const void *, size_t,
 		    char **cause);
 
 #endif

@@ -784,6 +784,21 @@ session_load_file(struct conv *c, const char *path, char **cause)
 	return load_upto(c, path, SESSION_MAX_SIZE, &more, cause);
 }
 
+/* Parse a session held in memory (fuzzing, tests); like
+ * session_load_file. */
+int
+session_load_buf(struct conv *c, const char *name, const char *buf,
+    size_t len, char **cause)
+{
+	int	r;
+
+	if ((r = session_parse(c, name, buf, len, 0, cause)) != 0) {
+		conv_clear(c);
+		conv_set_system(c, NULL, NULL);
+	}
+	return r;
+}
+
 /*
  * What a picker shows of a session, cheaply: only the first
  * SESSION_PEEK_SIZE bytes are read and parsed (linear time, depth and

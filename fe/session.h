@@ -26,6 +26,9 @@ int	session_load(struct conv *, const char *name, char **cause);
 int	session_save_file(const struct conv *, const char *path,
 	    const char *model_path, char **cause);
 int	session_load_file(struct conv *, const char *path, char **cause);
+/* A session held in memory, called name in messages. */
+int	session_load_buf(struct conv *, const char *name, const char *buf,
+	    size_t len, char **cause);
 /* The start of a session file (its first SESSION_PEEK_SIZE bytes) for a
  * listing; *more says the file goes on. */
 int	session_peek_file(struct conv *, const char *path, int *more,

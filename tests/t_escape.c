@@ -63,26 +63,6 @@ first_raw(const unsigned char *b, size_t n)
 	return -1;
 }
 
-static char *
-slurp(const char *p, size_t *n)
-{
-	FILE	*f = fopen(p, "rb");
-	char	*b;
-	long	 len;
-
-	*n = 0;
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc((size_t)len + 1);
-	*n = fread(b, 1, (size_t)len, f);
-	b[*n] = '\0';
-	fclose(f);
-	return b;
-}
-
 static void
 spit(const char *p, const char *s)
 {
@@ -97,7 +77,7 @@ static void
 clean_file(const char *p, const char *what, const char *must_have)
 {
 	size_t	 n;
-	char	*b = slurp(p, &n);
+	char	*b = tap_slurp(p, &n);
 	long	 at = b != NULL ? first_raw((unsigned char *)b, n) : -2;
 
 	ok(b != NULL && at == -1 && (must_have == NULL ||

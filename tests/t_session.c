@@ -92,24 +92,6 @@ same_conv(const struct conv *a, const struct conv *b)
 	return 1;
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE	*f = fopen(path, "rb");
-	char	*b;
-	long	 n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc((size_t)n + 1);
-	*len = fread(b, 1, (size_t)n, f);
-	fclose(f);
-	return b;
-}
-
 static void
 spit(const char *path, const char *b, size_t len)
 {
@@ -130,13 +112,13 @@ refused(const char *path, const char *what)
 
 	stat(path, &s1);
 	if (s1.st_size < (64 << 20))
-		before = slurp(path, &n1);
+		before = tap_slurp(path, &n1);
 	conv_init(&c);
 	ok(session_load_file(&c, path, &cause) != 0 && cause != NULL &&
 	    c.n == 0, "%s: refused (%s)", what, cause != NULL ? cause : "-");
 	stat(path, &s2);
 	if (before != NULL)
-		after = slurp(path, &n2);
+		after = tap_slurp(path, &n2);
 	ok(s1.st_size == s2.st_size && s1.st_mtime == s2.st_mtime &&
 	    n1 == n2 && (n1 == 0 || memcmp(before, after, n1) == 0),
 	    "%s: the file is left as it was", what);
@@ -184,7 +166,7 @@ test_round_trip(void)
 	    "stats, params, flags)");
 	conv_free(&b);
 
-	buf = slurp(path, &len);
+	buf = tap_slurp(path, &len);
 	snprintf(bad, sizeof bad, "%s/bad.yaml", dir);
 	for (i = 1; i < 4; i++) {
 		char	what[64];
