@@ -122,9 +122,10 @@ read_hparams(struct model *m, const char *arch, char **cause)
  * general.alignment may be 1 (valid), which leaves tensors at any
  * address; a float read from a misaligned address is undefined (UBSan
  * aborts) and the kernels expect aligned rows.  Such tensors are copied
- * once to aligned memory; the mapping of a normal file is used as it is.
+ * once to aligned memory; the mapping of a normal file (alignment 32 or
+ * more) is used as it is.
  */
-#define MODEL_ALIGN	64
+#define MODEL_ALIGN	32	/* GGUF's default, what the kernels load */
 
 static int
 align_tensors(struct model *m, char **cause)
