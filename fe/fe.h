@@ -38,6 +38,11 @@ int	fe_batch(struct fe *);
 struct client;
 struct conv;
 int	fe_connect(struct fe *, struct client *);
+/* SIGBUS (the model file truncated while mapped): terminal back, a clear
+ * message, exit 74.  chat: the message points to --resume. */
+void	fe_guard_start(int chat);
+/* The string that gives the terminal back from the full screen. */
+void	fe_guard_term(const char *reset);
 int	fe_start_conv(struct fe *, struct client *, struct conv *);
 /* Save or load a conversation by name, with the engine's KV snapshot
  * (fe_sess.c); -1 with *cause (caller frees) on failure.  A load may

@@ -579,8 +579,11 @@ main(int argc, char **argv)
 	engine_init();
 	if (argc > 1 && argv[1][0] != '-')
 		for (sc = subcmds; sc->name != NULL; sc++)
-			if (strcmp(argv[1], sc->name) == 0)
+			if (strcmp(argv[1], sc->name) == 0) {
+				fe_guard_start(0);
 				return sc->fn(argc - 1, argv + 1);
+			}
+	fe_guard_start(1);
 
 	/* The config file first: it may be named on the command line, also
 	 * as the last argument (--config=FILE). */
