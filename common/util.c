@@ -7,9 +7,13 @@
 
 #include "util.h"
 
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +82,69 @@ util_parse_long(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* Whether name is "base.tmpPID.N" (a temporary file of util_atomic_open
+ * for base); its PID in *pid. */
+static int
+tmp_of(const char *name, const char *base, long *pid)
+{
+	size_t	 n = strlen(base);
+	char	*end;
+
+	if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp", 4) != 0)
+		return 0;
+	name += n + 4;
+	if (*name < '1' || *name > '9')
+		return 0;
+	errno = 0;
+	*pid = strtol(name, &end, 10);
+	if (errno != 0 || *pid <= 0 || *end != '.' || end[1] < '0' ||
+	    end[1] > '9')
+		return 0;
+	for (end++; *end >= '0' && *end <= '9'; end++)
+		;
+	return *end == '\0';
+}
+
+/*
+ * Remove the temporary files a killed save of path left beside it: those
+ * of a process that no longer exists, or older than a day (a PID used
+ * again by another program).  Our own process's are never touched.
+ */
+void
+util_atomic_clean(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*dir, *f;
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	long		 pid;
+	time_t		 now = time(NULL);
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else
+		dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (dir == NULL || (d = opendir(dir)) == NULL) {
+		free(dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!tmp_of(de->d_name, slash != NULL ? slash + 1 : path,
+		    &pid) || pid == (long)getpid())
+			continue;
+		if (asprintf(&f, "%s/%s", dir, de->d_name) < 0)
+			break;
+		if (lstat(f, &st) == 0 && S_ISREG(st.st_mode) &&
+		    ((kill((pid_t)pid, 0) == -1 && errno == ESRCH) ||
+		    st.st_mtime + 86400 < now))
+			unlink(f);
+		free(f);
+	}
+	closedir(d);
+	free(dir);
+}
+
 /* A new PATH.tmpPID.N beside path (N counts, for two writers in one
  * process). */
 int
@@ -88,6 +155,7 @@ util_atomic_open(struct util_atomic *a, const char *path, mode_t mode)
 
 	a->fd = -1;
 	a->tmp = NULL;
+	util_atomic_clean(path);
 	if ((a->path = strdup(path)) == NULL)
 		return -1;
 	for (i = 0; i < 100; i++) {

@@ -42,5 +42,8 @@ int	util_atomic_open(struct util_atomic *, const char *path, mode_t mode);
 int	util_atomic_commit(struct util_atomic *);
 /* Close and remove the temporary file after a failed write; keeps errno. */
 void	util_atomic_abort(struct util_atomic *);
+/* Remove temporary files of path left by saves that were killed (their
+ * process is gone); util_atomic_open does this first. */
+void	util_atomic_clean(const char *path);
 
 #endif

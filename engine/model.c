@@ -7,6 +7,7 @@
 
 #include "model.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,51 @@ read_hparams(struct model *m, const char *arch, char **cause)
 	    hp->rope_dim % 2 != 0)
 		return util_cause(cause, "key '%s.rope.dimension_count': %u is "
 		    "out of range", arch, hp->rope_dim);
+	return 0;
+}
+
+/*
+ * general.alignment may be 1 (valid), which leaves tensors at any
+ * address; a float read from a misaligned address is undefined (UBSan
+ * aborts) and the kernels expect aligned rows.  Such tensors are copied
+ * once to aligned memory; the mapping of a normal file (alignment 32 or
+ * more) is used as it is.
+ */
+#define MODEL_ALIGN	32	/* GGUF's default, what the kernels load */
+
+static int
+align_tensors(struct model *m, char **cause)
+{
+	struct gguf_tensor	*t;
+	size_t			 total = 0, n, off = 0;
+	uint64_t		 i;
+	void			*v;
+
+	for (i = 0; i < m->gguf->n_tensors; i++) {
+		t = &m->gguf->tensors[i];
+		if ((uintptr_t)t->data % MODEL_ALIGN == 0)
+			continue;
+		if (t->nbytes > SIZE_MAX - MODEL_ALIGN ||
+		    __builtin_add_overflow(total, ((size_t)t->nbytes +
+		    MODEL_ALIGN - 1) & ~(size_t)(MODEL_ALIGN - 1), &total))
+			return util_cause(cause, "tensor data too large");
+	}
+	if (total == 0)
+		return 0;
+	if (posix_memalign(&v, MODEL_ALIGN, total) != 0)
+		return util_cause(cause, "out of memory (%zu bytes to align "
+		    "the tensors of a file with alignment %llu)", total,
+		    (unsigned long long)m->gguf->alignment);
+	m->aligned = v;
+	for (i = 0; i < m->gguf->n_tensors; i++) {
+		t = &m->gguf->tensors[i];
+		if ((uintptr_t)t->data % MODEL_ALIGN == 0)
+			continue;
+		n = (size_t)t->nbytes;
+		memcpy((uint8_t *)v + off, t->data, n);
+		t->data = (uint8_t *)v + off;
+		off += (n + MODEL_ALIGN - 1) & ~(size_t)(MODEL_ALIGN - 1);
+	}
 	return 0;
 }
 
@@ -274,11 +320,11 @@ repack_all(struct model *m, char **cause)
 
 		model_layer_matrices(m, il, ts);
 		for (i = 0; i < MODEL_LAYER_MATRICES; i++)
-			if (repack_tensor(ts[i], 1) < 0)
+			if (repack_tensor(ts[i], m->aligned == NULL) < 0)
 				return util_cause(cause, "out of memory "
 				    "repacking '%s'", ts[i]->name);
 	}
-	if (repack_tensor(&m->output, 1) < 0)
+	if (repack_tensor(&m->output, m->aligned == NULL) < 0)
 		return util_cause(cause, "out of memory repacking the output");
 	return 0;
 }
@@ -345,7 +391,8 @@ model_load_flags(const char *path, int flags, char **cause)
 		    "llama)", arch);
 		goto fail;
 	}
-	if (read_hparams(m, arch, cause) != 0 || bind_all(m, cause) != 0 ||
+	if (align_tensors(m, cause) != 0 ||
+	    read_hparams(m, arch, cause) != 0 || bind_all(m, cause) != 0 ||
 	    load_vocab(m, cause) != 0 ||
 	    (!(flags & MODEL_NO_REPACK) && repack_all(m, cause) != 0))
 		goto fail;
@@ -396,6 +443,7 @@ model_free(struct model *m)
 	free(m->rope_freqs);
 	tok_free(m->tok);
 	gguf_close(m->gguf);
+	free(m->aligned);
 	free(m->path);
 	free(m->name);
 	free(m);

@@ -79,6 +79,7 @@ struct model {
 	struct lora	*lora[MODEL_MAX_LORA];	/* lora.h */
 	size_t		 n_lora;
 	int		 lora_merged;	/* added into the weights */
+	void		*aligned;	/* copies of misaligned tensors */
 };
 
 struct model	*model_load(const char *path, char **cause);

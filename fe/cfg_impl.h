@@ -58,6 +58,8 @@ struct cfg_parse {
 	size_t			 n_anchors;
 	size_t			 cap_anchors;
 	int			 n_aliases;
+	int			 max_aliases;	/* 0: aliases refused */
+	size_t			 max_size;	/* bytes of input */
 
 	const char		*key;		/* key being read, or NULL */
 	char			*ukey;		/* an unknown one's copy */
@@ -75,6 +77,7 @@ typedef int (*cfg_key_fn)(struct cfg_parse *, void *arg);
 void	 cfg_parse_init(struct cfg_parse *, const char *name,
 	    const char *what, const char *buf, size_t len, cfg_warn_fn,
 	    void *arg);
+int	 cfg_parse_start(struct cfg_parse *);
 int	 cfg_parse_map(struct cfg_parse *, cfg_key_fn, void *arg);
 void	 cfg_parse_fini(struct cfg_parse *);
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "xmalloc.h"
 #include "utf8.h"
 #include "i18n.h"
@@ -28,34 +29,25 @@
 #define CFG_QUOTE_MAX		40	/* characters of user text echoed */
 
 /*
- * User text for a message: control characters and DEL become '?' so a
- * key cannot drive the terminal, and long text is cut (caller frees).
+ * User text for a message, through the one sanitizer (text.c): controls,
+ * bidi and other unsafe characters are shown as placeholders so a key
+ * cannot drive the terminal, and long text is cut (caller frees).
  */
 char *
 cfg_quote(const char *s, size_t len)
 {
-	char		*out = xmalloc(len + 4), *o = out;
-	size_t		 i, chars = 0;
-	unsigned char	 ch;
+	size_t	 i, chars = 0;
+	char	*safe, *out;
 
-	for (i = 0; i < len; i++) {
-		ch = (unsigned char)s[i];
-		if ((ch & 0xc0) != 0x80 && chars++ == CFG_QUOTE_MAX) {
-			memcpy(o, "...", 3);
-			o += 3;
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 &&
+		    chars++ == CFG_QUOTE_MAX)
 			break;
-		}
-		if (ch < 0x20 || ch == 0x7f)
-			ch = '?';
-		else if (ch == 0xc2 && i + 1 < len &&
-		    (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] < 0xa0) {
-			ch = '?';	/* a C1 control */
-			i++;
-		}
-		*o++ = (char)ch;
-	}
-	*o = '\0';
+	safe = text_line_n(s, i);
+	if (i == len)
+		return safe;
+	xasprintf(&out, "%s...", safe);
+	free(safe);
 	return out;
 }
 
@@ -256,9 +248,12 @@ cfg_alias(struct cfg_parse *p)
 	char			*q;
 	int			 rc;
 
-	if (++p->n_aliases > CFG_MAX_ALIASES)
+	if (p->max_aliases == 0)
+		return cfg_error(p, &p->mark, _("aliases are not allowed in a "
+		    "%s"), _(p->what));
+	if (++p->n_aliases > p->max_aliases)
 		return cfg_error(p, &p->mark, _("more than %d aliases"),
-		    CFG_MAX_ALIASES);
+		    p->max_aliases);
 	for (i = p->n_anchors; i-- > 0; ) {
 		if (strcmp(p->anchors[i].name, name) == 0) {
 			a = &p->anchors[i];
@@ -622,17 +617,20 @@ cfg_parse_init(struct cfg_parse *p, const char *name, const char *what,
 	p->len = len;
 	p->warn = warn;
 	p->warn_arg = arg;
+	p->max_aliases = CFG_MAX_ALIASES;
+	p->max_size = CFG_MAX_SIZE;
 	if (!yaml_parser_initialize(&p->parser))
 		fatal("out of memory initialising libyaml");
 }
 
-/* Hand the buffer to libyaml once its size and bytes are known good. */
-static int
+/* Hand the buffer to libyaml once its size and bytes are known good;
+ * 0 or -1 with p->cause. */
+int
 cfg_parse_start(struct cfg_parse *p)
 {
-	if (p->len > CFG_MAX_SIZE) {
+	if (p->len > p->max_size) {
 		xasprintf(&p->cause, _("%s: too large (%zu bytes; the limit is "
-		    "%u)"), p->name, p->len, CFG_MAX_SIZE);
+		    "%zu)"), p->name, p->len, p->max_size);
 		return -1;
 	}
 	if (cfg_check_bytes(p) != 0)

@@ -10,9 +10,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "conv.h"
@@ -22,6 +25,7 @@
 #include "util.h"
 #include "utf8.h"
 #include "i18n.h"
+#include "text.h"
 
 /* A Modelfile's MESSAGE lines open a conversation that has none yet. */
 static void
@@ -45,11 +49,11 @@ int
 fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 {
 	char	*cause = NULL, *notice = NULL;
-	int	 r;
+	int	 r, others = 0;
 
 	if (fe->resume) {
-		if ((r = journal_restore(cv, &cause)) < 0) {
-			fprintf(stderr, "yangtuo: %s\n", cause);
+		if ((r = journal_restore(cv, &others, &cause)) < 0) {
+			text_say(stderr, "yangtuo: %s\n", cause);
 			free(cause);
 			return -1;
 		}
@@ -59,22 +63,26 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 		else
 			fprintf(stderr, _("yangtuo: no conversation to "
 			    "resume\n"));
+		if (others > 0)
+			fprintf(stderr, _("yangtuo: %d more conversations were "
+			    "left by crashes: each --resume brings back the "
+			    "next newest\n"), others);
 	}
 	if (fe->session != NULL) {
 		conv_clear(cv);
 		if (fe_session_load(cl, cv, fe->session, &notice,
 		    &cause) != 0) {
-			fprintf(stderr, "yangtuo: %s\n", cause);
+			text_say(stderr, "yangtuo: %s\n", cause);
 			free(cause);
 			return -1;
 		}
 		if (notice != NULL && fe->verbose)
-			fprintf(stderr, "yangtuo: %s\n", notice);
+			text_say(stderr, "yangtuo: %s\n", notice);
 		free(notice);
 	}
 	if (fe->history != NULL && conv_load_json(cv, fe->history,
 	    &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 		return -1;
 	}
@@ -97,7 +105,7 @@ fe_connect(struct fe *fe, struct client *cl)
 	cl->ropts.model = fe->remote_model;
 	cl->ropts.insecure = fe->insecure;
 	if (client_load_wait(cl, &fe->load, &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 		client_stop(cl);
 		return -1;
@@ -300,4 +308,60 @@ fe_params_text(const struct proto_params *p)
 	    mt, p->n_stop > 0 ? ", stop " : "", st);
 	free(st);
 	return s;
+}
+
+/*
+ * A model file truncated or replaced while it is mapped turns the next
+ * read of a lost page into SIGBUS (RELIABILITY-NOTES G13).  Nothing can
+ * continue without the weights, so the handler gives the terminal back
+ * (the full screen's reset string, the saved terminal modes), says what
+ * happened and exits with 74; every finished message is already in the
+ * journal.  Only async-signal-safe calls run in it.
+ */
+static struct termios	 guard_tio;
+static volatile int	 guard_tio_saved;
+static char		 guard_reset[256];
+static char		 guard_msg[512];
+
+static void
+guard_bus(int sig)
+{
+	ssize_t	w;
+
+	(void)sig;
+	if (guard_reset[0] != '\0')
+		w = write(STDOUT_FILENO, guard_reset, strlen(guard_reset));
+	if (guard_tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &guard_tio);
+	w = write(STDERR_FILENO, guard_msg, strlen(guard_msg));
+	(void)w;
+	_exit(74);
+}
+
+/* Install the SIGBUS guard; chat: the message points to --resume. */
+void
+fe_guard_start(int chat)
+{
+	struct sigaction	sa;
+
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &guard_tio) == 0)
+		guard_tio_saved = 1;
+	snprintf(guard_msg, sizeof guard_msg, "\n%s\n", chat ?
+	    _("yangtuo: the model file was truncated or changed on disk while "
+	    "in use (SIGBUS); every finished message is in the autosave "
+	    "journal: 'yangtuo --resume' brings the conversation back") :
+	    _("yangtuo: the model file was truncated or changed on disk while "
+	    "in use (SIGBUS)"));
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = guard_bus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* What the handler writes to give the terminal back (NULL: nothing). */
+void
+fe_guard_term(const char *reset)
+{
+	snprintf(guard_reset, sizeof guard_reset, "%s", reset != NULL ?
+	    reset : "");
 }

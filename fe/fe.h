@@ -53,12 +53,19 @@ int	fe_batch(struct fe *);
 struct client;
 struct conv;
 int	fe_connect(struct fe *, struct client *);
+/* SIGBUS (the model file truncated while mapped): terminal back, a clear
+ * message, exit 74.  chat: the message points to --resume. */
+void	fe_guard_start(int chat);
+/* The string that gives the terminal back from the full screen. */
+void	fe_guard_term(const char *reset);
 int	fe_start_conv(struct fe *, struct client *, struct conv *);
 /* Save or load a conversation by name, with the engine's KV snapshot
  * (fe_sess.c); -1 with *cause (caller frees) on failure.  A load may
  * also give a *notice (caller frees) about the snapshot. */
 int	fe_session_save(struct client *, struct conv *, const char *name,
 	    char **cause);
+/* Bind cv's new KV snapshot to its text (kv_sha256). */
+void	fe_kv_bind(struct conv *);
 int	fe_session_load(struct client *, struct conv *, const char *name,
 	    char **notice, char **cause);
 /* Change one sampling parameter by name ("temperature", "top_k", ...);

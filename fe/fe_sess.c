@@ -14,6 +14,7 @@
 
 #include "client.h"
 #include "conv.h"
+#include "modelsum.h"
 #include "session.h"
 #include "xdg.h"
 #include "xmalloc.h"
@@ -58,6 +59,8 @@ fe_session_save(struct client *cl, struct conv *cv, const char *name,
 
 	free(cv->kv_path);
 	cv->kv_path = NULL;
+	free(cv->kv_sha256);
+	cv->kv_sha256 = NULL;
 	if (cl != NULL && cl->loaded && !cl->busy &&
 	    (dir = xdg_dir(XDG_CACHE, "kv", 1)) != NULL) {
 		if (client_save_state(cl, dir) == 0 &&
@@ -67,6 +70,7 @@ fe_session_save(struct client *cl, struct conv *cv, const char *name,
 			free(text);
 		free(dir);
 	}
+	fe_kv_bind(cv);
 	return session_save(cv, name, cl != NULL ? cl->model.path : NULL,
 	    cause);
 }
@@ -90,11 +94,27 @@ fe_session_load(struct client *cl, struct conv *cv, const char *name,
 		    "read again"));
 		return 0;
 	}
-	if (client_load_state(cl, cv->kv_path) != 0 ||
+	if (modelsum_kv_check(cv, &text) != 0 ||
+	    client_load_state(cl, cv->kv_path) != 0 ||
 	    await_state(cl, &text, &n) != PROTO_EOK)
 		xasprintf(notice, _("KV snapshot not used (%s): the "
 		    "conversation will be read again"), text != NULL ? text :
 		    "?");
 	free(text);
 	return 0;
+}
+
+/* Bind cv's new snapshot (cv->kv_path) to it by digest; a snapshot that
+ * cannot be read is dropped. */
+void
+fe_kv_bind(struct conv *cv)
+{
+	free(cv->kv_sha256);
+	cv->kv_sha256 = NULL;
+	if (cv->kv_path == NULL)
+		return;
+	if ((cv->kv_sha256 = modelsum_kv(cv->kv_path, cv)) == NULL) {
+		free(cv->kv_path);
+		cv->kv_path = NULL;
+	}
 }

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -30,9 +33,13 @@
 
 struct journal {
 	int	 fd;
+	int	 lock_fd;	/* flock held while this instance runs */
+	int	 broken;	/* the last write failed */
 	char	*dir;
-	char	*path;
+	char	*path;		/* DIR/current-PID[.N] */
+	char	*lock;		/* the same with ".lock" */
 	char	*model;
+	char	*why;		/* the last write's error */
 };
 
 static const char *stop_names[] = { "eog", "length", "context", "cancel",
@@ -162,25 +169,180 @@ write_fresh(struct journal *j, const struct conv *c)
 	return j->fd >= 0 ? 0 : -1;
 }
 
-/* Keep one older conversation: last -> last.1, then current -> last. */
-static void
-rotate(const char *dir)
-{
-	char	*cur, *last, *older;
+/*
+ * One journal per running yangtuo: DIR/current-PID (".N" added if a
+ * crash of an earlier process with the same PID left that name), with
+ * DIR/current-PID.lock flocked for as long as the process runs.  A
+ * journal whose lock is not held (or missing, or the "current" of older
+ * versions) was left by a crash.  A clean exit makes its own journal
+ * "last"; nobody else's is ever moved while its owner runs.
+ */
 
-	xasprintf(&cur, "%s/current", dir);
+/* Keep one older conversation: last -> last.1, then src -> last; under
+ * the folder's lock so that two exits at once keep both. */
+static void
+keep_as_last(const char *dir, const char *src)
+{
+	char	*last, *older, *lk;
+	int	 fd;
+
 	xasprintf(&last, "%s/last", dir);
 	xasprintf(&older, "%s/last.1", dir);
-	if (access(cur, F_OK) == 0) {
+	xasprintf(&lk, "%s/.lock", dir);
+	fd = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		flock(fd, LOCK_EX);
+	if (access(src, F_OK) == 0) {
 		rename(last, older);
-		rename(cur, last);
+		rename(src, last);
 	}
-	free(cur);
+	if (fd >= 0)
+		close(fd);
+	free(lk);
 	free(last);
 	free(older);
 }
 
-/* Open a fresh journal holding c; a crash's leftover becomes "last". */
+/* Whether a folder entry is a journal of a running or crashed yangtuo. */
+static int
+is_current(const char *name)
+{
+	size_t	n = strlen(name);
+
+	if (strcmp(name, "current") == 0)
+		return 1;
+	if (strncmp(name, "current-", 8) != 0 || strstr(name, ".tmp") != NULL)
+		return 0;
+	return n < 5 || strcmp(name + n - 5, ".lock") != 0;
+}
+
+/*
+ * Whether the journal DIR/name was left by a crash: its lock file is
+ * missing or can be locked.  With held != NULL the lock is kept there
+ * (fd, or -1 without a lock file) for the caller to take the journal.
+ */
+static int
+orphan(const char *dir, const char *name, int *held)
+{
+	char	*lk;
+	int	 fd;
+
+	if (held != NULL)
+		*held = -1;
+	if (strcmp(name, "current") == 0)
+		return 1;
+	xasprintf(&lk, "%s/%s.lock", dir, name);
+	fd = open(lk, O_RDWR | O_CLOEXEC);
+	free(lk);
+	if (fd < 0)
+		return errno == ENOENT;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return 0;
+	}
+	if (held != NULL)
+		*held = fd;
+	else
+		close(fd);
+	return 1;
+}
+
+struct leftover {
+	char	*name;
+	time_t	 mtime;
+};
+
+static int
+newest_first(const void *a, const void *b)
+{
+	const struct leftover	*x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return x->mtime > y->mtime ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The journals crashes left in dir, newest first; caller frees. */
+static struct leftover *
+leftovers(const char *dir, size_t *n)
+{
+	struct leftover	*v = NULL;
+	struct dirent	*de;
+	struct stat	 st;
+	size_t		 cap = 0;
+	char		*p;
+	DIR		*d;
+
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_current(de->d_name) || !orphan(dir, de->d_name, NULL))
+			continue;
+		xasprintf(&p, "%s/%s", dir, de->d_name);
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (*n == cap) {
+				cap = cap == 0 ? 8 : cap * 2;
+				v = xreallocarray(v, cap, sizeof *v);
+			}
+			v[*n].name = xstrdup(de->d_name);
+			v[(*n)++].mtime = st.st_mtime;
+		}
+		free(p);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(v, *n, sizeof *v, newest_first);
+	return v;
+}
+
+static void
+leftovers_free(struct leftover *v, size_t n)
+{
+	while (n-- > 0)
+		free(v[n].name);
+	free(v);
+}
+
+/* Take a journal name of our own and lock it; 0 or -1. */
+static int
+claim(struct journal *j)
+{
+	char	*p;
+	int	 i;
+
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			xasprintf(&p, "%s/current-%ld", j->dir,
+			    (long)getpid());
+		else
+			xasprintf(&p, "%s/current-%ld.%d", j->dir,
+			    (long)getpid(), i);
+		if (access(p, F_OK) == 0) {	/* an earlier crash's */
+			free(p);
+			continue;
+		}
+		xasprintf(&j->lock, "%s.lock", p);
+		j->lock_fd = open(j->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (j->lock_fd >= 0 && flock(j->lock_fd, LOCK_EX | LOCK_NB) ==
+		    0) {
+			j->path = p;
+			return 0;
+		}
+		if (j->lock_fd >= 0)
+			close(j->lock_fd);
+		j->lock_fd = -1;
+		free(j->lock);
+		j->lock = NULL;
+		free(p);
+		if (errno != EWOULDBLOCK)
+			return -1;
+	}
+	return -1;
+}
+
+/* Open a fresh journal holding c, beside (never over) the journals of
+ * other running yangtuo and those crashes left. */
 struct journal *
 journal_start(const struct conv *c, const char *model, char **cause)
 {
@@ -188,15 +350,19 @@ journal_start(const struct conv *c, const char *model, char **cause)
 
 	j = xcalloc(1, sizeof *j);
 	j->fd = -1;
+	j->lock_fd = -1;
 	if ((j->dir = xdg_dir(XDG_STATE, "journal", 1)) == NULL) {
 		xasprintf(cause, "%s", _("no state folder for the autosave "
 		    "journal ($HOME unset?)"));
 		free(j);
 		return NULL;
 	}
-	rotate(j->dir);
-	xasprintf(&j->path, "%s/current", j->dir);
 	j->model = model != NULL ? xstrdup(model) : NULL;
+	if (claim(j) != 0) {
+		xasprintf(cause, "%s: %s", j->dir, strerror(errno));
+		journal_close(j, 0);
+		return NULL;
+	}
 	if (write_fresh(j, c) != 0) {
 		xasprintf(cause, "%s: %s", j->path, strerror(errno));
 		journal_close(j, 0);
@@ -205,17 +371,35 @@ journal_start(const struct conv *c, const char *model, char **cause)
 	return j;
 }
 
+/* The journal's file (tests). */
+const char *
+journal_path(const struct journal *j)
+{
+	return j != NULL ? j->path : NULL;
+}
+
+/* Note a failed write: the journal is broken until a reset works. */
+static int
+failed(struct journal *j)
+{
+	free(j->why);
+	j->why = xstrdup(strerror(errno != 0 ? errno : EIO));
+	j->broken = 1;
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+	return -1;
+}
+
 /* Append a finished message and make it durable. */
 int
 journal_add(struct journal *j, const struct conv_msg *m)
 {
 	if (j == NULL || j->fd < 0)
 		return -1;
-	if (put(j->fd, msg_json(m)) != 0 || fsync(j->fd) != 0) {
-		close(j->fd);
-		j->fd = -1;
-		return -1;
-	}
+	errno = 0;
+	if (put(j->fd, msg_json(m)) != 0 || fsync(j->fd) != 0)
+		return failed(j);
 	return 0;
 }
 
@@ -223,7 +407,46 @@ journal_add(struct journal *j, const struct conv_msg *m)
 int
 journal_reset(struct journal *j, const struct conv *c)
 {
-	return j == NULL ? -1 : write_fresh(j, c);
+	if (j == NULL)
+		return -1;
+	errno = 0;
+	if (write_fresh(j, c) != 0)
+		return failed(j);
+	j->broken = 0;
+	return 0;
+}
+
+/*
+ * Bring the journal up to c: messages from *done on are appended (a
+ * broken journal is written again whole instead, so autosave recovers
+ * once the disk has room).  When autosave stops or works again,
+ * *notice (caller frees) says so and the return is -1 (stopped) or 1
+ * (works again); else 0.  The caller shows the notice.
+ */
+int
+journal_sync(struct journal *j, const struct conv *c, size_t *done,
+    char **notice)
+{
+	int	was;
+
+	*notice = NULL;
+	if (j == NULL)
+		return 0;
+	was = j->broken;
+	if (j->broken || *done > c->n)
+		journal_reset(j, c);
+	else
+		while (*done < c->n && journal_add(j, &c->msgs[*done]) == 0)
+			(*done)++;
+	if (!j->broken)
+		*done = c->n;
+	if (j->broken && !was)
+		xasprintf(notice, _("autosave stopped (%s: %s): it is tried "
+		    "again after the next reply; /save keeps the "
+		    "conversation"), j->path, j->why);
+	else if (!j->broken && was)
+		xasprintf(notice, _("autosave works again"));
+	return *notice == NULL ? 0 : j->broken ? -1 : 1;
 }
 
 /* Close the journal; a clean close keeps it as the last conversation. */
@@ -234,28 +457,52 @@ journal_close(struct journal *j, int clean)
 		return;
 	if (j->fd >= 0)
 		close(j->fd);
-	if (clean && j->dir != NULL)
-		rotate(j->dir);
+	if (clean && j->path != NULL)
+		keep_as_last(j->dir, j->path);
+	if (j->lock != NULL && (clean || access(j->path, F_OK) != 0))
+		unlink(j->lock);
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
 	free(j->dir);
 	free(j->path);
+	free(j->lock);
 	free(j->model);
+	free(j->why);
 	free(j);
 }
 
-/* Whether a crash left a journal. */
+/* How many journals crashes left (not those of running yangtuo). */
 int
 journal_left_over(void)
 {
-	char	*dir, *path;
-	int	 r;
+	struct leftover	*v;
+	char		*dir;
+	size_t		 n;
 
 	if ((dir = xdg_dir(XDG_STATE, "journal", 0)) == NULL)
 		return 0;
-	xasprintf(&path, "%s/current", dir);
-	r = access(path, R_OK) == 0;
-	free(path);
+	v = leftovers(dir, &n);
+	leftovers_free(v, n);
 	free(dir);
-	return r;
+	return (int)n;
+}
+
+/* A number of a record, range-checked before any conversion (a damaged
+ * or hostile journal may hold anything): out of [lo, hi] or not a
+ * number gives 0. */
+static double
+jnum(json_t *o, const char *key, double lo, double hi)
+{
+	json_t	*v = json_object_get(o, key);
+	double	 d;
+
+	if (json_is_integer(v))
+		d = (double)json_integer_value(v);
+	else if (json_is_real(v))
+		d = json_real_value(v);
+	else
+		return 0;
+	return d >= lo && d <= hi ? d : 0;
 }
 
 static void
@@ -275,7 +522,7 @@ restore_msg(struct conv *c, json_t *o)
 		return;
 	m = conv_add(c, r, text, json_string_length(json_object_get(o,
 	    "text")));
-	m->time = (time_t)json_integer_value(json_object_get(o, "time"));
+	m->time = (time_t)jnum(o, "time", 0, 1e11);
 	m->cut = json_is_true(json_object_get(o, "cut"));
 	if (stop == NULL)
 		return;
@@ -283,53 +530,36 @@ restore_msg(struct conv *c, json_t *o)
 	for (i = 0; i < N_STOP_NAMES; i++)
 		if (strcmp(stop, stop_names[i]) == 0)
 			m->stats.stop = (uint32_t)i;
-	m->stats.prompt = (uint32_t)json_integer_value(json_object_get(st,
-	    "prompt"));
-	m->stats.cached = (uint32_t)json_integer_value(json_object_get(st,
-	    "cached"));
-	m->stats.evaluated = (uint32_t)json_integer_value(json_object_get(st,
-	    "evaluated"));
-	m->stats.generated = (uint32_t)json_integer_value(json_object_get(st,
-	    "generated"));
-	m->stats.prefill_sec = json_number_value(json_object_get(st,
-	    "prefill_sec"));
-	m->stats.decode_sec = json_number_value(json_object_get(st,
-	    "decode_sec"));
-	m->params.temperature = (float)json_number_value(json_object_get(pa,
-	    "temperature"));
-	m->params.top_k = (int32_t)json_integer_value(json_object_get(pa,
-	    "top_k"));
-	m->params.top_p = (float)json_number_value(json_object_get(pa,
-	    "top_p"));
-	m->params.min_p = (float)json_number_value(json_object_get(pa,
-	    "min_p"));
-	m->params.repeat_penalty = (float)json_number_value(json_object_get(
-	    pa, "repeat_penalty"));
-	m->params.repeat_last_n = (int32_t)json_integer_value(
-	    json_object_get(pa, "repeat_last_n"));
+	m->stats.prompt = (uint32_t)jnum(st, "prompt", 0, UINT32_MAX);
+	m->stats.cached = (uint32_t)jnum(st, "cached", 0, UINT32_MAX);
+	m->stats.evaluated = (uint32_t)jnum(st, "evaluated", 0, UINT32_MAX);
+	m->stats.generated = (uint32_t)jnum(st, "generated", 0, UINT32_MAX);
+	m->stats.prefill_sec = jnum(st, "prefill_sec", 0, 1e12);
+	m->stats.decode_sec = jnum(st, "decode_sec", 0, 1e12);
+	m->params.temperature = (float)jnum(pa, "temperature", -1, 1e9);
+	m->params.top_k = (int32_t)jnum(pa, "top_k", -1, INT32_MAX);
+	m->params.top_p = (float)jnum(pa, "top_p", -1, 1e9);
+	m->params.min_p = (float)jnum(pa, "min_p", -1, 1e9);
+	m->params.repeat_penalty = (float)jnum(pa, "repeat_penalty", -1, 1e9);
+	m->params.repeat_last_n = (int32_t)jnum(pa, "repeat_last_n", -1,
+	    INT32_MAX);
+	/* Written as a JSON integer (a signed 64-bit one). */
 	m->params.seed = (uint64_t)json_integer_value(json_object_get(pa,
 	    "seed"));
-	m->params.max_tokens = (int32_t)json_integer_value(json_object_get(
-	    pa, "max_tokens"));
+	m->params.max_tokens = (int32_t)jnum(pa, "max_tokens", -1, INT32_MAX);
 }
 
-/* Rebuild a conversation from one journal file. */
-int
-journal_restore_file(struct conv *c, const char *path, char **cause)
+/* Rebuild a conversation from an open journal, called name. */
+static int
+restore_stream(struct conv *c, FILE *f, const char *name, char **cause)
 {
-	FILE		*f;
 	char		 magic[5], *buf = NULL;
 	uint32_t	 len, crc;
 	json_t		*o;
 	const char	*t;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	if (fread(magic, 1, 5, f) != 5 || memcmp(magic, JOURNAL_MAGIC, 5)) {
-		xasprintf(cause, _("%s: not a yangtuo journal"), path);
-		fclose(f);
+		xasprintf(cause, _("%s: not a yangtuo journal"), name);
 		return -1;
 	}
 	conv_clear(c);
@@ -343,37 +573,94 @@ journal_restore_file(struct conv *c, const char *path, char **cause)
 			break;
 		t = json_string_value(json_object_get(o, "t"));
 		if (t != NULL && strcmp(t, "system") == 0) {
-			const char	*name, *text;
+			const char	*sn, *st;
 
-			name = json_string_value(json_object_get(o, "name"));
-			text = json_string_value(json_object_get(o, "text"));
-			if (text != NULL)
-				conv_set_system(c, name, text);
+			sn = json_string_value(json_object_get(o, "name"));
+			st = json_string_value(json_object_get(o, "text"));
+			if (st != NULL)
+				conv_set_system(c, sn, st);
 		} else if (t != NULL && strcmp(t, "msg") == 0)
 			restore_msg(c, o);
 		json_decref(o);
 	}
 	free(buf);
-	fclose(f);
 	return 0;
 }
 
-/* Rebuild the newest journal's conversation. */
+/* Rebuild a conversation from one journal file. */
 int
-journal_restore(struct conv *c, char **cause)
+journal_restore_file(struct conv *c, const char *path, char **cause)
 {
-	char	*dir, *path;
-	int	 r = 1;
+	FILE	*f;
+	int	 r;
 
+	if ((f = fopen(path, "rb")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = restore_stream(c, f, path, cause);
+	fclose(f);
+	return r;
+}
+
+/* Rebuild a conversation from a journal held in memory (fuzzing). */
+int
+journal_restore_mem(struct conv *c, const void *buf, size_t len,
+    char **cause)
+{
+	FILE	*f;
+	int	 r;
+
+	if (len == 0 || (f = fmemopen((void *)buf, len, "rb")) == NULL) {
+		xasprintf(cause, _("%s: not a yangtuo journal"), "(memory)");
+		return -1;
+	}
+	r = restore_stream(c, f, "(memory)", cause);
+	fclose(f);
+	return r;
+}
+
+/*
+ * Rebuild the newest conversation a crash left, which then becomes the
+ * "last" one (the next --resume brings the one before it); *others gets
+ * how many more crashes left.  Without any, the last clean one.
+ */
+int
+journal_restore(struct conv *c, int *others, char **cause)
+{
+	struct leftover	*v;
+	char		*dir, *path;
+	size_t		 n, i;
+	int		 r = 1, held = -1;
+
+	*others = 0;
 	if ((dir = xdg_dir(XDG_STATE, "journal", 0)) == NULL)
 		return 1;
-	xasprintf(&path, "%s/current", dir);
-	if (access(path, R_OK) != 0) {
-		free(path);
+	v = leftovers(dir, &n);
+	path = NULL;
+	for (i = 0; i < n && path == NULL; i++)
+		if (orphan(dir, v[i].name, &held))	/* still, and ours */
+			xasprintf(&path, "%s/%s", dir, v[i].name);
+	if (path != NULL) {
+		*others = (int)(n - i);
+		if ((r = journal_restore_file(c, path, cause)) == 0) {
+			keep_as_last(dir, path);
+			if (held >= 0) {
+				char	*lk;
+
+				xasprintf(&lk, "%s.lock", path);
+				unlink(lk);
+				free(lk);
+			}
+		}
+		if (held >= 0)
+			close(held);
+	} else {
 		xasprintf(&path, "%s/last", dir);
+		if (access(path, R_OK) == 0)
+			r = journal_restore_file(c, path, cause);
 	}
-	if (access(path, R_OK) == 0)
-		r = journal_restore_file(c, path, cause);
+	leftovers_free(v, n);
 	free(path);
 	free(dir);
 	return r;

@@ -1,8 +1,9 @@
 /*
  * The autosave journal: every finished message is appended to
- * $XDG_STATE_HOME/yangtuo/journal/current and fsynced, so a crash or a
- * kill -9 loses nothing finished.  A clean exit moves it to "last";
- * --resume rebuilds the conversation from whichever is newest.
+ * $XDG_STATE_HOME/yangtuo/journal/current-PID (one per running yangtuo,
+ * flocked through current-PID.lock) and fsynced, so a crash or a kill -9
+ * loses nothing finished.  A clean exit moves its own journal to "last";
+ * --resume rebuilds the newest conversation a crash left, else the last.
  */
 #ifndef YT_FE_JOURNAL_H
 #define YT_FE_JOURNAL_H
@@ -24,16 +25,25 @@ struct journal	*journal_start(const struct conv *, const char *model,
 int		 journal_add(struct journal *, const struct conv_msg *);
 /* The conversation was cleared or replaced: start the file again. */
 int		 journal_reset(struct journal *, const struct conv *);
+/* Append c's messages from *done on (or rewrite a broken journal);
+ * *notice (caller frees) when autosave stops (-1) or works again (1). */
+int		 journal_sync(struct journal *, const struct conv *,
+		    size_t *done, char **notice);
+/* The journal's file. */
+const char	*journal_path(const struct journal *);
 /* Close it; clean = 1 keeps it as the "last" conversation. */
 void		 journal_close(struct journal *, int clean);
-/* Whether a journal was left by a crash (a "current" file exists). */
+/* How many journals crashes left (those of running yangtuo are not). */
 int		 journal_left_over(void);
-/* Rebuild the newest conversation (crash leftover, else the last clean
- * one) into c; 0, 1 if there is none, -1 with *cause.  Damaged tails are
+/* Rebuild the newest conversation a crash left (it then becomes the
+ * last), else the last clean one, into c; *others: how many more crashes
+ * left.  0, 1 if there is none, -1 with *cause.  Damaged tails are
  * skipped: every record up to the first bad one is restored. */
-int		 journal_restore(struct conv *, char **cause);
-/* Restore from a given journal file (tests). */
+int		 journal_restore(struct conv *, int *others, char **cause);
+/* Restore from a given journal file (tests), or from memory (fuzzing). */
 int		 journal_restore_file(struct conv *, const char *path,
+		    char **cause);
+int		 journal_restore_mem(struct conv *, const void *, size_t,
 		    char **cause);
 
 #endif

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "engine/sha256.h"
+#include "conv.h"
+#include "i18n.h"
 #include "session.h"
 #include "xdg.h"
 #include "xmalloc.h"
@@ -120,4 +122,88 @@ modelsum_start(const char *path)
 	}
 	if (pthread_create(&t, NULL, modelsum_main, xstrdup(path)) == 0)
 		pthread_detach(t);
+}
+
+/*
+ * KV snapshots bound to their conversation.  A session names its
+ * snapshot (kv:) and carries kv_sha256, the SHA-256 of the snapshot
+ * file's SHA-256 and the conversation's text; a snapshot is used only if
+ * it lies in our own snapshot folder and the digest matches, so a session
+ * someone sends cannot carry context its text does not show.
+ */
+static void
+kv_put(struct sha256 *s, const char *tag, const char *text)
+{
+	uint64_t	n = text != NULL ? strlen(text) : 0;
+
+	sha256_update(s, tag, strlen(tag) + 1);
+	sha256_update(s, &n, sizeof n);
+	if (n > 0)
+		sha256_update(s, text, (size_t)n);
+}
+
+/* The binding digest of the snapshot at path and c (hex; caller frees),
+ * or NULL if the file cannot be read. */
+char *
+modelsum_kv(const char *path, const struct conv *c)
+{
+	struct sha256	 s;
+	uint8_t		 d[32];
+	char		 hex[65];
+	size_t		 i;
+
+	if (sha256_file(path, d) != 0)
+		return NULL;
+	sha256_init(&s);
+	sha256_update(&s, "yangtuo kv 1", 12);
+	sha256_update(&s, d, sizeof d);
+	kv_put(&s, "system-name", c->system_name);
+	kv_put(&s, "system", c->system_text);
+	for (i = 0; i < c->n; i++)
+		kv_put(&s, conv_role_name(c->msgs[i].role), c->msgs[i].text);
+	sha256_final(&s, d);
+	sha256_hex(d, hex);
+	return xstrdup(hex);
+}
+
+/* Whether c's snapshot may be used: 0, or -1 with *why (caller frees). */
+int
+modelsum_kv_check(const struct conv *c, char **why)
+{
+	char	*dir, *rdir = NULL, *rkv = NULL, *sum = NULL;
+	size_t	 n;
+	int	 r = -1;
+
+	if ((dir = xdg_dir(XDG_CACHE, "kv", 0)) == NULL ||
+	    (rdir = realpath(dir, NULL)) == NULL ||
+	    (rkv = realpath(c->kv_path, NULL)) == NULL) {
+		xasprintf(why, _("%s: no such snapshot"), c->kv_path);
+		goto out;
+	}
+	n = strlen(rdir);
+	if (c->kv_path[0] != '/' || strstr(c->kv_path, "/../") != NULL ||
+	    strncmp(rkv, rdir, n) != 0 || rkv[n] != '/' ||
+	    strchr(rkv + n + 1, '/') != NULL) {
+		xasprintf(why, _("%s is not in the snapshot folder %s"),
+		    c->kv_path, rdir);
+		goto out;
+	}
+	if (c->kv_sha256 == NULL) {
+		xasprintf(why, _("the session has no digest binding it to the "
+		    "snapshot"));
+		goto out;
+	}
+	if ((sum = modelsum_kv(rkv, c)) == NULL ||
+	    strcmp(sum, c->kv_sha256) != 0) {
+		xasprintf(why, _("it does not match the conversation (the text "
+		    "or the snapshot was changed)"));
+		goto out;
+	}
+	r = 0;
+out:
+	free(sum);
+	free(rkv);
+	free(rdir);
+	free(dir);
+	return r;
 }

@@ -15,4 +15,13 @@ char	*modelsum_file(const char *path);
 /* Compute and cache it now; the digest (caller frees) or NULL. */
 char	*modelsum_now(const char *path);
 
+struct conv;
+
+/* The digest binding the KV snapshot at path to c (hex; caller frees), or
+ * NULL if it cannot be read. */
+char	*modelsum_kv(const char *path, const struct conv *c);
+/* Whether c's snapshot (c->kv_path) lies in the snapshot folder and
+ * matches c->kv_sha256: 0, or -1 with *why (caller frees). */
+int	 modelsum_kv_check(const struct conv *c, char **why);
+
 #endif

@@ -1,9 +1,8 @@
 /*
  * Session files.  Written by hand as YAML with double-quoted scalars (so
- * any text round-trips, escapes included) and read back with libyaml's
- * document loader over a size-capped buffer, walking a fixed schema: no
- * recursion into anything the schema does not name, so aliases and deep
- * nesting cannot blow up.
+ * any text round-trips, escapes included) and read back with the config's
+ * hardened libyaml event loop over a size-capped buffer: nesting capped,
+ * aliases refused, numbers range-checked.
  */
 #include "config.h"
 
@@ -22,9 +21,11 @@
 
 #include <yaml.h>
 
+#include "cfg_impl.h"
 #include "conv.h"
 #include "modelsum.h"
 #include "proto.h"
+#include "text.h"
 #include "xdg.h"
 #include "xmalloc.h"
 #include "util.h"
@@ -240,6 +241,11 @@ session_save_file(const struct conv *c, const char *path,
 		sb_add(&b, "kv: ", 4);
 		sb_quoted(&b, c->kv_path);
 		sb_add(&b, "\n", 1);
+		if (c->kv_sha256 != NULL) {
+			sb_add(&b, "kv_sha256: ", 11);
+			sb_quoted(&b, c->kv_sha256);
+			sb_add(&b, "\n", 1);
+		}
 	}
 	sb_add(&b, "messages:\n", 10);
 	if (c->n == 0)
@@ -302,230 +308,404 @@ session_save(const struct conv *c, const char *name, const char *model_path,
 
 /* ---------------------------------------------------------------------- */
 
+/*
+ * Reading: the hardened event loop of cfg_parse.c (never libyaml's
+ * document loader, which has no nesting limit and is quadratic in flow
+ * nesting), with nesting capped, aliases refused (a session we wrote has
+ * none, and refusing them keeps memory bounded by the file size) and
+ * every number range-checked before it is converted.
+ */
 struct sload {
-	yaml_document_t	*doc;
-	const char	*path;
-	char		**cause;
+	struct cfg_parse	 p;
+	struct conv		*c;
+	int			 version;	/* -1 until read */
 };
 
+/* The current scalar as text (not a collection); 0 or -1. */
 static int
-bad(struct sload *s, yaml_node_t *n, const char *fmt, ...)
+s_text(struct cfg_parse *p, const char **v)
 {
-	va_list	 ap;
-	char	*what;
-
-	va_start(ap, fmt);
-	xvasprintf(&what, fmt, ap);
-	va_end(ap);
-	if (n != NULL)
-		xasprintf(s->cause, "%s:%zu:%zu: %s", s->path,
-		    n->start_mark.line + 1, n->start_mark.column + 1, what);
-	else
-		xasprintf(s->cause, "%s: %s", s->path, what);
-	free(what);
-	return -1;
-}
-
-/* The value node of key in a mapping node, or NULL. */
-static yaml_node_t *
-map_get(struct sload *s, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		k = yaml_document_get_node(s->doc, p->key);
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    k->data.scalar.length == strlen(key) &&
-		    memcmp(k->data.scalar.value, key, strlen(key)) == 0)
-			return yaml_document_get_node(s->doc, p->value);
-	}
-	return NULL;
-}
-
-static int
-scalar(struct sload *s, yaml_node_t *n, const char *what, const char **v)
-{
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
-		return bad(s, n, _("'%s' must be a text"), what);
-	if (strlen((const char *)n->data.scalar.value) !=
-	    n->data.scalar.length)
-		return bad(s, n, _("'%s' holds a NUL byte"), what);
-	*v = (const char *)n->data.scalar.value;
+	if (p->type != YAML_SCALAR_EVENT)
+		return cfg_error(p, &p->mark, _("expected a text, not %s"),
+		    cfg_kind(p));
+	*v = p->val;
 	return 0;
 }
 
+/* The current scalar as an integer in [min, max]; 0 or -1. */
 static int
-number(struct sload *s, yaml_node_t *n, const char *what, double lo,
-    double hi, double *v)
+s_int(struct cfg_parse *p, long long min, long long max, long long *v)
 {
-	const char	*t;
-	char		*end;
+	char	range[64];
 
-	if (n == NULL) {
-		*v = 0;
-		return 0;
-	}
-	if (scalar(s, n, what, &t) != 0)
+	snprintf(range, sizeof range, "%lld..%lld", min, max);
+	return cfg_get_int(p, min, max, range, v);
+}
+
+/* The current scalar as a finite number in [lo, hi]; 0 or -1. */
+static int
+s_float(struct cfg_parse *p, double lo, double hi, double *v)
+{
+	if (cfg_get_float(p, v) != 0)
 		return -1;
-	errno = 0;
-	*v = strtod(t, &end);
-	if (errno != 0 || end == t || *end != '\0' || !(*v >= lo && *v <= hi))
-		return bad(s, n, _("'%s' must be a number from %g to %g"),
-		    what, lo, hi);
+	if (!(*v >= lo && *v <= hi))
+		return cfg_error(p, &p->mark, _("%s is out of range (%g to "
+		    "%g)"), p->val, lo, hi);
 	return 0;
 }
 
+/* Enter a mapping's keys: the current node must be a mapping; 0 or -1. */
 static int
-load_stats(struct sload *s, yaml_node_t *m, struct conv_msg *msg)
+s_map(struct cfg_parse *p)
 {
-	yaml_node_t	*st = map_get(s, m, "stats");
-	yaml_node_t	*pa = map_get(s, m, "params");
-	yaml_node_t	*stop = map_get(s, m, "stop");
-	const char	*t;
-	double		 v[8];
-	size_t		 i;
-	static const char *sk[] = { "prompt", "cached", "evaluated",
-	    "generated", "prefill_sec", "decode_sec" };
-	static const char *pk[] = { "temperature", "top_k", "top_p", "min_p",
-	    "repeat_penalty", "repeat_last_n", "seed", "max_tokens" };
+	if (p->type != YAML_MAPPING_START_EVENT)
+		return cfg_error(p, &p->mark, _("expected a mapping, not %s"),
+		    cfg_kind(p));
+	return 0;
+}
 
-	if (st == NULL && pa == NULL && stop == NULL)
+/* Step to the next key of the open mapping: 1 with p->key set, 0 at its
+ * end, -1 on error.  key holds the key's text (the event's storage is
+ * reused by the next step). */
+static int
+s_key(struct cfg_parse *p, char *key, size_t size)
+{
+	if (cfg_next(p) != 0)
+		return -1;
+	if (p->type == YAML_MAPPING_END_EVENT)
 		return 0;
-	msg->has_stats = 1;
-	if (stop != NULL) {
-		if (scalar(s, stop, "stop", &t) != 0)
+	if (p->type != YAML_SCALAR_EVENT)
+		return cfg_error(p, &p->mark, _("expected a key, not %s"),
+		    cfg_kind(p));
+	snprintf(key, size, "%s", p->val);
+	p->key = key;
+	if (cfg_next(p) != 0)
+		return -1;
+	return 1;
+}
+
+static int
+s_stats(struct cfg_parse *p, struct conv_msg *m)
+{
+	static const char	*sk[] = { "prompt", "cached", "evaluated",
+	    "generated" };
+	uint32_t		*sv[] = { &m->stats.prompt, &m->stats.cached,
+	    &m->stats.evaluated, &m->stats.generated };
+	char			 key[32];
+	long long		 l;
+	double			 d;
+	size_t			 i;
+	const char		*saved;
+	int			 r;
+
+	if (s_map(p) != 0)
+		return -1;
+	saved = p->key;
+	while ((r = s_key(p, key, sizeof key)) == 1) {
+		for (i = 0; i < 4; i++)
+			if (strcmp(key, sk[i]) == 0)
+				break;
+		if (i < 4) {
+			if (s_int(p, 0, UINT32_MAX, &l) != 0)
+				return -1;
+			*sv[i] = (uint32_t)l;
+		} else if (strcmp(key, "prefill_sec") == 0 ||
+		    strcmp(key, "decode_sec") == 0) {
+			if (s_float(p, 0, 1e12, &d) != 0)
+				return -1;
+			if (key[0] == 'p')
+				m->stats.prefill_sec = d;
+			else
+				m->stats.decode_sec = d;
+		} else if (cfg_skip(p) != 0)
 			return -1;
-		for (i = 0; i < N_STOP_NAMES; i++)
-			if (strcmp(t, stop_names[i]) == 0)
-				msg->stats.stop = (uint32_t)i;
 	}
-	if (st != NULL) {
-		for (i = 0; i < 6; i++)
-			if (number(s, map_get(s, st, sk[i]), sk[i], 0, 1e12,
-			    &v[i]) != 0)
-				return -1;
-		msg->stats.prompt = (uint32_t)v[0];
-		msg->stats.cached = (uint32_t)v[1];
-		msg->stats.evaluated = (uint32_t)v[2];
-		msg->stats.generated = (uint32_t)v[3];
-		msg->stats.prefill_sec = v[4];
-		msg->stats.decode_sec = v[5];
-	}
-	if (pa != NULL) {
-		for (i = 0; i < 8; i++)
-			if (number(s, map_get(s, pa, pk[i]), pk[i], -1,
-			    1.9e19, &v[i]) != 0)
-				return -1;
-		msg->params.temperature = (float)v[0];
-		msg->params.top_k = (int32_t)v[1];
-		msg->params.top_p = (float)v[2];
-		msg->params.min_p = (float)v[3];
-		msg->params.repeat_penalty = (float)v[4];
-		msg->params.repeat_last_n = (int32_t)v[5];
-		msg->params.seed = (uint64_t)v[6];
-		msg->params.max_tokens = (int32_t)v[7];
-	}
-	return 0;
+	p->key = saved;
+	return r;
 }
 
 static int
-load_flag(struct sload *s, yaml_node_t *m, const char *key, int *out)
+s_params(struct cfg_parse *p, struct conv_msg *m)
 {
-	yaml_node_t	*n = map_get(s, m, key);
-	const char	*t;
+	static const char	*fk[] = { "temperature", "top_p", "min_p",
+	    "repeat_penalty" };
+	float			*fv[] = { &m->params.temperature,
+	    &m->params.top_p, &m->params.min_p, &m->params.repeat_penalty };
+	static const char	*ik[] = { "top_k", "repeat_last_n",
+	    "max_tokens" };
+	int32_t			*iv[] = { &m->params.top_k,
+	    &m->params.repeat_last_n, &m->params.max_tokens };
+	char			 key[32];
+	long long		 l;
+	uint64_t		 u;
+	double			 d;
+	size_t			 i, j;
+	const char		*saved;
+	int			 r, neg;
 
-	if (n == NULL)
-		return 0;
-	if (scalar(s, n, key, &t) != 0)
+	if (s_map(p) != 0)
 		return -1;
-	if (strcmp(t, "true") == 0)
+	saved = p->key;
+	while ((r = s_key(p, key, sizeof key)) == 1) {
+		for (i = 0; i < 4 && strcmp(key, fk[i]) != 0; i++)
+			;
+		for (j = 0; j < 3 && strcmp(key, ik[j]) != 0; j++)
+			;
+		if (i < 4) {
+			if (s_float(p, -1, 1e9, &d) != 0)
+				return -1;
+			*fv[i] = (float)d;
+		} else if (j < 3) {
+			if (s_int(p, -1, INT32_MAX, &l) != 0)
+				return -1;
+			*iv[j] = (int32_t)l;
+		} else if (strcmp(key, "seed") == 0) {
+			if (cfg_numeric(p, _("an integer")) != 0)
+				return -1;
+			if ((r = cfg_parse_u64(p->val, &neg, &u)) < 0)
+				return cfg_not_integer(p);
+			if (r > 0 || neg)
+				return cfg_error(p, &p->mark, _("%s out of "
+				    "range: %s"), p->val, "0..2^64-1");
+			m->params.seed = u;
+		} else if (cfg_skip(p) != 0)
+			return -1;
+	}
+	p->key = saved;
+	return r;
+}
+
+/* true or false into *out; 0 or -1. */
+static int
+s_flag(struct cfg_parse *p, int *out)
+{
+	if (p->type == YAML_SCALAR_EVENT && strcmp(p->val, "true") == 0)
 		*out = 1;
-	else if (strcmp(t, "false") == 0)
+	else if (p->type == YAML_SCALAR_EVENT && strcmp(p->val, "false") == 0)
 		*out = 0;
 	else
-		return bad(s, n, _("'%s' must be true or false"), key);
+		return cfg_error(p, &p->mark, _("must be true or false"));
 	return 0;
 }
 
+/* One message (a mapping) appended to c; 0 or -1. */
 static int
-load_message(struct sload *s, struct conv *c, yaml_node_t *m)
+s_message(struct sload *s)
 {
-	const char	*role, *text;
-	struct conv_msg	*msg;
-	double		 t;
+	struct cfg_parse	*p = &s->p;
+	struct conv_msg		 m, *added;
+	yaml_mark_t		 at = p->mark, role_at = p->mark;
+	const char		*t = NULL;
+	char			 key[32], *text = NULL, *role = NULL, *q;
+	long long		 l;
+	size_t			 i;
+	int			 r, ri;
+
+	if (p->type != YAML_MAPPING_START_EVENT)
+		return cfg_error(p, &p->mark, _("a message must be a "
+		    "mapping"));
+	memset(&m, 0, sizeof m);
+	while ((r = s_key(p, key, sizeof key)) == 1) {
+		if (strcmp(key, "role") == 0 || strcmp(key, "text") == 0) {
+			if (s_text(p, &t) != 0)
+				break;
+			if (key[0] == 'r') {
+				free(role);
+				role = xstrdup(t);
+				role_at = p->mark;
+			} else {
+				free(text);
+				text = xstrndup(t, p->vlen);
+			}
+		} else if (strcmp(key, "time") == 0) {
+			if (s_int(p, 0, 100000000000LL, &l) != 0)
+				break;
+			m.time = (time_t)l;
+		} else if (strcmp(key, "cut") == 0) {
+			if (s_flag(p, &m.cut) != 0)
+				break;
+		} else if (strcmp(key, "dropped") == 0) {
+			if (s_flag(p, &m.dropped) != 0)
+				break;
+		} else if (strcmp(key, "stop") == 0) {
+			m.has_stats = 1;
+			if (s_text(p, &t) != 0)
+				break;
+			for (i = 0; i < N_STOP_NAMES; i++)
+				if (strcmp(t, stop_names[i]) == 0)
+					m.stats.stop = (uint32_t)i;
+		} else if (strcmp(key, "stats") == 0) {
+			m.has_stats = 1;
+			if (s_stats(p, &m) != 0)
+				break;
+		} else if (strcmp(key, "params") == 0) {
+			m.has_stats = 1;
+			if (s_params(p, &m) != 0)
+				break;
+		} else if (cfg_skip(p) != 0)
+			break;
+	}
+	p->key = NULL;
+	if (r == 0 && (role == NULL || text == NULL))
+		r = cfg_error(p, &at, _("a message needs a role and a text"));
+	else if (r == 0 && ((ri = conv_role_by_name(role)) < 0 ||
+	    ri == CONV_SYSTEM)) {
+		q = cfg_quote(role, strlen(role));
+		r = cfg_error(p, &role_at, _("unknown role '%s'"), q);
+		free(q);
+	} else if (r == 0) {
+		added = conv_add(s->c, ri, text, strlen(text));
+		added->time = m.time;
+		added->cut = m.cut;
+		added->dropped = m.dropped;
+		added->has_stats = m.has_stats;
+		added->stats = m.stats;
+		added->params = m.params;
+	}
+	free(role);
+	free(text);
+	return r == 0 ? 0 : -1;
+}
+
+static int
+s_messages(struct sload *s)
+{
+	struct cfg_parse	*p = &s->p;
+
+	if (p->type != YAML_SEQUENCE_START_EVENT)
+		return cfg_error(p, &p->mark, _("'messages' must be a list"));
+	for (;;) {
+		if (cfg_next(p) != 0)
+			return -1;
+		if (p->type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (s_message(s) != 0)
+			return -1;
+	}
+}
+
+static int
+s_system(struct sload *s)
+{
+	struct cfg_parse	*p = &s->p;
+	const char		*t = NULL;
+	char			 key[32], *name = NULL, *text = NULL;
+	int			 r;
+
+	if (s_map(p) != 0)
+		return -1;
+	while ((r = s_key(p, key, sizeof key)) == 1) {
+		if (strcmp(key, "name") == 0 || strcmp(key, "text") == 0) {
+			if (s_text(p, &t) != 0) {
+				r = -1;
+				break;
+			}
+			if (key[0] == 'n') {
+				free(name);
+				name = xstrdup(t);
+			} else {
+				free(text);
+				text = xstrdup(t);
+			}
+		} else if (cfg_skip(p) != 0) {
+			r = -1;
+			break;
+		}
+	}
+	if (r == 0 && text == NULL)
+		r = cfg_error(p, &p->mark, _("the system prompt has no text"));
+	if (r == 0)
+		conv_set_system(s->c, name != NULL && *name != '\0' ? name :
+		    NULL, text);
+	free(name);
+	free(text);
+	return r;
+}
+
+/* A top-level key (the current event) and its value. */
+static int
+s_top_key(struct cfg_parse *p, void *arg)
+{
+	struct sload	*s = arg;
+	char		 key[32];
+	const char	*t = NULL;
+	long long	 v;
 	int		 r;
 
-	if (m == NULL || m->type != YAML_MAPPING_NODE)
-		return bad(s, m, _("a message must be a mapping"));
-	if (scalar(s, map_get(s, m, "role"), "role", &role) != 0 ||
-	    scalar(s, map_get(s, m, "text"), "text", &text) != 0 ||
-	    number(s, map_get(s, m, "time"), "time", 0, 1e11, &t) != 0)
+	snprintf(key, sizeof key, "%s", p->val);
+	p->key = key;
+	if (cfg_next(p) != 0)
 		return -1;
-	if ((r = conv_role_by_name(role)) < 0 || r == CONV_SYSTEM)
-		return bad(s, map_get(s, m, "role"), _("unknown role '%.20s'"),
-		    role);
-	msg = conv_add(c, r, text, strlen(text));
-	msg->time = (time_t)t;
-	if (load_flag(s, m, "cut", &msg->cut) != 0 ||
-	    load_flag(s, m, "dropped", &msg->dropped) != 0)
-		return -1;
-	return load_stats(s, m, msg);
+	if (strcmp(key, "yangtuo_session") == 0) {
+		if (s_int(p, 0, 1000000000, &v) != 0)
+			return -1;
+		if (v != SESSION_VERSION)
+			return cfg_error(p, &p->mark, _("session format %lld "
+			    "is not supported (this yangtuo reads %d)"), v,
+			    SESSION_VERSION);
+		s->version = (int)v;
+		r = 0;
+	} else if (s->version < 0)
+		return cfg_error(p, &p->mark, _("not a yangtuo session"));
+	else if (strcmp(key, "system") == 0)
+		r = s_system(s);
+	else if (strcmp(key, "messages") == 0)
+		r = s_messages(s);
+	else if (strcmp(key, "kv") == 0 || strcmp(key, "kv_sha256") == 0) {
+		if ((r = s_text(p, &t)) == 0) {
+			char	**dst = key[2] == '\0' ? &s->c->kv_path :
+			    &s->c->kv_sha256;
+
+			free(*dst);
+			*dst = xstrdup(t);
+		}
+	} else
+		r = cfg_skip(p);
+	p->key = NULL;
+	return r;
 }
 
+/*
+ * Parse len bytes of buf (named path in messages) into c.  partial: buf
+ * is only the start of the file, and what was read before it ends (or
+ * before an error) is kept.
+ */
 static int
-load_doc(struct sload *s, struct conv *c)
+session_parse(struct conv *c, const char *path, const char *buf, size_t len,
+    int partial, char **cause)
 {
-	yaml_node_t		*root, *ver, *sys, *msgs;
-	yaml_node_item_t	*it;
-	const char		*name = NULL, *text = NULL;
-	double			 v;
+	struct sload	 s;
+	int		 r;
 
-	root = yaml_document_get_root_node(s->doc);
-	if (root == NULL || root->type != YAML_MAPPING_NODE)
-		return bad(s, root, _("not a yangtuo session"));
-	if ((ver = map_get(s, root, "yangtuo_session")) == NULL)
-		return bad(s, root, _("not a yangtuo session"));
-	if (number(s, ver, "yangtuo_session", 0, 1e9, &v) != 0)
-		return -1;
-	if (v != SESSION_VERSION)
-		return bad(s, ver, _("session format %g is not supported "
-		    "(this yangtuo reads %d)"), v, SESSION_VERSION);
-	if ((sys = map_get(s, root, "system")) != NULL) {
-		if (scalar(s, map_get(s, sys, "name"), "name", &name) != 0 ||
-		    scalar(s, map_get(s, sys, "text"), "text", &text) != 0)
-			return -1;
-		conv_set_system(c, *name != '\0' ? name : NULL, text);
+	memset(&s, 0, sizeof s);
+	s.c = c;
+	s.version = -1;
+	cfg_parse_init(&s.p, path, N_("session"), buf, len, NULL, NULL);
+	s.p.max_size = SESSION_MAX_SIZE;
+	s.p.max_aliases = 0;
+	r = cfg_parse_map(&s.p, s_top_key, &s);
+	if (r == 0 && s.version < 0) {
+		xasprintf(&s.p.cause, _("%s: not a yangtuo session"), path);
+		r = -1;
 	}
-	if (map_get(s, root, "kv") != NULL) {
-		const char	*kv;
-
-		if (scalar(s, map_get(s, root, "kv"), "kv", &kv) != 0)
-			return -1;
-		free(c->kv_path);
-		c->kv_path = xstrdup(kv);
+	if (r != 0 && partial && s.version >= 0)
+		r = 0;
+	if (r != 0) {
+		*cause = s.p.cause;
+		s.p.cause = NULL;
 	}
-	msgs = map_get(s, root, "messages");
-	if (msgs == NULL || msgs->type != YAML_SEQUENCE_NODE)
-		return bad(s, msgs != NULL ? msgs : root,
-		    _("'messages' must be a list"));
-	for (it = msgs->data.sequence.items.start;
-	    it < msgs->data.sequence.items.top; it++)
-		if (load_message(s, c, yaml_document_get_node(s->doc, *it)) !=
-		    0)
-			return -1;
-	return 0;
+	free(s.p.cause);
+	cfg_parse_fini(&s.p);
+	return r;
 }
 
 static char *
-read_capped(const char *path, size_t *len, char **cause)
+read_capped(const char *path, size_t max, size_t *len, int *partial,
+    char **cause)
 {
 	struct stat	 st;
 	char		*buf;
-	size_t		 got = 0;
+	size_t		 got = 0, want;
 	ssize_t		 n;
 	int		 fd;
 
@@ -545,9 +725,13 @@ read_capped(const char *path, size_t *len, char **cause)
 		close(fd);
 		return NULL;
 	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		if ((n = read(fd, buf + got, (size_t)st.st_size - got)) < 0) {
+	want = (size_t)st.st_size;
+	*partial = want > max;
+	if (want > max)
+		want = max;
+	buf = xmalloc(want + 1);
+	while (got < want) {
+		if ((n = read(fd, buf + got, want - got)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -562,48 +746,70 @@ read_capped(const char *path, size_t *len, char **cause)
 	return buf;
 }
 
+/* Read up to max bytes of path and parse them into c (*more: the file
+ * goes on); on error c is left empty. */
+static int
+load_upto(struct conv *c, const char *path, size_t max, int *more,
+    char **cause)
+{
+	char	*buf;
+	size_t	 len, k;
+	int	 r;
+
+	if ((buf = read_capped(path, max, &len, more, cause)) == NULL)
+		return -1;
+	if (*more) {
+		/* Do not end inside a UTF-8 character. */
+		for (k = 0; k < 3 && len > 0 &&
+		    ((unsigned char)buf[len - 1] & 0xC0) == 0x80; k++)
+			len--;
+		if (len > 0 && (unsigned char)buf[len - 1] >= 0xC0)
+			len--;
+	}
+	r = session_parse(c, path, buf, len, *more, cause);
+	if (r != 0) {
+		conv_clear(c);
+		conv_set_system(c, NULL, NULL);
+	}
+	free(buf);
+	return r;
+}
+
 /* Load a session file into c (which should be empty); on error c is
  * left empty and the file untouched. */
 int
 session_load_file(struct conv *c, const char *path, char **cause)
 {
-	yaml_parser_t	 parser;
-	yaml_document_t	 doc;
-	struct sload	 s;
-	char		*buf;
-	size_t		 len;
-	int		 r;
+	int	more;
 
-	if ((buf = read_capped(path, &len, cause)) == NULL)
-		return -1;
-	if (memchr(buf, '\0', len) != NULL) {
-		xasprintf(cause, _("%s: the file holds NUL bytes"), path);
-		free(buf);
-		return -1;
-	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		xasprintf(cause, "%s:%zu:%zu: %s", path,
-		    parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1, parser.problem != NULL ?
-		    parser.problem : _("YAML error"));
-		yaml_parser_delete(&parser);
-		free(buf);
-		return -1;
-	}
-	s.doc = &doc;
-	s.path = path;
-	s.cause = cause;
-	r = load_doc(&s, c);
-	if (r != 0) {
+	return load_upto(c, path, SESSION_MAX_SIZE, &more, cause);
+}
+
+/* Parse a session held in memory (fuzzing, tests); like
+ * session_load_file. */
+int
+session_load_buf(struct conv *c, const char *name, const char *buf,
+    size_t len, char **cause)
+{
+	int	r;
+
+	if ((r = session_parse(c, name, buf, len, 0, cause)) != 0) {
 		conv_clear(c);
 		conv_set_system(c, NULL, NULL);
 	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	free(buf);
 	return r;
+}
+
+/*
+ * What a picker shows of a session, cheaply: only the first
+ * SESSION_PEEK_SIZE bytes are read and parsed (linear time, depth and
+ * aliases capped), so a large or hostile file cannot stall a listing.
+ * *more is set when the file goes on past what was read.
+ */
+int
+session_peek_file(struct conv *c, const char *path, int *more, char **cause)
+{
+	return load_upto(c, path, SESSION_PEEK_SIZE, more, cause);
 }
 
 /* Load the session saved under name. */
@@ -626,18 +832,27 @@ session_export_md(const struct conv *c, const char *path, const char *model,
     char **cause)
 {
 	struct sbuf	 b = { NULL, 0, 0 };
-	char		 when[64];
+	char		 when[64], *t1, *t2;
 	struct tm	 tm;
-	size_t		 i;
+	size_t		 i, n;
 	int		 r;
 
+	/* Every text is sanitized: the file is meant to be read by people,
+	 * in terminals too. */
 	sb_printf(&b, "# %s\n\n", _("Conversation"));
-	if (model != NULL)
-		sb_printf(&b, "- %s: `%s`\n", _("Model"), model);
-	if (c->system_text != NULL)
-		sb_printf(&b, "- %s (%s): %s\n", _("System prompt"),
-		    c->system_name != NULL ? c->system_name : "-",
-		    c->system_text);
+	if (model != NULL) {
+		t1 = text_line(model);
+		sb_printf(&b, "- %s: `%s`\n", _("Model"), t1);
+		free(t1);
+	}
+	if (c->system_text != NULL) {
+		t1 = text_line(c->system_name);
+		t2 = text_sanitize(c->system_text, strlen(c->system_text),
+		    NULL);
+		sb_printf(&b, "- %s (%s): %s\n", _("System prompt"), t1, t2);
+		free(t1);
+		free(t2);
+	}
 	sb_add(&b, "\n", 1);
 	for (i = 0; i < c->n; i++) {
 		const struct conv_msg	*m = &c->msgs[i];
@@ -647,7 +862,9 @@ session_export_md(const struct conv *c, const char *path, const char *model,
 		sb_printf(&b, "## %s \xc2\xb7 %s%s\n\n", m->role ==
 		    CONV_USER ? _("User") : _("Assistant"), when, m->cut ?
 		    _(" (cut)") : "");
-		sb_add(&b, m->text, m->len);
+		t1 = text_sanitize(m->text, m->len, &n);
+		sb_add(&b, t1, n);
+		free(t1);
 		sb_add(&b, "\n\n", 2);
 		if (m->has_stats)
 			sb_printf(&b, "> %u %s, %.1f t/s; %s %.2f, top-k %d, "

@@ -13,6 +13,7 @@ struct conv;
 
 #define SESSION_VERSION		1
 #define SESSION_MAX_SIZE	(64u << 20)
+#define SESSION_PEEK_SIZE	(64u << 10)	/* bytes a listing reads */
 
 /* Whether name is usable as a session name (no '/', not "." or "..",
  * printable, at most 100 bytes). */
@@ -25,6 +26,13 @@ int	session_load(struct conv *, const char *name, char **cause);
 int	session_save_file(const struct conv *, const char *path,
 	    const char *model_path, char **cause);
 int	session_load_file(struct conv *, const char *path, char **cause);
+/* A session held in memory, called name in messages. */
+int	session_load_buf(struct conv *, const char *name, const char *buf,
+	    size_t len, char **cause);
+/* The start of a session file (its first SESSION_PEEK_SIZE bytes) for a
+ * listing; *more says the file goes on. */
+int	session_peek_file(struct conv *, const char *path, int *more,
+	    char **cause);
 /* Write the conversation as Markdown (roles as headings, times, reply
  * statistics) to path atomically. */
 int	session_export_md(const struct conv *, const char *path,

@@ -19,6 +19,7 @@
 #include "conv.h"
 #include "fe.h"
 #include "session.h"
+#include "text.h"
 #include "xmalloc.h"
 #include "i18n.h"
 
@@ -253,23 +254,29 @@ slashcmd_stats(const struct client *cl, const struct conv *cv,
     const struct proto_params *params)
 {
 	const struct conv_msg	*m = NULL;
-	char			*s, *t;
+	char			*s, *t, *name, *sys;
 	size_t			 i;
 
+	/* The model's and the prompt's names come from files. */
+	name = text_line(cl->model.name);
+	sys = text_line(cv->system_name);
 	xasprintf(&s, _("model: %s (%s template, context %u, %u threads, "
-	    "%s)\n"), cl->model.name, cl->model.template_name,
+	    "%s)\n"), name, cl->model.template_name,
 	    cl->model.n_ctx, cl->model.threads, cl->model.simd);
 	for (i = 0; i < cl->model.n_lora; i++) {
 		const struct proto_lora	*a = &cl->model.lora[i];
+		char			*ap = text_line(a->path);
 
 		xasprintf(&t, cl->model.lora_merged ? _("LoRA adapter: %s "
 		    "(scale %g, rank %u, %u tensors, merged)\n") :
 		    _("LoRA adapter: %s (scale %g, rank %u, %u tensors)\n"),
-		    a->path, a->scale, a->rank, a->n_tensors);
+		    ap, a->scale, a->rank, a->n_tensors);
+		free(ap);
 		append(&s, t);
 	}
-	xasprintf(&t, _("system prompt: %s\n"), cv->system_name != NULL ?
-	    cv->system_name : "-");
+	xasprintf(&t, _("system prompt: %s\n"), sys);
+	free(name);
+	free(sys);
 	append(&s, t);
 	append(&s, fe_params_text(params));
 	append(&s, xstrdup("\n"));

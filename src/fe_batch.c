@@ -113,15 +113,19 @@ previous(const char *path, char **lines, size_t n, size_t *done)
 static int
 save(const char *path, json_t *a)
 {
-	char	*s, *cause = NULL;
+	char	*js, *s, *cause = NULL;
 	int	 r;
 
-	s = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (s == NULL)
+	js = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (js == NULL)
 		return -1;
+	/* C1, DEL, bidi, tag and zero-width characters escaped too, so
+	 * no viewer of the file is driven by the model's output. */
+	s = text_json(js);
+	free(js);
 	r = file_write_atomic(path, s, strlen(s), &cause);
 	if (r != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 	}
 	free(s);
@@ -198,7 +202,7 @@ answer(struct fe *fe, struct client *cl, const char *text)
 				    0.0);
 		} else if (ev.type == PROTO_EV_ERROR) {
 			msg = client_error_text(ev.code, ev.text);
-			fprintf(stderr, "yangtuo: %s\n", msg);
+			text_say(stderr, "yangtuo: %s\n", msg);
 			free(msg);
 			free(out);
 			out = xstrdup("");

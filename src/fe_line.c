@@ -182,7 +182,7 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 			return result;
 		case PROTO_EV_ERROR:
 			msg = client_error_text(ev.code, ev.text);
-			fprintf(stderr, "yangtuo: %s\n", msg);
+			text_say(stderr, "yangtuo: %s\n", msg);
 			free(msg);
 			client_ev_free(&ev);
 			return -1;
@@ -289,6 +289,7 @@ struct plain {
 	int		 block;		/* inside a """ block */
 	char		*hist;		/* history file */
 	struct journal	*journal;	/* autosave */
+	size_t		 journaled;	/* messages in it; > n: rewrite */
 	char		*line;		/* a line readline handed over */
 	int		 have_line;
 	int		 eof;
@@ -299,12 +300,18 @@ static struct plain	*plain_cur;
 static char *
 prompt_text(struct plain *pl)
 {
-	static char	buf[128];
+	static char	 buf[256];
+	char		*cut, *safe;
 
 	if (pl->pending != NULL)
 		return (char *)"... ";
-	snprintf(buf, sizeof buf, "[%.40s] > ", pl->cv.system_name != NULL ?
-	    pl->cv.system_name : "-");
+	/* The name may come from a session or the journal. */
+	cut = xstrndup(pl->cv.system_name != NULL ? pl->cv.system_name : "-",
+	    40);
+	safe = text_line(cut);
+	snprintf(buf, sizeof buf, "[%s] > ", safe);
+	free(safe);
+	free(cut);
 	return buf;
 }
 
@@ -337,6 +344,22 @@ cmd_quit(struct plain *pl, char *arg)
 	pl->quit = 1;
 }
 
+/* Bring the journal up to the conversation (reset: write it again);
+ * say when autosave stops or works again. */
+static void
+autosave(struct plain *pl, int reset)
+{
+	char	*notice;
+
+	if (reset)
+		pl->journaled = SIZE_MAX;
+	journal_sync(pl->journal, &pl->cv, &pl->journaled, &notice);
+	if (notice != NULL) {
+		text_say(stderr, "yangtuo: %s\n", notice);
+		free(notice);
+	}
+}
+
 static int
 do_send(struct plain *pl)
 {
@@ -350,8 +373,7 @@ do_send(struct plain *pl)
 		fputc('\n', stdout);
 	if (r >= 0 && pl->cv.n >= 2) {
 		/* The question and its answer, durable before we go on. */
-		journal_add(pl->journal, &pl->cv.msgs[pl->cv.n - 2]);
-		journal_add(pl->journal, &pl->cv.msgs[pl->cv.n - 1]);
+		autosave(pl, 0);
 	}
 	if (r < 0 && conv_last(&pl->cv) != NULL &&
 	    conv_last(&pl->cv)->role == CONV_USER) {
@@ -371,21 +393,27 @@ cmd_system(struct plain *pl, char *arg)
 	size_t			 i;
 
 	if (arg == NULL || *arg == '\0') {
-		for (i = 0; i < c->n_prompts; i++)
-			printf("%s %s: %.60s%s\n",
-			    pl->cv.system_name != NULL && strcmp(
-			    pl->cv.system_name, c->prompts[i].name) == 0 ?
-			    "*" : " ", c->prompts[i].name, c->prompts[i].text,
+		for (i = 0; i < c->n_prompts; i++) {
+			char	*name = text_line(c->prompts[i].name);
+			char	*text = text_line_n(c->prompts[i].text,
+			    strnlen(c->prompts[i].text, 60));
+
+			printf("%s %s: %s%s\n", pl->cv.system_name != NULL &&
+			    strcmp(pl->cv.system_name, c->prompts[i].name) ==
+			    0 ? "*" : " ", name, text,
 			    strlen(c->prompts[i].text) > 60 ? "..." : "");
+			free(name);
+			free(text);
+		}
 		return;
 	}
 	if ((p = cfg_prompt(c, arg)) == NULL) {
-		printf(_("no system prompt named '%s' (/system lists them)\n"),
-		    arg);
+		text_say(stdout, _("no system prompt named '%s' (/system lists "
+		    "them)\n"), arg);
 		return;
 	}
 	conv_set_system(&pl->cv, p->name, p->text);
-	printf(_("system prompt: %s\n"), p->name);
+	text_say(stdout, _("system prompt: %s\n"), p->name);
 }
 
 static void
@@ -393,7 +421,7 @@ cmd_stats(struct plain *pl, char *arg)
 {
 	char	*s = slashcmd_stats(&pl->cl, &pl->cv, &pl->fe->params);
 
-	fputs(s, stdout);
+	text_say(stdout, "%s", s);
 	free(s);
 }
 
@@ -404,7 +432,7 @@ cmd_set(struct plain *pl, char *arg)
 
 	if (slashcmd_set(&pl->fe->params, arg, &reply) == 0)
 		client_params(&pl->cl, &pl->fe->params);
-	printf("%s\n", reply);
+	text_say(stdout, "%s\n", reply);
 	free(reply);
 }
 
@@ -438,7 +466,7 @@ cmd_load(struct plain *pl, char *name)
 	}
 	conv_init(&cv);
 	if (fe_session_load(&pl->cl, &cv, name, &notice, &cause) != 0) {
-		printf(_("not loaded: %s\n"), cause);
+		text_say(stdout, _("not loaded: %s\n"), cause);
 		free(cause);
 		conv_free(&cv);
 		return;
@@ -455,9 +483,9 @@ cmd_load(struct plain *pl, char *name)
 	}
 	printf(_("loaded '%s' (%zu messages)\n"), name, pl->cv.n);
 	if (notice != NULL)
-		printf("%s\n", notice);
+		text_say(stdout, "%s\n", notice);
 	free(notice);
-	journal_reset(pl->journal, &pl->cv);
+	autosave(pl, 1);
 }
 
 static void
@@ -466,7 +494,7 @@ cmd_export(struct plain *pl, char *arg)
 	char	*reply;
 
 	slashcmd_export(&pl->cv, arg, pl->cl.model.path, &reply);
-	printf("%s\n", reply);
+	text_say(stdout, "%s\n", reply);
 	free(reply);
 }
 
@@ -474,7 +502,7 @@ static void
 cmd_clear(struct plain *pl, char *arg)
 {
 	conv_clear(&pl->cv);
-	journal_reset(pl->journal, &pl->cv);
+	autosave(pl, 1);
 	printf(_("conversation cleared\n"));
 }
 
@@ -696,8 +724,8 @@ fe_plain(struct fe *fe)
 		if ((pl.hist = xdg_state_file("history")) != NULL)
 			read_history(pl.hist);
 		stifle_history(1000);
-		printf(_("yangtuo %s: %s (%s template, context %u). /help for "
-		    "help.\n"), PACKAGE_VERSION, pl.cl.model.name,
+		text_say(stdout, _("yangtuo %s: %s (%s template, context %u). "
+		    "/help for help.\n"), PACKAGE_VERSION, pl.cl.model.name,
 		    pl.cl.model.template_name, pl.cl.model.n_ctx);
 		if (journal_left_over() && !fe->resume)
 			printf(_("The last conversation did not end cleanly: "
@@ -713,9 +741,10 @@ fe_plain(struct fe *fe)
 
 		if ((pl.journal = journal_start(&pl.cv, fe->load.path,
 		    &cause)) == NULL) {
-			fprintf(stderr, _("yangtuo: no autosave: %s\n"), cause);
+			text_say(stderr, _("yangtuo: no autosave: %s\n"), cause);
 			free(cause);
 		}
+		pl.journaled = pl.cv.n;
 	}
 	if (fe->first != NULL && *fe->first != '\0') {
 		conv_add(&pl.cv, CONV_USER, fe->first, strlen(fe->first));

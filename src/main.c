@@ -31,6 +31,7 @@
 #include "i18n.h"
 #include "llamacli.h"
 #include "modelfile.h"
+#include "text.h"
 
 #define DEMO_MODEL	"stories260K.gguf"
 #define SHORTOPTS	"hVm:p:n:c:t:vf:ir:e"
@@ -347,7 +348,7 @@ load_config(struct cfg *cfg, const char *path)
 			free(def);
 			return 0;
 		}
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 		free(def);
 		return -1;
@@ -362,7 +363,7 @@ set_opt(struct fe *fe, const char *name, const char *value)
 	char	*cause = NULL;
 
 	if (fe_set_param(&fe->params, name, value, &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		fprintf(stderr, _("Try 'yangtuo --help' for more "
 		    "information.\n"));
 		free(cause);
@@ -1032,8 +1033,11 @@ main(int argc, char **argv)
 	engine_init();
 	if (argc > 1 && argv[1][0] != '-')
 		for (sc = subcmds; sc->name != NULL; sc++)
-			if (strcmp(argv[1], sc->name) == 0)
+			if (strcmp(argv[1], sc->name) == 0) {
+				fe_guard_start(0);
 				return sc->fn(argc - 1, argv + 1);
+			}
+	fe_guard_start(1);
 
 	/* The config file first: it may be named on the command line, also
 	 * as the last argument (--config=FILE). */

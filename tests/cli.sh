@@ -110,5 +110,28 @@ grep -q "not a model" "$tmp/err"; t $? "and says so: $(head -1 "$tmp/err")"
 t $? "quantize into a missing folder exits 1"
 grep -q "folder $tmp/none" "$tmp/err"; t $? "and names the folder: $(head -1 "$tmp/err")"
 ! ls "$tmp" | grep -q '^u\.gguf'; t $? "no partial output file is left behind"
+
+# The model file truncated while the chat runs (issue 17 item 4): the
+# next read of a lost page is SIGBUS; yangtuo must say so and exit 74,
+# not die of the signal.  Loaded (the journal exists), truncated, then
+# asked.  The wait is a hang guard, not a time limit on the result.
+cp "$td/models/stories260K.gguf" "$tmp/trunc-live.gguf"
+rm -f "$tmp/fifo"; mkfifo "$tmp/fifo"
+XDG_STATE_HOME=$tmp/st HOME=$tmp "$bin" --plain -m "$tmp/trunc-live.gguf" \
+    -n 20 <"$tmp/fifo" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+exec 3>"$tmp/fifo"
+i=0
+while ! ls "$tmp"/st/yangtuo/journal/current-* >/dev/null 2>&1 &&
+    kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
+	sleep 0.1; i=$((i+1))
+done
+truncate -s 4096 "$tmp/trunc-live.gguf"
+echo "Once upon a time" >&3
+exec 3>&-
+wait $pid; r=$?
+[ $r = 74 ]; t $? "a model truncated while in use: exit 74, not SIGBUS (status $r)"
+grep -q "truncated or changed on disk" "$tmp/err"
+t $? "and says so: $(grep -m1 truncated "$tmp/err")"
 echo "1..$n"
 exit $fail

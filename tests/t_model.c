@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/forward.h"
+#include "engine/gguf.h"
 #include "engine/gguf_write.h"
 #include "engine/kvsnap.h"
 #include "engine/model.h"
@@ -35,6 +37,7 @@ struct variant {
 	const char	*drop;		/* tensor to leave out */
 	const char	*reshape;	/* tensor written with a wrong shape */
 	int		 no_arch;
+	uint32_t	 align;		/* general.alignment, or 0 */
 };
 
 static float	weights[NV * E * 4];
@@ -75,6 +78,10 @@ build(const char *path, const struct variant *v, char **cause)
 
 	if (!v->no_arch)
 		gguf_w_str(w, "general.architecture", "llama");
+	if (v->align != 0) {
+		gguf_w_set_alignment(w, v->align);
+		gguf_w_str(w, "general.name", "odd");	/* header length */
+	}
 	for (i = 0; i < (int)(sizeof hp / sizeof hp[0]); i++)
 		gguf_w_u32(w, hp[i].k, want(v, hp[i].k) ? hp[i].v : v->value);
 	gguf_w_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
@@ -226,6 +233,59 @@ test_snapshots(struct model *m, struct fwd *f, int32_t *toks, const char *dir)
 	fwd_free(g);
 }
 
+/* Issue 17 item 5: general.alignment = 1 is valid, and leaves tensors at
+ * odd addresses; the model's weights must still be aligned for the
+ * kernels (a misaligned float load is undefined, UBSan aborts) and give
+ * the same logits. */
+static void
+test_align1(const char *dir, const float *want_logits)
+{
+	struct variant	 v = { .align = 1 };
+	struct gguf	*g;
+	struct model	*m;
+	struct fwd	*f;
+	char		 path[256], *cause = NULL;
+	int32_t		 toks[5] = { 1, 7, 9, 30, 2 };
+	float		 logits[NV];
+	uint64_t	 i, odd = 0;
+	uint32_t	 il;
+	int		 aligned = 1;
+
+	snprintf(path, sizeof path, "%s/a1.gguf", dir);
+	ok(build(path, &v, &cause) == 0, "write the model with alignment 1");
+	if ((g = gguf_open(path, &cause)) != NULL) {
+		for (i = 0; i < g->n_tensors; i++)
+			odd += (uintptr_t)g->tensors[i].data % 4 != 0;
+		gguf_close(g);
+	}
+	ok(odd > 0, "%llu of its tensors lie at addresses that are not a "
+	    "multiple of 4", (unsigned long long)odd);
+	m = model_load(path, &cause);
+	ok(m != NULL, "it loads: %s", m != NULL ? "ok" : cause);
+	if (m == NULL)
+		goto out;
+#define AL(t) ((uintptr_t)(t).data % 32 == 0)
+	aligned = AL(m->tok_embd) && AL(m->output);
+	for (il = 0; il < m->hp.n_layer; il++) {
+		struct layer	*l = &m->layers[il];
+
+		aligned = aligned && AL(l->wq) && AL(l->wk) && AL(l->wv) &&
+		    AL(l->wo) && AL(l->w_gate) && AL(l->w_up) &&
+		    AL(l->w_down);
+	}
+#undef AL
+	ok(aligned, "every weight the kernels read is 32-byte aligned");
+	f = fwd_new(m, 16, 2, 0, &cause);
+	ok(f != NULL && fwd_eval(f, toks, 5, 0, logits, 0) == FWD_OK &&
+	    memcmp(logits, want_logits, sizeof logits) == 0,
+	    "a forward pass gives the logits of the aligned file");
+	fwd_free(f);
+	model_free(m);
+out:
+	free(cause);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -235,7 +295,7 @@ main(void)
 	struct fwd	*f;
 	char		*cause = NULL;
 	int32_t		 toks[5] = { 1, 7, 9, 30, 2 };
-	float		 logits[NV];
+	float		 logits[NV], good_logits[NV];
 	size_t		 i;
 	uint32_t	 seed = 12345;
 
@@ -258,9 +318,12 @@ main(void)
 		    m->hp.head_dim == E / H,
 		    "defaults: tied output, rope base 10000, head dim %u",
 		    m->hp.head_dim);
+		ok(m->aligned == NULL, "with the default alignment the "
+		    "weights are used where they are mapped (no copies)");
 		f = fwd_new(m, 16, 2, 0, &cause);
 		ok(f != NULL && fwd_eval(f, toks, 5, 0, logits, 0) == FWD_OK,
 		    "and runs a forward pass");
+		memcpy(good_logits, logits, sizeof logits);
 		if (f != NULL)
 			test_snapshots(m, f, toks, dir);
 		ok(f != NULL && fwd_eval(f, toks, 1, 16, logits, 0) ==
@@ -273,6 +336,7 @@ main(void)
 	}
 	free(cause);
 	cause = NULL;
+	test_align1(dir, good_logits);
 
 	for (i = 0; i < sizeof variants / sizeof variants[0]; i++) {
 		const struct variant	*v = &variants[i];

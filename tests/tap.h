@@ -85,6 +85,43 @@ tap_rmtree(const char *dir)
 		diag("could not remove %s", dir);
 }
 
+/* A whole file (NUL-terminated; caller frees), *len its size; NULL if
+ * it cannot be read. */
+static inline char *
+tap_slurp(const char *path, size_t *len)
+{
+	FILE	*f = fopen(path, "rb");
+	char	*b;
+	long	 n;
+
+	*len = 0;
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	if (n < 0 || (b = malloc((size_t)n + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(b, 1, (size_t)n, f);
+	b[*len] = '\0';
+	fclose(f);
+	return b;
+}
+
+/* Write len bytes of b to path. */
+static inline void
+tap_spit(const char *path, const void *b, size_t len)
+{
+	FILE	*f = fopen(path, "wb");
+
+	if (f == NULL)
+		return;
+	fwrite(b, 1, len, f);
+	fclose(f);
+}
+
 /* Skip the whole program when the shared test data lacks file sub (it
  * lives outside the repository, in ../shared/testdata). */
 static inline void

@@ -25,6 +25,7 @@
 
 #include "tool.h"
 #include "util.h"
+#include "text.h"
 
 static int
 cmp_dbl(const void *a, const void *b)
@@ -342,7 +343,7 @@ cmd_bench(int argc, char **argv)
 	f = fwd_new(m, (uint32_t)(b.pp + b.tg + 8), (int)b.threads,
 	    (uint32_t)(b.pp > 0 ? b.pp : 1), &cause);
 	if (f == NULL) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 		model_free(m);
 		return 1;

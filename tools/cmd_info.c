@@ -18,6 +18,7 @@
 
 #include "tool.h"
 #include "modelfile.h"
+#include "text.h"
 
 /* Print value i of kv (0 for a scalar): integers exactly, signed or
  * not, BOOL as true/false, floats with enough digits to read back. */
@@ -57,10 +58,13 @@ static void
 print_kv(const struct gguf_kv *kv)
 {
 	uint64_t	i;
-	int		w;
+	char		*safe;
 
-	w = kv->key.len > 60 ? 60 : (int)kv->key.len;
-	printf("  %-44.*s ", w, kv->key.p);
+	/* Keys and strings are the file's: sanitized, cut at 60 bytes. */
+	safe = text_sanitize(kv->key.p, kv->key.len > 60 ? 60 : kv->key.len,
+	    NULL);
+	printf("  %-44s ", safe);
+	free(safe);
 	if (kv->type == GGUF_VT_ARRAY) {
 		printf("[%s x %llu]", gguf_vtype_name(kv->atype),
 		    (unsigned long long)kv->n);
@@ -71,8 +75,9 @@ print_kv(const struct gguf_kv *kv)
 				print_value(kv, i);
 			}
 	} else if (kv->type == GGUF_VT_STRING) {
-		printf("\"%.*s%s\"", kv->n > 60 ? 60 : (int)kv->n,
-		    (const char *)kv->data, kv->n > 60 ? "..." : "");
+		safe = text_line_n((const char *)kv->data, kv->n > 60 ? 60 : (size_t)kv->n);
+		printf("\"%s%s\"", safe, kv->n > 60 ? "..." : "");
+		free(safe);
 	} else
 		print_value(kv, 0);
 	printf("\n");
@@ -111,29 +116,29 @@ print_gguf(const char *path, const struct gguf *g)
 }
 
 /* What a Modelfile or an ollama model adds to the model, its licence
- * last. */
+ * last; the texts come from files, so they are made safe to show. */
 static void
 print_modelfile(const struct modelfile *mf)
 {
 	size_t	i;
 
-	printf("Modelfile: %s\nFROM %s\nmodel: %s\n", mf->path, mf->from,
+	text_say(stdout, "Modelfile: %s\nFROM %s\nmodel: %s\n", mf->path, mf->from,
 	    mf->model);
 	for (i = 0; i < mf->n_adapters; i++)
-		printf("ADAPTER %s\n", mf->adapters[i]);
+		text_say(stdout, "ADAPTER %s\n", mf->adapters[i]);
 	if (mf->system != NULL)
-		printf("SYSTEM %s\n", mf->system);
+		text_say(stdout, "SYSTEM %s\n", mf->system);
 	if (mf->template_text != NULL)
-		printf("TEMPLATE (ollama's Go template, %zu bytes)\n",
+		text_say(stdout, "TEMPLATE (ollama's Go template, %zu bytes)\n",
 		    strlen(mf->template_text));
 	for (i = 0; i < mf->n_params; i++)
-		printf("PARAMETER %s %s\n", mf->params[i].name,
+		text_say(stdout, "PARAMETER %s %s\n", mf->params[i].name,
 		    mf->params[i].value);
 	for (i = 0; i < mf->n_msgs; i++)
-		printf("MESSAGE %s %s\n", mf->msgs[i].role, mf->msgs[i].text);
+		text_say(stdout, "MESSAGE %s %s\n", mf->msgs[i].role, mf->msgs[i].text);
 	if (mf->license != NULL)
-		printf("LICENSE\n%s\n", mf->license);
-	printf("\n");
+		text_say(stdout, "LICENSE\n%s\n", mf->license);
+	text_say(stdout, "\n");
 }
 
 /* yangtuo info: metadata, tensor types and the memory a model needs.  A
@@ -175,11 +180,11 @@ info_model(const struct eng_opts *po)
 	struct gguf	*g;
 	uint64_t	 kv;
 	uint32_t	 n_ctx;
-	char		*cause = NULL;
+	char		*cause = NULL, *name;
 	size_t		 i;
 
 	if ((g = hf_gguf_open(o.model, &cause)) == NULL) {
-		fprintf(stderr, "yangtuo: %s: %s\n", o.model,
+		text_say(stderr, "yangtuo: %s: %s\n", o.model,
 		    cause != NULL ? cause : "cannot read");
 		free(cause);
 		return 1;
@@ -190,8 +195,9 @@ info_model(const struct eng_opts *po)
 	if ((m = tool_open_model_opts(&o)) == NULL)
 		return 1;
 	n_ctx = o.n_ctx != 0 ? o.n_ctx : m->hp.n_ctx_train;
+	name = text_line(m->name);
 	printf("\nmodel: %s: %u layers, n_embd %u, %u heads (%u KV, head dim "
-	    "%u), n_ff %u, vocab %u, rope base %g, eps %g%s%s\n", m->name,
+	    "%u), n_ff %u, vocab %u, rope base %g, eps %g%s%s\n", name,
 	    m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_head_kv,
 	    m->hp.head_dim, m->hp.n_ff, m->hp.n_vocab, m->hp.rope_base,
 	    m->hp.norm_eps, m->tied_output ? ", tied output" : "",
@@ -200,14 +206,19 @@ info_model(const struct eng_opts *po)
 	printf("memory: weights %.2f MiB (mapped) + KV cache %.2f MiB at "
 	    "context %u = %.2f MiB\n", model_weight_bytes(m) / 1048576.0,
 	    kv / 1048576.0, n_ctx, (model_weight_bytes(m) + kv) / 1048576.0);
-	for (i = 0; i < m->n_lora; i++)
+	for (i = 0; i < m->n_lora; i++) {
+		char	*lp = text_line(m->lora[i]->path);
+
 		printf("lora: %s: scale %g, alpha %g, rank %u, %zu matrices "
-		    "(%zu tensors)%s%s%s\n", m->lora[i]->path,
+		    "(%zu tensors)%s%s%s\n", lp,
 		    m->lora[i]->scale, m->lora[i]->alpha, m->lora[i]->rank,
 		    m->lora[i]->n_pairs, lora_n_tensors(m->lora[i]),
 		    m->lora[i]->embd.data != NULL ? ", whole token_embd" : "",
 		    m->lora[i]->out.data != NULL ? ", whole output" : "",
 		    m->lora_merged ? ", merged" : "");
+		free(lp);
+	}
+	free(name);
 	model_free(m);
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "tool.h"
 #include "util.h"
+#include "text.h"
 
 struct ppl_opts {
 	const char	*model, *file;
@@ -139,7 +140,7 @@ cmd_perplexity(int argc, char **argv)
 		chunks = (long)n / n_ctx;
 	if ((f = fwd_new(m, (uint32_t)n_ctx, (int)o.threads, 0, &cause)) ==
 	    NULL) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		goto out;
 	}
 	logits = malloc((size_t)n_ctx * m->hp.n_vocab * sizeof *logits);

@@ -20,6 +20,7 @@
 
 #include "tool.h"
 #include "util.h"
+#include "text.h"
 
 /* yangtuo quantize --random SHAPE TYPE OUT.gguf: a synthetic model. */
 static int
@@ -39,7 +40,7 @@ quantize_random(const char *rshape, long seed, const char *tname,
 	t0 = util_now();
 	if (synth_write(out, shape, (uint32_t)type, (uint64_t)seed,
 	    &cause) != 0) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 		return 1;
 	}
@@ -105,7 +106,7 @@ quantize_file(const char *in, const char *out, const char *tname,
 		return quantize_unknown(tname);
 	t0 = util_now();
 	if (requant_file(in, out, ro, &st, &cause) != 0) {
-		fprintf(stderr, "yangtuo quantize: %s\n", cause != NULL ?
+		text_say(stderr, "yangtuo quantize: %s\n", cause != NULL ?
 		    cause : "out of memory");
 		free(cause);
 		return 1;

@@ -24,6 +24,7 @@
 
 #include "tool.h"
 #include "util.h"
+#include "text.h"
 
 /* Parse "1,2,3" into ids; returns the count or -1. */
 static long
@@ -114,7 +115,7 @@ open_fwd(const struct model *m, const struct eng_opts *o, uint32_t need)
 		return NULL;
 	}
 	if ((f = fwd_new(m, n_ctx, o->threads, o->n_batch, &cause)) == NULL) {
-		fprintf(stderr, "yangtuo: %s\n", cause);
+		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
 	}
 	return f;

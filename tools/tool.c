@@ -17,6 +17,7 @@
 #include "engine/model.h"
 #include "xmalloc.h"
 #include "util.h"
+#include "text.h"
 
 enum {
 	OPT_PROMPT_TOKENS = 256,
@@ -249,7 +250,7 @@ tool_open_model(const char *path)
 	char		*cause = NULL;
 
 	if ((m = model_load(path, &cause)) == NULL) {
-		fprintf(stderr, "yangtuo: %s: %s\n", path,
+		text_say(stderr, "yangtuo: %s: %s\n", path,
 		    cause != NULL ? cause : "cannot load");
 		free(cause);
 	}

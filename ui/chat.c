@@ -19,6 +19,7 @@
 
 #include "fe/fe.h"
 #include "fe/journal.h"
+#include "fe/modelsum.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "fe/session.h"
@@ -144,10 +145,8 @@ chat_pop(struct chat *c)
 	scroll_truncate(&c->sc, c->items[c->cv.n - 1]);
 	conv_pop(&c->cv);
 	c->dirty = 1;
-	if (c->journal != NULL && c->journaled > c->cv.n) {
-		journal_reset(c->journal, &c->cv);
-		c->journaled = c->cv.n;
-	}
+	if (c->journal != NULL && c->journaled > c->cv.n)
+		chat_journal(c, 1);
 }
 
 /* Bring the journal up to date: the finished messages are appended; a
@@ -156,15 +155,18 @@ chat_pop(struct chat *c)
 void
 chat_journal(struct chat *c, int reset)
 {
+	char	*notice;
+	int	 r;
+
 	if (c->journal == NULL)
 		return;
-	if (reset || c->journaled > c->cv.n) {
-		journal_reset(c->journal, &c->cv);
-		c->journaled = c->cv.n;
-		return;
+	if (reset)
+		c->journaled = SIZE_MAX;
+	r = journal_sync(c->journal, &c->cv, &c->journaled, &notice);
+	if (notice != NULL) {
+		chat_note(c, r < 0, "%s", notice);
+		free(notice);
 	}
-	while (c->journaled < c->cv.n)
-		journal_add(c->journal, &c->cv.msgs[c->journaled++]);
 }
 
 /* Ask for a reply to the conversation as it stands. */
@@ -438,6 +440,7 @@ state_done(struct chat *c, uint32_t code, char *text)
 		free(c->cv.kv_path);
 		c->cv.kv_path = code == PROTO_EOK && text != NULL ?
 		    xstrdup(text) : NULL;
+		fe_kv_bind(&c->cv);
 		save_now(c, name);
 		free(name);
 	} else if (c->restoring) {
@@ -474,6 +477,7 @@ chat_save(struct chat *c, const char *name)
 	}
 	free(c->cv.kv_path);
 	c->cv.kv_path = NULL;
+	fe_kv_bind(&c->cv);
 	/* With the engine's KV snapshot when it is idle: saved when the
 	 * snapshot is written (state_done). */
 	if (c->engine_ok && c->cl.loaded && !c->busy && c->saving == NULL &&
@@ -511,6 +515,12 @@ chat_load(struct chat *c, const char *name)
 	chat_note(c, 0, _("loaded '%s' (%zu messages)"), name, c->cv.n);
 	if (c->cv.kv_path == NULL || !c->engine_ok || !c->cl.loaded)
 		return;
+	if (modelsum_kv_check(&c->cv, &cause) != 0) {
+		chat_note(c, 0, _("KV snapshot not used (%s): the "
+		    "conversation will be read again"), cause);
+		free(cause);
+		return;
+	}
 	/* The engine restores its snapshot while the user reads. */
 	if (client_load_state(&c->cl, c->cv.kv_path) == 0)
 		c->restoring = 1;

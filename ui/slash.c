@@ -177,8 +177,9 @@ session_page(struct chat *c)
 	struct chat_sess	*v;
 	struct conv		 cv;
 	struct tm		 tm;
-	char			 when[32], *d, *fl, *cause = NULL;
+	char			 when[32], *d, *fl, *cause = NULL, *path;
 	size_t			 n, i, j;
+	int			 more = 0;
 
 	v = list_sessions(&n);
 	picker_init(&c->pk, CHAT_PICK_SESSION, _("Load a conversation"), 0);
@@ -188,7 +189,13 @@ session_page(struct chat *c)
 		localtime_r(&v[i].mtime, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
 		conv_init(&cv);
-		if (session_load(&cv, v[i].name, &cause) != 0) {
+		/* Only the start of each file: a listing stays quick
+		 * whatever the folder holds. */
+		if ((path = session_path(v[i].name)) == NULL ||
+		    session_peek_file(&cv, path, &more, &cause) != 0) {
+			if (cause == NULL)
+				cause = xstrdup(_("no folder for sessions "
+				    "($HOME unset?)"));
 			xasprintf(&d, _("%s  (unreadable: %s)"), when, cause);
 			free(cause);
 			cause = NULL;
@@ -197,10 +204,11 @@ session_page(struct chat *c)
 				if (cv.msgs[j].role == CONV_USER)
 					break;
 			fl = first_line(j < cv.n ? cv.msgs[j].text : "", 200);
-			xasprintf(&d, _("%s  %zu messages  %s"), when, cv.n,
-			    fl);
+			xasprintf(&d, more ? _("%s  %zu+ messages  %s") :
+			    _("%s  %zu messages  %s"), when, cv.n, fl);
 			free(fl);
 		}
+		free(path);
 		conv_free(&cv);
 		picker_add(&c->pk, v[i].name, d, v[i].name);
 		free(d);

@@ -15,6 +15,7 @@
 
 #include <curses.h>
 
+#include "fe/text.h"
 #include "fe/xmalloc.h"
 #include "draw.h"
 #include "theme.h"
@@ -62,13 +63,17 @@ static void
 part(struct status_part *p, int *n, int prio, int slot, int right,
     const char *fmt, ...)
 {
-	va_list	ap;
+	va_list	 ap;
+	char	*raw;
 
 	if (*n >= STATUS_PARTS)
 		return;
 	va_start(ap, fmt);
-	xvasprintf(&p[*n].text, fmt, ap);
+	xvasprintf(&raw, fmt, ap);
 	va_end(ap);
+	/* Names from sessions and files: one sanitized line. */
+	p[*n].text = text_line(raw);
+	free(raw);
 	p[*n].prio = prio;
 	p[*n].slot = slot;
 	p[*n].right = right;

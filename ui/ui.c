@@ -147,9 +147,28 @@ term_release(void)
 	if (!ui.term)
 		return;
 	ui.term = 0;
+	fe_guard_term(NULL);
 	mousemask(0, NULL);
 	endwin();
 	put_raw(UI_PASTE_OFF);
+}
+
+/* For the SIGBUS guard: what gives the terminal back without curses
+ * (leave the alternate screen, cursor on, attributes off, paste mode
+ * off). */
+static void
+term_guard(void)
+{
+	static const char	*caps[] = { "rmcup", "cnorm", "sgr0" };
+	char			 buf[256] = "", *s;
+	size_t			 i;
+
+	for (i = 0; i < sizeof caps / sizeof caps[0]; i++)
+		if ((s = tigetstr((char *)caps[i])) != NULL &&
+		    s != (char *)-1 && strlen(buf) + strlen(s) < 200)
+			strcat(buf, s);
+	strcat(buf, UI_PASTE_OFF);
+	fe_guard_term(buf);
 }
 
 static void
@@ -193,6 +212,7 @@ term_start(int colour)
 	define_key("\033OF", KEY_END);
 	theme_init(colour);
 	term_modes();
+	term_guard();
 	xmalloc_set_cleanup(term_release);
 	return 0;
 }
