@@ -122,20 +122,21 @@ print_modelfile(const struct modelfile *mf)
 {
 	size_t	i;
 
-	text_say(stdout, "Modelfile: %s\nFROM %s\nmodel: %s\n", mf->path, mf->from,
-	    mf->model);
+	text_say(stdout, "Modelfile: %s\nFROM %s\nmodel: %s\n", mf->path,
+	    mf->from, mf->model);
 	for (i = 0; i < mf->n_adapters; i++)
 		text_say(stdout, "ADAPTER %s\n", mf->adapters[i]);
 	if (mf->system != NULL)
 		text_say(stdout, "SYSTEM %s\n", mf->system);
 	if (mf->template_text != NULL)
-		text_say(stdout, "TEMPLATE (ollama's Go template, %zu bytes)\n",
-		    strlen(mf->template_text));
+		text_say(stdout, "TEMPLATE (ollama's Go template, %zu "
+		    "bytes)\n", strlen(mf->template_text));
 	for (i = 0; i < mf->n_params; i++)
 		text_say(stdout, "PARAMETER %s %s\n", mf->params[i].name,
 		    mf->params[i].value);
 	for (i = 0; i < mf->n_msgs; i++)
-		text_say(stdout, "MESSAGE %s %s\n", mf->msgs[i].role, mf->msgs[i].text);
+		text_say(stdout, "MESSAGE %s %s\n", mf->msgs[i].role,
+		    mf->msgs[i].text);
 	if (mf->license != NULL)
 		text_say(stdout, "LICENSE\n%s\n", mf->license);
 	text_say(stdout, "\n");
