@@ -558,22 +558,45 @@ config_arg(int argc, char **argv)
 	return config;
 }
 
+#if ENABLE_NLS
+/* Where the translations are: $YANGTUO_LOCALEDIR (the tests), the
+ * locale/ folder beside a binary run from its build folder (made by
+ * make), else the installed ones. */
+static void
+bind_catalog(void)
+{
+	const char	*env = getenv("YANGTUO_LOCALEDIR");
+	char		*exe, *dir = NULL;
+
+	if (env != NULL && *env == '/') {
+		bindtextdomain(PACKAGE, env);
+	} else {
+		if ((exe = datadir_exe()) != NULL) {
+			xasprintf(&dir, "%s/locale", exe);
+			free(exe);
+			if (access(dir, X_OK) != 0) {
+				free(dir);
+				dir = NULL;
+			}
+		}
+		bindtextdomain(PACKAGE, dir != NULL ? dir : LOCALEDIR);
+		free(dir);
+	}
+	textdomain(PACKAGE);
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
 	const struct subcmd	*sc;
 	struct cfg		 cfg;
-	const char		*config, *localedir;
+	const char		*config;
 	int			 c, r;
 
 	setlocale(LC_ALL, "");
 #if ENABLE_NLS
-	/* YANGTUO_LOCALEDIR: translations not yet installed (the tests). */
-	if ((localedir = getenv("YANGTUO_LOCALEDIR")) == NULL ||
-	    *localedir != '/')
-		localedir = LOCALEDIR;
-	bindtextdomain(PACKAGE, localedir);
-	textdomain(PACKAGE);
+	bind_catalog();
 #endif
 	engine_init();
 	if (argc > 1 && argv[1][0] != '-')

@@ -122,6 +122,11 @@ no_english() {
 Z "$bin" --help >"$tmp/help" 2>&1
 grep -q '^用法：yangtuo' "$tmp/help" && grep -q '报告问题' "$tmp/help"
 t $? "--help is in Chinese"
+# The build folder's own catalogs (locale/ beside the binary): LANG alone.
+env LANG=zh_CN.UTF-8 ${ZENV#*YANGTUO_LOCALEDIR=$tmp/mo} "$bin" --help \
+    >"$tmp/help2" 2>&1
+grep -q '^用法：yangtuo' "$tmp/help2"
+t $? "--help is in Chinese with LANG alone, from the build folder"
 no_english "$tmp/help" "--help" "Usage:" "Report bugs" "display this help" \
     "chat in the terminal" "Sampling:"
 Z "$bin" --threads=x >"$tmp/err" 2>&1
