@@ -218,6 +218,23 @@ journal_add(struct journal *j, const struct conv_msg *m)
 	return 0;
 }
 
+/* Record the system prompt switched to (none: no name, no text), so
+ * --resume brings back the one in use. */
+int
+journal_system(struct journal *j, const struct conv *c)
+{
+	if (j == NULL || j->fd < 0)
+		return -1;
+	if (put(j->fd, json_pack("{s:s,s:s?,s:s?}", "t", "system", "name",
+	    c->system_text != NULL ? c->system_name : NULL, "text",
+	    c->system_text)) != 0 || fsync(j->fd) != 0) {
+		close(j->fd);
+		j->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 /* Start the journal again with the conversation as it is now. */
 int
 journal_reset(struct journal *j, const struct conv *c)
@@ -346,8 +363,8 @@ journal_restore_file(struct conv *c, const char *path, char **cause)
 
 			name = json_string_value(json_object_get(o, "name"));
 			text = json_string_value(json_object_get(o, "text"));
-			if (text != NULL)
-				conv_set_system(c, name, text);
+			conv_set_system(c, text != NULL ? name : NULL,
+			    text);
 		} else if (t != NULL && strcmp(t, "msg") == 0)
 			restore_msg(c, o);
 		json_decref(o);

@@ -285,6 +285,44 @@ test_kill_save(void)
 	conv_free(&b);
 }
 
+/* A system prompt switched mid-conversation is the one restored; so is
+ * switching to none. */
+static void
+test_journal_system(void)
+{
+	struct conv	 c, got;
+	struct journal	*j;
+	char		*cause = NULL, jdir[512], path[1024];
+
+	snprintf(jdir, sizeof jdir, "%s/state-sys", dir);
+	setenv("XDG_STATE_HOME", jdir, 1);
+	snprintf(path, sizeof path, "%s/yangtuo/journal/current", jdir);
+	conv_init(&c);
+	conv_init(&got);
+	conv_set_system(&c, "first", "the startup prompt");
+	if ((j = journal_start(&c, "m.gguf", &cause)) == NULL) {
+		ok(0, "a journal: %s", cause);
+		free(cause);
+		return;
+	}
+	journal_add(j, conv_add(&c, CONV_USER, "hi", 2));
+	conv_set_system(&c, "pirate", "talk like a pirate");
+	ok(journal_system(j, &c) == 0, "a switch is recorded");
+	journal_add(j, conv_add(&c, CONV_ASSISTANT, "arr", 3));
+	ok(journal_restore_file(&got, path, &cause) == 0 &&
+	    got.system_name != NULL && strcmp(got.system_name, "pirate") == 0
+	    && strcmp(got.system_text, "talk like a pirate") == 0 && got.n == 2,
+	    "--resume brings back the prompt switched to, and every message");
+	conv_set_system(&c, NULL, NULL);
+	journal_system(j, &c);
+	ok(journal_restore_file(&got, path, &cause) == 0 &&
+	    got.system_text == NULL && got.system_name == NULL,
+	    "and a switch to none");
+	journal_close(j, 0);
+	conv_free(&c);
+	conv_free(&got);
+}
+
 /* The journal: every message whose append returned is restored. */
 static void
 test_kill_journal(void)
@@ -403,6 +441,7 @@ main(void)
 	test_sha256();
 	test_round_trip();
 	test_kill_save();
+	test_journal_system();
 	test_kill_journal();
 	if (fork() == 0) {
 		execlp("rm", "rm", "-rf", dir, (char *)NULL);
