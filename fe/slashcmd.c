@@ -8,10 +8,13 @@
 
 #include "slashcmd.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <utf8proc.h>
 
@@ -26,48 +29,52 @@
 
 const struct slashcmd slashcmd_table[] = {
 	{ SLASH_HELP, "help", "?", "帮助", SLASH_ANYTIME, 0,
-	    N_("/help"), N_("this help"), NULL, N_("this text") },
+	    N_("/help"), N_("this help"), NULL, N_("this text"), 0 },
 	{ SLASH_SYSTEM, "system", NULL, "系统", SLASH_ANYTIME, 0,
 	    N_("/system [NAME]"),
 	    N_("choose the system prompt, or switch to NAME"), NULL,
-	    N_("list the system prompts, or switch to NAME") },
+	    N_("list the system prompts, or switch to NAME"), 0 },
 	{ SLASH_SET, "set", NULL, "设置", SLASH_ANYTIME, 0,
 	    N_("/set PARAM VALUE"),
 	    N_("temperature, top_k, top_p, min_p,\n"
 	    "repeat_penalty, repeat_last_n, seed,\n"
-	    "max_tokens (/set alone lists them)"), NULL, NULL },
+	    "max_tokens (/set alone lists them)"), NULL, NULL, 0 },
 	{ SLASH_CLEAR, "clear", NULL, "清空", SLASH_IDLE, 0,
 	    N_("/clear"), N_("start again (the system prompt stays)"), NULL,
-	    NULL },
+	    NULL, 0 },
 	{ SLASH_NEW, "new", NULL, "新建", SLASH_IDLE, 0,
 	    N_("/new"), N_("the same, as a new conversation"), NULL,
-	    N_("the same") },
+	    N_("the same"), 0 },
 	{ SLASH_SAVE, "save", NULL, "保存", SLASH_ANYTIME, 0,
-	    N_("/save [NAME]"), N_("save the conversation"),
-	    N_("/save NAME"), NULL },
+	    N_("/save [NAME]"),
+	    N_("save the conversation (/save! NAME replaces\n"
+	    "another one saved as NAME)"),
+	    N_("/save NAME"), NULL, 1 },
 	{ SLASH_LOAD, "load", NULL, "载入", SLASH_IDLE_ARG, 0,
 	    N_("/load [NAME]"),
 	    N_("load a saved conversation (a list without NAME)"),
-	    N_("/load NAME"), N_("load a saved conversation") },
+	    N_("/load NAME"), N_("load a saved conversation"), 0 },
 	{ SLASH_EXPORT, "export", NULL, "导出", SLASH_ANYTIME, 0,
-	    N_("/export [FILE]"), N_("write the conversation as Markdown"),
-	    NULL, NULL },
+	    N_("/export [FILE]"),
+	    N_("write the conversation as Markdown\n"
+	    "(/export! FILE replaces FILE)"),
+	    NULL, NULL, 1 },
 	{ SLASH_REGEN, "regen", NULL, "重答", SLASH_IDLE, 0,
-	    N_("/regen"), N_("answer the last message again"), NULL, NULL },
+	    N_("/regen"), N_("answer the last message again"), NULL, NULL, 0 },
 	{ SLASH_EDIT, "edit", NULL, "编辑", SLASH_IDLE, 1,
 	    N_("/edit"), N_("take the last message back into the input"),
-	    NULL, NULL },
+	    NULL, NULL, 0 },
 	{ SLASH_STATS, "stats", NULL, "统计", SLASH_ANYTIME, 0,
 	    N_("/stats"), N_("parameters, context and speed of the last reply"),
-	    NULL, NULL },
+	    NULL, NULL, 0 },
 	{ SLASH_THEME, "theme", NULL, "主题", SLASH_ANYTIME, 0,
 	    N_("/theme [NAME]"),
 	    N_("list the colour themes, or switch to NAME"),
-	    N_("/theme"), N_("colour themes (the full-screen chat's)") },
+	    N_("/theme"), N_("colour themes (the full-screen chat's)"), 0 },
 	{ SLASH_QUIT, "quit", "exit", "退出", SLASH_ANYTIME, 0,
-	    N_("/quit, /exit"), N_("leave"), NULL, NULL },
+	    N_("/quit, /exit"), N_("leave"), NULL, NULL, 0 },
 	{ SLASH_COUNT, NULL, NULL, NULL, SLASH_ANYTIME, 0, NULL, NULL, NULL,
-	    NULL }
+	    NULL, 0 }
 };
 
 /* The command called word, by any of its names. */
@@ -89,12 +96,21 @@ slashcmd_parse(char *line, const struct slashcmd **cmd, char **arg)
 {
 	char	*a;
 	size_t	 n;
+	int	 bang = 0;
 
 	if (line[0] != '/' || line[1] == '/' || line[1] == '\0')
 		return 0;
 	a = line + 1 + strcspn(line + 1, " \t");
 	if (*a != '\0')
 		*a++ = '\0';
+	n = strlen(line + 1);
+	if (n > 1 && line[n] == '!') {
+		line[n] = '\0';
+		if ((*cmd = slashcmd_find(line + 1)) != NULL && (*cmd)->bang)
+			bang = 1;
+		else
+			line[n] = '!';
+	}
 	a += strspn(a, " \t");
 	a[strcspn(a, "\n")] = '\0';
 	n = strlen(a);
@@ -102,7 +118,7 @@ slashcmd_parse(char *line, const struct slashcmd **cmd, char **arg)
 		a[--n] = '\0';	/* as Tab completion leaves it */
 	*cmd = slashcmd_find(line + 1);
 	*arg = a;
-	return 1;
+	return 1 + bang;
 }
 
 /* Columns of UTF-8 text s on a terminal. */
@@ -299,24 +315,106 @@ slashcmd_set(struct proto_params *params, char *arg, char **reply)
 	return 0;
 }
 
+/* Make path as a new, empty file (so no other export takes it); 0, or
+ * -1 with errno (EEXIST: it is there). */
+static int
+claim(const char *path)
+{
+	int	fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* A file name of its own for an export: yangtuo-DATE-TIME.md, else with
+ * -2, -3, ...; claimed.  Caller frees; NULL with errno. */
+static char *
+export_name(void)
+{
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+	char		 stamp[32], *path;
+	int		 i;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	for (i = 1; i < 1000; i++) {
+		if (i == 1)
+			xasprintf(&path, "yangtuo-%s.md", stamp);
+		else
+			xasprintf(&path, "yangtuo-%s-%d.md", stamp, i);
+		if (claim(path) == 0)
+			return path;
+		free(path);
+		if (errno != EEXIST)
+			return NULL;
+	}
+	errno = EEXIST;
+	return NULL;
+}
+
 /* /export [FILE]. */
 int
 slashcmd_export(const struct conv *cv, const char *arg,
-    const char *model_path, char **reply)
+    const char *model_path, int force, char **reply)
 {
 	char	*path, *cause = NULL;
-	int	 r = 0;
+	int	 claimed = 0;
 
-	if (arg != NULL && *arg != '\0')
+	if (arg != NULL && *arg != '\0') {
 		path = xstrdup(arg);
-	else
-		xasprintf(&path, "yangtuo-%ld.md", (long)time(NULL));
+		if (!force && claim(path) != 0) {
+			if (errno == EEXIST)
+				xasprintf(reply, _("not exported: %s exists "
+				    "(/export! %s replaces it)"), path, path);
+			else
+				xasprintf(reply, _("not exported: %s: %s"),
+				    path, strerror(errno));
+			free(path);
+			return -1;
+		}
+		claimed = !force;
+	} else {
+		if ((path = export_name()) == NULL) {
+			xasprintf(reply, _("not exported: %s"),
+			    strerror(errno));
+			return -1;
+		}
+		claimed = 1;
+	}
 	if (session_export_md(cv, path, model_path, &cause) != 0) {
+		if (claimed)
+			unlink(path);
 		xasprintf(reply, _("not exported: %s"), cause);
 		free(cause);
+		free(path);
+		return -1;
+	}
+	xasprintf(reply, _("exported to %s"), path);
+	free(path);
+	return 0;
+}
+
+/* Whether /save may write name. */
+int
+slashcmd_save_ok(const char *name, const char *current, int force,
+    char **why)
+{
+	char	*path;
+	int	 r = 0;
+
+	if (force || (current != NULL && strcmp(current, name) == 0) ||
+	    !session_name_ok(name))
+		return 0;	/* a bad name is session_save's to say */
+	if ((path = session_path(name)) == NULL)
+		return 0;
+	if (access(path, F_OK) == 0) {
+		xasprintf(why, _("another conversation is saved as '%s' "
+		    "(/save! %s replaces it; /load lists them)"), name, name);
 		r = -1;
-	} else
-		xasprintf(reply, _("exported to %s"), path);
+	}
 	free(path);
 	return r;
 }

@@ -50,6 +50,7 @@ struct slashcmd {
 	const char		*help;		/* N_(); '\n' continues */
 	const char		*line_usage;	/* the line chat's, or NULL */
 	const char		*line_help;
+	int			 bang;		/* "/save! NAME" forces it */
 };
 
 /* The table, in help order, ended by a NULL name. */
@@ -62,7 +63,8 @@ const struct slashcmd	*slashcmd_find(const char *word);
  * Split a command line in place: 0 if line is no command (not one '/'
  * first, or "//" sending a message), else 1 with *cmd the command (NULL
  * if unknown; line + 1 is then its name) and *arg its argument, blanks
- * trimmed.  line is changed.
+ * trimmed; 2 the same for a command that takes '!' ("/save! NAME":
+ * replace what is there).  line is changed.
  */
 int			 slashcmd_parse(char *line,
 			    const struct slashcmd **cmd, char **arg);
@@ -82,9 +84,15 @@ char			*slashcmd_stats(const struct client *,
  * -1 with *reply what is wrong; caller frees *reply.  arg is changed. */
 int			 slashcmd_set(struct proto_params *, char *arg,
 			    char **reply);
-/* /export [FILE]: write cv as Markdown (FILE, else yangtuo-TIME.md);
- * 0 or -1, with *reply what happened; caller frees. */
+/* /export [FILE]: write cv as Markdown (FILE, else a new
+ * yangtuo-DATE-TIME[-N].md); an existing FILE only with force.  0 or -1,
+ * with *reply what happened; caller frees. */
 int			 slashcmd_export(const struct conv *, const char *arg,
-			    const char *model_path, char **reply);
+			    const char *model_path, int force, char **reply);
+/* Whether /save may write the session name: 0, or -1 with *why (caller
+ * frees) when another conversation is saved under it; current is the
+ * conversation's own name (saved or loaded as), or NULL. */
+int			 slashcmd_save_ok(const char *name,
+			    const char *current, int force, char **why);
 
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -292,6 +293,8 @@ struct plain {
 	char		*line;		/* a line readline handed over */
 	int		 have_line;
 	int		 eof;
+	char		*session;	/* name saved or loaded as */
+	int		 force;		/* the command ran as "/save!" */
 };
 
 static struct plain	*plain_cur;
@@ -340,12 +343,22 @@ cmd_quit(struct plain *pl, char *arg)
 static int
 do_send(struct plain *pl)
 {
-	int	r;
+	struct termios	tio, saved;
+	int		r, keep = 0;
 
 	if (client_chat(&pl->cl, &pl->cv) != 0)
 		return -1;
+	/* What is typed during the reply waits for the next prompt: Ctrl-C
+	 * must not make the terminal throw it away. */
+	if (pl->tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		tio = saved;
+		tio.c_lflag |= NOFLSH;
+		keep = tcsetattr(STDIN_FILENO, TCSANOW, &tio) == 0;
+	}
 	r = await_reply(&pl->cl, &pl->cv, stdout, &pl->fe->params,
 	    pl->fe->verbose, NULL);
+	if (keep)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	if (r == 0)
 		fputc('\n', stdout);
 	if (r >= 0 && pl->cv.n >= 2) {
@@ -385,6 +398,7 @@ cmd_system(struct plain *pl, char *arg)
 		return;
 	}
 	conv_set_system(&pl->cv, p->name, p->text);
+	journal_system(pl->journal, &pl->cv);
 	printf(_("system prompt: %s\n"), p->name);
 }
 
@@ -417,12 +431,19 @@ cmd_save(struct plain *pl, char *name)
 		printf(_("usage: /save NAME\n"));
 		return;
 	}
+	if (slashcmd_save_ok(name, pl->session, pl->force, &cause) != 0) {
+		printf(_("not saved: %s\n"), cause);
+		free(cause);
+		return;
+	}
 	if (fe_session_save(&pl->cl, &pl->cv, name, &cause) != 0) {
 		printf(_("not saved: %s\n"), cause);
 		free(cause);
 		return;
 	}
 	printf(_("saved as '%s'\n"), name);
+	free(pl->session);
+	pl->session = xstrdup(name);
 }
 
 static void
@@ -454,6 +475,8 @@ cmd_load(struct plain *pl, char *name)
 		printf("\n");
 	}
 	printf(_("loaded '%s' (%zu messages)\n"), name, pl->cv.n);
+	free(pl->session);
+	pl->session = xstrdup(name);
 	if (notice != NULL)
 		printf("%s\n", notice);
 	free(notice);
@@ -465,7 +488,7 @@ cmd_export(struct plain *pl, char *arg)
 {
 	char	*reply;
 
-	slashcmd_export(&pl->cv, arg, pl->cl.model.path, &reply);
+	slashcmd_export(&pl->cv, arg, pl->cl.model.path, pl->force, &reply);
 	printf("%s\n", reply);
 	free(reply);
 }
@@ -476,6 +499,15 @@ cmd_clear(struct plain *pl, char *arg)
 	conv_clear(&pl->cv);
 	journal_reset(pl->journal, &pl->cv);
 	printf(_("conversation cleared\n"));
+}
+
+/* /new: as /clear, and the conversation has no name yet. */
+static void
+cmd_new(struct plain *pl, char *arg)
+{
+	free(pl->session);
+	pl->session = NULL;
+	cmd_clear(pl, arg);
 }
 
 static void
@@ -505,7 +537,7 @@ static void (*const line_cmds[SLASH_COUNT])(struct plain *, char *) = {
 	[SLASH_SYSTEM] = cmd_system,
 	[SLASH_SET] = cmd_set,
 	[SLASH_CLEAR] = cmd_clear,
-	[SLASH_NEW] = cmd_clear,
+	[SLASH_NEW] = cmd_new,
 	[SLASH_SAVE] = cmd_save,
 	[SLASH_LOAD] = cmd_load,
 	[SLASH_EXPORT] = cmd_export,
@@ -521,9 +553,11 @@ slash(struct plain *pl, char *line)
 {
 	const struct slashcmd	*c;
 	char			*arg;
+	int			 r;
 
-	if (!slashcmd_parse(line, &c, &arg))
+	if ((r = slashcmd_parse(line, &c, &arg)) == 0)
 		return 0;
+	pl->force = r == 2;
 	if (c != NULL && line_cmds[c->id] != NULL)
 		line_cmds[c->id](pl, arg);
 	else
@@ -688,6 +722,8 @@ fe_plain(struct fe *fe)
 		client_stop(&pl.cl);
 		return 1;
 	}
+	if (fe->session != NULL)
+		pl.session = xstrdup(fe->session);
 	if (pl.tty) {
 		rl_readline_name = "yangtuo";
 		rl_catch_signals = 0;
@@ -731,6 +767,7 @@ fe_plain(struct fe *fe)
 	}
 	journal_close(pl.journal, 1);
 	free(pl.hist);
+	free(pl.session);
 	free(pl.pending);
 	conv_free(&pl.cv);
 	client_stop(&pl.cl);

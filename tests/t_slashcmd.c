@@ -5,12 +5,16 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fe/client.h"
 #include "fe/conv.h"
+#include "fe/session.h"
 #include "fe/slashcmd.h"
+#include "fe/xmalloc.h"
 #include "tests/tap.h"
 
 static void
@@ -64,6 +68,88 @@ test_parse(void)
 	ok(slashcmd_parse(l6, &c, &arg) == 1 && c != NULL &&
 	    c->id == SLASH_LOAD && strcmp(arg, "我的") == 0,
 	    "a Chinese name with a Chinese argument");
+}
+
+/* "/save! NAME" and "/export! FILE" force; '!' elsewhere is no name. */
+static void
+test_bang(void)
+{
+	const struct slashcmd	*c = NULL;
+	char			 l1[] = "/save! my story", l2[] = "/导出! a.md";
+	char			 l3[] = "/clear!", l4[] = "/save my";
+	char			*arg = NULL;
+
+	ok(slashcmd_parse(l1, &c, &arg) == 2 && c != NULL &&
+	    c->id == SLASH_SAVE && strcmp(arg, "my story") == 0,
+	    "/save! NAME: forced, the name whole");
+	ok(slashcmd_parse(l2, &c, &arg) == 2 && c != NULL &&
+	    c->id == SLASH_EXPORT && strcmp(arg, "a.md") == 0,
+	    "the Chinese name takes '!' too");
+	ok(slashcmd_parse(l3, &c, &arg) == 1 && c == NULL &&
+	    strcmp(l3 + 1, "clear!") == 0, "'!' on another command: unknown");
+	ok(slashcmd_parse(l4, &c, &arg) == 1 && c != NULL,
+	    "without '!': 1");
+}
+
+/* /save and /export never replace a file unless told to. */
+static void
+test_no_overwrite(void)
+{
+	struct conv	 cv;
+	char		 dir[] = "/tmp/t_slashcmd.XXXXXX", *reply = NULL;
+	char		*why = NULL, *cause = NULL, *path, *old;
+	FILE		*f;
+	char		 buf[64];
+	size_t		 n;
+
+	if (mkdtemp(dir) == NULL || chdir(dir) != 0) {
+		ok(0, "a scratch folder");
+		return;
+	}
+	setenv("XDG_DATA_HOME", dir, 1);
+	conv_init(&cv);
+	conv_add(&cv, CONV_USER, "hello", 5);
+	ok(session_save(&cv, "story", NULL, &cause) == 0, "a saved session");
+	conv_clear(&cv);
+	ok(slashcmd_save_ok("story", NULL, 0, &why) == -1 && why != NULL &&
+	    strstr(why, "/save! story") != NULL,
+	    "another conversation's name: refused, saying how to force");
+	free(why);
+	why = NULL;
+	ok(slashcmd_save_ok("story", "story", 0, &why) == 0 &&
+	    slashcmd_save_ok("story", NULL, 1, &why) == 0 &&
+	    slashcmd_save_ok("fresh", NULL, 0, &why) == 0,
+	    "its own name, forced, or a new name: allowed");
+	f = fopen("notes.md", "w");
+	fputs("mine", f);
+	fclose(f);
+	ok(slashcmd_export(&cv, "notes.md", NULL, 0, &reply) == -1 &&
+	    strstr(reply, "/export! notes.md") != NULL,
+	    "/export FILE over an existing file: refused");
+	free(reply);
+	f = fopen("notes.md", "r");
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ok(strcmp(buf, "mine") == 0, "and the file is untouched");
+	ok(slashcmd_export(&cv, "notes.md", NULL, 1, &reply) == 0,
+	    "/export! FILE replaces it");
+	free(reply);
+	ok(slashcmd_export(&cv, NULL, NULL, 0, &reply) == 0 &&
+	    (old = strstr(reply, "yangtuo-")) != NULL, "/export: a new name");
+	old = xstrdup(old);
+	free(reply);
+	ok(slashcmd_export(&cv, NULL, NULL, 0, &reply) == 0 &&
+	    (path = strstr(reply, "yangtuo-")) != NULL && strcmp(path, old) != 0
+	    && access(path, F_OK) == 0 && access(old, F_OK) == 0,
+	    "two exports at once: two files");
+	free(reply);
+	free(old);
+	conv_free(&cv);
+	xasprintf(&path, "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		diag("%s left behind", dir);
+	free(path);
 }
 
 static void
@@ -134,7 +220,9 @@ main(void)
 {
 	test_table();
 	test_parse();
+	test_bang();
 	test_help();
 	test_texts();
+	test_no_overwrite();
 	return tap_done();
 }

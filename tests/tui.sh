@@ -4,7 +4,9 @@
 # synthetic models made here.  Chinese multi-turn chat, Backspace over
 # CJK, rewrap on resize, live temperature, the system prompt picker,
 # save/quit/load, bracketed paste, escape sequences in session text,
-# NO_COLOR, TERM=dumb, themes, suspend, SIGTERM, and keystroke echo latency while
+# NO_COLOR, TERM=dumb, themes, suspend, SIGTERM, commands and search while
+# scrolled up, the context meter, input typed during a reply, /save and
+# /export that never replace, --resume after /system, and keystroke echo latency while
 # a 1B-shaped model generates (YT_SKIP_SLOW=1 skips that).  TAP output.
 bin=${YT_BIN:-./yangtuo}
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
@@ -91,6 +93,27 @@ wait_log() {
 	done
 	return 1
 }
+# wait_gone NAME REGEX [TENTHS]: until the screen no longer matches.
+wait_gone() {
+	i=0 lim=$(( ${3:-100} * slow ))
+	while [ $i -lt $lim ]; do
+		screen "$1" >"$tmp/screen"
+		grep -qE -- "$2" "$tmp/screen" || return 0
+		sleep 0.1; i=$((i+1))
+	done
+	return 1
+}
+# turns NAME MESSAGE...: once it has started, each message and its reply.
+turns() {
+	s=$1; shift
+	wait_for "$s" 'temp 0\.20' 150
+	k=$(grep -c 'ui reply done' "$tmp/$s.log" 2>/dev/null)
+	for m in "$@"; do
+		k=$((k + 1))
+		T send-keys -t "$s" "$m" Enter
+		wait_log "$s" 'ui reply done' $k
+	done
+}
 dead() { [ -s "$tmp/$1.status" ]; }
 wait_dead() {
 	i=0; while [ $i -lt $((100 * slow)) ]; do dead "$1" && return 0
@@ -173,8 +196,15 @@ wait_for a 'unknown command /bogus'; t $? "an unknown command is named"
 T send-keys -t a C-f "小猫"
 wait_for a '^Search: 小猫' && ! grep -q 'no match' "$tmp/screen"
 t $? "Ctrl-F searches the transcript for CJK text"
-T send-keys -t a Enter n
-wait_for a 'n: older match|search wrapped'; t $? "n steps to the next match"
+T send-keys -t a Enter
+wait_for a 'Up, Ctrl-F: older match'
+screen a | head -n -2 >"$tmp/m1"
+T send-keys -t a Up
+i=0; while [ $i -lt 30 ]; do screen a >"$tmp/m2"
+	grep -q 'search wrapped' "$tmp/m2" && break
+	head -n -2 "$tmp/m2" | cmp -s - "$tmp/m1" || break
+	sleep 0.1; i=$((i+1)); done
+[ $i -lt 30 ]; t $? "Up steps to the older match"
 T send-keys -t a Escape C-f "狗狗狗" Enter
 wait_for a 'not found'; t $? "a missing text is reported"
 
@@ -232,11 +262,7 @@ t $? "and gives the terminal back (no alternate screen, no mouse mode)"
 
 # ---- Save, quit, relaunch, load: the same transcript ---------------------
 start b 80 40 "$demo"
-wait_for b 'temp 0\.20' 150
-T send-keys -t b "讲一个故事。" Enter
-wait_log b 'ui reply done' 1
-T send-keys -t b "Tell me more, 再多一点。" Enter
-wait_log b 'ui reply done' 2
+turns b "讲一个故事。" "Tell me more, 再多一点。"
 T send-keys -t b "/save 故事" Enter
 wait_for b "saved as '故事'"; t $? "/save saves under a Chinese name"
 transcript b "saved as '故事'" >"$tmp/before"
@@ -387,6 +413,90 @@ t $? "after saving the conversation as 'autosave'"
 [ "$(T display -p -t h '#{alternate_on}#{mouse_any_flag}')" = 00 ]
 t $? "and restoring the terminal"
 
+# ---- Scrolled up, commands still run; search never eats typed text ---
+start u 80 24 -t 1 --seed 7 -n 300
+turns u one two
+T send-keys -t u PPage
+wait_for u '^  one$' 30
+T send-keys -t u "/stats" Enter
+wait_for u 'system prompt: ' 30; t $? "scrolled up, /stats runs as a command"
+T send-keys -t u C-f "one" Enter
+sleep 0.3
+T send-keys -t u "now more"
+wait_for u '^> now more$' 30; t $? "after a search, typed text keeps its first letter"
+T send-keys -t u C-u C-f "x"
+wait_for u '^Search: x' 30
+T send-keys -t u Escape
+wait_gone u '^Search: ' 20; t $? "Esc ends the search at once" 
+T send-keys -t u "/quit" Enter
+# ---- The context meter follows the reply, /edit and /clear ------------
+start v 80 24 "$demo"
+turns v one two
+# The engine's count after the reply, and what the meter showed then.
+grep 'ui context' "$tmp/v.log" | sed -n 2p | sed 's/.*used=\([0-9]*\) shown=\([0-9]*\).*/\1 \2/' >"$tmp/ctx"
+read used shown <"$tmp/ctx"
+p1=$(grep 'ui context' "$tmp/v.log" | sed -n 1p | sed 's/.*used=\([0-9]*\).*/\1/')
+[ "${shown:-0}" -gt "${p1:-0}" ] && [ $((shown + 2)) -ge "${used:-0}" ]
+t $? "the meter counts the reply as it comes ($shown of $used; prompt $p1)"
+T send-keys -t v "/edit" Enter
+wait_for v '^> two$'
+set -- $(grep 'ui reply done' "$tmp/v.log" | sed -n 1p | sed 's/.*generated=\([0-9]*\) prompt=\([0-9]*\).*/\1 \2/')
+e1=$(($1 + $2))
+wait_for v "ctx [^ ]* $e1/" 30; t $? "after /edit the meter shows the first reply's context ($e1)"
+T send-keys -t v C-u "/clear" Enter
+wait_for v 'ctx [^ ]* 0/' 30; t $? "after /clear the meter is empty"
+T send-keys -t v "/quit" Enter
+# ---- Lines typed or pasted (no bracketed paste) during a reply are kept
+start w 80 24 -t 1 --seed 7 -n 400
+wait_for w 'temp 0\.20' 150
+T send-keys -t w "a1" Enter "b2" Enter "c3" Enter "d4"
+wait_log w 'ui reply done' 1
+wait_for w '^. *d4$' 30
+screen w >"$tmp/w.scr"
+lost=
+for x in b2 c3 d4; do grep -q "^. *$x\$" "$tmp/w.scr" || lost="$lost $x"; done
+[ -z "$lost" ]; t $? "lines typed during a reply are all kept${lost:+ (lost$lost)}"
+[ -z "$lost" ] || diag "$tmp/w.scr"
+T send-keys -t w C-u "/quit" Enter
+# ---- The line chat keeps what was typed when Ctrl-C stops a reply ------
+start x 80 24 --plain -t 1 --seed 7 -n 2000
+wait_for x '\] > $' 150
+T send-keys -t x "Once upon a time" Enter
+wait_for x 'Once upon a time.*[a-z]+ [a-z]+ [a-z]+' 100
+T send-keys -t x "keep me"
+T send-keys -t x C-c
+wait_for x '\] > keep me$' 100; t $? "the line chat keeps what was typed during a reply Ctrl-C stopped"
+T send-keys -t x C-u "/quit" Enter
+# ---- /save and /export never replace what is there unless told -------
+start y 80 24 "$demo"
+turns y "keep this"
+T send-keys -t y "/save mine" Enter
+wait_for y "saved as 'mine'"
+T send-keys -t y "/new" Enter
+wait_for y 'conversation cleared'
+T send-keys -t y "/save mine" Enter
+wait_for y "not saved: another conversation is saved as 'mine'" 30 &&
+    grep -q 'keep this' "$sessions/mine.yaml"
+t $? "/new then /save NAME refuses to replace NAME, which keeps its messages"
+T send-keys -t y "/export $tmp/out.md" Enter
+wait_for y "exported to $tmp/out.md" 30
+T send-keys -t y "/export $tmp/out.md" Enter
+wait_for y "not exported: $tmp/out.md exists" 30; t $? "/export FILE over a file: refused"
+T send-keys -t y "/quit" Enter
+# ---- --resume brings back the system prompt switched to ---------------
+start z 80 24 "$chatml"
+wait_for z 'temp 0\.20' 150
+T send-keys -t z "/system 翻译" Enter
+wait_for z 'sys 翻译'
+T send-keys -t z "hi" Enter
+wait_log z 'ui reply done' 1
+T send-keys -t z "/quit" Enter
+wait_dead z
+T kill-session -t z
+start z 80 24 "$chatml --resume"
+wait_for z 'temp 0\.20' 150
+wait_for z 'sys 翻译' 30; t $? "--resume restores the system prompt switched to with /system"
+T send-keys -t z "/quit" Enter
 # ---- Temperature changed while a reply streams --------------------------
 "$bin" quantize --random small Q4_0 "$tmp/small.gguf" >/dev/null 2>&1
 # The random model may sample its end of text early (which seed does

@@ -102,6 +102,24 @@ set_head(struct chat *c, size_t i)
 	c->dirty = 1;
 }
 
+/* The context the conversation fills as its last reply left it (the
+ * prompt and the reply), 0 with none: after /clear, /new, /load, /edit
+ * and /regen the meter shows what is left, not what was. */
+static void
+ctx_recount(struct chat *c)
+{
+	size_t	i;
+
+	c->ctx_used = 0;
+	for (i = c->cv.n; i > 0; i--)
+		if (c->cv.msgs[i - 1].has_stats) {
+			c->ctx_used = c->cv.msgs[i - 1].stats.prompt +
+			    c->cv.msgs[i - 1].stats.generated;
+			break;
+		}
+	c->dirty = 1;
+}
+
 /* Add the scroll item of the conversation's last message. */
 static void
 show_last(struct chat *c)
@@ -132,6 +150,7 @@ chat_show_all(struct chat *c)
 	}
 	c->cv.n = n;
 	scroll_end(&c->sc);
+	ctx_recount(c);
 }
 
 /* Remove the last message from the conversation and the scrollback. */
@@ -142,7 +161,7 @@ chat_pop(struct chat *c)
 		return;
 	scroll_truncate(&c->sc, c->items[c->cv.n - 1]);
 	conv_pop(&c->cv);
-	c->dirty = 1;
+	ctx_recount(c);
 	if (c->journal != NULL && c->journaled > c->cv.n) {
 		journal_reset(c->journal, &c->cv);
 		c->journaled = c->cv.n;
@@ -215,6 +234,8 @@ chat_start(struct chat *c)
 
 	if (fe_start_conv(c->fe, &c->cl, &c->cv) != 0)
 		return -1;
+	if (c->fe->session != NULL)
+		c->session = xstrdup(c->fe->session);
 	chat_show_all(c);
 	if ((c->journal = journal_start(&c->cv, c->fe->load.path,
 	    &cause)) == NULL) {
@@ -302,6 +323,9 @@ reply_token(struct chat *c, const char *text, size_t len)
 	conv_append(m, text, len);
 	scroll_append(&c->sc, c->items[c->reply], text, len);
 	c->generated++;
+	c->ctx_used = c->ctx_base + c->generated;
+	if (c->ctx_total > 0 && c->ctx_used > c->ctx_total)
+		c->ctx_used = c->ctx_total;
 	c->dirty = 1;
 }
 
@@ -327,8 +351,10 @@ context(struct chat *c, const struct proto_context *ctx)
 {
 	size_t	dropped, i;
 
+	log_debug("ui context used=%u shown=%u", ctx->used, c->ctx_used);
 	c->ctx_used = ctx->used;
 	c->ctx_total = ctx->total;
+	c->ctx_base = ctx->used > c->generated ? ctx->used - c->generated : 0;
 	dropped = conv_apply_dropped(&c->cv, ctx);
 	if (dropped == 0)
 		return;
@@ -399,8 +425,7 @@ engine_error(struct chat *c, uint32_t code, const char *detail)
 	last = conv_last(&c->cv);
 	if (c->busy && last != NULL && last->role == CONV_USER) {
 		/* Unanswered: take it back so the next try is clean. */
-		free(c->restore);
-		c->restore = xstrdup(last->text);
+		chat_keep(c, last->text);
 		chat_pop(c);
 		chat_note(c, 1, _("[the message was not sent]"));
 	}
@@ -452,7 +477,7 @@ state_done(struct chat *c, uint32_t code, char *text)
 void
 chat_save(struct chat *c, const char *name)
 {
-	char		 def[64], *dir;
+	char		 def[64], *dir, *why = NULL;
 	time_t		 now = time(NULL);
 	struct tm	 tm;
 
@@ -468,6 +493,11 @@ chat_save(struct chat *c, const char *name)
 	if (!session_name_ok(name)) {
 		chat_note(c, 1, _("not saved: '%s' is not a usable name"),
 		    name);
+		return;
+	}
+	if (slashcmd_save_ok(name, c->session, c->force, &why) != 0) {
+		chat_note(c, 1, _("not saved: %s"), why);
+		free(why);
 		return;
 	}
 	free(c->cv.kv_path);
@@ -612,6 +642,22 @@ chat_temperature(struct chat *c, float delta)
 	chat_flash(c, msg);
 }
 
+/* Give text back to the input, after what is already waiting for it
+ * (lines of a paste that came while a reply ran): never dropped. */
+void
+chat_keep(struct chat *c, const char *text)
+{
+	char	*t;
+
+	if (c->restore == NULL)
+		c->restore = xstrdup(text);
+	else {
+		xasprintf(&t, "%s\n%s", c->restore, text);
+		free(c->restore);
+		c->restore = t;
+	}
+}
+
 /* An accepted input line: a command (one line starting with '/'), or a
  * message ("//" sends a leading '/'). */
 void
@@ -621,6 +667,8 @@ chat_line(struct chat *c, const char *line)
 	size_t		 len = strlen(line);
 
 	c->interrupts = 0;
+	/* What the line does (a note, a message) is shown at the end. */
+	scroll_end(&c->sc);
 	if (len > CHAT_MAX_INPUT) {
 		chat_note(c, 1, _("[the message is longer than %u KiB and "
 		    "was not sent]"), CHAT_MAX_INPUT >> 10);
@@ -637,8 +685,7 @@ chat_line(struct chat *c, const char *line)
 	if (line[strspn(line, " \t\n")] == '\0')
 		return;
 	if (c->busy) {
-		free(c->restore);
-		c->restore = xstrdup(line);
+		chat_keep(c, line);
 		chat_flash(c, _("a reply is being written: wait, or Ctrl-C "
 		    "to stop it"));
 		return;

@@ -46,6 +46,7 @@ struct chat {
 	double		 eta;
 	unsigned	 ctx_used;
 	unsigned	 ctx_total;
+	unsigned	 ctx_base;	/* used before this reply's tokens */
 	double		 tps;		/* last reply; < 0: none */
 	char		*model_label;
 	char		*session;	/* name last saved or loaded */
@@ -60,6 +61,7 @@ struct chat {
 	int		 quit;
 	int		 status;	/* exit status */
 	int		 interrupts;	/* Ctrl-C at an empty, idle input */
+	int		 force;		/* the command ran as "/save!" */
 	int		 dirty;		/* redraw the scrollback and status */
 	int		 picking;	/* the picker is open */
 	struct picker	 pk;
@@ -73,6 +75,7 @@ int	chat_start(struct chat *);
 void	chat_finish(struct chat *, int clean);
 void	chat_fini(struct chat *);
 void	chat_line(struct chat *, const char *);
+void	chat_keep(struct chat *, const char *);
 int	chat_poll(struct chat *, int max_events);
 void	chat_interrupt(struct chat *, int empty_input);
 void	chat_temperature(struct chat *, float delta);

@@ -19,6 +19,7 @@
 #include "fe/conv.h"
 #include "fe/client.h"
 #include "fe/fe.h"
+#include "fe/journal.h"
 #include "common/log.h"
 #include "fe/session.h"
 #include "fe/slashcmd.h"
@@ -49,8 +50,9 @@ help_page(struct chat *c)
 "  Shift-Up/Down       scroll by one line\n"
 "  Home, End           oldest or newest text when the input is empty;\n"
 "                      Ctrl-Home, Ctrl-End always\n"
-"  Ctrl-F              search the conversation (/ when scrolled up);\n"
-"                      then n: older match, N: newer match, Esc: done\n"
+"  Ctrl-F              search the conversation; after Enter, Up or\n"
+"                      Ctrl-F: older match, Down: newer, Enter: stay\n"
+"                      there, Esc: back; other keys type as usual\n"
 "  F1                  this help\n"
 "  F2                  choose the system prompt\n"
 "  F3, F4              temperature down, up by 0.1 (takes effect at the\n"
@@ -238,6 +240,7 @@ switch_system(struct chat *c, const char *name)
 		return;
 	}
 	conv_set_system(&c->cv, p->name, p->text);
+	journal_system(c->journal, &c->cv);
 	chat_note(c, 0, _("system prompt: %s"), p->name);
 	log_debug("ui system prompt %s", p->name);
 }
@@ -308,7 +311,7 @@ cmd_export(struct chat *c, char *arg)
 	char	*reply;
 	int	 r;
 
-	r = slashcmd_export(&c->cv, arg, c->cl.model.path, &reply);
+	r = slashcmd_export(&c->cv, arg, c->cl.model.path, c->force, &reply);
 	chat_note(c, r != 0, "%s", reply);
 	free(reply);
 }
@@ -384,8 +387,7 @@ cmd_edit(struct chat *c, char *arg)
 		chat_note(c, 0, _("no message to edit"));
 		return;
 	}
-	free(c->restore);
-	c->restore = xstrdup(last->text);
+	chat_keep(c, last->text);
 	chat_pop(c);
 }
 
@@ -467,12 +469,14 @@ slash_run(struct chat *c, const char *line)
 {
 	const struct slashcmd	*cmd;
 	char			*copy, *arg;
+	int			 r;
 
 	copy = xstrdup(line);
-	if (!slashcmd_parse(copy, &cmd, &arg)) {
+	if ((r = slashcmd_parse(copy, &cmd, &arg)) == 0) {
 		free(copy);
 		return 0;
 	}
+	c->force = r == 2;
 	if (cmd != NULL && c->busy && (cmd->when == SLASH_IDLE ||
 	    (cmd->when == SLASH_IDLE_ARG && *arg != '\0'))) {
 		free(c->deferred);

@@ -40,6 +40,7 @@
 
 #define UI_PASTE_MAX	(256u << 10)
 #define UI_PASTE_QUIET	1.0	/* seconds without a paste end: give up */
+#define UI_KEY_LATER	0.5	/* seconds to look for keys curses kept */
 #define UI_PASTE_ON	"\033[?2004h"
 #define UI_PASTE_OFF	"\033[?2004l"
 
@@ -69,6 +70,7 @@ struct ui {
 	int		 lines, cols;	/* of the last frame */
 	int		 pane_h;
 	int		 signo;		/* a signal that ends yangtuo */
+	double		 key_t;		/* when a key last came */
 };
 
 static struct ui	 ui;
@@ -304,8 +306,8 @@ search_key(int is_key, wint_t c)
 		search_run();
 		if (ui.c.sc.have_match) {
 			ui.mode = UI_FOUND;
-			chat_flash(&ui.c, _("n: older match  N: newer  Esc: "
-			    "done"));
+			chat_flash(&ui.c, _("Up, Ctrl-F: older match  Down: "
+			    "newer  Enter: stay  Esc: back"));
 		} else {
 			if (ui.qlen > 0)
 				chat_flash(&ui.c, _("not found"));
@@ -340,33 +342,34 @@ search_key(int is_key, wint_t c)
 	search_run();
 }
 
-/* Keys while stepping through matches; 0 if the key is not ours. */
+/* Keys while stepping through matches; 0 if the key is not ours (it
+ * ends the stepping and goes where keys go: typed text is never taken
+ * for a step). */
 static int
 found_key(int is_key, wint_t c)
 {
 	struct scroll	*s = &ui.c.sc;
-	int		 r;
+	int		 r, older;
 
-	if (!is_key && (c == 'n' || c == 'N')) {
-		r = scroll_search(s, s->query, c == 'n' ? -1 : 1, 1);
+	if ((is_key && (c == KEY_UP || c == KEY_DOWN)) || (!is_key &&
+	    c == 6)) {
+		older = c != KEY_DOWN;
+		r = scroll_search(s, s->query, older ? -1 : 1, 1);
 		if (r == 2)
-			chat_flash(&ui.c, c == 'n' ? _("search wrapped to the "
+			chat_flash(&ui.c, older ? _("search wrapped to the "
 			    "newest text") : _("search wrapped to the oldest "
 			    "text"));
 		ui.c.dirty = 1;
 		return 1;
 	}
-	if (!is_key && (c == '/' || c == 6)) {
-		search_start();
-		return 1;
-	}
-	if (!is_key && (c == 27 || c == 3)) {
+	if (!is_key && (c == 27 || c == 3 || c == 7)) {
 		/* Cancelled: back to where the search began. */
 		search_restore();
 		search_end();
 		return 1;
 	}
-	if (!is_key && (c == 'q' || c == '\r')) {
+	if ((is_key && c == KEY_ENTER) || (!is_key && (c == '\r' ||
+	    c == '\n'))) {
 		search_end();
 		return 1;
 	}
@@ -547,12 +550,6 @@ key(int is_key, wint_t c)
 	case 26:	/* Ctrl-Z */
 		suspend();
 		break;
-	case '/':
-		if (!ui.c.sc.follow && input_empty()) {
-			search_start();
-			break;
-		}
-		/* FALLTHROUGH */
 	default:
 		input_key(0, c);
 		break;
@@ -566,6 +563,7 @@ read_keys(void)
 	int	r;
 
 	while ((r = wget_wch(stdscr, &c)) != ERR) {
+		ui.key_t = util_now();
 		key(r == KEY_CODE_YES, c);
 		if (ui.c.quit)
 			break;
@@ -754,7 +752,25 @@ poll_timeout(int more)
 		t = ui.c.flash_until - now + 0.01;
 	if (ui.paste)
 		t = UI_PASTE_QUIET;
+	else if (now - ui.key_t < UI_KEY_LATER && (t < 0 || t > 0.05))
+		t = 0.05;
 	return t < 0 ? -1 : (int)(t * 1000) + 1;
+}
+
+/* Put text given back (an unsent message, lines that came during a
+ * reply) into the input, before what is being typed there. */
+static void
+restore_input(void)
+{
+	char	*t;
+
+	if (input_empty()) {
+		input_set(ui.c.restore);
+		return;
+	}
+	xasprintf(&t, "%s\n%s", ui.c.restore, input_text());
+	input_set(t);
+	free(t);
 }
 
 static void
@@ -765,8 +781,7 @@ loop(void)
 
 	while (!ui.c.quit) {
 		if (ui.c.restore != NULL) {
-			if (input_empty())
-				input_set(ui.c.restore);
+			restore_input();
 			free(ui.c.restore);
 			ui.c.restore = NULL;
 		}
@@ -784,9 +799,14 @@ loop(void)
 			continue;
 		if (pfd[1].revents & POLLIN)
 			take_signals();
-		if (pfd[0].revents & POLLIN)
+		/* A lone Esc waits in curses' own buffer for the rest of a
+		 * sequence that never comes, with nothing left for poll to
+		 * see: look again shortly after every key. */
+		if ((pfd[0].revents & POLLIN) || util_now() - ui.key_t <
+		    UI_KEY_LATER)
 			read_keys();
-		else if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		if (!(pfd[0].revents & POLLIN) &&
+		    (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))) {
 			/* The terminal is gone: as for SIGHUP. */
 			ui.signo = SIGHUP;
 			ui.c.quit = 1;
