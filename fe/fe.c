@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,23 @@
 #include "xmalloc.h"
 #include "util.h"
 #include "i18n.h"
+
+/* A startup notice: to the front end's hook, else stderr. */
+static void
+fe_note(struct fe *fe, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (fe->note != NULL)
+		fe->note(fe->note_arg, s);
+	else
+		fprintf(stderr, "yangtuo: %s\n", s);
+	free(s);
+}
 
 /* Add the conversation given by --resume, --session or --history to cv
  * (a session's KV snapshot is restored too); errors go to stderr. */
@@ -36,11 +54,10 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 			return -1;
 		}
 		if (r == 0)
-			fprintf(stderr, _("yangtuo: resumed the last "
-			    "conversation (%zu messages)\n"), cv->n);
+			fe_note(fe, _("resumed the last conversation (%zu "
+			    "messages)"), cv->n);
 		else
-			fprintf(stderr, _("yangtuo: no conversation to "
-			    "resume\n"));
+			fe_note(fe, _("no conversation to resume"));
 	}
 	if (fe->session != NULL) {
 		conv_clear(cv);
@@ -50,8 +67,8 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 			free(cause);
 			return -1;
 		}
-		if (notice != NULL && fe->verbose)
-			fprintf(stderr, "yangtuo: %s\n", notice);
+		if (notice != NULL && (fe->verbose || fe->note != NULL))
+			fe_note(fe, "%s", notice);
 		free(notice);
 	}
 	if (fe->history != NULL && conv_load_json(cv, fe->history,

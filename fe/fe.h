@@ -26,6 +26,10 @@ struct fe {
 	int			 with_prompt;	/* batch: use the template */
 	int			 verbose;
 	int			 demo;		/* the bundled demo model */
+	/* Where startup notices go (the full-screen chat's transcript);
+	 * NULL: stderr. */
+	void			(*note)(void *, const char *);
+	void			*note_arg;
 };
 
 /* The front ends of src/ (fe_line.c, fe_batch.c); exit statuses. */

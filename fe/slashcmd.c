@@ -215,6 +215,18 @@ slashcmd_help(int line_chat)
 	return s;
 }
 
+/* The note for a system prompt the model cannot take. */
+const char *
+slashcmd_system_unused(const struct client *cl, const struct conv *cv)
+{
+	if (cv->system_text == NULL || *cv->system_text == '\0' ||
+	    cl->model.template_name == NULL ||
+	    strcmp(cl->model.template_name, "none") != 0)
+		return NULL;
+	return _("This model has no chat template: the system prompt is not "
+	    "used (--template chatml, say, gives it one).");
+}
+
 /* Why a reply stopped, in words. */
 const char *
 slashcmd_stop_text(uint32_t stop)

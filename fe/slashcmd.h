@@ -71,6 +71,10 @@ int			 slashcmd_parse(char *line,
 /* The help rows of the commands, both names of each, for the line chat
  * or the full-screen one; translated, caller frees. */
 char			*slashcmd_help(int line_chat);
+/* A note when the model has no place for the conversation's system
+ * prompt (no chat template), else NULL; static, translated. */
+const char		*slashcmd_system_unused(const struct client *,
+			    const struct conv *);
 /* Why a reply stopped, in words (static, translated). */
 const char		*slashcmd_stop_text(uint32_t stop);
 /* "[prompt N tokens ... t/s]\n" of a finished reply; caller frees. */

@@ -321,6 +321,16 @@ on_line(char *line)
 	rl_callback_handler_remove();
 }
 
+/* Say so when the model cannot take the system prompt. */
+static void
+system_check(struct plain *pl)
+{
+	const char	*why = slashcmd_system_unused(&pl->cl, &pl->cv);
+
+	if (why != NULL)
+		printf("%s\n", why);
+}
+
 static void
 cmd_help(struct plain *pl, char *arg)
 {
@@ -400,6 +410,7 @@ cmd_system(struct plain *pl, char *arg)
 	conv_set_system(&pl->cv, p->name, p->text);
 	journal_system(pl->journal, &pl->cv);
 	printf(_("system prompt: %s\n"), p->name);
+	system_check(pl);
 }
 
 static void
@@ -735,6 +746,7 @@ fe_plain(struct fe *fe)
 		printf(_("yangtuo %s: %s (%s template, context %u). /help for "
 		    "help.\n"), PACKAGE_VERSION, pl.cl.model.name,
 		    pl.cl.model.template_name, pl.cl.model.n_ctx);
+		system_check(&pl);
 		if (journal_left_over() && !fe->resume)
 			printf(_("The last conversation did not end cleanly: "
 			    "'yangtuo --resume' brings it back.\n"));

@@ -133,7 +133,8 @@ usage(FILE *f)
 "  -t, --threads=N          compute threads (default: online cores)\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
 "      --template=NAME      auto, llama3, llama2, chatml, mistral or none\n"
-"      --system=NAME|TEXT   a system prompt from the config, or a text\n"
+"      --system=NAME|TEXT   a system prompt from the config, or a text of\n"
+"                           your own (with a blank: one word is a name)\n"
 "      --with-prompt        batch: use the chat template and system prompt\n"
 "      --history=FILE       start from a conversation: a JSON array of\n"
 "                           {\"role\", \"content\"} messages\n"
@@ -150,7 +151,7 @@ usage(FILE *f)
 "      --repeat-last-n=N    tokens the penalty looks back (default 64)\n"
 "      --seed=N             random seed (default: a new one each run)\n"
 "  -n, --max-tokens=N       tokens per reply (default: until the context is\n"
-"                           full; 400 in batch mode)\n"
+"                           full; 400 in batch mode, 256 with the demo)\n"
 "\n"
 "Other:\n"
 "      --config=FILE        read FILE instead of the default config\n"
@@ -218,6 +219,8 @@ on_cfg_warning(void *arg, const char *msg)
 {
 	fprintf(stderr, _("yangtuo: warning: %s\n"), msg);
 }
+
+#define YT_DEMO_MAX_TOKENS	256	/* the demo's reply, unless told */
 
 /* The demo model in the first data folder that has it (datadir.c), else
  * the installed path, for the error message. */
@@ -485,10 +488,24 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 	const struct cfg_prompt	*sp;
 	int			 r;
 
-	/* The system prompt: a configured name, else a literal text. */
+	/* The system prompt: a configured name, else a text of one's own,
+	 * which has a blank: one word is a name, so a typo of one is an
+	 * error, not a prompt. */
 	if (o->system != NULL && (sp = cfg_prompt(cfg, o->system)) != NULL) {
 		fe->system_name = sp->name;
 		fe->system_text = sp->text;
+	} else if (o->system != NULL && *o->system != '\0' &&
+	    strpbrk(o->system, " \t\n") == NULL) {
+		if ((sp = cfg_prompt_near(cfg, o->system)) != NULL)
+			fprintf(stderr, _("yangtuo: no system prompt named "
+			    "'%s' (did you mean '%s'?); a text of your own has "
+			    "a blank, as in --system 'Be brief.'\n"), o->system,
+			    sp->name);
+		else
+			fprintf(stderr, _("yangtuo: no system prompt named "
+			    "'%s'; a text of your own has a blank, as in "
+			    "--system 'Be brief.'\n"), o->system);
+		return 2;
 	} else if (o->system != NULL && *o->system != '\0') {
 		fe->system_name = "custom";
 		fe->system_text = o->system;
@@ -496,6 +513,9 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 	if (o->model == NULL) {
 		o->model = *demo = demo_model();
 		fe->demo = 1;
+		/* A story model would go on to the end of the context. */
+		if (!o->max_set && !(cfg->set & CFG_SET_MAX_TOKENS))
+			fe->params.max_tokens = YT_DEMO_MAX_TOKENS;
 	}
 	fe->load.version = PROTO_VERSION;
 	fe->load.path = (char *)o->model;

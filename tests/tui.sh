@@ -496,7 +496,22 @@ T kill-session -t z
 start z 80 24 "$chatml --resume"
 wait_for z 'temp 0\.20' 150
 wait_for z 'sys 翻译' 30; t $? "--resume restores the system prompt switched to with /system"
+grep -q 'resumed the last conversation (2 messages)' "$tmp/screen"
+t $? "and says it resumed on the screen, at once"
 T send-keys -t z "/quit" Enter
+wait_dead z
+# The demo (no chat template): its banner above the restored messages; a
+# system prompt it cannot use (the one resumed) is said to be unused.
+start z2 80 24 "$demo --resume"
+wait_for z2 'temp 0\.20' 150
+b=$(grep -n 'This is the demo model' "$tmp/screen" | head -1 | cut -d: -f1)
+y=$(grep -n '^You  ' "$tmp/screen" | head -1 | cut -d: -f1)
+[ -n "$b" ] && [ -n "$y" ] && [ "$b" -lt "$y" ]
+t $? "the demo banner is above the restored messages ($b < $y)"
+grep -qE 'sys 翻译 \(unused\)' "$tmp/screen" &&
+    grep -q 'no chat template: the system prompt is not used' "$tmp/screen"
+t $? "a system prompt the model cannot take: said, and marked unused"
+T send-keys -t z2 "/quit" Enter
 # ---- Temperature changed while a reply streams --------------------------
 "$bin" quantize --random small Q4_0 "$tmp/small.gguf" >/dev/null 2>&1
 # The random model may sample its end of text early (which seed does

@@ -137,13 +137,12 @@ show_last(struct chat *c)
 	set_head(c, i);
 }
 
-/* Show the whole conversation again (after /load, /new). */
-void
-chat_show_all(struct chat *c)
+/* Add every message of the conversation to the scrollback. */
+static void
+show_msgs(struct chat *c)
 {
 	size_t	n = c->cv.n, i;
 
-	scroll_clear(&c->sc);
 	for (i = 0; i < n; i++) {
 		c->cv.n = i + 1;
 		show_last(c);
@@ -151,6 +150,27 @@ chat_show_all(struct chat *c)
 	c->cv.n = n;
 	scroll_end(&c->sc);
 	ctx_recount(c);
+}
+
+/* Show the whole conversation again (after /load, /new). */
+void
+chat_show_all(struct chat *c)
+{
+	scroll_clear(&c->sc);
+	show_msgs(c);
+}
+
+/* A startup notice (fe_start_conv's), kept until the screen is there. */
+static void
+on_start_note(void *arg, const char *msg)
+{
+	struct chat	*c = arg;
+	char		*t;
+
+	xasprintf(&t, "%s%s%s", c->start_notes != NULL ? c->start_notes : "",
+	    c->start_notes != NULL ? "\n" : "", msg);
+	free(c->start_notes);
+	c->start_notes = t;
 }
 
 /* Remove the last message from the conversation and the scrollback. */
@@ -223,6 +243,16 @@ chat_init(struct chat *c, struct fe *fe)
 	return 0;
 }
 
+/* Say so when the model cannot take the system prompt. */
+void
+chat_system_check(struct chat *c)
+{
+	const char	*why = slashcmd_system_unused(&c->cl, &c->cv);
+
+	if (why != NULL)
+		chat_note(c, 0, "%s", why);
+}
+
 /* On a connected engine: the conversation asked for on the command line
  * (--resume, --session, --history; errors on stderr, before the full
  * screen), and the journal.  0 or -1. */
@@ -230,19 +260,37 @@ int
 chat_start(struct chat *c)
 {
 	char	*cause = NULL;
-	int	 left = journal_left_over();
+	int	 left = journal_left_over(), r;
 
-	if (fe_start_conv(c->fe, &c->cl, &c->cv) != 0)
+	c->fe->note = on_start_note;
+	c->fe->note_arg = c;
+	r = fe_start_conv(c->fe, &c->cl, &c->cv);
+	c->fe->note = NULL;
+	if (r != 0) {
+		if (c->start_notes != NULL)
+			fprintf(stderr, "yangtuo: %s\n", c->start_notes);
 		return -1;
+	}
 	if (c->fe->session != NULL)
 		c->session = xstrdup(c->fe->session);
-	chat_show_all(c);
+	/* The demo's banner first, then the conversation, then what
+	 * starting it said. */
+	scroll_clear(&c->sc);
+	if (c->fe->demo)
+		chat_note(c, 0, _("This is the demo model: it continues "
+		    "children's stories.  Point yangtuo at a real model with "
+		    "-m FILE.gguf or 'model:' in the config.  F1 shows the "
+		    "keys."));
+	show_msgs(c);
+	if (c->start_notes != NULL)
+		chat_note(c, 0, "%s", c->start_notes);
 	if ((c->journal = journal_start(&c->cv, c->fe->load.path,
 	    &cause)) == NULL) {
 		chat_note(c, 1, _("no autosave: %s"), cause);
 		free(cause);
 	}
 	c->journaled = c->cv.n;
+	chat_system_check(c);
 	if (left && !c->fe->resume)
 		chat_note(c, 0, _("The last conversation did not end cleanly: "
 		    "'yangtuo --resume' brings it back."));
@@ -305,6 +353,7 @@ chat_fini(struct chat *c)
 	free(c->saving);
 	free(c->restore);
 	free(c->flash);
+	free(c->start_notes);
 	memset(c, 0, sizeof *c);
 }
 
@@ -709,6 +758,7 @@ chat_status(struct chat *c, struct status_info *si)
 	si->tmpl = c->cl.model.template_name;
 	si->system = c->cv.system_name != NULL ? c->cv.system_name :
 	    c->cv.system_text != NULL ? _("custom") : _("none");
+	si->system_unused = slashcmd_system_unused(&c->cl, &c->cv) != NULL;
 	si->temperature = c->fe->params.temperature;
 	si->top_p = c->fe->params.top_p;
 	si->ctx_used = c->ctx_used;

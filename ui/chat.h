@@ -62,6 +62,7 @@ struct chat {
 	int		 status;	/* exit status */
 	int		 interrupts;	/* Ctrl-C at an empty, idle input */
 	int		 force;		/* the command ran as "/save!" */
+	char		*start_notes;	/* what starting said, for the screen */
 	int		 dirty;		/* redraw the scrollback and status */
 	int		 picking;	/* the picker is open */
 	struct picker	 pk;
@@ -76,6 +77,7 @@ void	chat_finish(struct chat *, int clean);
 void	chat_fini(struct chat *);
 void	chat_line(struct chat *, const char *);
 void	chat_keep(struct chat *, const char *);
+void	chat_system_check(struct chat *);
 int	chat_poll(struct chat *, int max_events);
 void	chat_interrupt(struct chat *, int empty_input);
 void	chat_temperature(struct chat *, float delta);

@@ -242,6 +242,7 @@ switch_system(struct chat *c, const char *name)
 	conv_set_system(&c->cv, p->name, p->text);
 	journal_system(c->journal, &c->cv);
 	chat_note(c, 0, _("system prompt: %s"), p->name);
+	chat_system_check(c);
 	log_debug("ui system prompt %s", p->name);
 }
 

@@ -881,11 +881,6 @@ ui_main(struct fe *fe)
 		chat_note(&ui.c, 1, _("theme not used: %s"), cause);
 		free(cause);
 	}
-	if (fe->demo)
-		chat_note(&ui.c, 0, _("This is the demo model: it continues "
-		    "children's stories.  Point yangtuo at a real model with "
-		    "-m FILE.gguf or 'model:' in the config.  F1 shows the "
-		    "keys."));
 	log_debug("ui start %dx%d", COLS, LINES);
 	loop();
 	saved = ui.signo != 0 ? chat_autosave(&ui.c) : NULL;
