@@ -458,6 +458,16 @@ for x in b2 c3 d4; do grep -q "^. *$x\$" "$tmp/w.scr" || lost="$lost $x"; done
 [ -z "$lost" ]; t $? "lines typed during a reply are all kept${lost:+ (lost$lost)}"
 [ -z "$lost" ] || diag "$tmp/w.scr"
 T send-keys -t w C-u "/quit" Enter
+# ---- A notice about the reply goes with it ------------------------------
+start w2 80 24 -t 1 --seed 7 -n 2000
+wait_for w2 'temp 0\.20' 150
+T send-keys -t w2 "Once upon a time" Enter
+wait_for w2 'replying' 100
+T send-keys -t w2 C-c
+wait_log w2 'ui reply done' 1
+wait_gone w2 'stopping the reply' 20
+t $? "'stopping the reply' leaves the status bar when the reply has stopped"
+T send-keys -t w2 "/quit" Enter
 # ---- The line chat keeps what was typed when Ctrl-C stops a reply ------
 start x 80 24 --plain -t 1 --seed 7 -n 2000
 wait_for x '\] > $' 150

@@ -56,7 +56,16 @@ chat_flash(struct chat *c, const char *msg)
 	free(c->flash);
 	c->flash = xstrdup(msg);
 	c->flash_until = util_now() + 4.0;
+	c->flash_reply = 0;
 	c->dirty = 1;
+}
+
+/* The same, about the reply under way: gone when the reply is. */
+static void
+flash_reply(struct chat *c, const char *msg)
+{
+	chat_flash(c, msg);
+	c->flash_reply = 1;
 }
 
 /* The header line of message i. */
@@ -425,6 +434,11 @@ reply_over(struct chat *c)
 	c->busy = 0;
 	c->phase = STATUS_IDLE;
 	c->dirty = 1;
+	if (c->flash_reply) {
+		free(c->flash);
+		c->flash = NULL;
+		c->flash_reply = 0;
+	}
 	if ((line = c->deferred) != NULL) {
 		c->deferred = NULL;
 		chat_line(c, line);
@@ -654,7 +668,7 @@ chat_interrupt(struct chat *c, int empty_input)
 		client_cancel(&c->cl);
 		free(c->deferred);
 		c->deferred = NULL;
-		chat_flash(c, _("stopping the reply"));
+		flash_reply(c, _("stopping the reply"));
 		c->interrupts = 0;
 		return;
 	}
@@ -735,7 +749,7 @@ chat_line(struct chat *c, const char *line)
 		return;
 	if (c->busy) {
 		chat_keep(c, line);
-		chat_flash(c, _("a reply is being written: wait, or Ctrl-C "
+		flash_reply(c, _("a reply is being written: wait, or Ctrl-C "
 		    "to stop it"));
 		return;
 	}

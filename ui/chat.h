@@ -58,6 +58,7 @@ struct chat {
 	char		*restore;	/* text for the input, or NULL */
 	char		*flash;		/* a passing status message */
 	double		 flash_until;
+	int		 flash_reply;	/* the flash is about the reply */
 	int		 quit;
 	int		 status;	/* exit status */
 	int		 interrupts;	/* Ctrl-C at an empty, idle input */
