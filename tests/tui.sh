@@ -458,6 +458,16 @@ for x in b2 c3 d4; do grep -q "^. *$x\$" "$tmp/w.scr" || lost="$lost $x"; done
 [ -z "$lost" ]; t $? "lines typed during a reply are all kept${lost:+ (lost$lost)}"
 [ -z "$lost" ] || diag "$tmp/w.scr"
 T send-keys -t w C-u "/quit" Enter
+# ---- Tab lists the candidates at once; says when there are none ---------
+start tb 80 24 "$demo"
+wait_for tb 'temp 0\.20' 150
+T send-keys -t tb "/s" Tab
+wait_for tb '/save  /set  /stats  /system' 30
+t $? "one Tab after /s lists /save /set /stats /system"
+T send-keys -t tb C-u "/load " Tab
+wait_for tb 'nothing to complete here' 30
+t $? "Tab with nothing to offer says so"
+T send-keys -t tb C-u "/quit" Enter
 # ---- A notice about the reply goes with it ------------------------------
 start w2 80 24 -t 1 --seed 7 -n 2000
 wait_for w2 'temp 0\.20' 150
@@ -511,14 +521,15 @@ t $? "and says it resumed on the screen, at once"
 T send-keys -t z "/quit" Enter
 wait_dead z
 # The demo (no chat template): its banner above the restored messages; a
-# system prompt it cannot use (the one resumed) is said to be unused.
+# system prompt it cannot use is said to be unused.
 start z2 80 24 "$demo --resume"
 wait_for z2 'temp 0\.20' 150
 b=$(grep -n 'This is the demo model' "$tmp/screen" | head -1 | cut -d: -f1)
 y=$(grep -n '^You  ' "$tmp/screen" | head -1 | cut -d: -f1)
 [ -n "$b" ] && [ -n "$y" ] && [ "$b" -lt "$y" ]
 t $? "the demo banner is above the restored messages ($b < $y)"
-grep -qE 'sys 翻译 \(unused\)' "$tmp/screen" &&
+T send-keys -t z2 "/system 写作助手" Enter
+wait_for z2 'sys 写作助手 \(unused\)' 30 &&
     grep -q 'no chat template: the system prompt is not used' "$tmp/screen"
 t $? "a system prompt the model cannot take: said, and marked unused"
 T send-keys -t z2 "/quit" Enter

@@ -299,7 +299,8 @@ chat_start(struct chat *c)
 		free(cause);
 	}
 	c->journaled = c->cv.n;
-	chat_system_check(c);
+	if (!c->fe->demo)	/* the banner says what the demo is */
+		chat_system_check(c);
 	if (left && !c->fe->resume)
 		chat_note(c, 0, _("The last conversation did not end cleanly: "
 		    "'yangtuo --resume' brings it back."));

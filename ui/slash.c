@@ -568,5 +568,7 @@ slash_words(struct chat *c, const char *line, int start)
 		}
 		free(s);
 	}
+	if (v == NULL)	/* none: Tab says so */
+		v = xcalloc(1, sizeof *v);
 	return v;
 }
