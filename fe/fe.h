@@ -8,6 +8,8 @@
 #ifndef YT_FE_FE_H
 #define YT_FE_FE_H
 
+#include <time.h>
+
 #include "cfg.h"
 #include "proto.h"
 
@@ -46,6 +48,13 @@ int	fe_start_conv(struct fe *, struct client *, struct conv *);
 /* Save or load a conversation by name, with the engine's KV snapshot
  * (fe_sess.c); -1 with *cause (caller frees) on failure.  A load may
  * also give a *notice (caller frees) about the snapshot. */
+/* A saved session: its name and when it was written. */
+struct fe_sess {
+	char	*name;
+	time_t	 mtime;
+};
+struct fe_sess	*fe_session_list(size_t *n);
+void		 fe_session_list_free(struct fe_sess *, size_t n);
 int	fe_session_save(struct client *, struct conv *, const char *name,
 	    char **cause);
 int	fe_session_load(struct client *, struct conv *, const char *name,

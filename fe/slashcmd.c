@@ -53,7 +53,7 @@ const struct slashcmd slashcmd_table[] = {
 	{ SLASH_LOAD, "load", NULL, "载入", SLASH_IDLE_ARG, 0,
 	    N_("/load [NAME]"),
 	    N_("load a saved conversation (a list without NAME)"),
-	    N_("/load NAME"), N_("load a saved conversation"), 0 },
+	    NULL, NULL, 0 },
 	{ SLASH_EXPORT, "export", NULL, "导出", SLASH_ANYTIME, 0,
 	    N_("/export [FILE]"),
 	    N_("write the conversation as Markdown\n"

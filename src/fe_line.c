@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <termios.h>
@@ -28,6 +29,7 @@
 #include "client.h"
 #include "conv.h"
 #include "journal.h"
+#include "linewrap.h"
 #include "modelsum.h"
 #include "session.h"
 #include "slashcmd.h"
@@ -84,17 +86,39 @@ signal_take(void)
 	return read(sig_pipe[0], &c, 1) == 1 ? c : 0;
 }
 
-/* Write reply text to f, made terminal-safe. */
+/* Write reply text to f, made terminal-safe, wrapped by lw (NULL: not
+ * wrapped). */
 static void
-put_text(FILE *f, const char *s, size_t len)
+put_text_wrapped(FILE *f, struct linewrap *lw, const char *s, size_t len)
 {
 	char	*safe;
 	size_t	 n;
 
 	safe = text_sanitize(s, len, &n);
-	fwrite(safe, 1, n, f);
+	if (lw != NULL)
+		linewrap_put(lw, f, safe, n);
+	else
+		fwrite(safe, 1, n, f);
 	fflush(f);
 	free(safe);
+}
+
+static void
+put_text(FILE *f, const char *s, size_t len)
+{
+	put_text_wrapped(f, NULL, s, len);
+}
+
+/* The width to wrap f's text at: the terminal's, or 0 (not one). */
+static int
+wrap_cols(FILE *f)
+{
+	struct winsize	ws;
+
+	if (!isatty(fileno(f)) || ioctl(fileno(f), TIOCGWINSZ, &ws) != 0 ||
+	    ws.ws_col < 10)
+		return 0;
+	return ws.ws_col;
 }
 
 /* The counts and speeds of a finished reply, to f. */
@@ -118,11 +142,13 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 {
 	struct client_ev	 ev;
 	struct conv_msg		*reply = NULL;
+	struct linewrap		 lw;
 	size_t			 dropped;
 	int			 r, sig, result = 0, cancelled = 0;
 	char			*msg;
 	struct pollfd		 pfd;
 
+	linewrap_init(&lw, wrap_cols(out));
 	for (;;) {
 		pfd.fd = sig_pipe[0];
 		pfd.events = POLLIN;
@@ -134,6 +160,7 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 				*signo = sig;
 		}
 		if ((r = client_next(cl, &ev, 50)) < 0) {
+			linewrap_fini(&lw);
 			fprintf(stderr, _("yangtuo: the engine stopped\n"));
 			return -1;
 		}
@@ -144,7 +171,7 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 			if (reply == NULL)
 				reply = conv_add(cv, CONV_ASSISTANT, "", 0);
 			conv_append(reply, ev.text, ev.len);
-			put_text(out, ev.text, ev.len);
+			put_text_wrapped(out, &lw, ev.text, ev.len);
 			break;
 		case PROTO_EV_PROGRESS:
 			if (verbose && isatty(STDERR_FILENO)) {
@@ -162,6 +189,8 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 				    ev.ctx.total);
 			break;
 		case PROTO_EV_DONE:
+			linewrap_flush(&lw, out);
+			linewrap_fini(&lw);
 			if (reply == NULL)
 				reply = conv_add(cv, CONV_ASSISTANT, "", 0);
 			reply->has_stats = 1;
@@ -182,6 +211,8 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 			client_ev_free(&ev);
 			return result;
 		case PROTO_EV_ERROR:
+			linewrap_flush(&lw, out);
+			linewrap_fini(&lw);
 			msg = client_error_text(ev.code, ev.text);
 			fprintf(stderr, "yangtuo: %s\n", msg);
 			free(msg);
@@ -394,12 +425,14 @@ cmd_system(struct plain *pl, char *arg)
 	size_t			 i;
 
 	if (arg == NULL || *arg == '\0') {
-		for (i = 0; i < c->n_prompts; i++)
-			printf("%s %s: %.60s%s\n",
-			    pl->cv.system_name != NULL && strcmp(
-			    pl->cv.system_name, c->prompts[i].name) == 0 ?
-			    "*" : " ", c->prompts[i].name, c->prompts[i].text,
-			    strlen(c->prompts[i].text) > 60 ? "..." : "");
+		for (i = 0; i < c->n_prompts; i++) {
+			char	*t = linewrap_cut(c->prompts[i].text, 60);
+
+			printf("%s %s: %s\n", pl->cv.system_name != NULL &&
+			    strcmp(pl->cv.system_name, c->prompts[i].name) ==
+			    0 ? "*" : " ", c->prompts[i].name, t);
+			free(t);
+		}
 		return;
 	}
 	if ((p = cfg_prompt(c, arg)) == NULL) {
@@ -457,6 +490,33 @@ cmd_save(struct plain *pl, char *name)
 	pl->session = xstrdup(name);
 }
 
+/* /load alone: the saved conversations, newest first, with when. */
+static void
+list_sessions(void)
+{
+	struct fe_sess	*v;
+	struct tm	 tm;
+	char		 when[32], *safe;
+	size_t		 n, i;
+
+	v = fe_session_list(&n);
+	if (n == 0) {
+		printf(_("no saved conversations (/save NAME saves this "
+		    "one)\n"));
+		fe_session_list_free(v, n);
+		return;
+	}
+	printf(_("Saved conversations (/load NAME loads one):\n"));
+	for (i = 0; i < n; i++) {
+		localtime_r(&v[i].mtime, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+		safe = text_sanitize(v[i].name, strlen(v[i].name), NULL);
+		printf("  %s  %s\n", when, safe);
+		free(safe);
+	}
+	fe_session_list_free(v, n);
+}
+
 static void
 cmd_load(struct plain *pl, char *name)
 {
@@ -465,7 +525,7 @@ cmd_load(struct plain *pl, char *name)
 	size_t		 i;
 
 	if (name == NULL || *name == '\0') {
-		printf(_("usage: /load NAME\n"));
+		list_sessions();
 		return;
 	}
 	conv_init(&cv);

@@ -487,6 +487,26 @@ T send-keys -t x "keep me"
 T send-keys -t x C-c
 wait_for x '\] > keep me$' 100; t $? "the line chat keeps what was typed during a reply Ctrl-C stopped"
 T send-keys -t x C-u "/quit" Enter
+# ---- The line chat wraps words, lists sessions, cuts whole characters --
+start lw 40 30 --plain -t 1 --seed 7 -n 120
+wait_for lw '\] > $' 150
+T send-keys -t lw "Once upon a time" Enter
+wait_for lw 'prompt [0-9]+ tokens|\] > $' 100
+T send-keys -t lw "/load" Enter
+wait_for lw '[0-9:]+  故事$' 30
+t $? "the line chat's /load alone lists the saved conversations"
+T send-keys -t lw "/system" Enter
+wait_for lw '翻译: 你是一名专业的中英翻译。$' 30
+t $? "and /system the prompts"
+T send-keys -t lw "/quit" Enter
+wait_dead lw
+# Joined, a line the terminal wrapped is one line again: none of the
+# reply's may be wider than the screen.
+T capture-pane -J -p -t lw | awk '/\] > Once upon/ {on=1; next}
+    /\] > / {on=0} on' >"$tmp/lw.reply"
+[ "$(wc -l <"$tmp/lw.reply")" -ge 3 ] &&
+    widths <"$tmp/lw.reply" | awk '$1 > 40 {bad=1} END {exit bad}'
+t $? "the line chat wraps a reply at words, within 40 columns"
 # ---- /save and /export never replace what is there unless told -------
 start y 80 24 "$demo"
 turns y "keep this"

@@ -117,72 +117,16 @@ system_page(struct chat *c)
 	picker_select(&c->pk, c->cv.system_name);
 }
 
-struct chat_sess {
-	char	*name;
-	time_t	 mtime;
-};
-
-static int
-sess_cmp(const void *a, const void *b)
-{
-	const struct chat_sess	*x = a, *y = b;
-
-	if (x->mtime != y->mtime)
-		return x->mtime < y->mtime ? 1 : -1;
-	return strcmp(x->name, y->name);
-}
-
-/* The saved sessions, newest first; *n of them (caller frees). */
-static struct chat_sess *
-list_sessions(size_t *n)
-{
-	struct chat_sess	*v = NULL;
-	struct dirent		*de;
-	struct stat		 st;
-	size_t			 cap = 0, len;
-	char			*dir, *path;
-	DIR			*d;
-
-	*n = 0;
-	if ((dir = xdg_dir(XDG_DATA, "sessions", 0)) == NULL)
-		return NULL;
-	if ((d = opendir(dir)) == NULL) {
-		free(dir);
-		return NULL;
-	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len <= 5 ||
-		    strcmp(de->d_name + len - 5, ".yaml") != 0)
-			continue;
-		xasprintf(&path, "%s/%s", dir, de->d_name);
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (*n == cap) {
-				cap = cap == 0 ? 32 : cap * 2;
-				v = xreallocarray(v, cap, sizeof *v);
-			}
-			v[*n].name = xstrndup(de->d_name, len - 5);
-			v[*n].mtime = st.st_mtime;
-			(*n)++;
-		}
-		free(path);
-	}
-	closedir(d);
-	free(dir);
-	qsort(v, *n, sizeof *v, sess_cmp);
-	return v;
-}
-
 static void
 session_page(struct chat *c)
 {
-	struct chat_sess	*v;
+	struct fe_sess	*v;
 	struct conv		 cv;
 	struct tm		 tm;
 	char			 when[32], *d, *fl, *cause = NULL;
 	size_t			 n, i, j;
 
-	v = list_sessions(&n);
+	v = fe_session_list(&n);
 	picker_init(&c->pk, CHAT_PICK_SESSION, _("Load a conversation"), 0);
 	for (i = 0; i < n; i++) {
 		if (i >= SLASH_MAX_LISTED || !session_name_ok(v[i].name))
@@ -526,7 +470,7 @@ slash_words(struct chat *c, const char *line, int start)
 {
 	const struct slashcmd	 *sc;
 	char			**v = NULL, *w;
-	struct chat_sess	 *s;
+	struct fe_sess	 *s;
 	struct cfg_theme_entry	 *th;
 	size_t			  n = 0, i, ns;
 	int			  len;
@@ -561,7 +505,7 @@ slash_words(struct chat *c, const char *line, int start)
 			add_word(&v, &n, th[i].name);
 		cfg_theme_list_free(th, ns);
 	} else if (line_cmd(line, "load", &len)) {
-		s = list_sessions(&ns);
+		s = fe_session_list(&ns);
 		for (i = 0; i < ns; i++) {
 			add_word(&v, &n, s[i].name);
 			free(s[i].name);
