@@ -213,7 +213,7 @@ draw_pane(const struct scroll *s, int y, int h, int w, int highlight)
 		l = &s->lines[i];
 		it = &s->items[l->item];
 		if (l->kind == SCROLL_HEAD)
-			draw_str(y + row, 0, w, it->head, it->head_len,
+			draw_str(y + row, 0, w, it->head + l->off, l->len,
 			    head_attr(it));
 		else if (l->kind == SCROLL_BODY)
 			draw_body(s, l, y + row, w, highlight);

@@ -48,6 +48,12 @@ build_line(void *arg, size_t off, size_t len, int cols)
 	build_push(arg, off, len, cols, SCROLL_BODY);
 }
 
+static void
+build_head(void *arg, size_t off, size_t len, int cols)
+{
+	build_push(arg, off, len, cols, SCROLL_HEAD);
+}
+
 /* An empty scrollback for a pane of this size. */
 void
 scroll_init(struct scroll *s, int width, int height)
@@ -125,8 +131,14 @@ relayout(struct scroll *s, size_t i, size_t keep)
 	else {
 		keep = 0;
 		first_changed = it->line0;
-		if (it->kind == SCROLL_MSG)
-			build_push(&b, 0, it->head_len, 0, SCROLL_HEAD);
+		if (it->kind == SCROLL_MSG) {
+			/* The header wraps too (a narrow screen, a long
+			 * stop reason): never cut. */
+			view_wrap(it->head, it->head_len, 0, s->width > 0 ?
+			    s->width : 1, build_head, &b);
+			if (b.n == 0)
+				build_push(&b, 0, 0, 0, SCROLL_HEAD);
+		}
 	}
 	view_wrap(it->text, it->len, from, scroll_body_width(s), build_line,
 	    &b);
@@ -227,7 +239,7 @@ scroll_set_head(struct scroll *s, size_t i, const char *head)
 	free(it->head);
 	it->head = text_sanitize(head, strlen(head), &it->head_len);
 	if (it->kind == SCROLL_MSG && it->n_lines > 0)
-		s->lines[it->line0].len = it->head_len;
+		relayout(s, i, 0);
 }
 
 /* Replace an item's flags. */

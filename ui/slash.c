@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <curses.h>
+
 #include "fe/cfg.h"
 #include "fe/conv.h"
 #include "fe/client.h"
@@ -28,6 +30,7 @@
 #include "fe/xmalloc.h"
 #include "chat.h"
 #include "picker.h"
+#include "view.h"
 #include "theme.h"
 #include "fe/i18n.h"
 
@@ -37,6 +40,73 @@ static const char *slash_params[] = {
 	"temperature", "top_k", "top_p", "min_p", "repeat_penalty",
 	"repeat_last_n", "seed", "max_tokens", NULL
 };
+
+struct segs {
+	size_t	 off[64];
+	size_t	 len[64];
+	size_t	 n;
+};
+
+static void
+seg_add(void *arg, size_t off, size_t len, int cols)
+{
+	struct segs	*g = arg;
+
+	(void)cols;
+	if (g->n < 64) {
+		g->off[g->n] = off;
+		g->len[g->n] = len;
+		g->n++;
+	}
+}
+
+/* Where a help row's text goes on: after "  KEYS   " (a gap of two
+ * blanks or more after the first word), else its own indent. */
+static int
+hang_of(const char *line)
+{
+	size_t	i = strspn(line, " "), lead = i;
+	const char	*gap;
+
+	if ((gap = strstr(line + i, "  ")) != NULL &&
+	    gap[strspn(gap, " ")] != '\0')
+		return view_width(line, (size_t)(gap - line) +
+		    strspn(gap, " "));
+	return (int)lead;
+}
+
+/* Add a help row wrapped at width, its continuation lines hanging under
+ * its text: nothing is cut on a narrow screen. */
+static void
+help_line(struct chat *c, const char *line, int width)
+{
+	struct segs	 g = { { 0 }, { 0 }, 0 };
+	size_t		 n = strlen(line), i, from;
+	int		 hang = hang_of(line);
+	char		*t;
+
+	if (width < 20 || view_width(line, n) <= width) {
+		picker_add(&c->pk, line, NULL, NULL);
+		return;
+	}
+	if (hang > width / 2)
+		hang = 2;
+	view_wrap(line, n, 0, width, seg_add, &g);
+	t = xstrndup(line + g.off[0], g.len[0]);
+	picker_add(&c->pk, t, NULL, NULL);
+	free(t);
+	from = g.off[0] + g.len[0];
+	from += strspn(line + from, " ");
+	g.n = 0;
+	if (from < n)
+		view_wrap(line, n, from, width - hang, seg_add, &g);
+	for (i = 0; i < g.n; i++) {
+		xasprintf(&t, "%*s%.*s", hang, "", (int)g.len[i],
+		    line + g.off[i]);
+		picker_add(&c->pk, t, NULL, NULL);
+		free(t);
+	}
+}
 
 static void
 help_page(struct chat *c)
@@ -77,7 +147,7 @@ help_page(struct chat *c)
 	for (p = text; *p != '\0'; p = nl + 1) {
 		nl = strchr(p, '\n');
 		line = xstrndup(p, nl != NULL ? (size_t)(nl - p) : strlen(p));
-		picker_add(&c->pk, line, NULL, NULL);
+		help_line(c, line, COLS - 2);
 		free(line);
 		if (nl == NULL)
 			break;
