@@ -640,13 +640,17 @@ session_export_md(const struct conv *c, const char *path, const char *model,
 	sb_add(&b, "\n", 1);
 	for (i = 0; i < c->n; i++) {
 		const struct conv_msg	*m = &c->msgs[i];
+		struct conv_msg		 none = { 0 };
+		size_t			 skip;
 
 		localtime_r(&m->time, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
 		sb_printf(&b, "## %s \xc2\xb7 %s%s\n\n", m->role ==
 		    CONV_USER ? _("User") : _("Assistant"), when, m->cut ?
 		    _(" (cut)") : "");
-		sb_add(&b, m->text, m->len);
+		skip = m->role == CONV_ASSISTANT ? conv_lead_blanks(&none,
+		    m->text, m->len) : 0;
+		sb_add(&b, m->text + skip, m->len - skip);
 		sb_add(&b, "\n\n", 2);
 		if (m->has_stats)
 			sb_printf(&b, "> %u %s, %.1f t/s; %s %.2f, top-k %d, "

@@ -294,7 +294,7 @@ slashcmd_stats(const struct client *cl, const struct conv *cv,
 			break;
 		}
 	if (m != NULL) {
-		xasprintf(&t, _("last reply: stopped by %s; "),
+		xasprintf(&t, _("last reply: stopped (%s); "),
 		    slashcmd_stop_text(m->stats.stop));
 		append(&s, t);
 		append(&s, slashcmd_done_text(&m->stats));

@@ -143,7 +143,7 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 	struct client_ev	 ev;
 	struct conv_msg		*reply = NULL;
 	struct linewrap		 lw;
-	size_t			 dropped;
+	size_t			 dropped, skip;
 	int			 r, sig, result = 0, cancelled = 0;
 	char			*msg;
 	struct pollfd		 pfd;
@@ -170,8 +170,10 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 		case PROTO_EV_TOKEN:
 			if (reply == NULL)
 				reply = conv_add(cv, CONV_ASSISTANT, "", 0);
+			skip = conv_lead_blanks(reply, ev.text, ev.len);
 			conv_append(reply, ev.text, ev.len);
-			put_text_wrapped(out, &lw, ev.text, ev.len);
+			put_text_wrapped(out, &lw, ev.text + skip,
+			    ev.len - skip);
 			break;
 		case PROTO_EV_PROGRESS:
 			if (verbose && isatty(STDERR_FILENO)) {

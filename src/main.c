@@ -130,7 +130,7 @@ usage(FILE *f)
 "Model and context:\n"
 "  -m, --model=FILE         the GGUF model (default: config, else the demo)\n"
 "  -c, --ctx-size=N         context size in tokens (0 = the model's)\n"
-"  -t, --threads=N          compute threads (default: online cores)\n"
+"  -t, --threads=N          compute threads (default or 0: online cores)\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
 "      --template=NAME      auto, llama3, llama2, chatml, mistral or none\n"
 "      --system=NAME|TEXT   a system prompt from the config, or a text of\n"
@@ -320,7 +320,7 @@ static const struct {
 	const char	*bad;
 } count_opts[] = {
 	{ 'c', 0, 1 << 24, N_("bad --ctx-size '%s'") },
-	{ 't', 1, 1024, N_("bad --threads '%s'") },
+	{ 't', 0, 1024, N_("bad --threads '%s'") },
 	{ OPT_BATCH_SIZE, 1, 8192, N_("bad --batch-size '%s'") },
 	{ 0, 0, 0, NULL }
 };

@@ -50,6 +50,8 @@ g=$(sed -n 's/.*reply \([0-9]*\) tokens.*/\1/p' "$tmp/err")
 t $? "--system with a typo of a name: exit 2, the nearest name suggested"
 "$bin" -t 1 --seed 3 -n 4 --system "Be brief." -p hi >"$tmp/out" 2>"$tmp/err"
 t $? "--system with a text of one's own (a blank) is taken"
+"$bin" -t 0 -n 4 -p hi >"$tmp/out" 2>"$tmp/err"
+t $? "-t 0 is the online cores, as threads: 0 in the config"
 
 if [ ! -f "$td/models/stories260K.gguf" ]; then
 	echo "1..$n # SKIP no test data"; exit $fail

@@ -246,7 +246,7 @@ wait_for a '^  上次回复的停止原因' && grep -q '^  模型：' "$tmp/scre
 t $? "/统计 shows the statistics in Chinese"
 keep stats
 no_english "$tmp/stats" "/stats" "  model: " "template," "threads" \
-    "system prompt:" "last reply" "stopped by" "cached tokens" "evaluated"
+    "system prompt:" "last reply" "stopped (" "cached tokens" "evaluated"
 T send-keys -t a "/bogus" Enter
 wait_for a '未知命令 /bogus（/帮助' ; t $? "an unknown command: a Chinese error note"
 T send-keys -t a "/载入 不存在" Enter

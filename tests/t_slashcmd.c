@@ -207,10 +207,15 @@ test_texts(void)
 	m->stats.cached = 3;
 	s = slashcmd_stats(&cl, &cv, &p);
 	ok(strstr(s, "model: tiny (llama3 template, context 512, 2 threads, "
-	    "avx2)\n") == s && strstr(s, "last reply: stopped by end of "
-	    "turn; [prompt 10 tokens") != NULL && strstr(s, "cached tokens: "
+	    "avx2)\n") == s && strstr(s, "last reply: stopped (end of "
+	    "turn); [prompt 10 tokens") != NULL && strstr(s, "cached tokens: "
 	    "3 of 10 in the prompt\n") != NULL, "/stats: one text for both "
 	    "chats");
+	free(s);
+	m->stats.stop = PROTO_STOP_CONTEXT;
+	s = slashcmd_stats(&cl, &cv, &p);
+	ok(strstr(s, "last reply: stopped (the context is full);") != NULL,
+	    "/stats says why a reply stopped in a sentence that reads");
 	free(s);
 	conv_free(&cv);
 }

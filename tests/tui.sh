@@ -464,10 +464,23 @@ wait_for tb 'temp 0\.20' 150
 T send-keys -t tb "/s" Tab
 wait_for tb '/save  /set  /stats  /system' 30
 t $? "one Tab after /s lists /save /set /stats /system"
-T send-keys -t tb C-u "/load " Tab
+T send-keys -t tb C-u "/set temperature " Tab
 wait_for tb 'nothing to complete here' 30
 t $? "Tab with nothing to offer says so"
 T send-keys -t tb C-u "/quit" Enter
+# ---- At 60 columns, help and reply headers wrap, nothing is cut --------
+start nw 60 20 "$demo"
+turns nw "hello"
+wait_for nw '\(stopped:$' 30 && grep -q '^max_tokens reached)$' "$tmp/screen"
+t $? "a reply header too long for 60 columns wraps"
+awk '/^Assistant  /{getline; getline; print; exit}' "$tmp/screen" | grep -q '^  [^ ]'
+t $? "the reply starts at the text's indent, without the model's blank"
+T send-keys -t nw F1
+wait_for nw 'F3, F4' 30
+T send-keys -t nw Down
+wait_for nw '^ +line with \\\)$' 30
+t $? "F1 help rows wrap under their text at 60 columns"
+T send-keys -t nw Escape "/quit" Enter
 # ---- A notice about the reply goes with it ------------------------------
 start w2 80 24 -t 1 --seed 7 -n 2000
 wait_for w2 'temp 0\.20' 150
@@ -522,6 +535,14 @@ T send-keys -t y "/export $tmp/out.md" Enter
 wait_for y "exported to $tmp/out.md" 30
 T send-keys -t y "/export $tmp/out.md" Enter
 wait_for y "not exported: $tmp/out.md exists" 30; t $? "/export FILE over a file: refused"
+T send-keys -t y "/save x" Enter
+wait_for y "saved as 'x'"
+T send-keys -t y "/load" Enter
+wait_for y '^ +x +20[0-9-]+ ' 30 &&
+    grep -E '^ +(x|mine) +20[0-9-]+ ' "$tmp/screen" |
+    awk '{ match($0, / 20[0-9][0-9]-/); c[RSTART]++ } END { exit length(c) != 1 }'
+t $? "the /load picker's dates line up under names of other widths"
+T send-keys -t y Escape
 T send-keys -t y "/quit" Enter
 # ---- --resume brings back the system prompt switched to ---------------
 start z 80 24 "$chatml"

@@ -133,16 +133,19 @@ ctx_recount(struct chat *c)
 static void
 show_last(struct chat *c)
 {
-	size_t			 i = c->cv.n - 1;
+	size_t			 i = c->cv.n - 1, skip;
 	const struct conv_msg	*m = &c->cv.msgs[i];
+	struct conv_msg		 none = { 0 };
 
 	if (c->cv.n > c->cap_items) {
 		c->cap_items = c->cv.n * 2;
 		c->items = xreallocarray(c->items, c->cap_items,
 		    sizeof *c->items);
 	}
-	c->items[i] = scroll_add(&c->sc, SCROLL_MSG, m->role, m->text,
-	    m->len);
+	skip = m->role == CONV_ASSISTANT ? conv_lead_blanks(&none, m->text,
+	    m->len) : 0;
+	c->items[i] = scroll_add(&c->sc, SCROLL_MSG, m->role, m->text + skip,
+	    m->len - skip);
 	set_head(c, i);
 }
 
@@ -371,6 +374,7 @@ static void
 reply_token(struct chat *c, const char *text, size_t len)
 {
 	struct conv_msg	*m;
+	size_t		 skip;
 
 	if (c->reply == CHAT_NONE) {
 		conv_add(&c->cv, CONV_ASSISTANT, "", 0);
@@ -379,8 +383,9 @@ reply_token(struct chat *c, const char *text, size_t len)
 	}
 	c->phase = STATUS_REPLY;
 	m = &c->cv.msgs[c->reply];
+	skip = conv_lead_blanks(m, text, len);
 	conv_append(m, text, len);
-	scroll_append(&c->sc, c->items[c->reply], text, len);
+	scroll_append(&c->sc, c->items[c->reply], text + skip, len - skip);
 	c->generated++;
 	c->ctx_used = c->ctx_base + c->generated;
 	if (c->ctx_total > 0 && c->ctx_used > c->ctx_total)
