@@ -33,6 +33,7 @@ conv_free(struct conv *c)
 	free(c->system_name);
 	free(c->system_text);
 	free(c->kv_path);
+	free(c->model);
 	memset(c, 0, sizeof *c);
 }
 

@@ -37,6 +37,7 @@ struct conv {
 	char		*system_name;
 	char		*system_text;
 	char		*kv_path;	/* KV snapshot of a saved session */
+	char		*model;		/* the model a loaded session names */
 };
 
 void		 conv_init(struct conv *);

@@ -18,6 +18,7 @@
 #include "client.h"
 #include "conv.h"
 #include "journal.h"
+#include "slashcmd.h"
 #include "xmalloc.h"
 #include "util.h"
 #include "i18n.h"
@@ -70,6 +71,11 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 		if (notice != NULL && (fe->verbose || fe->note != NULL))
 			fe_note(fe, "%s", notice);
 		free(notice);
+		if ((notice = slashcmd_model_note(cv, cl->model.path)) !=
+		    NULL) {
+			fe_note(fe, "%s", notice);
+			free(notice);
+		}
 	}
 	if (fe->history != NULL && conv_load_json(cv, fe->history,
 	    &cause) != 0) {

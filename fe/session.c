@@ -499,6 +499,14 @@ load_doc(struct sload *s, struct conv *c)
 			return -1;
 		conv_set_system(c, *name != '\0' ? name : NULL, text);
 	}
+	if (map_get(s, root, "model") != NULL) {
+		const char	*model;
+
+		if (scalar(s, map_get(s, root, "model"), "model", &model) != 0)
+			return -1;
+		free(c->model);
+		c->model = *model != '\0' ? xstrdup(model) : NULL;
+	}
 	if (map_get(s, root, "kv") != NULL) {
 		const char	*kv;
 

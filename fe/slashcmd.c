@@ -227,6 +227,24 @@ slashcmd_system_unused(const struct client *cl, const struct conv *cv)
 	    "used (--template chatml, say, gives it one).");
 }
 
+/* The note for a session saved with another model. */
+char *
+slashcmd_model_note(const struct conv *cv, const char *model_path)
+{
+	const char	*base;
+	char		*s;
+
+	if (cv->model == NULL || model_path == NULL)
+		return NULL;
+	base = strrchr(model_path, '/');
+	base = base != NULL ? base + 1 : model_path;
+	if (strcmp(base, cv->model) == 0)
+		return NULL;
+	xasprintf(&s, _("This conversation was saved with %s; %s reads it "
+	    "afresh and may answer differently."), cv->model, base);
+	return s;
+}
+
 /* Why a reply stopped, in words. */
 const char *
 slashcmd_stop_text(uint32_t stop)

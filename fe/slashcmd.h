@@ -75,6 +75,10 @@ char			*slashcmd_help(int line_chat);
  * prompt (no chat template), else NULL; static, translated. */
 const char		*slashcmd_system_unused(const struct client *,
 			    const struct conv *);
+/* A note when a loaded conversation was saved with another model than
+ * model_path, else NULL; caller frees. */
+char			*slashcmd_model_note(const struct conv *,
+			    const char *model_path);
 /* Why a reply stopped, in words (static, translated). */
 const char		*slashcmd_stop_text(uint32_t stop);
 /* "[prompt N tokens ... t/s]\n" of a finished reply; caller frees. */

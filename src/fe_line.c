@@ -523,7 +523,7 @@ static void
 cmd_load(struct plain *pl, char *name)
 {
 	struct conv	 cv;
-	char		*cause = NULL, *notice = NULL;
+	char		*cause = NULL, *notice = NULL, *other, *safe;
 	size_t		 i;
 
 	if (name == NULL || *name == '\0') {
@@ -548,6 +548,13 @@ cmd_load(struct plain *pl, char *name)
 		printf("\n");
 	}
 	printf(_("loaded '%s' (%zu messages)\n"), name, pl->cv.n);
+	if ((other = slashcmd_model_note(&pl->cv, pl->cl.model.path)) !=
+	    NULL) {
+		safe = text_sanitize(other, strlen(other), NULL);
+		printf("%s\n", safe);
+		free(safe);
+		free(other);
+	}
 	free(pl->session);
 	pl->session = xstrdup(name);
 	if (notice != NULL)

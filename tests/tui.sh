@@ -543,6 +543,11 @@ wait_for y '^ +x +20[0-9-]+ ' 30 &&
     awk '{ match($0, / 20[0-9][0-9]-/); c[RSTART]++ } END { exit length(c) != 1 }'
 t $? "the /load picker's dates line up under names of other widths"
 T send-keys -t y Escape
+printf 'yangtuo_session: 1\nmodel: "other.gguf"\nmessages:\n  - role: user\n    time: 1764190000\n    text: "hi"\n' \
+    >"$sessions/other.yaml"
+T send-keys -t y "/load other" Enter
+wait_for y 'saved with other\.gguf; stories260K\.gguf reads it' 30
+t $? "loading a conversation saved with another model says so"
 T send-keys -t y "/quit" Enter
 # ---- --resume brings back the system prompt switched to ---------------
 start z 80 24 "$chatml"

@@ -590,7 +590,7 @@ void
 chat_load(struct chat *c, const char *name)
 {
 	struct conv	 cv;
-	char		*cause = NULL;
+	char		*cause = NULL, *other;
 
 	conv_init(&cv);
 	if (session_load(&cv, name, &cause) != 0) {
@@ -606,6 +606,10 @@ chat_load(struct chat *c, const char *name)
 	c->session = xstrdup(name);
 	chat_journal(c, 1);
 	chat_note(c, 0, _("loaded '%s' (%zu messages)"), name, c->cv.n);
+	if ((other = slashcmd_model_note(&c->cv, c->cl.model.path)) != NULL) {
+		chat_note(c, 0, "%s", other);
+		free(other);
+	}
 	if (c->cv.kv_path == NULL || !c->engine_ok || !c->cl.loaded)
 		return;
 	/* The engine restores its snapshot while the user reads. */
