@@ -18,9 +18,11 @@
 
 #include <utf8proc.h>
 
+#include "cfg.h"
 #include "client.h"
 #include "conv.h"
 #include "fe.h"
+#include "linewrap.h"
 #include "session.h"
 #include "xmalloc.h"
 #include "i18n.h"
@@ -31,14 +33,17 @@ const struct slashcmd slashcmd_table[] = {
 	{ SLASH_HELP, "help", "?", "帮助", SLASH_ANYTIME, 0,
 	    N_("/help"), N_("this help"), NULL, N_("this text"), 0 },
 	{ SLASH_SYSTEM, "system", NULL, "系统", SLASH_ANYTIME, 0,
-	    N_("/system [NAME]"),
-	    N_("choose the system prompt, or switch to NAME"), NULL,
-	    N_("list the system prompts, or switch to NAME"), 0 },
+	    N_("/system [NAME|TEXT]"),
+	    N_("choose the system prompt, or switch to NAME\n"
+	    "or to a TEXT of your own (it has a blank)"), NULL,
+	    N_("list the system prompts, or switch to NAME\n"
+	    "or to a TEXT of your own (it has a blank)"), 0 },
 	{ SLASH_SET, "set", NULL, "设置", SLASH_ANYTIME, 0,
 	    N_("/set PARAM VALUE"),
 	    N_("temperature, top_k, top_p, min_p,\n"
 	    "repeat_penalty, repeat_last_n, seed,\n"
-	    "max_tokens (/set alone lists them)"), NULL, NULL, 0 },
+	    "max_tokens (/set alone lists them);\n"
+	    "/set system TEXT: a system prompt of your own"), NULL, NULL, 0 },
 	{ SLASH_CLEAR, "clear", NULL, "清空", SLASH_IDLE, 0,
 	    N_("/clear"), N_("start again (the system prompt stays)"), NULL,
 	    NULL, 0 },
@@ -225,6 +230,60 @@ slashcmd_system_unused(const struct client *cl, const struct conv *cv)
 		return NULL;
 	return _("This model has no chat template: the system prompt is not "
 	    "used (--template chatml, say, gives it one).");
+}
+
+/* Switch the system prompt: a name, else a text of one's own. */
+int
+slashcmd_system(const struct cfg *cfg, struct conv *cv, const char *arg,
+    int custom, char **reply)
+{
+	const struct cfg_prompt	*p;
+	char			*label;
+
+	if (!custom && (p = cfg_prompt(cfg, arg)) != NULL) {
+		conv_set_system(cv, p->name, p->text);
+		xasprintf(reply, _("system prompt: %s"), p->name);
+		return 0;
+	}
+	if (!custom && strpbrk(arg, " \t\n") == NULL) {
+		if ((p = cfg_prompt_near(cfg, arg)) != NULL)
+			xasprintf(reply, _("no system prompt named '%s' (did "
+			    "you mean '%s'?); a text of your own has a blank, "
+			    "or use /set system TEXT"), arg, p->name);
+		else
+			xasprintf(reply, _("no system prompt named '%s' "
+			    "(/system lists them); a text of your own has a "
+			    "blank, or use /set system TEXT"), arg);
+		return -1;
+	}
+	conv_set_system(cv, "custom", arg);
+	label = slashcmd_system_label(cv);
+	xasprintf(reply, _("system prompt: %s"), label);
+	free(label);
+	return 0;
+}
+
+/* "custom: " and the first words of a custom prompt, else its name. */
+char *
+slashcmd_system_label(const struct conv *cv)
+{
+	char	*cut, *s, *p;
+
+	if (cv->system_text == NULL)
+		return xstrdup(_("none"));
+	if (cv->system_name != NULL && strcmp(cv->system_name, "custom") != 0)
+		return xstrdup(cv->system_name);
+	cut = linewrap_cut(cv->system_text, 24);
+	for (p = cut; *p != '\0'; p++)
+		if (*p == '\t')
+			*p = ' ';
+	/* Cut after a whole word when there is one. */
+	if ((p = strstr(cut, "...")) != NULL && p[3] == '\0' &&
+	    (p = strrchr(cut, ' ')) != NULL && p > cut)
+		memcpy(p, "...", 4);
+	xasprintf(&s, _("custom: %s"), cut);
+	free(cut);
+	return s;
 }
 
 /* The note for a session saved with another model. */

@@ -75,6 +75,19 @@ char			*slashcmd_help(int line_chat);
  * prompt (no chat template), else NULL; static, translated. */
 const char		*slashcmd_system_unused(const struct client *,
 			    const struct conv *);
+struct cfg;
+/*
+ * /system ARG or /set system TEXT: switch cv to the configured prompt
+ * named arg, else (custom set, or arg has a blank) to arg as a prompt of
+ * one's own, named "custom".  0 with *reply what it is now, or -1 with
+ * *reply why not (a one-word name that is no prompt, the nearest named);
+ * caller frees.
+ */
+int			 slashcmd_system(const struct cfg *, struct conv *,
+			    const char *arg, int custom, char **reply);
+/* How the status bar names cv's system prompt ("custom: first words");
+ * caller frees. */
+char			*slashcmd_system_label(const struct conv *);
 /* A note when a loaded conversation was saved with another model than
  * model_path, else NULL; caller frees. */
 char			*slashcmd_model_note(const struct conv *,

@@ -419,11 +419,28 @@ do_send(struct plain *pl)
 	return 0;
 }
 
+/* /system NAME|TEXT, /set system TEXT. */
+static void
+switch_system(struct plain *pl, const char *arg, int custom)
+{
+	char	*reply, *safe;
+	int	 r;
+
+	r = slashcmd_system(pl->fe->cfg, &pl->cv, arg, custom, &reply);
+	safe = text_sanitize(reply, strlen(reply), NULL);
+	printf("%s\n", safe);
+	free(safe);
+	free(reply);
+	if (r != 0)
+		return;
+	journal_system(pl->journal, &pl->cv);
+	system_check(pl);
+}
+
 static void
 cmd_system(struct plain *pl, char *arg)
 {
 	const struct cfg	*c = pl->fe->cfg;
-	const struct cfg_prompt	*p;
 	size_t			 i;
 
 	if (arg == NULL || *arg == '\0') {
@@ -437,15 +454,7 @@ cmd_system(struct plain *pl, char *arg)
 		}
 		return;
 	}
-	if ((p = cfg_prompt(c, arg)) == NULL) {
-		printf(_("no system prompt named '%s' (/system lists them)\n"),
-		    arg);
-		return;
-	}
-	conv_set_system(&pl->cv, p->name, p->text);
-	journal_system(pl->journal, &pl->cv);
-	printf(_("system prompt: %s\n"), p->name);
-	system_check(pl);
+	switch_system(pl, arg, 0);
 }
 
 static void
@@ -462,6 +471,11 @@ cmd_set(struct plain *pl, char *arg)
 {
 	char	*reply;
 
+	if (strncmp(arg, "system", 6) == 0 && (arg[6] == ' ' ||
+	    arg[6] == '\t')) {
+		switch_system(pl, arg + 7 + strspn(arg + 7, " \t"), 1);
+		return;
+	}
 	if (slashcmd_set(&pl->fe->params, arg, &reply) == 0)
 		client_params(&pl->cl, &pl->fe->params);
 	printf("%s\n", reply);

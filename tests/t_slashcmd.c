@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fe/cfg.h"
 #include "fe/client.h"
 #include "fe/conv.h"
 #include "fe/session.h"
@@ -152,6 +153,46 @@ test_no_overwrite(void)
 	free(path);
 }
 
+/* /system NAME|TEXT and /set system TEXT. */
+static void
+test_system(void)
+{
+	struct cfg_prompt	 pr[1] = { { (char *)"pirate",
+				    (char *)"Talk like a pirate." } };
+	struct cfg		 cfg;
+	struct conv		 cv;
+	char			*reply = NULL, *l;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.prompts = pr;
+	cfg.n_prompts = 1;
+	conv_init(&cv);
+	ok(slashcmd_system(&cfg, &cv, "pirate", 0, &reply) == 0 &&
+	    strcmp(cv.system_text, "Talk like a pirate.") == 0,
+	    "a configured name switches");
+	free(reply);
+	ok(slashcmd_system(&cfg, &cv, "pirat", 0, &reply) == -1 &&
+	    strstr(reply, "did you mean 'pirate'") != NULL &&
+	    strcmp(cv.system_name, "pirate") == 0,
+	    "a typo of a name: refused, the nearest named, nothing changed");
+	free(reply);
+	ok(slashcmd_system(&cfg, &cv, "Answer in one short sentence, always.",
+	    0, &reply) == 0 && strcmp(cv.system_name, "custom") == 0 &&
+	    strcmp(cv.system_text, "Answer in one short sentence, always.") ==
+	    0, "a text with a blank: a prompt of one's own");
+	free(reply);
+	l = slashcmd_system_label(&cv);
+	ok(strcmp(l, "custom: Answer in one short...") == 0,
+	    "shown as custom with its first words: %s", l);
+	free(l);
+	ok(slashcmd_system(&cfg, &cv, "pirate", 1, &reply) == 0 &&
+	    strcmp(cv.system_name, "custom") == 0 &&
+	    strcmp(cv.system_text, "pirate") == 0,
+	    "/set system TEXT: always the text, one word too");
+	free(reply);
+	conv_free(&cv);
+}
+
 static void
 test_help(void)
 {
@@ -226,6 +267,7 @@ main(void)
 	test_table();
 	test_parse();
 	test_bang();
+	test_system();
 	test_help();
 	test_texts();
 	test_no_overwrite();

@@ -189,7 +189,7 @@ T send-keys -t a F1
 wait_for a 'F3, F4' && grep -q 'Ctrl-F' "$tmp/screen"
 t $? "F1 shows the keys"
 T send-keys -t a NPage
-wait_for a '/regen' && grep -q '/system \[NAME\]' "$tmp/screen"
+wait_for a '/regen' && grep -q '/system \[NAME|TEXT\]' "$tmp/screen"
 t $? "and, a page down, the commands"
 T send-keys -t a Escape "/bogus" Enter
 wait_for a 'unknown command /bogus'; t $? "an unknown command is named"
@@ -578,6 +578,14 @@ T send-keys -t z2 "/system 写作助手" Enter
 wait_for z2 'sys 写作助手 \(unused\)' 30 &&
     grep -q 'no chat template: the system prompt is not used' "$tmp/screen"
 t $? "a system prompt the model cannot take: said, and marked unused"
+T send-keys -t z2 "/system Answer in one short sentence." Enter
+wait_for z2 'sys custom: Answer in one short' 30
+t $? "/system TEXT sets a prompt of one's own, shown as custom and its first words"
+T send-keys -t z2 "/system pirat" Enter
+wait_for z2 "no system prompt named 'pirat'" 30 && grep -q 'sys custom: Answer' "$tmp/screen"
+t $? "/system with a one-word typo is refused; the prompt stays"
+T send-keys -t z2 "/set system hello" Enter
+wait_for z2 'sys custom: hello' 30; t $? "/set system TEXT takes one word too"
 T send-keys -t z2 "/quit" Enter
 # ---- Temperature changed while a reply streams --------------------------
 "$bin" quantize --random small Q4_0 "$tmp/small.gguf" >/dev/null 2>&1

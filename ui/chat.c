@@ -367,6 +367,7 @@ chat_fini(struct chat *c)
 	free(c->restore);
 	free(c->flash);
 	free(c->start_notes);
+	free(c->sys_label);
 	memset(c, 0, sizeof *c);
 }
 
@@ -780,8 +781,9 @@ chat_status(struct chat *c, struct status_info *si)
 	memset(si, 0, sizeof *si);
 	si->model = c->model_label;
 	si->tmpl = c->cl.model.template_name;
-	si->system = c->cv.system_name != NULL ? c->cv.system_name :
-	    c->cv.system_text != NULL ? _("custom") : _("none");
+	free(c->sys_label);
+	c->sys_label = slashcmd_system_label(&c->cv);
+	si->system = c->sys_label;
 	si->system_unused = slashcmd_system_unused(&c->cl, &c->cv) != NULL;
 	si->temperature = c->fe->params.temperature;
 	si->top_p = c->fe->params.top_p;

@@ -63,7 +63,8 @@ struct chat {
 	int		 status;	/* exit status */
 	int		 interrupts;	/* Ctrl-C at an empty, idle input */
 	int		 force;		/* the command ran as "/save!" */
-	char		*start_notes;	/* what starting said, for the screen */
+	char		*start_notes;
+	char		*sys_label;	/* the status bar's name for it */	/* what starting said, for the screen */
 	int		 dirty;		/* redraw the scrollback and status */
 	int		 picking;	/* the picker is open */
 	struct picker	 pk;

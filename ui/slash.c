@@ -244,20 +244,20 @@ slash_open(struct chat *c, int what)
 }
 
 static void
-switch_system(struct chat *c, const char *name)
+switch_system(struct chat *c, const char *arg, int custom)
 {
-	const struct cfg_prompt	*p;
+	char	*reply;
 
-	if ((p = cfg_prompt(c->fe->cfg, name)) == NULL) {
-		chat_note(c, 1, _("no system prompt named '%s' (/system lists "
-		    "them)"), name);
+	if (slashcmd_system(c->fe->cfg, &c->cv, arg, custom, &reply) != 0) {
+		chat_note(c, 1, "%s", reply);
+		free(reply);
 		return;
 	}
-	conv_set_system(&c->cv, p->name, p->text);
 	journal_system(c->journal, &c->cv);
-	chat_note(c, 0, _("system prompt: %s"), p->name);
+	chat_note(c, 0, "%s", reply);
+	free(reply);
 	chat_system_check(c);
-	log_debug("ui system prompt %s", p->name);
+	log_debug("ui system prompt %s", c->cv.system_name);
 }
 
 /* A key for the open picker. */
@@ -274,7 +274,7 @@ slash_key(struct chat *c, int is_key, unsigned key)
 		return;
 	it = r == PICKER_CHOSEN ? picker_chosen(&c->pk) : NULL;
 	if (it != NULL && c->pk.kind == CHAT_PICK_SYSTEM)
-		switch_system(c, it->key);
+		switch_system(c, it->key, 0);
 	else if (it != NULL && c->pk.kind == CHAT_PICK_SESSION) {
 		xasprintf(&line, "/load %s", it->key);
 		picker_fini(&c->pk);
@@ -296,6 +296,11 @@ cmd_set(struct chat *c, char *arg)
 	char	*reply;
 	int	 r;
 
+	if (strncmp(arg, "system", 6) == 0 && (arg[6] == ' ' ||
+	    arg[6] == '\t')) {
+		switch_system(c, arg + 7 + strspn(arg + 7, " \t"), 1);
+		return;
+	}
 	if ((r = slashcmd_set(&c->fe->params, arg, &reply)) != 0) {
 		chat_note(c, r < 0, "%s", reply);
 		free(reply);
@@ -424,7 +429,7 @@ cmd_system(struct chat *c, char *arg)
 	if (*arg == '\0')
 		slash_open(c, CHAT_PICK_SYSTEM);
 	else
-		switch_system(c, arg);
+		switch_system(c, arg, 0);
 }
 
 static void
