@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <utf8proc.h>
@@ -24,6 +25,7 @@
 #include "fe.h"
 #include "linewrap.h"
 #include "session.h"
+#include "utf8.h"
 #include "xmalloc.h"
 #include "i18n.h"
 
@@ -76,6 +78,21 @@ const struct slashcmd slashcmd_table[] = {
 	    N_("/theme [NAME]"),
 	    N_("list the colour themes, or switch to NAME"),
 	    N_("/theme"), N_("colour themes (the full-screen chat's)"), 0 },
+	{ SLASH_FILE, "file", NULL, "文件", SLASH_ANYTIME, 0,
+	    N_("/file [PATH]"),
+	    N_("put a text file into the next message\n"
+	    "(/file alone drops it)"), NULL, NULL, 0 },
+	{ SLASH_COPY, "copy", NULL, "复制", SLASH_ANYTIME, 0,
+	    N_("/copy [N]"),
+	    N_("copy the last reply, or its Nth code block,\n"
+	    "to the clipboard (OSC 52)"), NULL, NULL, 0 },
+	{ SLASH_RENAME, "rename", NULL, "改名", SLASH_ANYTIME, 0,
+	    N_("/rename [OLD /] NEW"),
+	    N_("rename this saved conversation, or OLD"), NULL, NULL, 0 },
+	{ SLASH_DELETE, "delete", NULL, "删除", SLASH_ANYTIME, 0,
+	    N_("/delete NAME"),
+	    N_("delete a saved conversation (/delete! NAME\n"
+	    "confirms)"), NULL, NULL, 1 },
 	{ SLASH_QUIT, "quit", "exit", "退出", SLASH_ANYTIME, 0,
 	    N_("/quit, /exit"), N_("leave"), NULL, NULL, 0 },
 	{ SLASH_COUNT, NULL, NULL, NULL, SLASH_ANYTIME, 0, NULL, NULL, NULL,
@@ -284,6 +301,260 @@ slashcmd_system_label(const struct conv *cv)
 	xasprintf(&s, _("custom: %s"), cut);
 	free(cut);
 	return s;
+}
+
+/* /file PATH. */
+int
+slashcmd_file(const char *path, char **block, char **reply)
+{
+	struct stat	 st;
+	const char	*base;
+	char		*buf;
+	size_t		 n;
+	FILE		*f;
+
+	*block = NULL;
+	if (path == NULL || *path == '\0') {
+		xasprintf(reply, _("usage: /file PATH"));
+		return -1;
+	}
+	if ((f = fopen(path, "rb")) == NULL || fstat(fileno(f), &st) != 0) {
+		xasprintf(reply, _("no file added: %s: %s"), path,
+		    strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)SLASHCMD_FILE_MAX) {
+		xasprintf(reply, !S_ISREG(st.st_mode) ? _("no file added: %s "
+		    "is not a file") : _("no file added: %s is larger than "
+		    "%u KiB"), path, SLASHCMD_FILE_MAX >> 10);
+		fclose(f);
+		return -1;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	n = fread(buf, 1, (size_t)st.st_size + 1, f);
+	fclose(f);
+	if (n > SLASHCMD_FILE_MAX || memchr(buf, '\0', n) != NULL ||
+	    !utf8_valid(buf, n)) {
+		xasprintf(reply, n > SLASHCMD_FILE_MAX ? _("no file added: %s "
+		    "is larger than %u KiB") : _("no file added: %s is not "
+		    "UTF-8 text"), path, SLASHCMD_FILE_MAX >> 10);
+		free(buf);
+		return -1;
+	}
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	xasprintf(block, "%s %s:\n```\n%.*s\n```\n\n", _("File"), base, (int)n,
+	    buf);
+	xasprintf(reply, _("%s (%zu bytes) goes with the next message (/file "
+	    "alone drops it)"), base, n);
+	free(buf);
+	return 0;
+}
+
+/* Whether line (up to its end) opens or closes a code fence. */
+static int
+fence(const char *line)
+{
+	line += strspn(line, " ");
+	return strncmp(line, "```", 3) == 0 || strncmp(line, "~~~", 3) == 0;
+}
+
+/* /copy [N]. */
+int
+slashcmd_copy_text(const struct conv *cv, const char *arg, char **text,
+    char **reply)
+{
+	const struct conv_msg	*m = NULL;
+	const char		*p, *nl, *start = NULL;
+	struct conv_msg		 none;
+	size_t			 i;
+	long			 want = 0, k = 0;
+	char			*end;
+
+	*text = NULL;
+	for (i = cv->n; i > 0 && m == NULL; i--)
+		if (cv->msgs[i - 1].role == CONV_ASSISTANT)
+			m = &cv->msgs[i - 1];
+	if (m == NULL) {
+		xasprintf(reply, _("no reply to copy yet"));
+		return -1;
+	}
+	if (arg != NULL && *arg != '\0') {
+		want = strtol(arg, &end, 10);
+		if (*end != '\0' || want < 1 || want > 1000) {
+			xasprintf(reply, _("usage: /copy [N] (N: the code "
+			    "block, from 1)"));
+			return -1;
+		}
+	}
+	if (want == 0) {
+		memset(&none, 0, sizeof none);
+		i = conv_lead_blanks(&none, m->text, m->len);
+		*text = xstrdup(m->text + i);
+		return 0;
+	}
+	for (p = m->text; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (fence(p)) {
+			if (start == NULL) {
+				start = nl != NULL ? nl + 1 : p + strlen(p);
+				k++;
+			} else {
+				if (k == want) {
+					*text = xstrndup(start, (size_t)(p -
+					    start));
+					return 0;
+				}
+				start = NULL;
+			}
+		}
+		if (nl == NULL)
+			break;
+	}
+	if (start != NULL && k == want) {	/* a block left open */
+		*text = xstrdup(start);
+		return 0;
+	}
+	xasprintf(reply, _("the last reply has %ld code blocks, not %ld"), k,
+	    want);
+	return -1;
+}
+
+/* "ESC ] 52 ; c ; BASE64 BEL". */
+char *
+slashcmd_osc52(const char *text, size_t len)
+{
+	static const char	 b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char	*t = (const unsigned char *)text;
+	char			*s, *o;
+	size_t			 i;
+	unsigned		 v;
+
+	s = xmalloc(len / 3 * 4 + 16);
+	o = s + sprintf(s, "\033]52;c;");
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (unsigned)t[i] << 16 | (unsigned)t[i + 1] << 8 | t[i + 2];
+		*o++ = b64[v >> 18 & 63];
+		*o++ = b64[v >> 12 & 63];
+		*o++ = b64[v >> 6 & 63];
+		*o++ = b64[v & 63];
+	}
+	if (i < len) {
+		v = (unsigned)t[i] << 16 | (i + 1 < len ? (unsigned)t[i + 1] <<
+		    8 : 0);
+		*o++ = b64[v >> 18 & 63];
+		*o++ = b64[v >> 12 & 63];
+		*o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
+		*o++ = '=';
+	}
+	*o++ = '\a';
+	*o = '\0';
+	return s;
+}
+
+/* The file of a saved conversation, or NULL with *reply. */
+static char *
+sess_file(const char *name, char **reply)
+{
+	char	*path;
+
+	if (!session_name_ok(name)) {
+		xasprintf(reply, _("'%s' is not a usable name"), name);
+		return NULL;
+	}
+	if ((path = session_path(name)) == NULL)
+		xasprintf(reply, _("no folder for sessions ($HOME unset?)"));
+	return path;
+}
+
+/* /rename [OLD /] NEW. */
+int
+slashcmd_rename(const char *arg, const char *current, char **renamed,
+    char **reply)
+{
+	char		*old, *new, *from = NULL, *to = NULL, *slash;
+	size_t		 n;
+	int		 r = -1;
+
+	*renamed = NULL;
+	if ((slash = strchr(arg, '/')) != NULL) {
+		n = (size_t)(slash - arg);
+		while (n > 0 && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
+			n--;
+		old = xstrndup(arg, n);
+		new = xstrdup(slash + 1 + strspn(slash + 1, " \t"));
+	} else {
+		old = xstrdup(current != NULL ? current : "");
+		new = xstrdup(arg);
+	}
+	if (*new == '\0' || *old == '\0') {
+		xasprintf(reply, *new == '\0' ? _("usage: /rename [OLD /] NEW")
+		    : _("this conversation is not saved yet: /save NAME "
+		    "names it"));
+		goto out;
+	}
+	if ((from = sess_file(old, reply)) == NULL ||
+	    (to = sess_file(new, reply)) == NULL)
+		goto out;
+	/* link, then unlink: never over another conversation. */
+	if (link(from, to) != 0) {
+		if (errno == EEXIST)
+			xasprintf(reply, _("not renamed: another conversation "
+			    "is saved as '%s'"), new);
+		else if (errno == ENOENT)
+			xasprintf(reply, _("not renamed: no conversation is "
+			    "saved as '%s'"), old);
+		else
+			xasprintf(reply, _("not renamed: %s"), strerror(errno));
+		goto out;
+	}
+	unlink(from);
+	xasprintf(reply, _("renamed '%s' to '%s'"), old, new);
+	*renamed = xstrdup(new);
+	r = 0;
+out:
+	free(from);
+	free(to);
+	free(old);
+	free(new);
+	return r;
+}
+
+/* /delete NAME. */
+int
+slashcmd_delete(const char *name, int force, char **reply)
+{
+	char	*path;
+
+	if (name == NULL || *name == '\0') {
+		xasprintf(reply, _("usage: /delete NAME"));
+		return -1;
+	}
+	if ((path = sess_file(name, reply)) == NULL)
+		return -1;
+	if (access(path, F_OK) != 0) {
+		xasprintf(reply, _("no conversation is saved as '%s'"), name);
+		free(path);
+		return -1;
+	}
+	if (!force) {
+		xasprintf(reply, _("delete '%s' for good? /delete! %s does it"),
+		    name, name);
+		free(path);
+		return 1;
+	}
+	if (unlink(path) != 0) {
+		xasprintf(reply, _("not deleted: %s"), strerror(errno));
+		free(path);
+		return -1;
+	}
+	xasprintf(reply, _("deleted '%s'"), name);
+	free(path);
+	return 0;
 }
 
 /* The note for a session saved with another model. */

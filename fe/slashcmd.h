@@ -7,6 +7,7 @@
 #ifndef YT_FE_SLASHCMD_H
 #define YT_FE_SLASHCMD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct client;
@@ -27,6 +28,10 @@ enum slashcmd_id {
 	SLASH_EDIT,
 	SLASH_STATS,
 	SLASH_THEME,
+	SLASH_FILE,
+	SLASH_COPY,
+	SLASH_RENAME,
+	SLASH_DELETE,
 	SLASH_QUIT,
 	SLASH_COUNT
 };
@@ -88,6 +93,32 @@ int			 slashcmd_system(const struct cfg *, struct conv *,
 /* How the status bar names cv's system prompt ("custom: first words");
  * caller frees. */
 char			*slashcmd_system_label(const struct conv *);
+/*
+ * /file PATH: the text file as a block for the next message, "File NAME:"
+ * and the text in a fence; at most SLASHCMD_FILE_MAX bytes, UTF-8, no NUL.
+ * 0 with *block (caller frees) and *reply, or -1 with *reply why not.
+ */
+#define SLASHCMD_FILE_MAX	(64u << 10)
+int			 slashcmd_file(const char *path, char **block,
+			    char **reply);
+/*
+ * /copy [N]: what to copy from the last reply of cv: all of it, or its
+ * Nth fenced code block.  0 with *text (caller frees), or -1 with *reply.
+ */
+int			 slashcmd_copy_text(const struct conv *, const char *arg,
+			    char **text, char **reply);
+/* The OSC 52 sequence that puts text on the terminal's clipboard;
+ * caller frees. */
+char			*slashcmd_osc52(const char *text, size_t len);
+/* /rename [OLD /] NEW: rename the saved conversation OLD (else current)
+ * to NEW, never over another.  0 with *renamed (the new name, caller
+ * frees) or -1; *reply either way. */
+int			 slashcmd_rename(const char *arg, const char *current,
+			    char **renamed, char **reply);
+/* /delete NAME (forced: /delete! NAME): delete the saved conversation;
+ * without force only say how.  0 deleted, 1 asked, -1 error; *reply. */
+int			 slashcmd_delete(const char *name, int force,
+			    char **reply);
 /* A note when a loaded conversation was saved with another model than
  * model_path, else NULL; caller frees. */
 char			*slashcmd_model_note(const struct conv *,

@@ -327,6 +327,7 @@ struct plain {
 	int		 have_line;
 	int		 eof;
 	char		*session;	/* name saved or loaded as */
+	char		*attach;	/* /file's text for the next message */
 	int		 force;		/* the command ran as "/save!" */
 };
 
@@ -624,6 +625,88 @@ cmd_regen(struct plain *pl, char *arg)
 		do_send(pl);
 }
 
+/* Print a reply of slashcmd_*, made terminal-safe. */
+static void
+say(char *reply)
+{
+	char	*safe = text_sanitize(reply, strlen(reply), NULL);
+
+	printf("%s\n", safe);
+	free(safe);
+	free(reply);
+}
+
+static void
+cmd_file(struct plain *pl, char *arg)
+{
+	char	*block, *reply, *t;
+
+	if (*arg == '\0' && pl->attach != NULL) {
+		free(pl->attach);
+		pl->attach = NULL;
+		printf(_("the file will not go with the next message\n"));
+		return;
+	}
+	if (slashcmd_file(arg, &block, &reply) == 0) {
+		xasprintf(&t, "%s%s", pl->attach != NULL ? pl->attach : "",
+		    block);
+		free(pl->attach);
+		free(block);
+		pl->attach = t;
+	}
+	say(reply);
+}
+
+static void
+cmd_copy(struct plain *pl, char *arg)
+{
+	char	*text, *reply, *seq;
+
+	if (slashcmd_copy_text(&pl->cv, arg, &text, &reply) != 0) {
+		say(reply);
+		return;
+	}
+	if (!pl->tty || strlen(text) > SLASHCMD_FILE_MAX) {
+		printf(_("not copied: %s\n"), !pl->tty ? _("not a terminal") :
+		    _("too long"));
+		free(text);
+		return;
+	}
+	seq = slashcmd_osc52(text, strlen(text));
+	fputs(seq, stdout);
+	printf(_("copied %zu bytes to the clipboard (where the terminal takes "
+	    "OSC 52)\n"), strlen(text));
+	free(seq);
+	free(text);
+}
+
+static void
+cmd_rename(struct plain *pl, char *arg)
+{
+	char	*renamed, *reply;
+	int	 own = strchr(arg, '/') == NULL;
+
+	if (slashcmd_rename(arg, pl->session, &renamed, &reply) == 0 && own) {
+		free(pl->session);
+		pl->session = renamed;
+	} else
+		free(renamed);
+	say(reply);
+}
+
+static void
+cmd_delete(struct plain *pl, char *arg)
+{
+	char	*reply;
+
+	if (slashcmd_delete(arg, pl->force, &reply) == 0 &&
+	    pl->session != NULL && strcmp(pl->session, arg) == 0) {
+		free(pl->session);
+		pl->session = NULL;
+	}
+	say(reply);
+}
+
 /* The line chat's handler of each command of slashcmd_table (/edit is
  * the full-screen chat's only). */
 static void (*const line_cmds[SLASH_COUNT])(struct plain *, char *) = {
@@ -638,6 +721,10 @@ static void (*const line_cmds[SLASH_COUNT])(struct plain *, char *) = {
 	[SLASH_REGEN] = cmd_regen,
 	[SLASH_STATS] = cmd_stats,
 	[SLASH_THEME] = cmd_theme,
+	[SLASH_FILE] = cmd_file,
+	[SLASH_COPY] = cmd_copy,
+	[SLASH_RENAME] = cmd_rename,
+	[SLASH_DELETE] = cmd_delete,
 	[SLASH_QUIT] = cmd_quit
 };
 
@@ -717,8 +804,15 @@ take_line(struct plain *pl, char *line)
 		fprintf(stderr, _("[the message is not valid UTF-8 and was not "
 		    "sent]\n"));
 	else if (!slash(pl, msg) && msg[strspn(msg, " \t\n")] != '\0') {
-		conv_add(&pl->cv, CONV_USER, msg[0] == '/' ? msg + 1 : msg,
-		    strlen(msg[0] == '/' ? msg + 1 : msg));
+		char	*with;
+
+		/* /file's text goes first, then what was typed. */
+		xasprintf(&with, "%s%s", pl->attach != NULL ? pl->attach : "",
+		    msg[0] == '/' ? msg + 1 : msg);
+		free(pl->attach);
+		pl->attach = NULL;
+		conv_add(&pl->cv, CONV_USER, with, strlen(with));
+		free(with);
 		do_send(pl);
 	}
 	free(msg);
@@ -863,6 +957,7 @@ fe_plain(struct fe *fe)
 	journal_close(pl.journal, 1);
 	free(pl.hist);
 	free(pl.session);
+	free(pl.attach);
 	free(pl.pending);
 	conv_free(&pl.cv);
 	client_stop(&pl.cl);

@@ -108,15 +108,6 @@ slurp(const char *path, size_t *len)
 	return b;
 }
 
-static void
-spit(const char *path, const char *b, size_t len)
-{
-	FILE	*f = fopen(path, "wb");
-
-	fwrite(b, 1, len, f);
-	fclose(f);
-}
-
 /* Load must fail with a message and leave the file byte for byte. */
 static void
 refused(const char *path, const char *what)
@@ -187,7 +178,7 @@ test_round_trip(void)
 	for (i = 1; i < 4; i++) {
 		char	what[64];
 
-		spit(bad, buf, len * i / 4);
+		tap_spit(bad, buf, len * i / 4);
 		snprintf(what, sizeof what, "truncated to %zu%%", i * 25);
 		refused(bad, what);
 	}
@@ -199,7 +190,7 @@ test_round_trip(void)
 		seed = seed * 1103515245u + 12345u;
 		at = (seed >> 8) % len;
 		flip[at] ^= (char)(1 << (seed % 8));
-		spit(bad, flip, len);
+		tap_spit(bad, flip, len);
 		snprintf(what, sizeof what, "bit %u of byte %zu flipped",
 		    seed % 8, at);
 		/* A flip inside message text can still be a valid file; it
@@ -216,18 +207,18 @@ test_round_trip(void)
 		conv_free(&b);
 		free(flip);
 	}
-	spit(bad, "yangtuo_session: 2\nmessages: []\n", 31);
+	tap_spit(bad, "yangtuo_session: 2\nmessages: []\n", 31);
 	refused(bad, "a future version");
-	spit(bad, "- just\n- a list\n", 16);
+	tap_spit(bad, "- just\n- a list\n", 16);
 	refused(bad, "not a session");
-	spit(bad, "yangtuo_session: 1\nmessages:\n  - role: user\n", 45);
+	tap_spit(bad, "yangtuo_session: 1\nmessages:\n  - role: user\n", 45);
 	refused(bad, "a message without text");
-	spit(bad, "yangtuo_session: 1\nmessages:\n  - role: root\n    "
+	tap_spit(bad, "yangtuo_session: 1\nmessages:\n  - role: root\n    "
 	    "text: x\n", 56);
 	refused(bad, "an unknown role");
-	spit(bad, "yangtuo_session: 1\nmessages: &a [*a]\n", 37);
+	tap_spit(bad, "yangtuo_session: 1\nmessages: &a [*a]\n", 37);
 	refused(bad, "a cyclic alias");
-	spit(bad, "yangtuo_session: 1\x00\nmessages: []\n", 33);
+	tap_spit(bad, "yangtuo_session: 1\x00\nmessages: []\n", 33);
 	refused(bad, "a NUL byte");
 	fd = open(bad, O_WRONLY | O_TRUNC);
 	ftruncate(fd, 2LL << 30);

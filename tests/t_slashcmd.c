@@ -121,9 +121,7 @@ test_no_overwrite(void)
 	    slashcmd_save_ok("story", NULL, 1, &why) == 0 &&
 	    slashcmd_save_ok("fresh", NULL, 0, &why) == 0,
 	    "its own name, forced, or a new name: allowed");
-	f = fopen("notes.md", "w");
-	fputs("mine", f);
-	fclose(f);
+	tap_spit("notes.md", "mine", 4);
 	ok(slashcmd_export(&cv, "notes.md", NULL, 0, &reply) == -1 &&
 	    strstr(reply, "/export! notes.md") != NULL,
 	    "/export FILE over an existing file: refused");
@@ -147,10 +145,7 @@ test_no_overwrite(void)
 	free(reply);
 	free(old);
 	conv_free(&cv);
-	xasprintf(&path, "rm -rf '%s'", dir);
-	if (system(path) != 0)
-		diag("%s left behind", dir);
-	free(path);
+	tap_rmtree(dir);
 }
 
 /* /system NAME|TEXT and /set system TEXT. */
@@ -191,6 +186,92 @@ test_system(void)
 	    "/set system TEXT: always the text, one word too");
 	free(reply);
 	conv_free(&cv);
+}
+
+/* /file, /copy, /rename, /delete. */
+static void
+test_features(void)
+{
+	struct conv	 cv;
+	char		 dir[] = "/tmp/t_slashcmd2.XXXXXX", *block, *reply, *t;
+	char		*renamed, big[SLASHCMD_FILE_MAX + 2];
+
+	if (mkdtemp(dir) == NULL || chdir(dir) != 0) {
+		ok(0, "a scratch folder");
+		return;
+	}
+	setenv("XDG_DATA_HOME", dir, 1);
+	tap_spit("notes.txt", "第一行\nline two\n", 19);
+	ok(slashcmd_file("notes.txt", &block, &reply) == 0 &&
+	    strcmp(block, "File notes.txt:\n```\n第一行\nline two\n```\n\n") ==
+	    0, "/file: the text with its name, in a fence");
+	free(block);
+	free(reply);
+	tap_spit("bin", "a\0b", 3);
+	ok(slashcmd_file("bin", &block, &reply) == -1 && block == NULL &&
+	    strstr(reply, "not UTF-8 text") != NULL, "a NUL byte: refused");
+	free(reply);
+	tap_spit("latin1", "caf\xe9", 4);
+	ok(slashcmd_file("latin1", &block, &reply) == -1 &&
+	    strstr(reply, "not UTF-8") != NULL, "not UTF-8: refused");
+	free(reply);
+	memset(big, 'a', sizeof big);
+	tap_spit("big", big, sizeof big);
+	ok(slashcmd_file("big", &block, &reply) == -1 &&
+	    strstr(reply, "larger than 64 KiB") != NULL, "too large: refused");
+	free(reply);
+	ok(slashcmd_file("none", &block, &reply) == -1 &&
+	    strstr(reply, "none") != NULL, "a missing file: named");
+	free(reply);
+
+	conv_init(&cv);
+	ok(slashcmd_copy_text(&cv, "", &t, &reply) == -1,
+	    "/copy with no reply: said");
+	free(reply);
+	conv_add(&cv, CONV_USER, "q", 1);
+	conv_add(&cv, CONV_ASSISTANT, " Try:\n```sh\nls -l\n```\nand\n```\n"
+	    "a\nb\n```\n", 37);
+	ok(slashcmd_copy_text(&cv, "", &t, &reply) == 0 &&
+	    strncmp(t, "Try:", 4) == 0, "/copy: the last reply");
+	free(t);
+	ok(slashcmd_copy_text(&cv, "2", &t, &reply) == 0 &&
+	    strcmp(t, "a\nb\n") == 0, "/copy 2: its second code block");
+	free(t);
+	ok(slashcmd_copy_text(&cv, "3", &t, &reply) == -1 &&
+	    strstr(reply, "has 2 code blocks") != NULL, "/copy 3: there are 2");
+	free(reply);
+	t = slashcmd_osc52("hi!", 3);
+	ok(strcmp(t, "\033]52;c;aGkh\a") == 0, "OSC 52 carries base64");
+	free(t);
+	t = slashcmd_osc52("hi", 2);
+	ok(strcmp(t, "\033]52;c;aGk=\a") == 0, "padded");
+	free(t);
+
+	session_save(&cv, "one", NULL, &reply);
+	session_save(&cv, "two", NULL, &reply);
+	ok(slashcmd_rename("two", "one", &renamed, &reply) == -1 &&
+	    strstr(reply, "another conversation") != NULL,
+	    "/rename over another conversation: refused");
+	free(reply);
+	ok(slashcmd_rename("uno", "one", &renamed, &reply) == 0 &&
+	    strcmp(renamed, "uno") == 0 && session_load(&cv, "uno", &reply) ==
+	    0 && session_load(&cv, "one", &t) != 0,
+	    "/rename NEW renames this conversation");
+	free(renamed);
+	free(t);
+	ok(slashcmd_rename("two / deux", NULL, &renamed, &reply) == 0 &&
+	    session_load(&cv, "deux", &t) == 0, "/rename OLD / NEW");
+	free(renamed);
+	ok(slashcmd_delete("deux", 0, &reply) == 1 &&
+	    strstr(reply, "/delete! deux") != NULL &&
+	    session_load(&cv, "deux", &t) == 0,
+	    "/delete asks first, and deletes nothing");
+	free(reply);
+	ok(slashcmd_delete("deux", 1, &reply) == 0 &&
+	    session_load(&cv, "deux", &t) != 0, "/delete! deletes");
+	free(t);
+	conv_free(&cv);
+	tap_rmtree(dir);
 }
 
 static void
@@ -271,5 +352,6 @@ main(void)
 	test_help();
 	test_texts();
 	test_no_overwrite();
+	test_features();
 	return tap_done();
 }

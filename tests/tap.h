@@ -85,6 +85,18 @@ tap_rmtree(const char *dir)
 		diag("could not remove %s", dir);
 }
 
+/* Write len bytes of b to path (test input). */
+static inline void
+tap_spit(const char *path, const char *b, size_t len)
+{
+	FILE	*f = fopen(path, "wb");
+
+	if (f == NULL)
+		return;
+	fwrite(b, 1, len, f);
+	fclose(f);
+}
+
 /* Skip the whole program when the shared test data lacks file sub (it
  * lives outside the repository, in ../shared/testdata). */
 static inline void

@@ -114,6 +114,13 @@ turns() {
 		wait_log "$s" 'ui reply done' $k
 	done
 }
+# says NAME LINE REGEX WHAT: type LINE, Enter; a test point that the
+# screen comes to match REGEX.
+says() {
+	T send-keys -t "$1" "$2" Enter
+	wait_for "$1" "$3" 30
+	t $? "$4"
+}
 dead() { [ -s "$tmp/$1.status" ]; }
 wait_dead() {
 	i=0; while [ $i -lt $((100 * slow)) ]; do dead "$1" && return 0
@@ -189,7 +196,7 @@ T send-keys -t a F1
 wait_for a 'F3, F4' && grep -q 'Ctrl-F' "$tmp/screen"
 t $? "F1 shows the keys"
 T send-keys -t a NPage
-wait_for a '/regen' && grep -q '/system \[NAME|TEXT\]' "$tmp/screen"
+wait_for a '/system \[NAME\|TEXT\]'
 t $? "and, a page down, the commands"
 T send-keys -t a Escape "/bogus" Enter
 wait_for a 'unknown command /bogus'; t $? "an unknown command is named"
@@ -481,6 +488,38 @@ T send-keys -t nw Down
 wait_for nw '^ +line with \\\)$' 30
 t $? "F1 help rows wrap under their text at 60 columns"
 T send-keys -t nw Escape "/quit" Enter
+# ---- /file, /copy (OSC 52), and the /load picker's Delete -------------
+printf 'apple\nbanana\n' >"$tmp/fruit.txt"
+start fc 80 24 "$demo"
+wait_for fc 'temp 0\.20' 150
+says fc "/file $tmp/fruit.txt" 'fruit\.txt \(12 bytes\) goes with the next message' \
+    "/file says the file goes with the next message"
+T send-keys -t fc "What is in it?" Enter
+wait_log fc 'ui reply done' 1
+wait_for fc '^  File fruit\.txt:$' 30 && grep -q '^  banana$' "$tmp/screen" &&
+    grep -qxF '  What is in it?' "$tmp/screen"
+t $? "and the message carries it, name and text, before what was typed"
+T set-option -s set-clipboard on
+T send-keys -t fc "/copy" Enter
+wait_for fc 'copied [0-9]+ bytes to the clipboard' 30 &&
+    T show-buffer >"$tmp/clip" 2>/dev/null &&
+    grep 'ui reply done' "$tmp/fc.log" >/dev/null &&
+    [ -s "$tmp/clip" ] && grep -qF "  $(head -1 "$tmp/clip" | cut -c1-12)" "$tmp/screen"
+t $? "/copy puts the last reply on the terminal's clipboard (OSC 52)"
+T send-keys -t fc "/save fruit" Enter
+wait_for fc "saved as 'fruit'"
+T send-keys -t fc "/load" Enter
+wait_for fc '^ Load a conversation'
+T send-keys -t fc "fruit" DC
+wait_for fc '^> /delete! fruit$' 30; t $? "Delete in the /load picker puts /delete! NAME in the input"
+T send-keys -t fc Enter
+wait_for fc "deleted 'fruit'" 30 && [ ! -f "$sessions/fruit.yaml" ]
+t $? "and Enter deletes it"
+T send-keys -t fc "/delete 故事" Enter
+wait_for fc "delete '故事' for good\? /delete! 故事 does it" 30 &&
+    [ -f "$sessions/故事.yaml" ]
+t $? "/delete NAME asks first"
+T send-keys -t fc "/quit" Enter
 # ---- A notice about the reply goes with it ------------------------------
 start w2 80 24 -t 1 --seed 7 -n 2000
 wait_for w2 'temp 0\.20' 150
@@ -505,12 +544,9 @@ start lw 40 30 --plain -t 1 --seed 7 -n 120
 wait_for lw '\] > $' 150
 T send-keys -t lw "Once upon a time" Enter
 wait_for lw 'prompt [0-9]+ tokens|\] > $' 100
-T send-keys -t lw "/load" Enter
-wait_for lw '[0-9:]+  故事$' 30
-t $? "the line chat's /load alone lists the saved conversations"
-T send-keys -t lw "/system" Enter
-wait_for lw '翻译: 你是一名专业的中英翻译。$' 30
-t $? "and /system the prompts"
+says lw "/load" '[0-9:]+  故事$' \
+    "the line chat's /load alone lists the saved conversations"
+says lw "/system" '翻译: 你是一名专业的中英翻译。$' "and /system the prompts"
 T send-keys -t lw "/quit" Enter
 wait_dead lw
 # Joined, a line the terminal wrapped is one line again: none of the
@@ -578,14 +614,12 @@ T send-keys -t z2 "/system 写作助手" Enter
 wait_for z2 'sys 写作助手 \(unused\)' 30 &&
     grep -q 'no chat template: the system prompt is not used' "$tmp/screen"
 t $? "a system prompt the model cannot take: said, and marked unused"
-T send-keys -t z2 "/system Answer in one short sentence." Enter
-wait_for z2 'sys custom: Answer in one short' 30
-t $? "/system TEXT sets a prompt of one's own, shown as custom and its first words"
+says z2 "/system Answer in one short sentence." 'sys custom: Answer in one short' \
+    "/system TEXT sets a prompt of one's own, shown as custom and its first words"
 T send-keys -t z2 "/system pirat" Enter
 wait_for z2 "no system prompt named 'pirat'" 30 && grep -q 'sys custom: Answer' "$tmp/screen"
 t $? "/system with a one-word typo is refused; the prompt stays"
-T send-keys -t z2 "/set system hello" Enter
-wait_for z2 'sys custom: hello' 30; t $? "/set system TEXT takes one word too"
+says z2 "/set system hello" 'sys custom: hello' "/set system TEXT takes one word too"
 T send-keys -t z2 "/quit" Enter
 # ---- Temperature changed while a reply streams --------------------------
 "$bin" quantize --random small Q4_0 "$tmp/small.gguf" >/dev/null 2>&1

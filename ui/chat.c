@@ -368,6 +368,7 @@ chat_fini(struct chat *c)
 	free(c->flash);
 	free(c->start_notes);
 	free(c->sys_label);
+	free(c->attach);
 	memset(c, 0, sizeof *c);
 }
 
@@ -738,6 +739,7 @@ void
 chat_line(struct chat *c, const char *line)
 {
 	const char	*msg = line;
+	char		*with = NULL;
 	size_t		 len = strlen(line);
 
 	c->interrupts = 0;
@@ -766,7 +768,15 @@ chat_line(struct chat *c, const char *line)
 	}
 	if (msg[0] == '/' && msg[1] == '/')
 		msg++;
+	if (c->attach != NULL) {
+		/* /file's text goes first, then what was typed. */
+		xasprintf(&with, "%s%s", c->attach, msg);
+		free(c->attach);
+		c->attach = NULL;
+		msg = with;
+	}
 	conv_add(&c->cv, CONV_USER, msg, strlen(msg));
+	free(with);
 	show_last(c);
 	log_debug("ui send %zu bytes", strlen(msg));
 	chat_submit(c);

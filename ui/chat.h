@@ -64,7 +64,8 @@ struct chat {
 	int		 interrupts;	/* Ctrl-C at an empty, idle input */
 	int		 force;		/* the command ran as "/save!" */
 	char		*start_notes;
-	char		*sys_label;	/* the status bar's name for it */	/* what starting said, for the screen */
+	char		*sys_label;
+	char		*attach;	/* /file's text for the next message */	/* the status bar's name for it */	/* what starting said, for the screen */
 	int		 dirty;		/* redraw the scrollback and status */
 	int		 picking;	/* the picker is open */
 	struct picker	 pk;

@@ -9,11 +9,13 @@
 #include "slash.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curses.h>
 
@@ -29,6 +31,7 @@
 #include "fe/xdg.h"
 #include "fe/xmalloc.h"
 #include "chat.h"
+#include "input.h"
 #include "picker.h"
 #include "view.h"
 #include "theme.h"
@@ -268,6 +271,19 @@ slash_key(struct chat *c, int is_key, unsigned key)
 	char				*line;
 	int				 r;
 
+	if (c->pk.kind == CHAT_PICK_SESSION && ((is_key && key == KEY_DC) ||
+	    (!is_key && key == 18)) && (it = picker_chosen(&c->pk)) != NULL) {
+		/* Delete or Ctrl-R: the command in the input, to confirm
+		 * with Enter or change. */
+		xasprintf(&line, is_key ? "/delete! %s" : "/rename %s / ",
+		    it->key);
+		input_set(line);
+		free(line);
+		picker_fini(&c->pk);
+		c->picking = 0;
+		c->dirty = 1;
+		return;
+	}
 	r = picker_key(&c->pk, is_key, (wint_t)key);
 	c->dirty = 1;
 	if (r == PICKER_NONE)
@@ -464,6 +480,99 @@ cmd_load(struct chat *c, char *arg)
 		chat_load(c, arg);
 }
 
+/* /file [PATH]: a text file for the next message; alone, drop it. */
+static void
+cmd_file(struct chat *c, char *arg)
+{
+	char	*block, *reply, *t;
+
+	if (*arg == '\0' && c->attach != NULL) {
+		free(c->attach);
+		c->attach = NULL;
+		chat_note(c, 0, _("the file will not go with the next message"));
+		return;
+	}
+	if (slashcmd_file(arg, &block, &reply) != 0) {
+		chat_note(c, 1, "%s", reply);
+		free(reply);
+		return;
+	}
+	if (c->attach != NULL) {
+		xasprintf(&t, "%s%s", c->attach, block);
+		free(c->attach);
+		free(block);
+		c->attach = t;
+	} else
+		c->attach = block;
+	chat_note(c, 0, "%s", reply);
+	free(reply);
+}
+
+/* /copy [N]: the last reply or its Nth code block to the clipboard,
+ * written by yangtuo itself (OSC 52), only when asked. */
+static void
+cmd_copy(struct chat *c, char *arg)
+{
+	char	*text, *reply, *seq;
+	size_t	 n;
+
+	if (slashcmd_copy_text(&c->cv, arg, &text, &reply) != 0) {
+		chat_note(c, 1, "%s", reply);
+		free(reply);
+		return;
+	}
+	if ((n = strlen(text)) > SLASHCMD_FILE_MAX) {
+		chat_note(c, 1, _("not copied: more than %u KiB"),
+		    SLASHCMD_FILE_MAX >> 10);
+		free(text);
+		return;
+	}
+	seq = slashcmd_osc52(text, n);
+	if (write(STDOUT_FILENO, seq, strlen(seq)) < 0)
+		chat_note(c, 1, _("not copied: %s"), strerror(errno));
+	else
+		chat_note(c, 0, _("copied %zu bytes to the clipboard (where "
+		    "the terminal takes OSC 52)"), n);
+	free(seq);
+	free(text);
+}
+
+static void
+cmd_rename(struct chat *c, char *arg)
+{
+	char	*renamed, *reply;
+	int	 own;
+
+	own = strchr(arg, '/') == NULL;
+	if (slashcmd_rename(arg, c->session, &renamed, &reply) != 0) {
+		chat_note(c, 1, "%s", reply);
+		free(reply);
+		return;
+	}
+	chat_note(c, 0, "%s", reply);
+	free(reply);
+	if (own) {
+		free(c->session);
+		c->session = renamed;
+	} else
+		free(renamed);
+}
+
+static void
+cmd_delete(struct chat *c, char *arg)
+{
+	char	*reply;
+	int	 r;
+
+	r = slashcmd_delete(arg, c->force, &reply);
+	chat_note(c, r < 0, "%s", reply);
+	free(reply);
+	if (r == 0 && c->session != NULL && strcmp(c->session, arg) == 0) {
+		free(c->session);
+		c->session = NULL;
+	}
+}
+
 /* The full-screen chat's handler of each command of slashcmd_table. */
 static void (*const chat_cmds[SLASH_COUNT])(struct chat *, char *) = {
 	[SLASH_HELP] = cmd_help,
@@ -478,6 +587,10 @@ static void (*const chat_cmds[SLASH_COUNT])(struct chat *, char *) = {
 	[SLASH_EDIT] = cmd_edit,
 	[SLASH_STATS] = cmd_stats,
 	[SLASH_THEME] = cmd_theme,
+	[SLASH_FILE] = cmd_file,
+	[SLASH_COPY] = cmd_copy,
+	[SLASH_RENAME] = cmd_rename,
+	[SLASH_DELETE] = cmd_delete,
 	[SLASH_QUIT] = cmd_quit
 };
 
@@ -579,7 +692,8 @@ slash_words(struct chat *c, const char *line, int start)
 		for (i = 0; i < ns; i++)
 			add_word(&v, &n, th[i].name);
 		cfg_theme_list_free(th, ns);
-	} else if (line_cmd(line, "load", &len)) {
+	} else if (line_cmd(line, "load", &len) || line_cmd(line, "delete",
+	    &len) || line_cmd(line, "rename", &len)) {
 		s = fe_session_list(&ns);
 		for (i = 0; i < ns; i++) {
 			add_word(&v, &n, s[i].name);
