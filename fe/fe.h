@@ -32,6 +32,7 @@ struct fe {
 	 * NULL: stderr. */
 	void			(*note)(void *, const char *);
 	void			*note_arg;
+	char			*model_path;	/* one /model switched to */
 };
 
 /* The front ends of src/ (fe_line.c, fe_batch.c); exit statuses. */
@@ -48,6 +49,18 @@ int	fe_start_conv(struct fe *, struct client *, struct conv *);
 /* Save or load a conversation by name, with the engine's KV snapshot
  * (fe_sess.c); -1 with *cause (caller frees) on failure.  A load may
  * also give a *notice (caller frees) about the snapshot. */
+/* The models /model offers: the one in use, the config's, the .gguf
+ * files beside the one in use and in $XDG_DATA_HOME/yangtuo/models;
+ * paths, *n of them (caller frees with fe_model_list_free). */
+char	**fe_model_list(const struct fe *, size_t *n);
+void	  fe_model_list_free(char **, size_t n);
+/* The model arg names: a number of fe_model_list, a file name there
+ * (.gguf may be left out), or a path; caller frees, NULL if none. */
+char	 *fe_model_find(const struct fe *, const char *arg);
+/* Start a new engine on the model at path; on failure the old model is
+ * loaded again and *cause says why (caller frees).  0 or -1. */
+int	  fe_switch_model(struct fe *, struct client *, const char *path,
+	    char **cause);
 /* A saved session: its name and when it was written. */
 struct fe_sess {
 	char	*name;

@@ -78,6 +78,10 @@ const struct slashcmd slashcmd_table[] = {
 	    N_("/theme [NAME]"),
 	    N_("list the colour themes, or switch to NAME"),
 	    N_("/theme"), N_("colour themes (the full-screen chat's)"), 0 },
+	{ SLASH_MODEL, "model", NULL, "模型", SLASH_IDLE_ARG, 0,
+	    N_("/model [N|NAME|PATH]"),
+	    N_("list the models, or switch to one (the\n"
+	    "conversation stays and is read again)"), NULL, NULL, 0 },
 	{ SLASH_FILE, "file", NULL, "文件", SLASH_ANYTIME, 0,
 	    N_("/file [PATH]"),
 	    N_("put a text file into the next message\n"
@@ -555,6 +559,25 @@ slashcmd_delete(const char *name, int force, char **reply)
 	xasprintf(reply, _("deleted '%s'"), name);
 	free(path);
 	return 0;
+}
+
+/* /model alone. */
+char *
+slashcmd_models(const struct fe *fe)
+{
+	char	**v, *s, *t;
+	size_t	  n, i;
+
+	v = fe_model_list(fe, &n);
+	s = xstrdup(_("Models (/model N or NAME switches; * is in use):"));
+	for (i = 0; i < n; i++) {
+		xasprintf(&t, "%s\n  %s %zu  %s", s, i == 0 ? "*" : " ", i + 1,
+		    v[i]);
+		free(s);
+		s = t;
+	}
+	fe_model_list_free(v, n);
+	return s;
 }
 
 /* The note for a session saved with another model. */

@@ -28,6 +28,7 @@ enum slashcmd_id {
 	SLASH_EDIT,
 	SLASH_STATS,
 	SLASH_THEME,
+	SLASH_MODEL,
 	SLASH_FILE,
 	SLASH_COPY,
 	SLASH_RENAME,
@@ -81,6 +82,7 @@ char			*slashcmd_help(int line_chat);
 const char		*slashcmd_system_unused(const struct client *,
 			    const struct conv *);
 struct cfg;
+struct fe;
 /*
  * /system ARG or /set system TEXT: switch cv to the configured prompt
  * named arg, else (custom set, or arg has a blank) to arg as a prompt of
@@ -119,6 +121,9 @@ int			 slashcmd_rename(const char *arg, const char *current,
  * without force only say how.  0 deleted, 1 asked, -1 error; *reply. */
 int			 slashcmd_delete(const char *name, int force,
 			    char **reply);
+/* /model alone: the models to switch to, the one in use marked;
+ * caller frees. */
+char			*slashcmd_models(const struct fe *);
 /* A note when a loaded conversation was saved with another model than
  * model_path, else NULL; caller frees. */
 char			*slashcmd_model_note(const struct conv *,

@@ -707,6 +707,36 @@ cmd_delete(struct plain *pl, char *arg)
 	say(reply);
 }
 
+static void
+cmd_model(struct plain *pl, char *arg)
+{
+	char	*path, *cause = NULL;
+
+	if (*arg == '\0') {
+		say(slashcmd_models(pl->fe));
+		return;
+	}
+	if ((path = fe_model_find(pl->fe, arg)) == NULL) {
+		printf(_("no model '%s' (/model lists them)\n"), arg);
+		return;
+	}
+	if (fe_switch_model(pl->fe, &pl->cl, path, &cause) != 0) {
+		xasprintf(&path, _("model not changed: %s"), cause);
+		free(cause);
+		say(path);
+		if (!pl->cl.loaded)
+			pl->quit = 1;
+		return;
+	}
+	free(pl->cv.kv_path);
+	pl->cv.kv_path = NULL;
+	xasprintf(&cause, _("now using %s; the conversation stays and is read "
+	    "again at the next message"), path);
+	say(cause);
+	free(path);
+	system_check(pl);
+}
+
 /* The line chat's handler of each command of slashcmd_table (/edit is
  * the full-screen chat's only). */
 static void (*const line_cmds[SLASH_COUNT])(struct plain *, char *) = {
@@ -721,6 +751,7 @@ static void (*const line_cmds[SLASH_COUNT])(struct plain *, char *) = {
 	[SLASH_REGEN] = cmd_regen,
 	[SLASH_STATS] = cmd_stats,
 	[SLASH_THEME] = cmd_theme,
+	[SLASH_MODEL] = cmd_model,
 	[SLASH_FILE] = cmd_file,
 	[SLASH_COPY] = cmd_copy,
 	[SLASH_RENAME] = cmd_rename,
@@ -958,6 +989,8 @@ fe_plain(struct fe *fe)
 	free(pl.hist);
 	free(pl.session);
 	free(pl.attach);
+	free(fe->model_path);
+	fe->model_path = NULL;
 	free(pl.pending);
 	conv_free(&pl.cv);
 	client_stop(&pl.cl);

@@ -296,10 +296,16 @@ wait_for b '^  第三行 three$' && grep -q '^> 粘贴第一行$' "$tmp/screen"
 t $? "a pasted 3-line text lands in the input"
 [ "$(grep -c 'ui send' "$tmp/b.log")" = "$sends" ]; t $? "and nothing is sent line by line"
 T send-keys -t b Enter
-wait_log b 'ui send' $((sends + 1)) && wait_for b '^  paste line two$' &&
-    grep -A3 '^You  ' "$tmp/screen" | grep -q '^  第三行 three$'
+# The last message shown holds the three lines (looked at until the
+# screen settles).
+last_msg_has() {
+	screen "$1" | awk '/^You  /{n=NR} {l[NR]=$0}
+	    END{for(i=n+1;i<=n+3;i++) print l[i]}' | grep -q "$2"
+}
+wait_log b 'ui send' $((sends + 1)) && wait_log b 'ui reply done' 3 && {
+	i=0; until last_msg_has b '^  第三行 three$' || [ $i -ge 30 ]; do
+		sleep 0.1; i=$((i+1)); done; [ $i -lt 30 ]; }
 t $? "Enter sends it as one message"
-wait_log b 'ui reply done' 3
 
 # /edit takes the last message back; /regen answers again.
 T send-keys -t b "/edit" Enter
@@ -520,6 +526,25 @@ wait_for fc "delete '故事' for good\? /delete! 故事 does it" 30 &&
     [ -f "$sessions/故事.yaml" ]
 t $? "/delete NAME asks first"
 T send-keys -t fc "/quit" Enter
+# ---- /model lists the models and switches, keeping the conversation ----
+mkdir -p "$XDG_DATA_HOME/yangtuo/models"
+cp "${YANGTUO_DATADIR:-${YT_SRCDIR:-..}}/data/stories260K.gguf" \
+    "$XDG_DATA_HOME/yangtuo/models/other.gguf" 2>/dev/null
+start mo 80 24 "$demo"
+turns mo "Once upon a time"
+says mo "/model" '^      [0-9]+  .*/models/other\.gguf$' \
+    "/model lists the models, the model folder's too"
+grep -qE '^    \* 1  .*stories260K\.gguf$' "$tmp/screen"
+t $? "the one in use first and marked"
+says mo "/model other" 'now using .*other\.gguf' "/model NAME switches"
+T send-keys -t mo "and then?" Enter
+wait_log mo 'ui reply done' 2
+set -- $(reply_stat mo 1); p1=$1
+set -- $(reply_stat mo 2); p2=$1 c2=$2
+[ "${p2:-0}" -gt $((${p1:-0} + 20)) ] && [ "${c2:-1}" = 0 ]
+t $? "it reads the whole conversation again and answers ($p2 tokens, $c2 cached; first $p1)"
+says mo "/model nope" "no model 'nope'" "an unknown model is named"
+T send-keys -t mo "/quit" Enter
 # ---- A notice about the reply goes with it ------------------------------
 start w2 80 24 -t 1 --seed 7 -n 2000
 wait_for w2 'temp 0\.20' 150

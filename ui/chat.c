@@ -369,6 +369,10 @@ chat_fini(struct chat *c)
 	free(c->start_notes);
 	free(c->sys_label);
 	free(c->attach);
+	if (c->fe != NULL) {
+		free(c->fe->model_path);
+		c->fe->model_path = NULL;
+	}
 	memset(c, 0, sizeof *c);
 }
 

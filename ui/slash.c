@@ -573,6 +573,45 @@ cmd_delete(struct chat *c, char *arg)
 	}
 }
 
+/* /model [N|NAME|PATH]: list, or switch keeping the conversation. */
+static void
+cmd_model(struct chat *c, char *arg)
+{
+	char	*s, *path, *cause = NULL;
+
+	if (*arg == '\0') {
+		s = slashcmd_models(c->fe);
+		chat_note(c, 0, "%s", s);
+		free(s);
+		return;
+	}
+	if ((path = fe_model_find(c->fe, arg)) == NULL) {
+		chat_note(c, 1, _("no model '%s' (/model lists them)"), arg);
+		return;
+	}
+	if (fe_switch_model(c->fe, &c->cl, path, &cause) != 0) {
+		chat_note(c, 1, _("model not changed: %s"), cause);
+		free(cause);
+		if (!c->cl.loaded) {
+			c->engine_ok = 0;
+			chat_note(c, 1, _("the engine stopped"));
+		}
+		free(path);
+		return;
+	}
+	free(c->model_label);
+	c->model_label = NULL;
+	c->ctx_total = 0;
+	c->restoring = 0;
+	free(c->cv.kv_path);
+	c->cv.kv_path = NULL;
+	chat_note(c, 0, _("now using %s; the conversation stays and is read "
+	    "again at the next message"), path);
+	chat_system_check(c);
+	log_debug("ui model %s", path);
+	free(path);
+}
+
 /* The full-screen chat's handler of each command of slashcmd_table. */
 static void (*const chat_cmds[SLASH_COUNT])(struct chat *, char *) = {
 	[SLASH_HELP] = cmd_help,
@@ -587,6 +626,7 @@ static void (*const chat_cmds[SLASH_COUNT])(struct chat *, char *) = {
 	[SLASH_EDIT] = cmd_edit,
 	[SLASH_STATS] = cmd_stats,
 	[SLASH_THEME] = cmd_theme,
+	[SLASH_MODEL] = cmd_model,
 	[SLASH_FILE] = cmd_file,
 	[SLASH_COPY] = cmd_copy,
 	[SLASH_RENAME] = cmd_rename,
