@@ -545,6 +545,35 @@ set -- $(reply_stat mo 2); p2=$1 c2=$2
 t $? "it reads the whole conversation again and answers ($p2 tokens, $c2 cached; first $p1)"
 says mo "/model nope" "no model 'nope'" "an unknown model is named"
 T send-keys -t mo "/quit" Enter
+# ---- Replies drawn as Markdown; the raw text saved and exported ---------
+cat >"$sessions/md.yaml" <<'EOF'
+yangtuo_session: 1
+messages:
+  - role: user
+    time: 1764190000
+    text: "show me"
+  - role: assistant
+    time: 1764190001
+    text: "## Plan\nThis is **important** and *calm*.\n- first item\n> a quote\n```sh\necho one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen\n```\n| 名字 | n |\n|---|---|\n| 小猫 | 12 |\n| a | 3 |\nend"
+EOF
+start md 60 30 "$demo"
+wait_for md 'temp 0\.20' 150
+says md "/load md" '^  Plan$' "a heading is drawn without its marks"
+grep -q '^  This is important and calm\.$' "$tmp/screen" &&
+    grep -q '^  • first item$' "$tmp/screen" && grep -q '^  │ a quote$' "$tmp/screen"
+t $? "bold and italic lose their marks, a list its dash, a quote gets a bar"
+grep -q '^    echo one two three' "$tmp/screen" &&
+    ! grep -q '^ *fourteen fifteen' "$tmp/screen" && ! grep -q '```' "$tmp/screen"
+t $? "a code block is set apart and cut at the edge, never rewrapped"
+grep -E '^  (名字 +│ n|小猫 +│ 12|a +│ 3)$' "$tmp/screen" | sed 's/│.*//' |
+    widths | sort -u | wc -l | grep -qx 1 &&
+    [ "$(grep -cE '^  (名字 +│ n|小猫 +│ 12|a +│ 3)$' "$tmp/screen")" = 3 ]
+t $? "a table's columns line up by display width"
+says md "/export $tmp/md.md" "exported to" "/export of a Markdown reply"
+grep -q 'This is \*\*important\*\* and \*calm\*\.' "$tmp/md.md" &&
+    grep -q '^| 小猫 | 12 |$' "$tmp/md.md"
+t $? "and the export keeps the raw Markdown"
+T send-keys -t md "/quit" Enter
 # ---- A notice about the reply goes with it ------------------------------
 start w2 80 24 -t 1 --seed 7 -n 2000
 wait_for w2 'temp 0\.20' 150
