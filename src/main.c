@@ -183,7 +183,11 @@ usage(FILE *f)
 "                           write a synthetic model with random weights\n"
 "\n"
 "Files: $XDG_CONFIG_HOME/yangtuo/config.yaml (see yangtuo.yaml(5)),\n"
-"$XDG_DATA_HOME/yangtuo/sessions, $XDG_STATE_HOME/yangtuo/history.\n"
+"$XDG_DATA_HOME/yangtuo/sessions, $XDG_DATA_HOME/yangtuo/models (/model),\n"
+"$XDG_STATE_HOME/yangtuo/history.\n"
+"\n"
+"In the chat /help lists the commands: /model, /system TEXT, /file,\n"
+"/copy, /rename, /delete, /save! and more.\n"
 "\n"
 "Report bugs to: %s\n"
 "yangtuo home page: <%s>\n"), PACKAGE_BUGREPORT, PACKAGE_URL);
