@@ -19,6 +19,7 @@
 #include "cfg.h"
 #include "datadir.h"
 #include "tools/cmd.h"
+#include "tools/tool.h"
 #include "engine/engine.h"
 #include "fe.h"
 #include "log.h"
@@ -610,6 +611,27 @@ bind_catalog(void)
 }
 #endif
 
+/* A subcommand, with the config's model for one given no model (a
+ * config that cannot be read is the chat's to report, not the tools'). */
+static int
+run_tool(const struct subcmd *sc, int argc, char **argv)
+{
+	struct cfg	 cfg;
+	char		*def, *cause = NULL;
+	int		 r;
+
+	cfg_init(&cfg);
+	if ((def = cfg_default_path()) != NULL && cfg_load_file(&cfg, def,
+	    NULL, NULL, &cause) == 0 && cfg.model != NULL)
+		tool_default_model = cfg.model;
+	free(cause);
+	free(def);
+	r = sc->fn(argc, argv);
+	tool_default_model = NULL;
+	cfg_free(&cfg);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -626,7 +648,7 @@ main(int argc, char **argv)
 	if (argc > 1 && argv[1][0] != '-')
 		for (sc = subcmds; sc->name != NULL; sc++)
 			if (strcmp(argv[1], sc->name) == 0)
-				return sc->fn(argc - 1, argv + 1);
+				return run_tool(sc, argc - 1, argv + 1);
 
 	/* The config file first: it may be named on the command line, also
 	 * as the last argument (--config=FILE). */

@@ -52,6 +52,16 @@ t $? "--system with a typo of a name: exit 2, the nearest name suggested"
 t $? "--system with a text of one's own (a blank) is taken"
 "$bin" -t 0 -n 4 -p hi >"$tmp/out" 2>"$tmp/err"
 t $? "-t 0 is the online cores, as threads: 0 in the config"
+# info and tokenize without a model use the config's.
+demo_path=${YANGTUO_DATADIR:-${YT_SRCDIR:-..}}/data/stories260K.gguf
+mkdir -p "$tmp/config2/yangtuo"
+printf 'model: "%s"\n' "$demo_path" >"$tmp/config2/yangtuo/config.yaml"
+XDG_CONFIG_HOME="$tmp/config2" "$bin" info >"$tmp/out" 2>&1 &&
+    grep -q 'llama.block_count' "$tmp/out"
+t $? "info with no model shows the config's"
+XDG_CONFIG_HOME="$tmp/config2" "$bin" tokenize "Once upon" >"$tmp/out" 2>&1 &&
+    grep -q '[0-9]' "$tmp/out"
+t $? "and tokenize uses it"
 
 if [ ! -f "$td/models/stories260K.gguf" ]; then
 	echo "1..$n # SKIP no test data"; exit $fail
