@@ -291,7 +291,8 @@ picker_draw(struct picker *pk, int y, int h, int w)
 	else
 		keys = _("Up/Down: move  Enter: choose  Esc: cancel  "
 		    "type to filter: ");
-	xasprintf(&foot, "%s%s", keys, pk->text ? "" : pk->filter);
+	xasprintf(&foot, "%s%s%s", pk->hint != NULL ? pk->hint : "", keys,
+	    pk->text ? "" : pk->filter);
 	draw_fill(y + h - 1, 0, w, theme_attr(TH_STATUS));
 	draw_str(y + h - 1, 1, w - 2, foot, strlen(foot),
 	    theme_attr(TH_STATUS));

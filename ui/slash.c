@@ -201,6 +201,7 @@ session_page(struct chat *c)
 
 	v = fe_session_list(&n);
 	picker_init(&c->pk, CHAT_PICK_SESSION, _("Load a conversation"), 0);
+	c->pk.hint = _("Del: delete  Ctrl-R: rename  ");
 	for (i = 0; i < n; i++) {
 		if (i >= SLASH_MAX_LISTED || !session_name_ok(v[i].name))
 			continue;
