@@ -526,6 +526,13 @@ T send-keys -t fc "/delete 故事" Enter
 wait_for fc "delete '故事' for good\? /delete! 故事 does it" 30 &&
     [ -f "$sessions/故事.yaml" ]
 t $? "/delete NAME asks first"
+T send-keys -t fc "/load" Enter
+wait_for fc '^ Load a conversation'
+T send-keys -t fc "故事" C-r
+wait_for fc '^> /rename 故事 / ?$' 30
+t $? "Ctrl-R in the /load list puts /rename NAME / in the input"
+says fc "tale" "renamed '故事' to 'tale'" "and a new name renames it"
+says fc "/rename tale / 故事" "renamed 'tale' to '故事'" "/rename OLD / NEW"
 T send-keys -t fc "/quit" Enter
 # ---- /model lists the models and switches, keeping the conversation ----
 mkdir -p "$XDG_DATA_HOME/yangtuo/models"
