@@ -721,6 +721,7 @@ cmd_model(struct plain *pl, char *arg)
 		return;
 	}
 	if (fe_switch_model(pl->fe, &pl->cl, path, &cause) != 0) {
+		free(path);
 		xasprintf(&path, _("model not changed: %s"), cause);
 		free(cause);
 		say(path);

@@ -188,6 +188,17 @@ test_system(void)
 	conv_free(&cv);
 }
 
+/* Whether a conversation is saved as name. */
+static int
+saved(const char *name)
+{
+	char	*path = session_path(name);
+	int	 r = path != NULL && access(path, F_OK) == 0;
+
+	free(path);
+	return r;
+}
+
 /* /file, /copy, /rename, /delete. */
 static void
 test_features(void)
@@ -254,22 +265,21 @@ test_features(void)
 	    "/rename over another conversation: refused");
 	free(reply);
 	ok(slashcmd_rename("uno", "one", &renamed, &reply) == 0 &&
-	    strcmp(renamed, "uno") == 0 && session_load(&cv, "uno", &reply) ==
-	    0 && session_load(&cv, "one", &t) != 0,
+	    strcmp(renamed, "uno") == 0 && saved("uno") && !saved("one"),
 	    "/rename NEW renames this conversation");
 	free(renamed);
-	free(t);
+	free(reply);
 	ok(slashcmd_rename("two / deux", NULL, &renamed, &reply) == 0 &&
-	    session_load(&cv, "deux", &t) == 0, "/rename OLD / NEW");
+	    saved("deux") && !saved("two"), "/rename OLD / NEW");
 	free(renamed);
+	free(reply);
 	ok(slashcmd_delete("deux", 0, &reply) == 1 &&
-	    strstr(reply, "/delete! deux") != NULL &&
-	    session_load(&cv, "deux", &t) == 0,
+	    strstr(reply, "/delete! deux") != NULL && saved("deux"),
 	    "/delete asks first, and deletes nothing");
 	free(reply);
-	ok(slashcmd_delete("deux", 1, &reply) == 0 &&
-	    session_load(&cv, "deux", &t) != 0, "/delete! deletes");
-	free(t);
+	ok(slashcmd_delete("deux", 1, &reply) == 0 && !saved("deux"),
+	    "/delete! deletes");
+	free(reply);
 	conv_free(&cv);
 	tap_rmtree(dir);
 }
