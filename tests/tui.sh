@@ -493,6 +493,15 @@ wait_for nw 'F3, F4' 30
 T send-keys -t nw Down
 wait_for nw '^ +line with \\\)$' 30
 t $? "F1 help rows wrap under their text at 60 columns"
+T send-keys -t nw Escape
+T resize-window -t nw -x 100 -y 20
+T send-keys -t nw F1
+wait_for nw 'F3, F4' 30
+T send-keys -t nw Down
+wait_for nw 'line with \\\)$' 30
+T resize-window -t nw -x 60 -y 20
+wait_for nw '^ +line with \\\)$' 30
+t $? "an open help page is wrapped again when the screen narrows"
 T send-keys -t nw Escape "/quit" Enter
 # ---- /file, /copy (OSC 52), and the /load picker's Delete -------------
 printf 'apple\nbanana\n' >"$tmp/fruit.txt"

@@ -666,6 +666,14 @@ frame(void)
 	st_y = H - in_h - 1;
 	ui.pane_h = st_y > 0 ? st_y : 0;
 	geometry = H != ui.lines || W != ui.cols;
+	if (W != ui.cols && ui.cols != 0 && ui.c.picking &&
+	    ui.c.pk.kind == CHAT_PICK_HELP) {
+		/* The help's rows are wrapped to the width: again. */
+		size_t	top = ui.c.pk.top;
+
+		slash_open(&ui.c, CHAT_PICK_HELP);
+		ui.c.pk.top = top < ui.c.pk.n ? top : 0;
+	}
 	if (geometry || ui.full) {
 		ui.full = 1;
 		ui.lines = H;
