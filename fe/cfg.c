@@ -885,3 +885,50 @@ cfg_prompt(const struct cfg *c, const char *name)
 			return &c->prompts[i];
 	return NULL;
 }
+
+/* Edit distance of a and b in bytes (short names only). */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, j, *row, prev, t, d;
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	row = xcalloc(lb + 1, sizeof *row);
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			t = row[j];
+			d = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < d)
+				d = row[j] + 1;
+			if (row[j - 1] + 1 < d)
+				d = row[j - 1] + 1;
+			row[j] = d;
+			prev = t;
+		}
+	}
+	d = row[lb];
+	free(row);
+	return d;
+}
+
+/* The configured prompt whose name is nearest to name (a typo: at most
+ * a third of its bytes off), or NULL. */
+const struct cfg_prompt *
+cfg_prompt_near(const struct cfg *c, const char *name)
+{
+	const struct cfg_prompt	*best = NULL;
+	size_t			 i, d, bd = SIZE_MAX, max;
+
+	max = strlen(name) / 3 > 0 ? strlen(name) / 3 : 1;
+	for (i = 0; i < c->n_prompts; i++)
+		if ((d = distance(name, c->prompts[i].name)) < bd) {
+			bd = d;
+			best = &c->prompts[i];
+		}
+	return bd <= max ? best : NULL;
+}

@@ -90,6 +90,9 @@ int	cfg_load_string(struct cfg *, const char *name, const char *buf,
 char	*cfg_default_path(void);
 /* The prompt with this name, or NULL. */
 const struct cfg_prompt *cfg_prompt(const struct cfg *, const char *name);
+/* The configured prompt name is likely a typo of, or NULL. */
+const struct cfg_prompt *cfg_prompt_near(const struct cfg *,
+			    const char *name);
 
 /*
  * Colour themes (cfg_theme.c): NAME.yaml in $XDG_CONFIG_HOME/yangtuo/themes,

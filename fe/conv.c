@@ -34,6 +34,7 @@ conv_free(struct conv *c)
 	free(c->system_text);
 	free(c->kv_path);
 	free(c->kv_sha256);
+	free(c->model);
 	memset(c, 0, sizeof *c);
 }
 
@@ -58,6 +59,19 @@ conv_add(struct conv *c, int role, const char *text, size_t len)
 }
 
 /* Append text to a message (a streaming reply). */
+size_t
+conv_lead_blanks(const struct conv_msg *m, const char *text, size_t len)
+{
+	size_t	i, skip = 0;
+
+	for (i = 0; i < m->len; i++)
+		if (m->text[i] != ' ' && m->text[i] != '\t')
+			return 0;
+	while (skip < len && (text[skip] == ' ' || text[skip] == '\t'))
+		skip++;
+	return skip;
+}
+
 void
 conv_append(struct conv_msg *m, const char *text, size_t len)
 {

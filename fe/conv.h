@@ -38,6 +38,7 @@ struct conv {
 	char		*system_text;
 	char		*kv_path;	/* KV snapshot of a saved session */
 	char		*kv_sha256;	/* its conversation's digest (hex) */
+	char		*model;		/* the model a loaded session names */
 };
 
 void		 conv_init(struct conv *);
@@ -45,6 +46,11 @@ void		 conv_free(struct conv *);
 struct conv_msg	*conv_add(struct conv *, int role, const char *text,
 		    size_t len);
 void		 conv_append(struct conv_msg *, const char *text, size_t len);
+/* How many bytes of text, about to be appended to m, are blanks before
+ * the reply's first word: they stay in the conversation (its tokens are
+ * the engine's cache) but are not shown or exported. */
+size_t		 conv_lead_blanks(const struct conv_msg *, const char *text,
+		    size_t len);
 struct conv_msg	*conv_last(struct conv *);
 void		 conv_pop(struct conv *);
 void		 conv_clear(struct conv *);

@@ -19,8 +19,8 @@
 
 /* The folder of the running binary, or NULL (not Linux, or unlinked);
  * caller frees. */
-static char *
-exe_dir(void)
+char *
+datadir_exe(void)
 {
 	char	buf[PATH_MAX], *slash;
 	ssize_t	n;
@@ -46,7 +46,7 @@ datadir_list(void)
 	if (env != NULL && env[0] == '/')
 		v[n++] = xstrdup(env);
 	v[n++] = xstrdup(PKGDATADIR);
-	if ((d = exe_dir()) != NULL)
+	if ((d = datadir_exe()) != NULL)
 		v[n++] = d;
 	v[n] = NULL;
 	return v;

@@ -10,6 +10,8 @@
 /* The data folders in lookup order, NULL-terminated; caller frees with
  * datadir_free(). */
 char	**datadir_list(void);
+/* The folder of the running binary, or NULL; caller frees. */
+char	 *datadir_exe(void);
 void	  datadir_free(char **);
 /* The first file that exists as DIR/name, or else DIR/alt (the source
  * tree's layout; alt may be NULL), over the data folders in order; NULL

@@ -8,9 +8,13 @@
 
 #include "fe.h"
 
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,8 @@
 #include "conv.h"
 #include "journal.h"
 #include "modelfile.h"
+#include "xdg.h"
+#include "slashcmd.h"
 #include "xmalloc.h"
 #include "util.h"
 #include "utf8.h"
@@ -43,6 +49,23 @@ preload(struct fe *fe, struct conv *cv)
 			    strlen(fe->preload[i].text));
 }
 
+/* A startup notice: to the front end's hook, else stderr. */
+static void
+fe_note(struct fe *fe, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (fe->note != NULL)
+		fe->note(fe->note_arg, s);
+	else
+		text_say(stderr, "yangtuo: %s\n", s);
+	free(s);
+}
+
 /* Add the conversation given by --resume, --session or --history to cv
  * (a session's KV snapshot is restored too); errors go to stderr. */
 int
@@ -58,15 +81,14 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 			return -1;
 		}
 		if (r == 0)
-			fprintf(stderr, _("yangtuo: resumed the last "
-			    "conversation (%zu messages)\n"), cv->n);
+			fe_note(fe, _("resumed the last conversation (%zu "
+			    "messages)"), cv->n);
 		else
-			fprintf(stderr, _("yangtuo: no conversation to "
-			    "resume\n"));
+			fe_note(fe, _("no conversation to resume"));
 		if (others > 0)
-			fprintf(stderr, _("yangtuo: %d more conversations were "
-			    "left by crashes: each --resume brings back the "
-			    "next newest\n"), others);
+			fe_note(fe, _("%d more conversations were left by "
+			    "crashes: each --resume brings back the next "
+			    "newest"), others);
 	}
 	if (fe->session != NULL) {
 		conv_clear(cv);
@@ -76,9 +98,14 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 			free(cause);
 			return -1;
 		}
-		if (notice != NULL && fe->verbose)
-			text_say(stderr, "yangtuo: %s\n", notice);
+		if (notice != NULL && (fe->verbose || fe->note != NULL))
+			fe_note(fe, "%s", notice);
 		free(notice);
+		if ((notice = slashcmd_model_note(cv, cl->model.path)) !=
+		    NULL) {
+			fe_note(fe, "%s", notice);
+			free(notice);
+		}
 	}
 	if (fe->history != NULL && conv_load_json(cv, fe->history,
 	    &cause) != 0) {
@@ -364,4 +391,144 @@ fe_guard_term(const char *reset)
 {
 	snprintf(guard_reset, sizeof guard_reset, "%s", reset != NULL ?
 	    reset : "");
+/* Add path to v unless there (same file). */
+static void
+model_add(char ***v, size_t *n, const char *path)
+{
+	struct stat	st, o;
+	size_t		i;
+
+	if (path == NULL || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return;
+	for (i = 0; i < *n; i++)
+		if (stat((*v)[i], &o) == 0 && o.st_dev == st.st_dev &&
+		    o.st_ino == st.st_ino)
+			return;
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrdup(path);
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .gguf files of dir, sorted, added to v. */
+static void
+model_dir(char ***v, size_t *n, const char *dir)
+{
+	struct dirent	 *de;
+	DIR		 *d;
+	char		**f = NULL, *p;
+	size_t		  nf = 0, i, len;
+
+	if (dir == NULL || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && nf < 200) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len <= 5 ||
+		    strcmp(de->d_name + len - 5, ".gguf") != 0)
+			continue;
+		xasprintf(&p, "%s/%s", dir, de->d_name);
+		f = xreallocarray(f, nf + 1, sizeof *f);
+		f[nf++] = p;
+	}
+	closedir(d);
+	qsort(f, nf, sizeof *f, str_cmp);
+	for (i = 0; i < nf; i++) {
+		model_add(v, n, f[i]);
+		free(f[i]);
+	}
+	free(f);
+}
+
+/* The models /model offers. */
+char **
+fe_model_list(const struct fe *fe, size_t *n)
+{
+	char	**v = NULL, *dir, *slash;
+
+	*n = 0;
+	model_add(&v, n, fe->load.path);
+	model_add(&v, n, fe->cfg != NULL ? fe->cfg->model : NULL);
+	if (fe->load.path != NULL &&
+	    (slash = strrchr(fe->load.path, '/')) != NULL) {
+		dir = xstrndup(fe->load.path, (size_t)(slash - fe->load.path));
+		model_dir(&v, n, *dir != '\0' ? dir : "/");
+		free(dir);
+	} else
+		model_dir(&v, n, ".");
+	if ((dir = xdg_dir(XDG_DATA, "models", 0)) != NULL) {
+		model_dir(&v, n, dir);
+		free(dir);
+	}
+	return v;
+}
+
+void
+fe_model_list_free(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The model arg names. */
+char *
+fe_model_find(const struct fe *fe, const char *arg)
+{
+	char		**v, *r = NULL, *end;
+	const char	 *base;
+	size_t		  n, i, len;
+	long		  k;
+
+	if (strchr(arg, '/') != NULL)
+		return access(arg, R_OK) == 0 ? xstrdup(arg) : NULL;
+	v = fe_model_list(fe, &n);
+	k = strtol(arg, &end, 10);
+	if (*end == '\0' && k >= 1 && (size_t)k <= n)
+		r = xstrdup(v[k - 1]);
+	for (i = 0; r == NULL && i < n; i++) {
+		base = strrchr(v[i], '/') != NULL ? strrchr(v[i], '/') + 1 :
+		    v[i];
+		len = strlen(arg);
+		if (strcmp(base, arg) == 0 || (strncmp(base, arg, len) == 0 &&
+		    strcmp(base + len, ".gguf") == 0))
+			r = xstrdup(v[i]);
+	}
+	fe_model_list_free(v, n);
+	return r;
+}
+
+/* A new engine on another model, the old one back on failure. */
+int
+fe_switch_model(struct fe *fe, struct client *cl, const char *path,
+    char **cause)
+{
+	struct proto_load	 l = fe->load;
+	char			*keep, *why = NULL;
+
+	client_stop(cl);
+	l.path = (char *)path;
+	if (client_start(cl) == 0 && client_load_wait(cl, &l, cause) == 0 &&
+	    client_params(cl, &fe->params) == 0) {
+		keep = xstrdup(path);
+		free(fe->model_path);
+		fe->model_path = keep;
+		fe->load.path = keep;
+		fe->demo = 0;
+		return 0;
+	}
+	if (*cause == NULL)
+		*cause = xstrdup(strerror(errno));
+	client_stop(cl);
+	if (client_start(cl) != 0 || client_load_wait(cl, &fe->load,
+	    &why) != 0 || client_params(cl, &fe->params) != 0) {
+		free(why);
+		why = NULL;
+	}
+	return -1;
 }

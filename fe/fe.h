@@ -9,6 +9,7 @@
 #define YT_FE_FE_H
 
 #include <stdio.h>
+#include <time.h>
 
 #include "cfg.h"
 #include "proto.h"
@@ -38,6 +39,11 @@ struct fe {
 	const char		*api_key_env;	/* a server's key is in it */
 	const char		*remote_model;	/* the server's model to use */
 	int			 insecure;	/* TLS unverified */
+	/* Where startup notices go (the full-screen chat's transcript);
+	 * NULL: stderr. */
+	void			(*note)(void *, const char *);
+	void			*note_arg;
+	char			*model_path;	/* one /model switched to */
 };
 
 struct mf_msg;
@@ -62,6 +68,25 @@ int	fe_start_conv(struct fe *, struct client *, struct conv *);
 /* Save or load a conversation by name, with the engine's KV snapshot
  * (fe_sess.c); -1 with *cause (caller frees) on failure.  A load may
  * also give a *notice (caller frees) about the snapshot. */
+/* The models /model offers: the one in use, the config's, the .gguf
+ * files beside the one in use and in $XDG_DATA_HOME/yangtuo/models;
+ * paths, *n of them (caller frees with fe_model_list_free). */
+char	**fe_model_list(const struct fe *, size_t *n);
+void	  fe_model_list_free(char **, size_t n);
+/* The model arg names: a number of fe_model_list, a file name there
+ * (.gguf may be left out), or a path; caller frees, NULL if none. */
+char	 *fe_model_find(const struct fe *, const char *arg);
+/* Start a new engine on the model at path; on failure the old model is
+ * loaded again and *cause says why (caller frees).  0 or -1. */
+int	  fe_switch_model(struct fe *, struct client *, const char *path,
+	    char **cause);
+/* A saved session: its name and when it was written. */
+struct fe_sess {
+	char	*name;
+	time_t	 mtime;
+};
+struct fe_sess	*fe_session_list(size_t *n);
+void		 fe_session_list_free(struct fe_sess *, size_t n);
 int	fe_session_save(struct client *, struct conv *, const char *name,
 	    char **cause);
 /* Bind cv's new KV snapshot to its text (kv_sha256). */

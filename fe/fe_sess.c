@@ -9,8 +9,10 @@
 
 #include "fe.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "client.h"
 #include "conv.h"
@@ -117,4 +119,66 @@ fe_kv_bind(struct conv *cv)
 		free(cv->kv_path);
 		cv->kv_path = NULL;
 	}
+}
+
+static int
+sess_cmp(const void *a, const void *b)
+{
+	const struct fe_sess	*x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* The saved sessions, newest first; *n of them (caller frees, with
+ * fe_session_list_free). */
+struct fe_sess *
+fe_session_list(size_t *n)
+{
+	struct fe_sess	*v = NULL;
+	struct dirent		*de;
+	struct stat		 st;
+	size_t			 cap = 0, len;
+	char			*dir, *path;
+	DIR			*d;
+
+	*n = 0;
+	if ((dir = xdg_dir(XDG_DATA, "sessions", 0)) == NULL)
+		return NULL;
+	if ((d = opendir(dir)) == NULL) {
+		free(dir);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len <= 5 ||
+		    strcmp(de->d_name + len - 5, ".yaml") != 0)
+			continue;
+		xasprintf(&path, "%s/%s", dir, de->d_name);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (*n == cap) {
+				cap = cap == 0 ? 32 : cap * 2;
+				v = xreallocarray(v, cap, sizeof *v);
+			}
+			v[*n].name = xstrndup(de->d_name, len - 5);
+			v[*n].mtime = st.st_mtime;
+			(*n)++;
+		}
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	qsort(v, *n, sizeof *v, sess_cmp);
+	return v;
+}
+
+void
+fe_session_list_free(struct fe_sess *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
 }

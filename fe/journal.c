@@ -403,6 +403,23 @@ journal_add(struct journal *j, const struct conv_msg *m)
 	return 0;
 }
 
+/* Record the system prompt switched to (none: no name, no text), so
+ * --resume brings back the one in use. */
+int
+journal_system(struct journal *j, const struct conv *c)
+{
+	if (j == NULL || j->fd < 0)
+		return -1;
+	if (put(j->fd, json_pack("{s:s,s:s?,s:s?}", "t", "system", "name",
+	    c->system_text != NULL ? c->system_name : NULL, "text",
+	    c->system_text)) != 0 || fsync(j->fd) != 0) {
+		close(j->fd);
+		j->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 /* Start the journal again with the conversation as it is now. */
 int
 journal_reset(struct journal *j, const struct conv *c)
@@ -577,8 +594,7 @@ restore_stream(struct conv *c, FILE *f, const char *name, char **cause)
 
 			sn = json_string_value(json_object_get(o, "name"));
 			st = json_string_value(json_object_get(o, "text"));
-			if (st != NULL)
-				conv_set_system(c, sn, st);
+			conv_set_system(c, st != NULL ? sn : NULL, st);
 		} else if (t != NULL && strcmp(t, "msg") == 0)
 			restore_msg(c, o);
 		json_decref(o);

@@ -23,6 +23,8 @@ struct journal	*journal_start(const struct conv *, const char *model,
 /* Append one finished message; 0, or -1 (the journal is then closed and
  * further appends do nothing). */
 int		 journal_add(struct journal *, const struct conv_msg *);
+/* The system prompt was switched: record it; 0 or -1 as journal_add. */
+int		 journal_system(struct journal *, const struct conv *);
 /* The conversation was cleared or replaced: start the file again. */
 int		 journal_reset(struct journal *, const struct conv *);
 /* Append c's messages from *done on (or rewrite a broken journal);

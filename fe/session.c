@@ -659,6 +659,13 @@ s_top_key(struct cfg_parse *p, void *arg)
 			free(*dst);
 			*dst = xstrdup(t);
 		}
+	} else if (strcmp(key, "model") == 0) {
+		/* The model it was saved under, for a note when another
+		 * model loads it. */
+		if ((r = s_text(p, &t)) == 0) {
+			free(s->c->model);
+			s->c->model = *t != '\0' ? xstrdup(t) : NULL;
+		}
 	} else
 		r = cfg_skip(p);
 	p->key = NULL;
@@ -856,13 +863,17 @@ session_export_md(const struct conv *c, const char *path, const char *model,
 	sb_add(&b, "\n", 1);
 	for (i = 0; i < c->n; i++) {
 		const struct conv_msg	*m = &c->msgs[i];
+		struct conv_msg		 none = { 0 };
+		size_t			 skip;
 
 		localtime_r(&m->time, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
 		sb_printf(&b, "## %s \xc2\xb7 %s%s\n\n", m->role ==
 		    CONV_USER ? _("User") : _("Assistant"), when, m->cut ?
 		    _(" (cut)") : "");
-		t1 = text_sanitize(m->text, m->len, &n);
+		skip = m->role == CONV_ASSISTANT ? conv_lead_blanks(&none,
+		    m->text, m->len) : 0;
+		t1 = text_sanitize(m->text + skip, m->len - skip, &n);
 		sb_add(&b, t1, n);
 		free(t1);
 		sb_add(&b, "\n\n", 2);

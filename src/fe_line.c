@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -27,6 +29,7 @@
 #include "client.h"
 #include "conv.h"
 #include "journal.h"
+#include "linewrap.h"
 #include "modelsum.h"
 #include "session.h"
 #include "slashcmd.h"
@@ -83,17 +86,39 @@ signal_take(void)
 	return read(sig_pipe[0], &c, 1) == 1 ? c : 0;
 }
 
-/* Write reply text to f, made terminal-safe. */
+/* Write reply text to f, made terminal-safe, wrapped by lw (NULL: not
+ * wrapped). */
 static void
-put_text(FILE *f, const char *s, size_t len)
+put_text_wrapped(FILE *f, struct linewrap *lw, const char *s, size_t len)
 {
 	char	*safe;
 	size_t	 n;
 
 	safe = text_sanitize(s, len, &n);
-	fwrite(safe, 1, n, f);
+	if (lw != NULL)
+		linewrap_put(lw, f, safe, n);
+	else
+		fwrite(safe, 1, n, f);
 	fflush(f);
 	free(safe);
+}
+
+static void
+put_text(FILE *f, const char *s, size_t len)
+{
+	put_text_wrapped(f, NULL, s, len);
+}
+
+/* The width to wrap f's text at: the terminal's, or 0 (not one). */
+static int
+wrap_cols(FILE *f)
+{
+	struct winsize	ws;
+
+	if (!isatty(fileno(f)) || ioctl(fileno(f), TIOCGWINSZ, &ws) != 0 ||
+	    ws.ws_col < 10)
+		return 0;
+	return ws.ws_col;
 }
 
 /* The counts and speeds of a finished reply, to f. */
@@ -117,11 +142,13 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 {
 	struct client_ev	 ev;
 	struct conv_msg		*reply = NULL;
-	size_t			 dropped;
+	struct linewrap		 lw;
+	size_t			 dropped, skip;
 	int			 r, sig, result = 0, cancelled = 0;
 	char			*msg;
 	struct pollfd		 pfd;
 
+	linewrap_init(&lw, wrap_cols(out));
 	for (;;) {
 		pfd.fd = sig_pipe[0];
 		pfd.events = POLLIN;
@@ -133,6 +160,7 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 				*signo = sig;
 		}
 		if ((r = client_next(cl, &ev, 50)) < 0) {
+			linewrap_fini(&lw);
 			fprintf(stderr, _("yangtuo: the engine stopped\n"));
 			return -1;
 		}
@@ -142,8 +170,10 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 		case PROTO_EV_TOKEN:
 			if (reply == NULL)
 				reply = conv_add(cv, CONV_ASSISTANT, "", 0);
+			skip = conv_lead_blanks(reply, ev.text, ev.len);
 			conv_append(reply, ev.text, ev.len);
-			put_text(out, ev.text, ev.len);
+			put_text_wrapped(out, &lw, ev.text + skip,
+			    ev.len - skip);
 			break;
 		case PROTO_EV_PROGRESS:
 			if (verbose && isatty(STDERR_FILENO)) {
@@ -161,6 +191,8 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 				    ev.ctx.total);
 			break;
 		case PROTO_EV_DONE:
+			linewrap_flush(&lw, out);
+			linewrap_fini(&lw);
 			if (reply == NULL)
 				reply = conv_add(cv, CONV_ASSISTANT, "", 0);
 			reply->has_stats = 1;
@@ -181,6 +213,8 @@ await_reply(struct client *cl, struct conv *cv, FILE *out,
 			client_ev_free(&ev);
 			return result;
 		case PROTO_EV_ERROR:
+			linewrap_flush(&lw, out);
+			linewrap_fini(&lw);
 			msg = client_error_text(ev.code, ev.text);
 			text_say(stderr, "yangtuo: %s\n", msg);
 			free(msg);
@@ -293,6 +327,9 @@ struct plain {
 	char		*line;		/* a line readline handed over */
 	int		 have_line;
 	int		 eof;
+	char		*session;	/* name saved or loaded as */
+	char		*attach;	/* /file's text for the next message */
+	int		 force;		/* the command ran as "/save!" */
 };
 
 static struct plain	*plain_cur;
@@ -323,6 +360,16 @@ on_line(char *line)
 	if (line == NULL)
 		plain_cur->eof = 1;
 	rl_callback_handler_remove();
+}
+
+/* Say so when the model cannot take the system prompt. */
+static void
+system_check(struct plain *pl)
+{
+	const char	*why = slashcmd_system_unused(&pl->cl, &pl->cv);
+
+	if (why != NULL)
+		printf("%s\n", why);
 }
 
 static void
@@ -363,12 +410,22 @@ autosave(struct plain *pl, int reset)
 static int
 do_send(struct plain *pl)
 {
-	int	r;
+	struct termios	tio, saved;
+	int		r, keep = 0;
 
 	if (client_chat(&pl->cl, &pl->cv) != 0)
 		return -1;
+	/* What is typed during the reply waits for the next prompt: Ctrl-C
+	 * must not make the terminal throw it away. */
+	if (pl->tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		tio = saved;
+		tio.c_lflag |= NOFLSH;
+		keep = tcsetattr(STDIN_FILENO, TCSANOW, &tio) == 0;
+	}
 	r = await_reply(&pl->cl, &pl->cv, stdout, &pl->fe->params,
 	    pl->fe->verbose, NULL);
+	if (keep)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	if (r == 0)
 		fputc('\n', stdout);
 	if (r >= 0 && pl->cv.n >= 2) {
@@ -385,35 +442,46 @@ do_send(struct plain *pl)
 	return 0;
 }
 
+/* /system NAME|TEXT, /set system TEXT. */
+static void
+switch_system(struct plain *pl, const char *arg, int custom)
+{
+	char	*reply, *safe;
+	int	 r;
+
+	r = slashcmd_system(pl->fe->cfg, &pl->cv, arg, custom, &reply);
+	safe = text_sanitize(reply, strlen(reply), NULL);
+	printf("%s\n", safe);
+	free(safe);
+	free(reply);
+	if (r != 0)
+		return;
+	journal_system(pl->journal, &pl->cv);
+	system_check(pl);
+}
+
 static void
 cmd_system(struct plain *pl, char *arg)
 {
 	const struct cfg	*c = pl->fe->cfg;
-	const struct cfg_prompt	*p;
 	size_t			 i;
 
 	if (arg == NULL || *arg == '\0') {
 		for (i = 0; i < c->n_prompts; i++) {
 			char	*name = text_line(c->prompts[i].name);
-			char	*text = text_line_n(c->prompts[i].text,
-			    strnlen(c->prompts[i].text, 60));
+			char	*cut = linewrap_cut(c->prompts[i].text, 60);
+			char	*t = text_line(cut);
 
-			printf("%s %s: %s%s\n", pl->cv.system_name != NULL &&
+			printf("%s %s: %s\n", pl->cv.system_name != NULL &&
 			    strcmp(pl->cv.system_name, c->prompts[i].name) ==
-			    0 ? "*" : " ", name, text,
-			    strlen(c->prompts[i].text) > 60 ? "..." : "");
+			    0 ? "*" : " ", name, t);
 			free(name);
-			free(text);
+			free(cut);
+			free(t);
 		}
 		return;
 	}
-	if ((p = cfg_prompt(c, arg)) == NULL) {
-		text_say(stdout, _("no system prompt named '%s' (/system lists "
-		    "them)\n"), arg);
-		return;
-	}
-	conv_set_system(&pl->cv, p->name, p->text);
-	text_say(stdout, _("system prompt: %s\n"), p->name);
+	switch_system(pl, arg, 0);
 }
 
 static void
@@ -430,6 +498,11 @@ cmd_set(struct plain *pl, char *arg)
 {
 	char	*reply;
 
+	if (strncmp(arg, "system", 6) == 0 && (arg[6] == ' ' ||
+	    arg[6] == '\t')) {
+		switch_system(pl, arg + 7 + strspn(arg + 7, " \t"), 1);
+		return;
+	}
 	if (slashcmd_set(&pl->fe->params, arg, &reply) == 0)
 		client_params(&pl->cl, &pl->fe->params);
 	text_say(stdout, "%s\n", reply);
@@ -445,23 +518,57 @@ cmd_save(struct plain *pl, char *name)
 		printf(_("usage: /save NAME\n"));
 		return;
 	}
+	if (slashcmd_save_ok(name, pl->session, pl->force, &cause) != 0) {
+		printf(_("not saved: %s\n"), cause);
+		free(cause);
+		return;
+	}
 	if (fe_session_save(&pl->cl, &pl->cv, name, &cause) != 0) {
 		printf(_("not saved: %s\n"), cause);
 		free(cause);
 		return;
 	}
 	printf(_("saved as '%s'\n"), name);
+	free(pl->session);
+	pl->session = xstrdup(name);
+}
+
+/* /load alone: the saved conversations, newest first, with when. */
+static void
+list_sessions(void)
+{
+	struct fe_sess	*v;
+	struct tm	 tm;
+	char		 when[32], *safe;
+	size_t		 n, i;
+
+	v = fe_session_list(&n);
+	if (n == 0) {
+		printf(_("no saved conversations (/save NAME saves this "
+		    "one)\n"));
+		fe_session_list_free(v, n);
+		return;
+	}
+	printf(_("Saved conversations (/load NAME loads one):\n"));
+	for (i = 0; i < n; i++) {
+		localtime_r(&v[i].mtime, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+		safe = text_sanitize(v[i].name, strlen(v[i].name), NULL);
+		printf("  %s  %s\n", when, safe);
+		free(safe);
+	}
+	fe_session_list_free(v, n);
 }
 
 static void
 cmd_load(struct plain *pl, char *name)
 {
 	struct conv	 cv;
-	char		*cause = NULL, *notice = NULL;
+	char		*cause = NULL, *notice = NULL, *other, *safe;
 	size_t		 i;
 
 	if (name == NULL || *name == '\0') {
-		printf(_("usage: /load NAME\n"));
+		list_sessions();
 		return;
 	}
 	conv_init(&cv);
@@ -482,6 +589,15 @@ cmd_load(struct plain *pl, char *name)
 		printf("\n");
 	}
 	printf(_("loaded '%s' (%zu messages)\n"), name, pl->cv.n);
+	if ((other = slashcmd_model_note(&pl->cv, pl->cl.model.path)) !=
+	    NULL) {
+		safe = text_sanitize(other, strlen(other), NULL);
+		printf("%s\n", safe);
+		free(safe);
+		free(other);
+	}
+	free(pl->session);
+	pl->session = xstrdup(name);
 	if (notice != NULL)
 		text_say(stdout, "%s\n", notice);
 	free(notice);
@@ -493,7 +609,7 @@ cmd_export(struct plain *pl, char *arg)
 {
 	char	*reply;
 
-	slashcmd_export(&pl->cv, arg, pl->cl.model.path, &reply);
+	slashcmd_export(&pl->cv, arg, pl->cl.model.path, pl->force, &reply);
 	text_say(stdout, "%s\n", reply);
 	free(reply);
 }
@@ -504,6 +620,15 @@ cmd_clear(struct plain *pl, char *arg)
 	conv_clear(&pl->cv);
 	autosave(pl, 1);
 	printf(_("conversation cleared\n"));
+}
+
+/* /new: as /clear, and the conversation has no name yet. */
+static void
+cmd_new(struct plain *pl, char *arg)
+{
+	free(pl->session);
+	pl->session = NULL;
+	cmd_clear(pl, arg);
 }
 
 static void
@@ -526,6 +651,119 @@ cmd_regen(struct plain *pl, char *arg)
 		do_send(pl);
 }
 
+/* Print a reply of slashcmd_*, made terminal-safe. */
+static void
+say(char *reply)
+{
+	char	*safe = text_sanitize(reply, strlen(reply), NULL);
+
+	printf("%s\n", safe);
+	free(safe);
+	free(reply);
+}
+
+static void
+cmd_file(struct plain *pl, char *arg)
+{
+	char	*block, *reply, *t;
+
+	if (*arg == '\0' && pl->attach != NULL) {
+		free(pl->attach);
+		pl->attach = NULL;
+		printf(_("the file will not go with the next message\n"));
+		return;
+	}
+	if (slashcmd_file(arg, &block, &reply) == 0) {
+		xasprintf(&t, "%s%s", pl->attach != NULL ? pl->attach : "",
+		    block);
+		free(pl->attach);
+		free(block);
+		pl->attach = t;
+	}
+	say(reply);
+}
+
+static void
+cmd_copy(struct plain *pl, char *arg)
+{
+	char	*text, *reply, *seq;
+
+	if (slashcmd_copy_text(&pl->cv, arg, &text, &reply) != 0) {
+		say(reply);
+		return;
+	}
+	if (!pl->tty || strlen(text) > SLASHCMD_FILE_MAX) {
+		printf(_("not copied: %s\n"), !pl->tty ? _("not a terminal") :
+		    _("too long"));
+		free(text);
+		return;
+	}
+	seq = slashcmd_osc52(text, strlen(text));
+	fputs(seq, stdout);
+	printf(_("copied %zu bytes to the clipboard (where the terminal takes "
+	    "OSC 52)\n"), strlen(text));
+	free(seq);
+	free(text);
+}
+
+static void
+cmd_rename(struct plain *pl, char *arg)
+{
+	char	*renamed, *reply;
+	int	 own = strchr(arg, '/') == NULL;
+
+	if (slashcmd_rename(arg, pl->session, &renamed, &reply) == 0 && own) {
+		free(pl->session);
+		pl->session = renamed;
+	} else
+		free(renamed);
+	say(reply);
+}
+
+static void
+cmd_delete(struct plain *pl, char *arg)
+{
+	char	*reply;
+
+	if (slashcmd_delete(arg, pl->force, &reply) == 0 &&
+	    pl->session != NULL && strcmp(pl->session, arg) == 0) {
+		free(pl->session);
+		pl->session = NULL;
+	}
+	say(reply);
+}
+
+static void
+cmd_model(struct plain *pl, char *arg)
+{
+	char	*path, *cause = NULL;
+
+	if (*arg == '\0') {
+		say(slashcmd_models(pl->fe));
+		return;
+	}
+	if ((path = fe_model_find(pl->fe, arg)) == NULL) {
+		printf(_("no model '%s' (/model lists them)\n"), arg);
+		return;
+	}
+	if (fe_switch_model(pl->fe, &pl->cl, path, &cause) != 0) {
+		free(path);
+		xasprintf(&path, _("model not changed: %s"), cause);
+		free(cause);
+		say(path);
+		if (!pl->cl.loaded)
+			pl->quit = 1;
+		return;
+	}
+	free(pl->cv.kv_path);
+	pl->cv.kv_path = NULL;
+	xasprintf(&cause, _("now using %s; the conversation stays and is read "
+	    "again at the next message"), path);
+	say(cause);
+	free(path);
+	system_check(pl);
+}
+
 /* The line chat's handler of each command of slashcmd_table (/edit is
  * the full-screen chat's only). */
 static void (*const line_cmds[SLASH_COUNT])(struct plain *, char *) = {
@@ -533,13 +771,18 @@ static void (*const line_cmds[SLASH_COUNT])(struct plain *, char *) = {
 	[SLASH_SYSTEM] = cmd_system,
 	[SLASH_SET] = cmd_set,
 	[SLASH_CLEAR] = cmd_clear,
-	[SLASH_NEW] = cmd_clear,
+	[SLASH_NEW] = cmd_new,
 	[SLASH_SAVE] = cmd_save,
 	[SLASH_LOAD] = cmd_load,
 	[SLASH_EXPORT] = cmd_export,
 	[SLASH_REGEN] = cmd_regen,
 	[SLASH_STATS] = cmd_stats,
 	[SLASH_THEME] = cmd_theme,
+	[SLASH_MODEL] = cmd_model,
+	[SLASH_FILE] = cmd_file,
+	[SLASH_COPY] = cmd_copy,
+	[SLASH_RENAME] = cmd_rename,
+	[SLASH_DELETE] = cmd_delete,
 	[SLASH_QUIT] = cmd_quit
 };
 
@@ -549,9 +792,11 @@ slash(struct plain *pl, char *line)
 {
 	const struct slashcmd	*c;
 	char			*arg;
+	int			 r;
 
-	if (!slashcmd_parse(line, &c, &arg))
+	if ((r = slashcmd_parse(line, &c, &arg)) == 0)
 		return 0;
+	pl->force = r == 2;
 	if (c != NULL && line_cmds[c->id] != NULL)
 		line_cmds[c->id](pl, arg);
 	else
@@ -617,8 +862,15 @@ take_line(struct plain *pl, char *line)
 		fprintf(stderr, _("[the message is not valid UTF-8 and was not "
 		    "sent]\n"));
 	else if (!slash(pl, msg) && msg[strspn(msg, " \t\n")] != '\0') {
-		conv_add(&pl->cv, CONV_USER, msg[0] == '/' ? msg + 1 : msg,
-		    strlen(msg[0] == '/' ? msg + 1 : msg));
+		char	*with;
+
+		/* /file's text goes first, then what was typed. */
+		xasprintf(&with, "%s%s", pl->attach != NULL ? pl->attach : "",
+		    msg[0] == '/' ? msg + 1 : msg);
+		free(pl->attach);
+		pl->attach = NULL;
+		conv_add(&pl->cv, CONV_USER, with, strlen(with));
+		free(with);
 		do_send(pl);
 	}
 	free(msg);
@@ -716,6 +968,8 @@ fe_plain(struct fe *fe)
 		client_stop(&pl.cl);
 		return 1;
 	}
+	if (fe->session != NULL)
+		pl.session = xstrdup(fe->session);
 	if (pl.tty) {
 		rl_readline_name = "yangtuo";
 		rl_catch_signals = 0;
@@ -727,6 +981,7 @@ fe_plain(struct fe *fe)
 		text_say(stdout, _("yangtuo %s: %s (%s template, context %u). "
 		    "/help for help.\n"), PACKAGE_VERSION, pl.cl.model.name,
 		    pl.cl.model.template_name, pl.cl.model.n_ctx);
+		system_check(&pl);
 		if (journal_left_over() && !fe->resume)
 			printf(_("The last conversation did not end cleanly: "
 			    "'yangtuo --resume' brings it back.\n"));
@@ -764,6 +1019,10 @@ fe_plain(struct fe *fe)
 	}
 	journal_close(pl.journal, 1);
 	free(pl.hist);
+	free(pl.session);
+	free(pl.attach);
+	free(fe->model_path);
+	fe->model_path = NULL;
 	free(pl.pending);
 	conv_free(&pl.cv);
 	client_stop(&pl.cl);

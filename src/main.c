@@ -19,6 +19,7 @@
 #include "cfg.h"
 #include "datadir.h"
 #include "tools/cmd.h"
+#include "tools/tool.h"
 #include "engine/engine.h"
 #include "engine/gotmpl.h"
 #include "fe.h"
@@ -181,10 +182,11 @@ usage(FILE *f)
 "      --remote-model=ID    the server's model to use (default: its first)\n"
 "      --insecure           do not verify the server's TLS certificate\n"
 "  -c, --ctx-size=N         context size in tokens (0 = the model's)\n"
-"  -t, --threads=N          compute threads (default: online cores)\n"
+"  -t, --threads=N          compute threads (default or 0: online cores)\n"
 "      --batch-size=N       prompt tokens evaluated per pass\n"
 "      --template=NAME      auto, llama3, llama2, chatml, mistral or none\n"
-"      --system=NAME|TEXT   a system prompt from the config, or a text\n"
+"      --system=NAME|TEXT   a system prompt from the config, or a text of\n"
+"                           your own (with a blank: one word is a name)\n"
 "      --with-prompt        batch: use the chat template and system prompt\n"
 "      --lora=PATH[:SCALE]  apply a LoRA adapter: a GGUF adapter or a PEFT\n"
 "                           folder, SCALE default 1 (repeatable)\n"
@@ -206,7 +208,7 @@ usage(FILE *f)
 "                           --stop='' drops the configured ones)\n"
 "      --seed=N             random seed (default: a new one each run)\n"
 "  -n, --max-tokens=N       tokens per reply (default: until the context is\n"
-"                           full; 400 in batch mode)\n"
+"                           full; 400 in batch mode, 256 with the demo)\n"
 "\n"
 "Other:\n"
 "      --config=FILE        read FILE instead of the default config\n"
@@ -245,7 +247,11 @@ usage(FILE *f)
 "  yangtuo quantize llama-3-chinese-8b-instruct-v3 q4_k_m.gguf Q4_K_M\n"
 "\n"
 "Files: $XDG_CONFIG_HOME/yangtuo/config.yaml (see yangtuo.yaml(5)),\n"
-"$XDG_DATA_HOME/yangtuo/sessions, $XDG_STATE_HOME/yangtuo/history.\n"
+"$XDG_DATA_HOME/yangtuo/sessions, $XDG_DATA_HOME/yangtuo/models (/model),\n"
+"$XDG_STATE_HOME/yangtuo/history.\n"
+"\n"
+"In the chat /help lists the commands: /model, /system TEXT, /file,\n"
+"/copy, /rename, /delete, /save! and more.\n"
 "\n"
 "Report bugs to: %s\n"
 "yangtuo home page: <%s>\n"), PACKAGE_BUGREPORT, PACKAGE_URL);
@@ -307,6 +313,8 @@ on_cfg_warning(void *arg, const char *msg)
 {
 	fprintf(stderr, _("yangtuo: warning: %s\n"), msg);
 }
+
+#define YT_DEMO_MAX_TOKENS	256	/* the demo's reply, unless told */
 
 /* The demo model in the first data folder that has it (datadir.c), else
  * the installed path, for the error message. */
@@ -426,7 +434,7 @@ static const struct {
 	const char	*bad;
 } count_opts[] = {
 	{ 'c', 0, 1 << 24, N_("bad --ctx-size '%s'") },
-	{ 't', 1, 1024, N_("bad --threads '%s'") },
+	{ 't', 0, 1024, N_("bad --threads '%s'") },
 	{ OPT_BATCH_SIZE, 1, 8192, N_("bad --batch-size '%s'") },
 	{ 0, 0, 0, NULL }
 };
@@ -703,10 +711,24 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 	const struct cfg_prompt	*sp;
 	int			 r;
 
-	/* The system prompt: a configured name, else a literal text. */
+	/* The system prompt: a configured name, else a text of one's own,
+	 * which has a blank: one word is a name, so a typo of one is an
+	 * error, not a prompt. */
 	if (o->system != NULL && (sp = cfg_prompt(cfg, o->system)) != NULL) {
 		fe->system_name = sp->name;
 		fe->system_text = sp->text;
+	} else if (o->system != NULL && *o->system != '\0' &&
+	    strpbrk(o->system, " \t\n") == NULL) {
+		if ((sp = cfg_prompt_near(cfg, o->system)) != NULL)
+			fprintf(stderr, _("yangtuo: no system prompt named "
+			    "'%s' (did you mean '%s'?); a text of your own has "
+			    "a blank, as in --system 'Be brief.'\n"), o->system,
+			    sp->name);
+		else
+			fprintf(stderr, _("yangtuo: no system prompt named "
+			    "'%s'; a text of your own has a blank, as in "
+			    "--system 'Be brief.'\n"), o->system);
+		return 2;
 	} else if (o->system != NULL && *o->system != '\0') {
 		fe->system_name = "custom";
 		fe->system_text = o->system;
@@ -714,6 +736,9 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 	if (o->model == NULL) {
 		o->model = *demo = demo_model();
 		fe->demo = 1;
+		/* A story model would go on to the end of the context. */
+		if (!o->max_set && !(cfg->set & CFG_SET_MAX_TOKENS))
+			fe->params.max_tokens = YT_DEMO_MAX_TOKENS;
 	}
 	if (o->tmpl == NULL || strcmp(o->tmpl, "go") != 0)
 		fe->load.template_text = NULL;
@@ -1013,29 +1038,73 @@ llama_argv(int argc, char **argv)
 	return v;
 }
 
+#if ENABLE_NLS
+/* Where the translations are: $YANGTUO_LOCALEDIR (the tests), the
+ * locale/ folder beside a binary run from its build folder (made by
+ * make), else the installed ones. */
+static void
+bind_catalog(void)
+{
+	const char	*env = getenv("YANGTUO_LOCALEDIR");
+	char		*exe, *dir = NULL;
+
+	if (env != NULL && *env == '/') {
+		bindtextdomain(PACKAGE, env);
+	} else {
+		if ((exe = datadir_exe()) != NULL) {
+			xasprintf(&dir, "%s/locale", exe);
+			free(exe);
+			if (access(dir, X_OK) != 0) {
+				free(dir);
+				dir = NULL;
+			}
+		}
+		bindtextdomain(PACKAGE, dir != NULL ? dir : LOCALEDIR);
+		free(dir);
+	}
+	textdomain(PACKAGE);
+}
+#endif
+
+/* A subcommand, with the config's model for one given no model (a
+ * config that cannot be read is the chat's to report, not the tools'). */
+static int
+run_tool(const struct subcmd *sc, int argc, char **argv)
+{
+	struct cfg	 cfg;
+	char		*def, *cause = NULL;
+	int		 r;
+
+	cfg_init(&cfg);
+	if ((def = cfg_default_path()) != NULL && cfg_load_file(&cfg, def,
+	    NULL, NULL, &cause) == 0 && cfg.model != NULL)
+		tool_default_model = cfg.model;
+	free(cause);
+	free(def);
+	r = sc->fn(argc, argv);
+	tool_default_model = NULL;
+	cfg_free(&cfg);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct subcmd	*sc;
 	struct cfg		 cfg;
-	const char		*config, *localedir;
+	const char		*config;
 	int			 c, r;
 
 	setlocale(LC_ALL, "");
 #if ENABLE_NLS
-	/* YANGTUO_LOCALEDIR: translations not yet installed (the tests). */
-	if ((localedir = getenv("YANGTUO_LOCALEDIR")) == NULL ||
-	    *localedir != '/')
-		localedir = LOCALEDIR;
-	bindtextdomain(PACKAGE, localedir);
-	textdomain(PACKAGE);
+	bind_catalog();
 #endif
 	engine_init();
 	if (argc > 1 && argv[1][0] != '-')
 		for (sc = subcmds; sc->name != NULL; sc++)
 			if (strcmp(argv[1], sc->name) == 0) {
 				fe_guard_start(0);
-				return sc->fn(argc - 1, argv + 1);
+				return run_tool(sc, argc - 1, argv + 1);
 			}
 	fe_guard_start(1);
 

@@ -32,6 +32,37 @@ done
 [ -n "${YT_SRCDIR:-}" ] && ! grep -qaF "$YT_SRCDIR" "$bin"
 t $? "the binary holds no build path"
 
+# The demo model: a reply of 256 tokens unless told (it used to run to
+# the end of the context); a one-word --system must name a prompt.
+export XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data"
+export XDG_STATE_HOME="$tmp/state" XDG_CACHE_HOME="$tmp/cache"
+mkdir -p "$XDG_CONFIG_HOME/yangtuo"
+printf 'prompts:\n  - name: pirate\n    text: "Talk like a pirate."\n' \
+    >"$XDG_CONFIG_HOME/yangtuo/config.yaml"
+"$bin" -t 1 --seed 3 -v -p "Once upon a time" >"$tmp/out" 2>"$tmp/err"
+g=$(sed -n 's/.*reply \([0-9]*\) tokens.*/\1/p' "$tmp/err")
+[ -n "$g" ] && [ "$g" -le 256 ]; t $? "the demo's reply stops at 256 tokens by default ($g)"
+"$bin" -t 1 --seed 3 -n 300 -v -p "Once upon a time" >"$tmp/out" 2>"$tmp/err"
+g=$(sed -n 's/.*reply \([0-9]*\) tokens.*/\1/p' "$tmp/err")
+[ -n "$g" ] && [ "$g" -gt 256 ]; t $? "-n still says otherwise ($g)"
+"$bin" --system pirat -p hi >"$tmp/out" 2>"$tmp/err"; [ $? = 2 ] &&
+    grep -q "no system prompt named 'pirat' (did you mean 'pirate'?)" "$tmp/err"
+t $? "--system with a typo of a name: exit 2, the nearest name suggested"
+"$bin" -t 1 --seed 3 -n 4 --system "Be brief." -p hi >"$tmp/out" 2>"$tmp/err"
+t $? "--system with a text of one's own (a blank) is taken"
+"$bin" -t 0 -n 4 -p hi >"$tmp/out" 2>"$tmp/err"
+t $? "-t 0 is the online cores, as threads: 0 in the config"
+# info and tokenize without a model use the config's.
+demo_path=${YANGTUO_DATADIR:-${YT_SRCDIR:-..}}/data/stories260K.gguf
+mkdir -p "$tmp/config2/yangtuo"
+printf 'model: "%s"\n' "$demo_path" >"$tmp/config2/yangtuo/config.yaml"
+XDG_CONFIG_HOME="$tmp/config2" "$bin" info >"$tmp/out" 2>&1 &&
+    grep -q 'llama.block_count' "$tmp/out"
+t $? "info with no model shows the config's"
+XDG_CONFIG_HOME="$tmp/config2" "$bin" tokenize "Once upon" >"$tmp/out" 2>&1 &&
+    grep -q '[0-9]' "$tmp/out"
+t $? "and tokenize uses it"
+
 if [ ! -f "$td/models/stories260K.gguf" ]; then
 	echo "1..$n # SKIP no test data"; exit $fail
 fi

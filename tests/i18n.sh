@@ -122,6 +122,11 @@ no_english() {
 Z "$bin" --help >"$tmp/help" 2>&1
 grep -q '^用法：yangtuo' "$tmp/help" && grep -q '报告问题' "$tmp/help"
 t $? "--help is in Chinese"
+# The build folder's own catalogs (locale/ beside the binary): LANG alone.
+env LANG=zh_CN.UTF-8 ${ZENV#*YANGTUO_LOCALEDIR=$tmp/mo} "$bin" --help \
+    >"$tmp/help2" 2>&1
+grep -q '^用法：yangtuo' "$tmp/help2"
+t $? "--help is in Chinese with LANG alone, from the build folder"
 no_english "$tmp/help" "--help" "Usage:" "Report bugs" "display this help" \
     "chat in the terminal" "Sampling:"
 Z "$bin" --threads=x >"$tmp/err" 2>&1
@@ -241,7 +246,7 @@ wait_for a '^  上次回复的停止原因' && grep -q '^  模型：' "$tmp/scre
 t $? "/统计 shows the statistics in Chinese"
 keep stats
 no_english "$tmp/stats" "/stats" "  model: " "template," "threads" \
-    "system prompt:" "last reply" "stopped by" "cached tokens" "evaluated"
+    "system prompt:" "last reply" "stopped (" "cached tokens" "evaluated"
 T send-keys -t a "/bogus" Enter
 wait_for a '未知命令 /bogus（/帮助' ; t $? "an unknown command: a Chinese error note"
 T send-keys -t a "/载入 不存在" Enter

@@ -101,6 +101,24 @@ spit(const char *path, const char *b, size_t len)
 	fclose(f);
 }
 
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE	*f = fopen(path, "rb");
+	char	*b;
+	long	 n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t)n + 1);
+	*len = fread(b, 1, (size_t)n, f);
+	fclose(f);
+	return b;
+}
+
 /* Load must fail with a message and leave the file byte for byte. */
 static void
 refused(const char *path, const char *what)
@@ -171,7 +189,7 @@ test_round_trip(void)
 	for (i = 1; i < 4; i++) {
 		char	what[64];
 
-		spit(bad, buf, len * i / 4);
+		tap_spit(bad, buf, len * i / 4);
 		snprintf(what, sizeof what, "truncated to %zu%%", i * 25);
 		refused(bad, what);
 	}
@@ -183,7 +201,7 @@ test_round_trip(void)
 		seed = seed * 1103515245u + 12345u;
 		at = (seed >> 8) % len;
 		flip[at] ^= (char)(1 << (seed % 8));
-		spit(bad, flip, len);
+		tap_spit(bad, flip, len);
 		snprintf(what, sizeof what, "bit %u of byte %zu flipped",
 		    seed % 8, at);
 		/* A flip inside message text can still be a valid file; it
@@ -200,18 +218,18 @@ test_round_trip(void)
 		conv_free(&b);
 		free(flip);
 	}
-	spit(bad, "yangtuo_session: 2\nmessages: []\n", 31);
+	tap_spit(bad, "yangtuo_session: 2\nmessages: []\n", 31);
 	refused(bad, "a future version");
-	spit(bad, "- just\n- a list\n", 16);
+	tap_spit(bad, "- just\n- a list\n", 16);
 	refused(bad, "not a session");
-	spit(bad, "yangtuo_session: 1\nmessages:\n  - role: user\n", 45);
+	tap_spit(bad, "yangtuo_session: 1\nmessages:\n  - role: user\n", 45);
 	refused(bad, "a message without text");
-	spit(bad, "yangtuo_session: 1\nmessages:\n  - role: root\n    "
+	tap_spit(bad, "yangtuo_session: 1\nmessages:\n  - role: root\n    "
 	    "text: x\n", 56);
 	refused(bad, "an unknown role");
-	spit(bad, "yangtuo_session: 1\nmessages: &a [*a]\n", 37);
+	tap_spit(bad, "yangtuo_session: 1\nmessages: &a [*a]\n", 37);
 	refused(bad, "a cyclic alias");
-	spit(bad, "yangtuo_session: 1\x00\nmessages: []\n", 33);
+	tap_spit(bad, "yangtuo_session: 1\x00\nmessages: []\n", 33);
 	refused(bad, "a NUL byte");
 	fd = open(bad, O_WRONLY | O_TRUNC);
 	ftruncate(fd, 2LL << 30);
@@ -753,6 +771,44 @@ test_kill_save(void)
 	conv_free(&b);
 }
 
+/* A system prompt switched mid-conversation is the one restored; so is
+ * switching to none. */
+static void
+test_journal_system(void)
+{
+	struct conv	 c, got;
+	struct journal	*j;
+	char		*cause = NULL, jdir[512], path[1024];
+
+	snprintf(jdir, sizeof jdir, "%s/state-sys", dir);
+	setenv("XDG_STATE_HOME", jdir, 1);
+	snprintf(path, sizeof path, "%s/yangtuo/journal/current", jdir);
+	conv_init(&c);
+	conv_init(&got);
+	conv_set_system(&c, "first", "the startup prompt");
+	if ((j = journal_start(&c, "m.gguf", &cause)) == NULL) {
+		ok(0, "a journal: %s", cause);
+		free(cause);
+		return;
+	}
+	journal_add(j, conv_add(&c, CONV_USER, "hi", 2));
+	conv_set_system(&c, "pirate", "talk like a pirate");
+	ok(journal_system(j, &c) == 0, "a switch is recorded");
+	journal_add(j, conv_add(&c, CONV_ASSISTANT, "arr", 3));
+	ok(journal_restore_file(&got, path, &cause) == 0 &&
+	    got.system_name != NULL && strcmp(got.system_name, "pirate") == 0
+	    && strcmp(got.system_text, "talk like a pirate") == 0 && got.n == 2,
+	    "--resume brings back the prompt switched to, and every message");
+	conv_set_system(&c, NULL, NULL);
+	journal_system(j, &c);
+	ok(journal_restore_file(&got, path, &cause) == 0 &&
+	    got.system_text == NULL && got.system_name == NULL,
+	    "and a switch to none");
+	journal_close(j, 0);
+	conv_free(&c);
+	conv_free(&got);
+}
+
 /* The journal: every message whose append returned is restored. */
 static void
 test_kill_journal(void)
@@ -876,6 +932,7 @@ main(void)
 	test_modelsum_cache();
 	test_kv_binding();
 	test_kill_save();
+	test_journal_system();
 	test_kill_journal();
 	test_two_instances();
 	test_journal_full();

@@ -4,7 +4,9 @@
 # synthetic models made here.  Chinese multi-turn chat, Backspace over
 # CJK, rewrap on resize, live temperature, the system prompt picker,
 # save/quit/load, bracketed paste, escape sequences in session text,
-# NO_COLOR, TERM=dumb, themes, suspend, SIGTERM, and keystroke echo latency while
+# NO_COLOR, TERM=dumb, themes, suspend, SIGTERM, commands and search while
+# scrolled up, the context meter, input typed during a reply, /save and
+# /export that never replace, --resume after /system, and keystroke echo latency while
 # a 1B-shaped model generates (YT_SKIP_SLOW=1 skips that).  TAP output.
 bin=${YT_BIN:-./yangtuo}
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
@@ -91,6 +93,34 @@ wait_log() {
 	done
 	return 1
 }
+# wait_gone NAME REGEX [TENTHS]: until the screen no longer matches.
+wait_gone() {
+	i=0 lim=$(( ${3:-100} * slow ))
+	while [ $i -lt $lim ]; do
+		screen "$1" >"$tmp/screen"
+		grep -qE -- "$2" "$tmp/screen" || return 0
+		sleep 0.1; i=$((i+1))
+	done
+	return 1
+}
+# turns NAME MESSAGE...: once it has started, each message and its reply.
+turns() {
+	s=$1; shift
+	wait_for "$s" 'temp 0\.20' 150
+	k=$(grep -c 'ui reply done' "$tmp/$s.log" 2>/dev/null)
+	for m in "$@"; do
+		k=$((k + 1))
+		T send-keys -t "$s" "$m" Enter
+		wait_log "$s" 'ui reply done' $k
+	done
+}
+# says NAME LINE REGEX WHAT: type LINE, Enter; a test point that the
+# screen comes to match REGEX.
+says() {
+	T send-keys -t "$1" "$2" Enter
+	wait_for "$1" "$3" 30
+	t $? "$4"
+}
 dead() { [ -s "$tmp/$1.status" ]; }
 wait_dead() {
 	i=0; while [ $i -lt $((100 * slow)) ]; do dead "$1" && return 0
@@ -166,15 +196,22 @@ T send-keys -t a F1
 wait_for a 'F3, F4' && grep -q 'Ctrl-F' "$tmp/screen"
 t $? "F1 shows the keys"
 T send-keys -t a NPage
-wait_for a '/regen' && grep -q '/system \[NAME\]' "$tmp/screen"
+wait_for a '/system \[NAME\|TEXT\]'
 t $? "and, a page down, the commands"
 T send-keys -t a Escape "/bogus" Enter
 wait_for a 'unknown command /bogus'; t $? "an unknown command is named"
 T send-keys -t a C-f "小猫"
 wait_for a '^Search: 小猫' && ! grep -q 'no match' "$tmp/screen"
 t $? "Ctrl-F searches the transcript for CJK text"
-T send-keys -t a Enter n
-wait_for a 'n: older match|search wrapped'; t $? "n steps to the next match"
+T send-keys -t a Enter
+wait_for a 'Up, Ctrl-F: older match'
+screen a | head -n -2 >"$tmp/m1"
+T send-keys -t a Up
+i=0; while [ $i -lt 30 ]; do screen a >"$tmp/m2"
+	grep -q 'search wrapped' "$tmp/m2" && break
+	head -n -2 "$tmp/m2" | cmp -s - "$tmp/m1" || break
+	sleep 0.1; i=$((i+1)); done
+[ $i -lt 30 ]; t $? "Up steps to the older match"
 T send-keys -t a Escape C-f "狗狗狗" Enter
 wait_for a 'not found'; t $? "a missing text is reported"
 
@@ -232,11 +269,7 @@ t $? "and gives the terminal back (no alternate screen, no mouse mode)"
 
 # ---- Save, quit, relaunch, load: the same transcript ---------------------
 start b 80 40 "$demo"
-wait_for b 'temp 0\.20' 150
-T send-keys -t b "讲一个故事。" Enter
-wait_log b 'ui reply done' 1
-T send-keys -t b "Tell me more, 再多一点。" Enter
-wait_log b 'ui reply done' 2
+turns b "讲一个故事。" "Tell me more, 再多一点。"
 T send-keys -t b "/save 故事" Enter
 wait_for b "saved as '故事'"; t $? "/save saves under a Chinese name"
 transcript b "saved as '故事'" >"$tmp/before"
@@ -263,10 +296,16 @@ wait_for b '^  第三行 three$' && grep -q '^> 粘贴第一行$' "$tmp/screen"
 t $? "a pasted 3-line text lands in the input"
 [ "$(grep -c 'ui send' "$tmp/b.log")" = "$sends" ]; t $? "and nothing is sent line by line"
 T send-keys -t b Enter
-wait_log b 'ui send' $((sends + 1)) && wait_for b '^  paste line two$' &&
-    grep -A3 '^You  ' "$tmp/screen" | grep -q '^  第三行 three$'
+# The last message shown holds the three lines (looked at until the
+# screen settles).
+last_msg_has() {
+	screen "$1" | awk '/^You  /{n=NR} {l[NR]=$0}
+	    END{for(i=n+1;i<=n+3;i++) print l[i]}' | grep -q "$2"
+}
+wait_log b 'ui send' $((sends + 1)) && wait_log b 'ui reply done' 3 && {
+	i=0; until last_msg_has b '^  第三行 three$' || [ $i -ge 30 ]; do
+		sleep 0.1; i=$((i+1)); done; [ $i -lt 30 ]; }
 t $? "Enter sends it as one message"
-wait_log b 'ui reply done' 3
 
 # /edit takes the last message back; /regen answers again.
 T send-keys -t b "/edit" Enter
@@ -387,6 +426,272 @@ t $? "after saving the conversation as 'autosave'"
 [ "$(T display -p -t h '#{alternate_on}#{mouse_any_flag}')" = 00 ]
 t $? "and restoring the terminal"
 
+# ---- Scrolled up, commands still run; search never eats typed text ---
+start u 80 24 -t 1 --seed 7 -n 300
+turns u one two
+T send-keys -t u PPage
+wait_for u '^  one$' 30
+T send-keys -t u "/stats" Enter
+wait_for u 'system prompt: ' 30; t $? "scrolled up, /stats runs as a command"
+T send-keys -t u C-f "one" Enter
+sleep 0.3
+T send-keys -t u "now more"
+wait_for u '^> now more$' 30; t $? "after a search, typed text keeps its first letter"
+T send-keys -t u C-u C-f "x"
+wait_for u '^Search: x' 30
+T send-keys -t u Escape
+wait_gone u '^Search: ' 20; t $? "Esc ends the search at once" 
+T send-keys -t u "/quit" Enter
+# ---- The context meter follows the reply, /edit and /clear ------------
+start v 80 24 "$demo"
+turns v one two
+# The engine's count after the reply, and what the meter showed then.
+grep 'ui context' "$tmp/v.log" | sed -n 2p | sed 's/.*used=\([0-9]*\) shown=\([0-9]*\).*/\1 \2/' >"$tmp/ctx"
+read used shown <"$tmp/ctx"
+p1=$(grep 'ui context' "$tmp/v.log" | sed -n 1p | sed 's/.*used=\([0-9]*\).*/\1/')
+[ "${shown:-0}" -gt "${p1:-0}" ] && [ $((shown + 2)) -ge "${used:-0}" ]
+t $? "the meter counts the reply as it comes ($shown of $used; prompt $p1)"
+T send-keys -t v "/edit" Enter
+wait_for v '^> two$'
+set -- $(grep 'ui reply done' "$tmp/v.log" | sed -n 1p | sed 's/.*generated=\([0-9]*\) prompt=\([0-9]*\).*/\1 \2/')
+e1=$(($1 + $2))
+wait_for v "ctx [^ ]* $e1/" 30; t $? "after /edit the meter shows the first reply's context ($e1)"
+T send-keys -t v C-u "/clear" Enter
+wait_for v 'ctx [^ ]* 0/' 30; t $? "after /clear the meter is empty"
+T send-keys -t v "/quit" Enter
+# ---- Lines typed or pasted (no bracketed paste) during a reply are kept
+start w 80 24 -t 1 --seed 7 -n 400
+wait_for w 'temp 0\.20' 150
+T send-keys -t w "a1" Enter "b2" Enter "c3" Enter "d4"
+wait_log w 'ui reply done' 1
+wait_for w '^. *d4$' 30
+screen w >"$tmp/w.scr"
+lost=
+for x in b2 c3 d4; do grep -q "^. *$x\$" "$tmp/w.scr" || lost="$lost $x"; done
+[ -z "$lost" ]; t $? "lines typed during a reply are all kept${lost:+ (lost$lost)}"
+[ -z "$lost" ] || diag "$tmp/w.scr"
+T send-keys -t w C-u "/quit" Enter
+# ---- Tab lists the candidates at once; says when there are none ---------
+start tb 80 24 "$demo"
+wait_for tb 'temp 0\.20' 150
+T send-keys -t tb "/s" Tab
+wait_for tb '/save  /set  /stats  /system' 30
+t $? "one Tab after /s lists /save /set /stats /system"
+T send-keys -t tb C-u "/set temperature " Tab
+wait_for tb 'nothing to complete here' 30
+t $? "Tab with nothing to offer says so"
+T send-keys -t tb C-u "/quit" Enter
+# ---- At 60 columns, help and reply headers wrap, nothing is cut --------
+start nw 60 20 "$demo"
+turns nw "hello"
+wait_for nw '\(stopped:$' 30 && grep -q '^max_tokens reached)$' "$tmp/screen"
+t $? "a reply header too long for 60 columns wraps"
+awk '/^Assistant  /{getline; getline; print; exit}' "$tmp/screen" | grep -q '^  [^ ]'
+t $? "the reply starts at the text's indent, without the model's blank"
+T send-keys -t nw F1
+wait_for nw 'F3, F4' 30
+T send-keys -t nw Down
+wait_for nw '^ +line with \\\)$' 30
+t $? "F1 help rows wrap under their text at 60 columns"
+T send-keys -t nw Escape
+T resize-window -t nw -x 100 -y 20
+T send-keys -t nw F1
+wait_for nw 'F3, F4' 30
+T send-keys -t nw Down
+wait_for nw 'line with \\\)$' 30
+T resize-window -t nw -x 60 -y 20
+wait_for nw '^ +line with \\\)$' 30
+t $? "an open help page is wrapped again when the screen narrows"
+T send-keys -t nw Escape "/quit" Enter
+# ---- /file, /copy (OSC 52), and the /load picker's Delete -------------
+printf 'apple\nbanana\n' >"$tmp/fruit.txt"
+start fc 80 24 "$demo"
+wait_for fc 'temp 0\.20' 150
+says fc "/file $tmp/fruit.txt" 'fruit\.txt \(12 bytes\) goes with the next message' \
+    "/file says the file goes with the next message"
+T send-keys -t fc "What is in it?" Enter
+wait_log fc 'ui reply done' 1
+wait_for fc '^  File fruit\.txt:$' 30 && grep -q '^  banana$' "$tmp/screen" &&
+    grep -qxF '  What is in it?' "$tmp/screen"
+t $? "and the message carries it, name and text, before what was typed"
+T set-option -s set-clipboard on
+T send-keys -t fc "/copy" Enter
+wait_for fc 'copied [0-9]+ bytes to the clipboard' 30 &&
+    T show-buffer >"$tmp/clip" 2>/dev/null &&
+    grep 'ui reply done' "$tmp/fc.log" >/dev/null &&
+    [ -s "$tmp/clip" ] && grep -qF "  $(head -1 "$tmp/clip" | cut -c1-12)" "$tmp/screen"
+t $? "/copy puts the last reply on the terminal's clipboard (OSC 52)"
+T send-keys -t fc "/save fruit" Enter
+wait_for fc "saved as 'fruit'"
+T send-keys -t fc "/load" Enter
+wait_for fc '^ Load a conversation' && grep -q 'Del: delete  Ctrl-R: rename' "$tmp/screen"
+t $? "the /load list says its keys to delete and rename"
+T send-keys -t fc "fruit" DC
+wait_for fc '^> /delete! fruit$' 30; t $? "Delete in the /load picker puts /delete! NAME in the input"
+T send-keys -t fc Enter
+wait_for fc "deleted 'fruit'" 30 && [ ! -f "$sessions/fruit.yaml" ]
+t $? "and Enter deletes it"
+T send-keys -t fc "/delete 故事" Enter
+wait_for fc "delete '故事' for good\? /delete! 故事 does it" 30 &&
+    [ -f "$sessions/故事.yaml" ]
+t $? "/delete NAME asks first"
+T send-keys -t fc "/load" Enter
+wait_for fc '^ Load a conversation'
+T send-keys -t fc "故事" C-r
+wait_for fc '^> /rename 故事 / ?$' 30
+t $? "Ctrl-R in the /load list puts /rename NAME / in the input"
+says fc "tale" "renamed '故事' to 'tale'" "and a new name renames it"
+says fc "/rename tale / 故事" "renamed 'tale' to '故事'" "/rename OLD / NEW"
+T send-keys -t fc "/quit" Enter
+# ---- /model lists the models and switches, keeping the conversation ----
+mkdir -p "$XDG_DATA_HOME/yangtuo/models"
+cp "${YANGTUO_DATADIR:-${YT_SRCDIR:-..}}/data/stories260K.gguf" \
+    "$XDG_DATA_HOME/yangtuo/models/other.gguf" 2>/dev/null
+start mo 80 24 "$demo"
+turns mo "Once upon a time"
+says mo "/model" '^      [0-9]+  .*/models/other\.gguf$' \
+    "/model lists the models, the model folder's too"
+grep -qE '^    \* 1  .*stories260K\.gguf$' "$tmp/screen"
+t $? "the one in use first and marked"
+says mo "/model other" 'now using .*other\.gguf' "/model NAME switches"
+T send-keys -t mo "and then?" Enter
+wait_log mo 'ui reply done' 2
+set -- $(reply_stat mo 1); p1=$1
+set -- $(reply_stat mo 2); p2=$1 c2=$2
+[ "${p2:-0}" -gt $((${p1:-0} + 20)) ] && [ "${c2:-1}" = 0 ]
+t $? "it reads the whole conversation again and answers ($p2 tokens, $c2 cached; first $p1)"
+says mo "/model nope" "no model 'nope'" "an unknown model is named"
+T send-keys -t mo "/quit" Enter
+# ---- Replies drawn as Markdown; the raw text saved and exported ---------
+cat >"$sessions/md.yaml" <<'EOF'
+yangtuo_session: 1
+messages:
+  - role: user
+    time: 1764190000
+    text: "show me"
+  - role: assistant
+    time: 1764190001
+    text: "## Plan\nThis is **important** and *calm*.\n- first item\n> a quote\n```sh\necho one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen\n```\n| 名字 | n |\n|---|---|\n| 小猫 | 12 |\n| a | 3 |\nend"
+EOF
+start md 60 30 "$demo"
+wait_for md 'temp 0\.20' 150
+says md "/load md" '^  Plan$' "a heading is drawn without its marks"
+grep -q '^  This is important and calm\.$' "$tmp/screen" &&
+    grep -q '^  • first item$' "$tmp/screen" && grep -q '^  │ a quote$' "$tmp/screen"
+t $? "bold and italic lose their marks, a list its dash, a quote gets a bar"
+grep -q '^    echo one two three' "$tmp/screen" &&
+    ! grep -q '^ *fourteen fifteen' "$tmp/screen" && ! grep -q '```' "$tmp/screen"
+t $? "a code block is set apart and cut at the edge, never rewrapped"
+grep -E '^  (名字 +│ n|小猫 +│ 12|a +│ 3)$' "$tmp/screen" | sed 's/│.*//' |
+    widths | sort -u | wc -l | grep -qx 1 &&
+    [ "$(grep -cE '^  (名字 +│ n|小猫 +│ 12|a +│ 3)$' "$tmp/screen")" = 3 ]
+t $? "a table's columns line up by display width"
+says md "/export $tmp/md.md" "exported to" "/export of a Markdown reply"
+grep -q 'This is \*\*important\*\* and \*calm\*\.' "$tmp/md.md" &&
+    grep -q '^| 小猫 | 12 |$' "$tmp/md.md"
+t $? "and the export keeps the raw Markdown"
+T send-keys -t md "/quit" Enter
+# ---- A notice about the reply goes with it ------------------------------
+start w2 80 24 -t 1 --seed 7 -n 2000
+wait_for w2 'temp 0\.20' 150
+T send-keys -t w2 "Once upon a time" Enter
+wait_for w2 'replying' 100
+T send-keys -t w2 C-c
+wait_log w2 'ui reply done' 1
+wait_gone w2 'stopping the reply' 20
+t $? "'stopping the reply' leaves the status bar when the reply has stopped"
+T send-keys -t w2 "/quit" Enter
+# ---- The line chat keeps what was typed when Ctrl-C stops a reply ------
+start x 80 24 --plain -t 1 --seed 7 -n 2000
+wait_for x '\] > $' 150
+T send-keys -t x "Once upon a time" Enter
+wait_for x 'Once upon a time.*[a-z]+ [a-z]+ [a-z]+' 100
+T send-keys -t x "keep me"
+T send-keys -t x C-c
+wait_for x '\] > keep me$' 100; t $? "the line chat keeps what was typed during a reply Ctrl-C stopped"
+T send-keys -t x C-u "/quit" Enter
+# ---- The line chat wraps words, lists sessions, cuts whole characters --
+start lw 40 30 --plain -t 1 --seed 7 -n 120
+wait_for lw '\] > $' 150
+T send-keys -t lw "Once upon a time" Enter
+wait_for lw 'prompt [0-9]+ tokens|\] > $' 100
+says lw "/load" '[0-9:]+  故事$' \
+    "the line chat's /load alone lists the saved conversations"
+says lw "/system" '翻译: 你是一名专业的中英翻译。$' "and /system the prompts"
+T send-keys -t lw "/quit" Enter
+wait_dead lw
+# Joined, a line the terminal wrapped is one line again: none of the
+# reply's may be wider than the screen.
+T capture-pane -J -p -t lw | awk '/\] > Once upon/ {on=1; next}
+    /\] > / {on=0} on' >"$tmp/lw.reply"
+[ "$(wc -l <"$tmp/lw.reply")" -ge 3 ] &&
+    widths <"$tmp/lw.reply" | awk '$1 > 40 {bad=1} END {exit bad}'
+t $? "the line chat wraps a reply at words, within 40 columns"
+# ---- /save and /export never replace what is there unless told -------
+start y 80 24 "$demo"
+turns y "keep this"
+T send-keys -t y "/save mine" Enter
+wait_for y "saved as 'mine'"
+T send-keys -t y "/new" Enter
+wait_for y 'conversation cleared'
+T send-keys -t y "/save mine" Enter
+wait_for y "not saved: another conversation is saved as 'mine'" 30 &&
+    grep -q 'keep this' "$sessions/mine.yaml"
+t $? "/new then /save NAME refuses to replace NAME, which keeps its messages"
+T send-keys -t y "/export $tmp/out.md" Enter
+wait_for y "exported to $tmp/out.md" 30
+T send-keys -t y "/export $tmp/out.md" Enter
+wait_for y "not exported: $tmp/out.md exists" 30; t $? "/export FILE over a file: refused"
+T send-keys -t y "/save x" Enter
+wait_for y "saved as 'x'"
+T send-keys -t y "/load" Enter
+wait_for y '^ +x +20[0-9-]+ ' 30 &&
+    grep -E '^ +(x|mine) +20[0-9-]+ ' "$tmp/screen" |
+    awk '{ match($0, / 20[0-9][0-9]-/); c[RSTART]++ } END { exit length(c) != 1 }'
+t $? "the /load picker's dates line up under names of other widths"
+T send-keys -t y Escape
+printf 'yangtuo_session: 1\nmodel: "other.gguf"\nmessages:\n  - role: user\n    time: 1764190000\n    text: "hi"\n' \
+    >"$sessions/other.yaml"
+T send-keys -t y "/load other" Enter
+wait_for y 'saved with other\.gguf; stories260K\.gguf reads it' 30
+t $? "loading a conversation saved with another model says so"
+T send-keys -t y "/quit" Enter
+# ---- --resume brings back the system prompt switched to ---------------
+start z 80 24 "$chatml"
+wait_for z 'temp 0\.20' 150
+T send-keys -t z "/system 翻译" Enter
+wait_for z 'sys 翻译'
+T send-keys -t z "hi" Enter
+wait_log z 'ui reply done' 1
+T send-keys -t z "/quit" Enter
+wait_dead z
+T kill-session -t z
+start z 80 24 "$chatml --resume"
+wait_for z 'temp 0\.20' 150
+wait_for z 'sys 翻译' 30; t $? "--resume restores the system prompt switched to with /system"
+grep -q 'resumed the last conversation (2 messages)' "$tmp/screen"
+t $? "and says it resumed on the screen, at once"
+T send-keys -t z "/quit" Enter
+wait_dead z
+# The demo (no chat template): its banner above the restored messages; a
+# system prompt it cannot use is said to be unused.
+start z2 80 24 "$demo --resume"
+wait_for z2 'temp 0\.20' 150
+b=$(grep -n 'This is the demo model' "$tmp/screen" | head -1 | cut -d: -f1)
+y=$(grep -n '^You  ' "$tmp/screen" | head -1 | cut -d: -f1)
+[ -n "$b" ] && [ -n "$y" ] && [ "$b" -lt "$y" ]
+t $? "the demo banner is above the restored messages ($b < $y)"
+T send-keys -t z2 "/system 写作助手" Enter
+wait_for z2 'sys 写作助手 \(unused\)' 30 &&
+    grep -q 'no chat template: the system prompt is not used' "$tmp/screen"
+t $? "a system prompt the model cannot take: said, and marked unused"
+says z2 "/system Answer in one short sentence." 'sys custom: Answer in one short' \
+    "/system TEXT sets a prompt of one's own, shown as custom and its first words"
+T send-keys -t z2 "/system pirat" Enter
+wait_for z2 "no system prompt named 'pirat'" 30 && grep -q 'sys custom: Answer' "$tmp/screen"
+t $? "/system with a one-word typo is refused; the prompt stays"
+says z2 "/set system hello" 'sys custom: hello' "/set system TEXT takes one word too"
+T send-keys -t z2 "/quit" Enter
 # ---- Temperature changed while a reply streams --------------------------
 "$bin" quantize --random small Q4_0 "$tmp/small.gguf" >/dev/null 2>&1
 # The random model may sample its end of text early (which seed does

@@ -117,6 +117,8 @@ tk_parse(int argc, char **argv, struct tk_opts *o)
 		}
 	}
 	if (o->model == NULL)
+		o->model = tool_default_model;
+	if (o->model == NULL)
 		return tk_usage("-m MODEL is required");
 	if ((o->cases != NULL) + (o->chat != NULL) + (optind < argc) != 1)
 		return tk_usage("give exactly one of TEXT, --cases or --chat");

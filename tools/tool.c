@@ -168,6 +168,8 @@ tool_usage(const char *cmd, const char *msg)
 }
 
 /* The options of run, eval and info; -1 to go on, else an exit status. */
+const char	*tool_default_model;
+
 int
 tool_parse_opts(int argc, char **argv, struct eng_opts *o)
 {
@@ -237,6 +239,8 @@ tool_parse_opts(int argc, char **argv, struct eng_opts *o)
 		o->model = argv[optind++];
 	if (optind < argc)
 		return tool_usage(argv[0], "unexpected argument");
+	if (o->model == NULL)
+		o->model = tool_default_model;
 	if (o->model == NULL)
 		return tool_usage(argv[0], "no model given (-m MODEL.gguf)");
 	return -1;

@@ -34,6 +34,8 @@ int		 tool_help(const char *cmd);
 /* Parse the options of run, eval and info into o: -1 to go on, else the
  * exit status (0 after --help, 2 after a usage error). */
 int		 tool_parse_opts(int argc, char **argv, struct eng_opts *o);
+/* The model a tool uses when given none (the config's), or NULL. */
+extern const char	*tool_default_model;
 /* Load a model, printing why not; the caller frees it (model_free). */
 struct model	*tool_open_model(const char *path);
 /* Attach the --lora adapters of o to m (merged with --lora-merge),

@@ -57,7 +57,16 @@ chat_flash(struct chat *c, const char *msg)
 	free(c->flash);
 	c->flash = xstrdup(msg);
 	c->flash_until = util_now() + 4.0;
+	c->flash_reply = 0;
 	c->dirty = 1;
+}
+
+/* The same, about the reply under way: gone when the reply is. */
+static void
+flash_reply(struct chat *c, const char *msg)
+{
+	chat_flash(c, msg);
+	c->flash_reply = 1;
 }
 
 /* The header line of message i. */
@@ -104,36 +113,78 @@ set_head(struct chat *c, size_t i)
 	c->dirty = 1;
 }
 
+/* The context the conversation fills as its last reply left it (the
+ * prompt and the reply), 0 with none: after /clear, /new, /load, /edit
+ * and /regen the meter shows what is left, not what was. */
+static void
+ctx_recount(struct chat *c)
+{
+	size_t	i;
+
+	c->ctx_used = 0;
+	for (i = c->cv.n; i > 0; i--)
+		if (c->cv.msgs[i - 1].has_stats) {
+			c->ctx_used = c->cv.msgs[i - 1].stats.prompt +
+			    c->cv.msgs[i - 1].stats.generated;
+			break;
+		}
+	c->dirty = 1;
+}
+
 /* Add the scroll item of the conversation's last message. */
 static void
 show_last(struct chat *c)
 {
-	size_t			 i = c->cv.n - 1;
+	size_t			 i = c->cv.n - 1, skip;
 	const struct conv_msg	*m = &c->cv.msgs[i];
+	struct conv_msg		 none = { 0 };
 
 	if (c->cv.n > c->cap_items) {
 		c->cap_items = c->cv.n * 2;
 		c->items = xreallocarray(c->items, c->cap_items,
 		    sizeof *c->items);
 	}
-	c->items[i] = scroll_add(&c->sc, SCROLL_MSG, m->role, m->text,
-	    m->len);
+	skip = m->role == CONV_ASSISTANT ? conv_lead_blanks(&none, m->text,
+	    m->len) : 0;
+	c->items[i] = scroll_add(&c->sc, SCROLL_MSG, m->role, m->text + skip,
+	    m->len - skip);
 	set_head(c, i);
 }
 
-/* Show the whole conversation again (after /load, /new). */
-void
-chat_show_all(struct chat *c)
+/* Add every message of the conversation to the scrollback. */
+static void
+show_msgs(struct chat *c)
 {
 	size_t	n = c->cv.n, i;
 
-	scroll_clear(&c->sc);
 	for (i = 0; i < n; i++) {
 		c->cv.n = i + 1;
 		show_last(c);
 	}
 	c->cv.n = n;
 	scroll_end(&c->sc);
+	ctx_recount(c);
+}
+
+/* Show the whole conversation again (after /load, /new). */
+void
+chat_show_all(struct chat *c)
+{
+	scroll_clear(&c->sc);
+	show_msgs(c);
+}
+
+/* A startup notice (fe_start_conv's), kept until the screen is there. */
+static void
+on_start_note(void *arg, const char *msg)
+{
+	struct chat	*c = arg;
+	char		*t;
+
+	xasprintf(&t, "%s%s%s", c->start_notes != NULL ? c->start_notes : "",
+	    c->start_notes != NULL ? "\n" : "", msg);
+	free(c->start_notes);
+	c->start_notes = t;
 }
 
 /* Remove the last message from the conversation and the scrollback. */
@@ -145,6 +196,7 @@ chat_pop(struct chat *c)
 	scroll_truncate(&c->sc, c->items[c->cv.n - 1]);
 	conv_pop(&c->cv);
 	c->dirty = 1;
+	ctx_recount(c);
 	if (c->journal != NULL && c->journaled > c->cv.n)
 		chat_journal(c, 1);
 }
@@ -207,6 +259,16 @@ chat_init(struct chat *c, struct fe *fe)
 	return 0;
 }
 
+/* Say so when the model cannot take the system prompt. */
+void
+chat_system_check(struct chat *c)
+{
+	const char	*why = slashcmd_system_unused(&c->cl, &c->cv);
+
+	if (why != NULL)
+		chat_note(c, 0, "%s", why);
+}
+
 /* On a connected engine: the conversation asked for on the command line
  * (--resume, --session, --history; errors on stderr, before the full
  * screen), and the journal.  0 or -1. */
@@ -214,17 +276,38 @@ int
 chat_start(struct chat *c)
 {
 	char	*cause = NULL;
-	int	 left = journal_left_over();
+	int	 left = journal_left_over(), r;
 
-	if (fe_start_conv(c->fe, &c->cl, &c->cv) != 0)
+	c->fe->note = on_start_note;
+	c->fe->note_arg = c;
+	r = fe_start_conv(c->fe, &c->cl, &c->cv);
+	c->fe->note = NULL;
+	if (r != 0) {
+		if (c->start_notes != NULL)
+			fprintf(stderr, "yangtuo: %s\n", c->start_notes);
 		return -1;
-	chat_show_all(c);
+	}
+	if (c->fe->session != NULL)
+		c->session = xstrdup(c->fe->session);
+	/* The demo's banner first, then the conversation, then what
+	 * starting it said. */
+	scroll_clear(&c->sc);
+	if (c->fe->demo)
+		chat_note(c, 0, _("This is the demo model: it continues "
+		    "children's stories.  Point yangtuo at a real model with "
+		    "-m FILE.gguf or 'model:' in the config.  F1 shows the "
+		    "keys."));
+	show_msgs(c);
+	if (c->start_notes != NULL)
+		chat_note(c, 0, "%s", c->start_notes);
 	if ((c->journal = journal_start(&c->cv, c->fe->load.path,
 	    &cause)) == NULL) {
 		chat_note(c, 1, _("no autosave: %s"), cause);
 		free(cause);
 	}
 	c->journaled = c->cv.n;
+	if (!c->fe->demo)	/* the banner says what the demo is */
+		chat_system_check(c);
 	if (left && !c->fe->resume)
 		chat_note(c, 0, _("The last conversation did not end cleanly: "
 		    "'yangtuo --resume' brings it back."));
@@ -288,6 +371,13 @@ chat_fini(struct chat *c)
 	free(c->saving);
 	free(c->restore);
 	free(c->flash);
+	free(c->start_notes);
+	free(c->sys_label);
+	free(c->attach);
+	if (c->fe != NULL) {
+		free(c->fe->model_path);
+		c->fe->model_path = NULL;
+	}
 	memset(c, 0, sizeof *c);
 }
 
@@ -295,6 +385,7 @@ static void
 reply_token(struct chat *c, const char *text, size_t len)
 {
 	struct conv_msg	*m;
+	size_t		 skip;
 
 	if (c->reply == CHAT_NONE) {
 		conv_add(&c->cv, CONV_ASSISTANT, "", 0);
@@ -303,9 +394,13 @@ reply_token(struct chat *c, const char *text, size_t len)
 	}
 	c->phase = STATUS_REPLY;
 	m = &c->cv.msgs[c->reply];
+	skip = conv_lead_blanks(m, text, len);
 	conv_append(m, text, len);
-	scroll_append(&c->sc, c->items[c->reply], text, len);
+	scroll_append(&c->sc, c->items[c->reply], text + skip, len - skip);
 	c->generated++;
+	c->ctx_used = c->ctx_base + c->generated;
+	if (c->ctx_total > 0 && c->ctx_used > c->ctx_total)
+		c->ctx_used = c->ctx_total;
 	c->dirty = 1;
 }
 
@@ -331,8 +426,10 @@ context(struct chat *c, const struct proto_context *ctx)
 {
 	size_t	dropped, i;
 
+	log_debug("ui context used=%u shown=%u", ctx->used, c->ctx_used);
 	c->ctx_used = ctx->used;
 	c->ctx_total = ctx->total;
+	c->ctx_base = ctx->used > c->generated ? ctx->used - c->generated : 0;
 	dropped = conv_apply_dropped(&c->cv, ctx);
 	if (dropped == 0)
 		return;
@@ -354,6 +451,11 @@ reply_over(struct chat *c)
 	c->busy = 0;
 	c->phase = STATUS_IDLE;
 	c->dirty = 1;
+	if (c->flash_reply) {
+		free(c->flash);
+		c->flash = NULL;
+		c->flash_reply = 0;
+	}
 	if ((line = c->deferred) != NULL) {
 		c->deferred = NULL;
 		chat_line(c, line);
@@ -403,8 +505,7 @@ engine_error(struct chat *c, uint32_t code, const char *detail)
 	last = conv_last(&c->cv);
 	if (c->busy && last != NULL && last->role == CONV_USER) {
 		/* Unanswered: take it back so the next try is clean. */
-		free(c->restore);
-		c->restore = xstrdup(last->text);
+		chat_keep(c, last->text);
 		chat_pop(c);
 		chat_note(c, 1, _("[the message was not sent]"));
 	}
@@ -457,7 +558,7 @@ state_done(struct chat *c, uint32_t code, char *text)
 void
 chat_save(struct chat *c, const char *name)
 {
-	char		 def[64], *dir;
+	char		 def[64], *dir, *why = NULL;
 	time_t		 now = time(NULL);
 	struct tm	 tm;
 
@@ -473,6 +574,11 @@ chat_save(struct chat *c, const char *name)
 	if (!session_name_ok(name)) {
 		chat_note(c, 1, _("not saved: '%s' is not a usable name"),
 		    name);
+		return;
+	}
+	if (slashcmd_save_ok(name, c->session, c->force, &why) != 0) {
+		chat_note(c, 1, _("not saved: %s"), why);
+		free(why);
 		return;
 	}
 	free(c->cv.kv_path);
@@ -497,7 +603,7 @@ void
 chat_load(struct chat *c, const char *name)
 {
 	struct conv	 cv;
-	char		*cause = NULL;
+	char		*cause = NULL, *other;
 
 	conv_init(&cv);
 	if (session_load(&cv, name, &cause) != 0) {
@@ -513,6 +619,10 @@ chat_load(struct chat *c, const char *name)
 	c->session = xstrdup(name);
 	chat_journal(c, 1);
 	chat_note(c, 0, _("loaded '%s' (%zu messages)"), name, c->cv.n);
+	if ((other = slashcmd_model_note(&c->cv, c->cl.model.path)) != NULL) {
+		chat_note(c, 0, "%s", other);
+		free(other);
+	}
 	if (c->cv.kv_path == NULL || !c->engine_ok || !c->cl.loaded)
 		return;
 	if (modelsum_kv_check(&c->cv, &cause) != 0) {
@@ -587,7 +697,7 @@ chat_interrupt(struct chat *c, int empty_input)
 		client_cancel(&c->cl);
 		free(c->deferred);
 		c->deferred = NULL;
-		chat_flash(c, _("stopping the reply"));
+		flash_reply(c, _("stopping the reply"));
 		c->interrupts = 0;
 		return;
 	}
@@ -624,15 +734,34 @@ chat_temperature(struct chat *c, float delta)
 	chat_flash(c, msg);
 }
 
+/* Give text back to the input, after what is already waiting for it
+ * (lines of a paste that came while a reply ran): never dropped. */
+void
+chat_keep(struct chat *c, const char *text)
+{
+	char	*t;
+
+	if (c->restore == NULL)
+		c->restore = xstrdup(text);
+	else {
+		xasprintf(&t, "%s\n%s", c->restore, text);
+		free(c->restore);
+		c->restore = t;
+	}
+}
+
 /* An accepted input line: a command (one line starting with '/'), or a
  * message ("//" sends a leading '/'). */
 void
 chat_line(struct chat *c, const char *line)
 {
 	const char	*msg = line;
+	char		*with = NULL;
 	size_t		 len = strlen(line);
 
 	c->interrupts = 0;
+	/* What the line does (a note, a message) is shown at the end. */
+	scroll_end(&c->sc);
 	if (len > CHAT_MAX_INPUT) {
 		chat_note(c, 1, _("[the message is longer than %u KiB and "
 		    "was not sent]"), CHAT_MAX_INPUT >> 10);
@@ -649,15 +778,22 @@ chat_line(struct chat *c, const char *line)
 	if (line[strspn(line, " \t\n")] == '\0')
 		return;
 	if (c->busy) {
-		free(c->restore);
-		c->restore = xstrdup(line);
-		chat_flash(c, _("a reply is being written: wait, or Ctrl-C "
+		chat_keep(c, line);
+		flash_reply(c, _("a reply is being written: wait, or Ctrl-C "
 		    "to stop it"));
 		return;
 	}
 	if (msg[0] == '/' && msg[1] == '/')
 		msg++;
+	if (c->attach != NULL) {
+		/* /file's text goes first, then what was typed. */
+		xasprintf(&with, "%s%s", c->attach, msg);
+		free(c->attach);
+		c->attach = NULL;
+		msg = with;
+	}
 	conv_add(&c->cv, CONV_USER, msg, strlen(msg));
+	free(with);
 	show_last(c);
 	log_debug("ui send %zu bytes", strlen(msg));
 	chat_submit(c);
@@ -672,8 +808,10 @@ chat_status(struct chat *c, struct status_info *si)
 	memset(si, 0, sizeof *si);
 	si->model = c->model_label;
 	si->tmpl = c->cl.model.template_name;
-	si->system = c->cv.system_name != NULL ? c->cv.system_name :
-	    c->cv.system_text != NULL ? _("custom") : _("none");
+	free(c->sys_label);
+	c->sys_label = slashcmd_system_label(&c->cv);
+	si->system = c->sys_label;
+	si->system_unused = slashcmd_system_unused(&c->cl, &c->cv) != NULL;
 	si->temperature = c->fe->params.temperature;
 	si->top_p = c->fe->params.top_p;
 	si->ctx_used = c->ctx_used;

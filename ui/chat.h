@@ -46,6 +46,7 @@ struct chat {
 	double		 eta;
 	unsigned	 ctx_used;
 	unsigned	 ctx_total;
+	unsigned	 ctx_base;	/* used before this reply's tokens */
 	double		 tps;		/* last reply; < 0: none */
 	char		*model_label;
 	char		*session;	/* name last saved or loaded */
@@ -57,9 +58,14 @@ struct chat {
 	char		*restore;	/* text for the input, or NULL */
 	char		*flash;		/* a passing status message */
 	double		 flash_until;
+	int		 flash_reply;	/* the flash is about the reply */
 	int		 quit;
 	int		 status;	/* exit status */
 	int		 interrupts;	/* Ctrl-C at an empty, idle input */
+	int		 force;		/* the command ran as "/save!" */
+	char		*start_notes;
+	char		*sys_label;
+	char		*attach;	/* /file's text for the next message */	/* the status bar's name for it */	/* what starting said, for the screen */
 	int		 dirty;		/* redraw the scrollback and status */
 	int		 picking;	/* the picker is open */
 	struct picker	 pk;
@@ -73,6 +79,8 @@ int	chat_start(struct chat *);
 void	chat_finish(struct chat *, int clean);
 void	chat_fini(struct chat *);
 void	chat_line(struct chat *, const char *);
+void	chat_keep(struct chat *, const char *);
+void	chat_system_check(struct chat *);
 int	chat_poll(struct chat *, int max_events);
 void	chat_interrupt(struct chat *, int empty_input);
 void	chat_temperature(struct chat *, float delta);

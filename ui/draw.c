@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "draw.h"
+#include "md.h"
 
 #include <string.h>
 #include <wchar.h>
@@ -156,6 +157,25 @@ head_attr(const struct scroll_item *it)
 	return theme_attr(it->role == 1 ? TH_USER : TH_ASSISTANT);
 }
 
+/* How a Markdown style looks. */
+static attr_t
+md_attr(unsigned st)
+{
+	attr_t	a = 0;
+
+	if (st & (MD_BOLD | MD_HEAD))
+		a |= A_BOLD;
+	if (st & MD_ITALIC)
+		a |= A_ITALIC;
+	if (st & MD_HEAD)
+		a |= A_UNDERLINE;
+	if (st & MD_CODE)
+		a |= theme_attr(TH_NOTE);
+	if (st & MD_QUOTE)
+		a |= theme_attr(TH_DIM);
+	return a;
+}
+
 static void
 draw_body(const struct scroll *s, const struct scroll_line *l, int y, int w,
     int highlight)
@@ -174,6 +194,13 @@ draw_body(const struct scroll *s, const struct scroll_line *l, int y, int w,
 		size_t	q = view_next(it->text, end, p, &g);
 
 		a = hl_attr(&h, p, plain);
+		if (it->md != NULL) {
+			attr_t	ma = md_attr(md_style_at(it->md, p));
+
+			if (a & A_COLOR)	/* a match's colours win */
+				ma &= ~A_COLOR;
+			a |= ma;
+		}
 		if (g.kind == VIEW_TAB || g.kind == VIEW_NEWLINE) {
 			gw = g.kind == VIEW_TAB ? view_tab(col) : 1;
 			if (gw > w - x0 - col)
@@ -213,7 +240,7 @@ draw_pane(const struct scroll *s, int y, int h, int w, int highlight)
 		l = &s->lines[i];
 		it = &s->items[l->item];
 		if (l->kind == SCROLL_HEAD)
-			draw_str(y + row, 0, w, it->head, it->head_len,
+			draw_str(y + row, 0, w, it->head + l->off, l->len,
 			    head_attr(it));
 		else if (l->kind == SCROLL_BODY)
 			draw_body(s, l, y + row, w, highlight);

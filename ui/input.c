@@ -21,6 +21,7 @@
 
 #include "fe/xdg.h"
 #include "fe/xmalloc.h"
+#include "fe/i18n.h"
 #include "draw.h"
 #include "theme.h"
 #include "view.h"
@@ -127,6 +128,8 @@ in_complete(const char *text, int start, int end)
 	    (in_words = in_hooks.words(rl_line_buffer, start)) == NULL)
 		return NULL;
 	m = rl_completion_matches(text, in_gen);
+	if (m == NULL && in_hooks.note != NULL)
+		in_hooks.note(_("nothing to complete here"));
 	for (i = 0; in_words[i] != NULL; i++)
 		free(in_words[i]);
 	free(in_words);
@@ -271,6 +274,9 @@ input_init(const struct input_hooks *h)
 	rl_completion_display_matches_hook = in_show;
 	rl_add_defun("yangtuo-newline", in_newline, -1);
 	in_history_start();
+	/* One Tab lists the candidates when several fit (~/.inputrc may
+	 * say otherwise). */
+	rl_variable_bind("show-all-if-ambiguous", "on");
 	rl_initialize();
 	maps[0] = rl_get_keymap_by_name("emacs");
 	maps[1] = rl_get_keymap_by_name("vi-insert");

@@ -230,7 +230,7 @@ picker_draw(struct picker *pk, int y, int h, int w)
 	const char			*keys;
 	char				*foot;
 	size_t				 i, idx;
-	int				 rows, row, lw, cw, x = 1;
+	int				 rows, row, lw, cw, x = 1, lcol;
 	attr_t				 a;
 
 	if (h < 1 || w < 4)
@@ -253,6 +253,16 @@ picker_draw(struct picker *pk, int y, int h, int w)
 			pk->top = pk->sel - (size_t)rows + 1;
 	}
 	cw = w - 2;
+	/* The details in one column, after the widest label shown. */
+	lcol = 0;
+	for (i = 0; !pk->text && i < pk->n_shown; i++) {
+		it = &pk->items[pk->shown[i]];
+		lw = view_width(it->label, strlen(it->label));
+		if (lw > lcol)
+			lcol = lw;
+	}
+	if (lcol > cw / 2)
+		lcol = cw / 2;
 	for (row = 0; row < rows && y + 1 + row < y + h; row++) {
 		i = pk->top + (size_t)row;
 		if (i >= (pk->text ? pk->n : pk->n_shown))
@@ -265,6 +275,8 @@ picker_draw(struct picker *pk, int y, int h, int w)
 			draw_fill(y + 1 + row, 0, w, a);
 		lw = draw_str(y + 1 + row, x, cw, it->label,
 		    strlen(it->label), a | (pk->text ? 0 : A_BOLD));
+		if (lw < lcol)
+			lw = lcol;
 		if (it->detail != NULL && lw + 2 < cw)
 			draw_str(y + 1 + row, x + lw + 2, cw - lw - 2,
 			    it->detail, strlen(it->detail), a);
@@ -279,7 +291,8 @@ picker_draw(struct picker *pk, int y, int h, int w)
 	else
 		keys = _("Up/Down: move  Enter: choose  Esc: cancel  "
 		    "type to filter: ");
-	xasprintf(&foot, "%s%s", keys, pk->text ? "" : pk->filter);
+	xasprintf(&foot, "%s%s%s", pk->hint != NULL ? pk->hint : "", keys,
+	    pk->text ? "" : pk->filter);
 	draw_fill(y + h - 1, 0, w, theme_attr(TH_STATUS));
 	draw_str(y + h - 1, 1, w - 2, foot, strlen(foot),
 	    theme_attr(TH_STATUS));

@@ -35,6 +35,7 @@ struct picker {
 	size_t			*shown;		/* items passing the filter */
 	size_t			 n_shown;
 	int			 page;		/* rows of the last draw */
+	const char		*hint;		/* the caller's keys, or NULL */
 };
 
 void	picker_init(struct picker *, int kind, const char *title, int text);

@@ -13,6 +13,7 @@
 
 #include "fe/text.h"
 #include "fe/xmalloc.h"
+#include "md.h"
 #include "view.h"
 
 #define SCROLL_NONE	((size_t)-1)
@@ -48,6 +49,12 @@ build_line(void *arg, size_t off, size_t len, int cols)
 	build_push(arg, off, len, cols, SCROLL_BODY);
 }
 
+static void
+build_head(void *arg, size_t off, size_t len, int cols)
+{
+	build_push(arg, off, len, cols, SCROLL_HEAD);
+}
+
 /* An empty scrollback for a pane of this size. */
 void
 scroll_init(struct scroll *s, int width, int height)
@@ -56,6 +63,7 @@ scroll_init(struct scroll *s, int width, int height)
 	s->width = width;
 	s->height = height;
 	s->follow = 1;
+	s->markdown = 1;
 }
 
 /* Free every item and line. */
@@ -103,6 +111,47 @@ max_top(const struct scroll *s)
 	return s->n_lines > h ? s->n_lines - h : 0;
 }
 
+/* Lay out a Markdown reply: its code blocks and tables line for line,
+ * never rewrapped (drawn cut at the edge), the rest wrapped. */
+static void
+layout_md(struct scroll *s, const struct scroll_item *it,
+    struct scroll_build *b)
+{
+	const struct md	*m = it->md;
+	size_t		 pos = 0, k, p, e, end;
+
+	for (k = 0; k < m->n_keep; k++) {
+		end = m->keep[k].off;
+		if (end > pos && it->text[end - 1] == '\n')
+			end--;
+		if (end > pos)
+			view_wrap(it->text, end, pos, scroll_body_width(s),
+			    build_line, b);
+		for (p = m->keep[k].off; p < m->keep[k].end; p = e + 1) {
+			e = p;
+			while (e < m->keep[k].end && it->text[e] != '\n')
+				e++;
+			build_push(b, p, e - p, view_width(it->text + p, e - p),
+			    SCROLL_BODY);
+		}
+		pos = m->keep[k].end + 1;
+	}
+	if (pos < it->len)
+		view_wrap(it->text, it->len, pos, scroll_body_width(s),
+		    build_line, b);
+}
+
+/* Render a Markdown item's raw text into what it shows. */
+static void
+render_md(struct scroll_item *it)
+{
+	md_render(it->md, it->raw, it->raw_len);
+	free(it->text);
+	it->text = xstrndup(it->md->text, it->md->len);
+	it->len = it->md->len;
+	it->cap = it->len + 1;
+}
+
 /*
  * Rebuild the lines of item i, keeping its first keep lines (the wrap
  * restarts where line keep began), and splice them in.  The view stays
@@ -125,11 +174,20 @@ relayout(struct scroll *s, size_t i, size_t keep)
 	else {
 		keep = 0;
 		first_changed = it->line0;
-		if (it->kind == SCROLL_MSG)
-			build_push(&b, 0, it->head_len, 0, SCROLL_HEAD);
+		if (it->kind == SCROLL_MSG) {
+			/* The header wraps too (a narrow screen, a long
+			 * stop reason): never cut. */
+			view_wrap(it->head, it->head_len, 0, s->width > 0 ?
+			    s->width : 1, build_head, &b);
+			if (b.n == 0)
+				build_push(&b, 0, 0, 0, SCROLL_HEAD);
+		}
 	}
-	view_wrap(it->text, it->len, from, scroll_body_width(s), build_line,
-	    &b);
+	if (it->md != NULL && it->md->n_keep > 0 && from == 0)
+		layout_md(s, it, &b);
+	else
+		view_wrap(it->text, it->len, from, scroll_body_width(s),
+		    build_line, &b);
 	build_push(&b, it->len, 0, 0, SCROLL_GAP);
 
 	new_n = keep + b.n;
@@ -184,6 +242,12 @@ scroll_add(struct scroll *s, int kind, int role, const char *text,
 	it->cap = it->len + 1;
 	it->head = xstrdup("");
 	it->line0 = s->n_lines;
+	if (kind == SCROLL_MSG && role == SCROLL_ROLE_REPLY && s->markdown) {
+		it->raw = xstrndup(it->text, it->len);
+		it->raw_len = it->len;
+		it->md = xcalloc(1, sizeof *it->md);
+		render_md(it);
+	}
 	s->n_items++;
 	relayout(s, s->n_items - 1, 0);
 	return s->n_items - 1;
@@ -202,6 +266,17 @@ scroll_append(struct scroll *s, size_t i, const char *text, size_t len)
 		return;
 	it = &s->items[i];
 	safe = text_sanitize(text, len, &n);
+	if (it->md != NULL) {
+		/* Markdown: drawn again from the raw text (a mark may
+		 * change what came before it). */
+		it->raw = xreallocarray(it->raw, it->raw_len + n + 1, 1);
+		memcpy(it->raw + it->raw_len, safe, n + 1);
+		it->raw_len += n;
+		free(safe);
+		render_md(it);
+		relayout(s, i, 0);
+		return;
+	}
 	if (it->len + n + 1 > it->cap) {
 		while (it->len + n + 1 > it->cap)
 			it->cap *= 2;
@@ -227,7 +302,7 @@ scroll_set_head(struct scroll *s, size_t i, const char *head)
 	free(it->head);
 	it->head = text_sanitize(head, strlen(head), &it->head_len);
 	if (it->kind == SCROLL_MSG && it->n_lines > 0)
-		s->lines[it->line0].len = it->head_len;
+		relayout(s, i, 0);
 }
 
 /* Replace an item's flags. */
@@ -249,6 +324,11 @@ scroll_truncate(struct scroll *s, size_t n)
 	for (i = n; i < s->n_items; i++) {
 		free(s->items[i].text);
 		free(s->items[i].head);
+		free(s->items[i].raw);
+		if (s->items[i].md != NULL) {
+			md_free(s->items[i].md);
+			free(s->items[i].md);
+		}
 	}
 	s->n_lines = n > 0 ? s->items[n].line0 : 0;
 	s->n_items = n;

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+struct md;
+
 #define SCROLL_INDENT	2	/* columns before a message's text */
 
 enum scroll_kind {
@@ -17,6 +19,8 @@ enum scroll_kind {
 };
 
 /* Item flags (the view picks attributes from them). */
+#define SCROLL_ROLE_REPLY	2	/* role of the model's messages */
+
 #define SCROLL_DIM	0x01	/* a message no longer in the context */
 #define SCROLL_ERROR	0x02	/* a note about a failure */
 #define SCROLL_LIVE	0x04	/* a reply still being written */
@@ -38,6 +42,9 @@ struct scroll_item {
 	size_t		 cap;
 	size_t		 line0;		/* its first line */
 	size_t		 n_lines;
+	struct md	*md;		/* a reply drawn as Markdown, or NULL */
+	char		*raw;		/* its text as written (sanitized) */
+	size_t		 raw_len;
 };
 
 struct scroll_line {
@@ -65,6 +72,7 @@ struct scroll {
 	int			 have_match;
 	size_t			 m_item;
 	size_t			 m_off;
+	int			 markdown;	/* draw replies as Markdown */
 };
 
 void	scroll_init(struct scroll *, int width, int height);

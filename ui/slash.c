@@ -9,16 +9,21 @@
 #include "slash.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <curses.h>
 
 #include "fe/cfg.h"
 #include "fe/conv.h"
 #include "fe/client.h"
 #include "fe/fe.h"
+#include "fe/journal.h"
 #include "common/log.h"
 #include "fe/session.h"
 #include "fe/slashcmd.h"
@@ -26,7 +31,9 @@
 #include "fe/xdg.h"
 #include "fe/xmalloc.h"
 #include "chat.h"
+#include "input.h"
 #include "picker.h"
+#include "view.h"
 #include "theme.h"
 #include "fe/i18n.h"
 
@@ -36,6 +43,73 @@ static const char *slash_params[] = {
 	"temperature", "top_k", "top_p", "min_p", "repeat_penalty",
 	"repeat_last_n", "seed", "max_tokens", "stop", NULL
 };
+
+struct segs {
+	size_t	 off[64];
+	size_t	 len[64];
+	size_t	 n;
+};
+
+static void
+seg_add(void *arg, size_t off, size_t len, int cols)
+{
+	struct segs	*g = arg;
+
+	(void)cols;
+	if (g->n < 64) {
+		g->off[g->n] = off;
+		g->len[g->n] = len;
+		g->n++;
+	}
+}
+
+/* Where a help row's text goes on: after "  KEYS   " (a gap of two
+ * blanks or more after the first word), else its own indent. */
+static int
+hang_of(const char *line)
+{
+	size_t	i = strspn(line, " "), lead = i;
+	const char	*gap;
+
+	if ((gap = strstr(line + i, "  ")) != NULL &&
+	    gap[strspn(gap, " ")] != '\0')
+		return view_width(line, (size_t)(gap - line) +
+		    strspn(gap, " "));
+	return (int)lead;
+}
+
+/* Add a help row wrapped at width, its continuation lines hanging under
+ * its text: nothing is cut on a narrow screen. */
+static void
+help_line(struct chat *c, const char *line, int width)
+{
+	struct segs	 g = { { 0 }, { 0 }, 0 };
+	size_t		 n = strlen(line), i, from;
+	int		 hang = hang_of(line);
+	char		*t;
+
+	if (width < 20 || view_width(line, n) <= width) {
+		picker_add(&c->pk, line, NULL, NULL);
+		return;
+	}
+	if (hang > width / 2)
+		hang = 2;
+	view_wrap(line, n, 0, width, seg_add, &g);
+	t = xstrndup(line + g.off[0], g.len[0]);
+	picker_add(&c->pk, t, NULL, NULL);
+	free(t);
+	from = g.off[0] + g.len[0];
+	from += strspn(line + from, " ");
+	g.n = 0;
+	if (from < n)
+		view_wrap(line, n, from, width - hang, seg_add, &g);
+	for (i = 0; i < g.n; i++) {
+		xasprintf(&t, "%*s%.*s", hang, "", (int)g.len[i],
+		    line + g.off[i]);
+		picker_add(&c->pk, t, NULL, NULL);
+		free(t);
+	}
+}
 
 static void
 help_page(struct chat *c)
@@ -49,8 +123,9 @@ help_page(struct chat *c)
 "  Shift-Up/Down       scroll by one line\n"
 "  Home, End           oldest or newest text when the input is empty;\n"
 "                      Ctrl-Home, Ctrl-End always\n"
-"  Ctrl-F              search the conversation (/ when scrolled up);\n"
-"                      then n: older match, N: newer match, Esc: done\n"
+"  Ctrl-F              search the conversation; after Enter, Up or\n"
+"                      Ctrl-F: older match, Down: newer, Enter: stay\n"
+"                      there, Esc: back; other keys type as usual\n"
 "  F1                  this help\n"
 "  F2                  choose the system prompt\n"
 "  F3, F4              temperature down, up by 0.1 (takes effect at the\n"
@@ -75,7 +150,7 @@ help_page(struct chat *c)
 	for (p = text; *p != '\0'; p = nl + 1) {
 		nl = strchr(p, '\n');
 		line = xstrndup(p, nl != NULL ? (size_t)(nl - p) : strlen(p));
-		picker_add(&c->pk, line, NULL, NULL);
+		help_line(c, line, COLS - 2);
 		free(line);
 		if (nl == NULL)
 			break;
@@ -115,74 +190,19 @@ system_page(struct chat *c)
 	picker_select(&c->pk, c->cv.system_name);
 }
 
-struct chat_sess {
-	char	*name;
-	time_t	 mtime;
-};
-
-static int
-sess_cmp(const void *a, const void *b)
-{
-	const struct chat_sess	*x = a, *y = b;
-
-	if (x->mtime != y->mtime)
-		return x->mtime < y->mtime ? 1 : -1;
-	return strcmp(x->name, y->name);
-}
-
-/* The saved sessions, newest first; *n of them (caller frees). */
-static struct chat_sess *
-list_sessions(size_t *n)
-{
-	struct chat_sess	*v = NULL;
-	struct dirent		*de;
-	struct stat		 st;
-	size_t			 cap = 0, len;
-	char			*dir, *path;
-	DIR			*d;
-
-	*n = 0;
-	if ((dir = xdg_dir(XDG_DATA, "sessions", 0)) == NULL)
-		return NULL;
-	if ((d = opendir(dir)) == NULL) {
-		free(dir);
-		return NULL;
-	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len <= 5 ||
-		    strcmp(de->d_name + len - 5, ".yaml") != 0)
-			continue;
-		xasprintf(&path, "%s/%s", dir, de->d_name);
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (*n == cap) {
-				cap = cap == 0 ? 32 : cap * 2;
-				v = xreallocarray(v, cap, sizeof *v);
-			}
-			v[*n].name = xstrndup(de->d_name, len - 5);
-			v[*n].mtime = st.st_mtime;
-			(*n)++;
-		}
-		free(path);
-	}
-	closedir(d);
-	free(dir);
-	qsort(v, *n, sizeof *v, sess_cmp);
-	return v;
-}
-
 static void
 session_page(struct chat *c)
 {
-	struct chat_sess	*v;
+	struct fe_sess	*v;
 	struct conv		 cv;
 	struct tm		 tm;
 	char			 when[32], *d, *fl, *cause = NULL, *path;
 	size_t			 n, i, j;
 	int			 more = 0;
 
-	v = list_sessions(&n);
+	v = fe_session_list(&n);
 	picker_init(&c->pk, CHAT_PICK_SESSION, _("Load a conversation"), 0);
+	c->pk.hint = _("Del: delete  Ctrl-R: rename  ");
 	for (i = 0; i < n; i++) {
 		if (i >= SLASH_MAX_LISTED || !session_name_ok(v[i].name))
 			continue;
@@ -236,18 +256,20 @@ slash_open(struct chat *c, int what)
 }
 
 static void
-switch_system(struct chat *c, const char *name)
+switch_system(struct chat *c, const char *arg, int custom)
 {
-	const struct cfg_prompt	*p;
+	char	*reply;
 
-	if ((p = cfg_prompt(c->fe->cfg, name)) == NULL) {
-		chat_note(c, 1, _("no system prompt named '%s' (/system lists "
-		    "them)"), name);
+	if (slashcmd_system(c->fe->cfg, &c->cv, arg, custom, &reply) != 0) {
+		chat_note(c, 1, "%s", reply);
+		free(reply);
 		return;
 	}
-	conv_set_system(&c->cv, p->name, p->text);
-	chat_note(c, 0, _("system prompt: %s"), p->name);
-	log_debug("ui system prompt %s", p->name);
+	journal_system(c->journal, &c->cv);
+	chat_note(c, 0, "%s", reply);
+	free(reply);
+	chat_system_check(c);
+	log_debug("ui system prompt %s", c->cv.system_name);
 }
 
 /* A key for the open picker. */
@@ -258,13 +280,26 @@ slash_key(struct chat *c, int is_key, unsigned key)
 	char				*line;
 	int				 r;
 
+	if (c->pk.kind == CHAT_PICK_SESSION && ((is_key && key == KEY_DC) ||
+	    (!is_key && key == 18)) && (it = picker_chosen(&c->pk)) != NULL) {
+		/* Delete or Ctrl-R: the command in the input, to confirm
+		 * with Enter or change. */
+		xasprintf(&line, is_key ? "/delete! %s" : "/rename %s / ",
+		    it->key);
+		input_set(line);
+		free(line);
+		picker_fini(&c->pk);
+		c->picking = 0;
+		c->dirty = 1;
+		return;
+	}
 	r = picker_key(&c->pk, is_key, (wint_t)key);
 	c->dirty = 1;
 	if (r == PICKER_NONE)
 		return;
 	it = r == PICKER_CHOSEN ? picker_chosen(&c->pk) : NULL;
 	if (it != NULL && c->pk.kind == CHAT_PICK_SYSTEM)
-		switch_system(c, it->key);
+		switch_system(c, it->key, 0);
 	else if (it != NULL && c->pk.kind == CHAT_PICK_SESSION) {
 		xasprintf(&line, "/load %s", it->key);
 		picker_fini(&c->pk);
@@ -286,6 +321,11 @@ cmd_set(struct chat *c, char *arg)
 	char	*reply;
 	int	 r;
 
+	if (strncmp(arg, "system", 6) == 0 && (arg[6] == ' ' ||
+	    arg[6] == '\t')) {
+		switch_system(c, arg + 7 + strspn(arg + 7, " \t"), 1);
+		return;
+	}
 	if ((r = slashcmd_set(&c->fe->params, arg, &reply)) != 0) {
 		chat_note(c, r < 0, "%s", reply);
 		free(reply);
@@ -316,7 +356,7 @@ cmd_export(struct chat *c, char *arg)
 	char	*reply;
 	int	 r;
 
-	r = slashcmd_export(&c->cv, arg, c->cl.model.path, &reply);
+	r = slashcmd_export(&c->cv, arg, c->cl.model.path, c->force, &reply);
 	chat_note(c, r != 0, "%s", reply);
 	free(reply);
 }
@@ -392,8 +432,7 @@ cmd_edit(struct chat *c, char *arg)
 		chat_note(c, 0, _("no message to edit"));
 		return;
 	}
-	free(c->restore);
-	c->restore = xstrdup(last->text);
+	chat_keep(c, last->text);
 	chat_pop(c);
 }
 
@@ -415,7 +454,7 @@ cmd_system(struct chat *c, char *arg)
 	if (*arg == '\0')
 		slash_open(c, CHAT_PICK_SYSTEM);
 	else
-		switch_system(c, arg);
+		switch_system(c, arg, 0);
 }
 
 static void
@@ -450,6 +489,138 @@ cmd_load(struct chat *c, char *arg)
 		chat_load(c, arg);
 }
 
+/* /file [PATH]: a text file for the next message; alone, drop it. */
+static void
+cmd_file(struct chat *c, char *arg)
+{
+	char	*block, *reply, *t;
+
+	if (*arg == '\0' && c->attach != NULL) {
+		free(c->attach);
+		c->attach = NULL;
+		chat_note(c, 0, _("the file will not go with the next message"));
+		return;
+	}
+	if (slashcmd_file(arg, &block, &reply) != 0) {
+		chat_note(c, 1, "%s", reply);
+		free(reply);
+		return;
+	}
+	if (c->attach != NULL) {
+		xasprintf(&t, "%s%s", c->attach, block);
+		free(c->attach);
+		free(block);
+		c->attach = t;
+	} else
+		c->attach = block;
+	chat_note(c, 0, "%s", reply);
+	free(reply);
+}
+
+/* /copy [N]: the last reply or its Nth code block to the clipboard,
+ * written by yangtuo itself (OSC 52), only when asked. */
+static void
+cmd_copy(struct chat *c, char *arg)
+{
+	char	*text, *reply, *seq;
+	size_t	 n;
+
+	if (slashcmd_copy_text(&c->cv, arg, &text, &reply) != 0) {
+		chat_note(c, 1, "%s", reply);
+		free(reply);
+		return;
+	}
+	if ((n = strlen(text)) > SLASHCMD_FILE_MAX) {
+		chat_note(c, 1, _("not copied: more than %u KiB"),
+		    SLASHCMD_FILE_MAX >> 10);
+		free(text);
+		return;
+	}
+	seq = slashcmd_osc52(text, n);
+	if (write(STDOUT_FILENO, seq, strlen(seq)) < 0)
+		chat_note(c, 1, _("not copied: %s"), strerror(errno));
+	else
+		chat_note(c, 0, _("copied %zu bytes to the clipboard (where "
+		    "the terminal takes OSC 52)"), n);
+	free(seq);
+	free(text);
+}
+
+static void
+cmd_rename(struct chat *c, char *arg)
+{
+	char	*renamed, *reply;
+	int	 own;
+
+	own = strchr(arg, '/') == NULL;
+	if (slashcmd_rename(arg, c->session, &renamed, &reply) != 0) {
+		chat_note(c, 1, "%s", reply);
+		free(reply);
+		return;
+	}
+	chat_note(c, 0, "%s", reply);
+	free(reply);
+	if (own) {
+		free(c->session);
+		c->session = renamed;
+	} else
+		free(renamed);
+}
+
+static void
+cmd_delete(struct chat *c, char *arg)
+{
+	char	*reply;
+	int	 r;
+
+	r = slashcmd_delete(arg, c->force, &reply);
+	chat_note(c, r < 0, "%s", reply);
+	free(reply);
+	if (r == 0 && c->session != NULL && strcmp(c->session, arg) == 0) {
+		free(c->session);
+		c->session = NULL;
+	}
+}
+
+/* /model [N|NAME|PATH]: list, or switch keeping the conversation. */
+static void
+cmd_model(struct chat *c, char *arg)
+{
+	char	*s, *path, *cause = NULL;
+
+	if (*arg == '\0') {
+		s = slashcmd_models(c->fe);
+		chat_note(c, 0, "%s", s);
+		free(s);
+		return;
+	}
+	if ((path = fe_model_find(c->fe, arg)) == NULL) {
+		chat_note(c, 1, _("no model '%s' (/model lists them)"), arg);
+		return;
+	}
+	if (fe_switch_model(c->fe, &c->cl, path, &cause) != 0) {
+		chat_note(c, 1, _("model not changed: %s"), cause);
+		free(cause);
+		if (!c->cl.loaded) {
+			c->engine_ok = 0;
+			chat_note(c, 1, _("the engine stopped"));
+		}
+		free(path);
+		return;
+	}
+	free(c->model_label);
+	c->model_label = NULL;
+	c->ctx_total = 0;
+	c->restoring = 0;
+	free(c->cv.kv_path);
+	c->cv.kv_path = NULL;
+	chat_note(c, 0, _("now using %s; the conversation stays and is read "
+	    "again at the next message"), path);
+	chat_system_check(c);
+	log_debug("ui model %s", path);
+	free(path);
+}
+
 /* The full-screen chat's handler of each command of slashcmd_table. */
 static void (*const chat_cmds[SLASH_COUNT])(struct chat *, char *) = {
 	[SLASH_HELP] = cmd_help,
@@ -464,6 +635,11 @@ static void (*const chat_cmds[SLASH_COUNT])(struct chat *, char *) = {
 	[SLASH_EDIT] = cmd_edit,
 	[SLASH_STATS] = cmd_stats,
 	[SLASH_THEME] = cmd_theme,
+	[SLASH_MODEL] = cmd_model,
+	[SLASH_FILE] = cmd_file,
+	[SLASH_COPY] = cmd_copy,
+	[SLASH_RENAME] = cmd_rename,
+	[SLASH_DELETE] = cmd_delete,
 	[SLASH_QUIT] = cmd_quit
 };
 
@@ -475,12 +651,14 @@ slash_run(struct chat *c, const char *line)
 {
 	const struct slashcmd	*cmd;
 	char			*copy, *arg;
+	int			 r;
 
 	copy = xstrdup(line);
-	if (!slashcmd_parse(copy, &cmd, &arg)) {
+	if ((r = slashcmd_parse(copy, &cmd, &arg)) == 0) {
 		free(copy);
 		return 0;
 	}
+	c->force = r == 2;
 	if (cmd != NULL && c->busy && (cmd->when == SLASH_IDLE ||
 	    (cmd->when == SLASH_IDLE_ARG && *arg != '\0'))) {
 		free(c->deferred);
@@ -529,7 +707,7 @@ slash_words(struct chat *c, const char *line, int start)
 {
 	const struct slashcmd	 *sc;
 	char			**v = NULL, *w;
-	struct chat_sess	 *s;
+	struct fe_sess	 *s;
 	struct cfg_theme_entry	 *th;
 	size_t			  n = 0, i, ns;
 	int			  len;
@@ -563,13 +741,16 @@ slash_words(struct chat *c, const char *line, int start)
 		for (i = 0; i < ns; i++)
 			add_word(&v, &n, th[i].name);
 		cfg_theme_list_free(th, ns);
-	} else if (line_cmd(line, "load", &len)) {
-		s = list_sessions(&ns);
+	} else if (line_cmd(line, "load", &len) || line_cmd(line, "delete",
+	    &len) || line_cmd(line, "rename", &len)) {
+		s = fe_session_list(&ns);
 		for (i = 0; i < ns; i++) {
 			add_word(&v, &n, s[i].name);
 			free(s[i].name);
 		}
 		free(s);
 	}
+	if (v == NULL)	/* none: Tab says so */
+		v = xcalloc(1, sizeof *v);
 	return v;
 }

@@ -120,8 +120,12 @@ status_draw(int y, int w, const struct status_info *si)
 		    si->ctx_used, si->ctx_total);
 		free(m);
 	}
-	part(p, &n, 2, TH_STATUS, 0, _("sys %s"), si->system != NULL ?
-	    si->system : "-");
+	if (si->system_unused)
+		part(p, &n, 2, TH_STATUS, 0, _("sys %s (unused)"),
+		    si->system != NULL ? si->system : "-");
+	else
+		part(p, &n, 2, TH_STATUS, 0, _("sys %s"), si->system != NULL ?
+		    si->system : "-");
 	part(p, &n, 5, TH_STATUS, 0, "%s", si->model != NULL ? si->model :
 	    "?");
 	if (si->tps >= 0 && si->phase == STATUS_IDLE)

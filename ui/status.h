@@ -17,6 +17,7 @@ struct status_info {
 	const char	*model;
 	const char	*tmpl;
 	const char	*system;
+	int		 system_unused;	/* the model has no place for it */
 	float		 temperature;
 	float		 top_p;
 	unsigned	 ctx_used;

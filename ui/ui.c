@@ -40,6 +40,7 @@
 
 #define UI_PASTE_MAX	(256u << 10)
 #define UI_PASTE_QUIET	1.0	/* seconds without a paste end: give up */
+#define UI_KEY_LATER	0.5	/* seconds to look for keys curses kept */
 #define UI_PASTE_ON	"\033[?2004h"
 #define UI_PASTE_OFF	"\033[?2004l"
 
@@ -69,6 +70,7 @@ struct ui {
 	int		 lines, cols;	/* of the last frame */
 	int		 pane_h;
 	int		 signo;		/* a signal that ends yangtuo */
+	double		 key_t;		/* when a key last came */
 };
 
 static struct ui	 ui;
@@ -324,8 +326,8 @@ search_key(int is_key, wint_t c)
 		search_run();
 		if (ui.c.sc.have_match) {
 			ui.mode = UI_FOUND;
-			chat_flash(&ui.c, _("n: older match  N: newer  Esc: "
-			    "done"));
+			chat_flash(&ui.c, _("Up, Ctrl-F: older match  Down: "
+			    "newer  Enter: stay  Esc: back"));
 		} else {
 			if (ui.qlen > 0)
 				chat_flash(&ui.c, _("not found"));
@@ -360,33 +362,34 @@ search_key(int is_key, wint_t c)
 	search_run();
 }
 
-/* Keys while stepping through matches; 0 if the key is not ours. */
+/* Keys while stepping through matches; 0 if the key is not ours (it
+ * ends the stepping and goes where keys go: typed text is never taken
+ * for a step). */
 static int
 found_key(int is_key, wint_t c)
 {
 	struct scroll	*s = &ui.c.sc;
-	int		 r;
+	int		 r, older;
 
-	if (!is_key && (c == 'n' || c == 'N')) {
-		r = scroll_search(s, s->query, c == 'n' ? -1 : 1, 1);
+	if ((is_key && (c == KEY_UP || c == KEY_DOWN)) || (!is_key &&
+	    c == 6)) {
+		older = c != KEY_DOWN;
+		r = scroll_search(s, s->query, older ? -1 : 1, 1);
 		if (r == 2)
-			chat_flash(&ui.c, c == 'n' ? _("search wrapped to the "
+			chat_flash(&ui.c, older ? _("search wrapped to the "
 			    "newest text") : _("search wrapped to the oldest "
 			    "text"));
 		ui.c.dirty = 1;
 		return 1;
 	}
-	if (!is_key && (c == '/' || c == 6)) {
-		search_start();
-		return 1;
-	}
-	if (!is_key && (c == 27 || c == 3)) {
+	if (!is_key && (c == 27 || c == 3 || c == 7)) {
 		/* Cancelled: back to where the search began. */
 		search_restore();
 		search_end();
 		return 1;
 	}
-	if (!is_key && (c == 'q' || c == '\r')) {
+	if ((is_key && c == KEY_ENTER) || (!is_key && (c == '\r' ||
+	    c == '\n'))) {
 		search_end();
 		return 1;
 	}
@@ -567,12 +570,6 @@ key(int is_key, wint_t c)
 	case 26:	/* Ctrl-Z */
 		suspend();
 		break;
-	case '/':
-		if (!ui.c.sc.follow && input_empty()) {
-			search_start();
-			break;
-		}
-		/* FALLTHROUGH */
 	default:
 		input_key(0, c);
 		break;
@@ -586,6 +583,7 @@ read_keys(void)
 	int	r;
 
 	while ((r = wget_wch(stdscr, &c)) != ERR) {
+		ui.key_t = util_now();
 		key(r == KEY_CODE_YES, c);
 		if (ui.c.quit)
 			break;
@@ -688,6 +686,14 @@ frame(void)
 	st_y = H - in_h - 1;
 	ui.pane_h = st_y > 0 ? st_y : 0;
 	geometry = H != ui.lines || W != ui.cols;
+	if (W != ui.cols && ui.cols != 0 && ui.c.picking &&
+	    ui.c.pk.kind == CHAT_PICK_HELP) {
+		/* The help's rows are wrapped to the width: again. */
+		size_t	top = ui.c.pk.top;
+
+		slash_open(&ui.c, CHAT_PICK_HELP);
+		ui.c.pk.top = top < ui.c.pk.n ? top : 0;
+	}
 	if (geometry || ui.full) {
 		ui.full = 1;
 		ui.lines = H;
@@ -774,7 +780,25 @@ poll_timeout(int more)
 		t = ui.c.flash_until - now + 0.01;
 	if (ui.paste)
 		t = UI_PASTE_QUIET;
+	else if (now - ui.key_t < UI_KEY_LATER && (t < 0 || t > 0.05))
+		t = 0.05;
 	return t < 0 ? -1 : (int)(t * 1000) + 1;
+}
+
+/* Put text given back (an unsent message, lines that came during a
+ * reply) into the input, before what is being typed there. */
+static void
+restore_input(void)
+{
+	char	*t;
+
+	if (input_empty()) {
+		input_set(ui.c.restore);
+		return;
+	}
+	xasprintf(&t, "%s\n%s", ui.c.restore, input_text());
+	input_set(t);
+	free(t);
 }
 
 static void
@@ -785,8 +809,7 @@ loop(void)
 
 	while (!ui.c.quit) {
 		if (ui.c.restore != NULL) {
-			if (input_empty())
-				input_set(ui.c.restore);
+			restore_input();
 			free(ui.c.restore);
 			ui.c.restore = NULL;
 		}
@@ -804,9 +827,14 @@ loop(void)
 			continue;
 		if (pfd[1].revents & POLLIN)
 			take_signals();
-		if (pfd[0].revents & POLLIN)
+		/* A lone Esc waits in curses' own buffer for the rest of a
+		 * sequence that never comes, with nothing left for poll to
+		 * see: look again shortly after every key. */
+		if ((pfd[0].revents & POLLIN) || util_now() - ui.key_t <
+		    UI_KEY_LATER)
 			read_keys();
-		else if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		if (!(pfd[0].revents & POLLIN) &&
+		    (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))) {
 			/* The terminal is gone: as for SIGHUP. */
 			ui.signo = SIGHUP;
 			ui.c.quit = 1;
@@ -881,11 +909,6 @@ ui_main(struct fe *fe)
 		chat_note(&ui.c, 1, _("theme not used: %s"), cause);
 		free(cause);
 	}
-	if (fe->demo)
-		chat_note(&ui.c, 0, _("This is the demo model: it continues "
-		    "children's stories.  Point yangtuo at a real model with "
-		    "-m FILE.gguf or 'model:' in the config.  F1 shows the "
-		    "keys."));
 	log_debug("ui start %dx%d", COLS, LINES);
 	loop();
 	saved = ui.signo != 0 ? chat_autosave(&ui.c) : NULL;
