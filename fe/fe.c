@@ -391,6 +391,8 @@ fe_guard_term(const char *reset)
 {
 	snprintf(guard_reset, sizeof guard_reset, "%s", reset != NULL ?
 	    reset : "");
+}
+
 /* Add path to v unless there (same file). */
 static void
 model_add(char ***v, size_t *n, const char *path)
