@@ -782,7 +782,9 @@ test_journal_system(void)
 
 	snprintf(jdir, sizeof jdir, "%s/state-sys", dir);
 	setenv("XDG_STATE_HOME", jdir, 1);
-	snprintf(path, sizeof path, "%s/yangtuo/journal/current", jdir);
+	/* Each running yangtuo has its own journal, named by its PID. */
+	snprintf(path, sizeof path, "%s/yangtuo/journal/current-%ld", jdir,
+	    (long)getpid());
 	conv_init(&c);
 	conv_init(&got);
 	conv_set_system(&c, "first", "the startup prompt");
