@@ -1017,6 +1017,8 @@ config_arg(int argc, char **argv)
 	return config;
 }
 
+static char	**main_argv;	/* llama_argv()'s, for main's lifetime */
+
 /* argv with llama.cpp's multi-letter flags -cnv and -ngl spelled as long
  * options, which getopt reads (up to "--"); the array is allocated. */
 static char **
@@ -1110,7 +1112,9 @@ main(int argc, char **argv)
 
 	/* The config file first: it may be named on the command line, also
 	 * as the last argument (--config=FILE). */
-	argv = llama_argv(argc, argv);
+	/* Kept in a static: the early exits below (--help, --version, usage
+	 * errors) leave it reachable, not leaked. */
+	argv = main_argv = llama_argv(argc, argv);
 	config = config_arg(argc, argv);
 	opterr = 0;	/* the second pass reports errors */
 	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts,
@@ -1131,6 +1135,7 @@ main(int argc, char **argv)
 	r = chat_main(&cfg, config, argc, argv);
 	cfg_free(&cfg);
 	log_close();
-	free(argv);
+	free(main_argv);
+	main_argv = NULL;
 	return r;
 }
