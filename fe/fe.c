@@ -117,20 +117,36 @@ fe_start_conv(struct fe *fe, struct client *cl, struct conv *cv)
 	return 0;
 }
 
+/* The remote worker's options as fe says them. */
+static void
+fe_ropts(const struct fe *fe, struct remote_opts *o)
+{
+	o->key_env = fe->api_key_env;
+	o->model = fe->remote_model;
+	o->insecure = fe->insecure;
+}
+
+/* Start the worker, with the remote options set for a server. */
+static int
+fe_client_start(const struct fe *fe, struct client *cl)
+{
+	if (client_start(cl) != 0)
+		return -1;
+	fe_ropts(fe, &cl->ropts);
+	return 0;
+}
+
 /* Start the engine thread and load the model; errors go to stderr. */
 int
 fe_connect(struct fe *fe, struct client *cl)
 {
 	char	*cause = NULL;
 
-	if (client_start(cl) != 0) {
+	if (fe_client_start(fe, cl) != 0) {
 		fprintf(stderr, _("yangtuo: cannot start the engine: %s\n"),
 		    strerror(errno));
 		return -1;
 	}
-	cl->ropts.key_env = fe->api_key_env;
-	cl->ropts.model = fe->remote_model;
-	cl->ropts.insecure = fe->insecure;
 	if (client_load_wait(cl, &fe->load, &cause) != 0) {
 		text_say(stderr, "yangtuo: %s\n", cause);
 		free(cause);
@@ -445,13 +461,46 @@ model_dir(char ***v, size_t *n, const char *dir)
 	free(f);
 }
 
-/* The models /model offers. */
-char **
-fe_model_list(const struct fe *fe, size_t *n)
+/* A server's model ids, the one in use (asked for, else its first)
+ * first; NULL with *cause when it cannot say. */
+static char **
+remote_models(const struct fe *fe, size_t *n, char **cause)
 {
-	char	**v = NULL, *dir, *slash;
+	struct remote_opts	  o;
+	char			**v = NULL, *t;
+	size_t			  i;
+	int			  k;
 
 	*n = 0;
+	fe_ropts(fe, &o);
+	if ((k = remote_list_models(fe->load.path, &o, &v, cause)) < 0)
+		return NULL;
+	*n = (size_t)k;
+	for (i = 1; fe->remote_model != NULL && i < *n; i++)
+		if (strcmp(v[i], fe->remote_model) == 0) {
+			t = v[i];
+			memmove(v + 1, v, i * sizeof *v);
+			v[0] = t;
+			break;
+		}
+	return v;
+}
+
+/* The models /model offers. */
+char **
+fe_model_list(const struct fe *fe, size_t *n, char **cause)
+{
+	char	**v = NULL, *dir, *slash, *why = NULL;
+
+	*n = 0;
+	if (remote_is_url(fe->load.path)) {
+		v = remote_models(fe, n, &why);
+		if (cause != NULL)
+			*cause = why;
+		else
+			free(why);
+		return v;
+	}
 	model_add(&v, n, fe->load.path);
 	model_add(&v, n, fe->cfg != NULL ? fe->cfg->model : NULL);
 	if (fe->load.path != NULL &&
@@ -487,9 +536,21 @@ fe_model_find(const struct fe *fe, const char *arg)
 	size_t		  n, i, len;
 	long		  k;
 
+	if (remote_is_url(fe->load.path)) {
+		/* A server's model: its number or its whole id. */
+		v = fe_model_list(fe, &n, NULL);
+		k = strtol(arg, &end, 10);
+		if (*end == '\0' && k >= 1 && (size_t)k <= n)
+			r = xstrdup(v[k - 1]);
+		for (i = 0; r == NULL && i < n; i++)
+			if (strcmp(v[i], arg) == 0)
+				r = xstrdup(v[i]);
+		fe_model_list_free(v, n);
+		return r;
+	}
 	if (strchr(arg, '/') != NULL)
 		return access(arg, R_OK) == 0 ? xstrdup(arg) : NULL;
-	v = fe_model_list(fe, &n);
+	v = fe_model_list(fe, &n, NULL);
 	k = strtol(arg, &end, 10);
 	if (*end == '\0' && k >= 1 && (size_t)k <= n)
 		r = xstrdup(v[k - 1]);
@@ -505,6 +566,34 @@ fe_model_find(const struct fe *fe, const char *arg)
 	return r;
 }
 
+/* Another model of the same server: a new worker asking for it, the old
+ * one back on failure. */
+static int
+switch_remote(struct fe *fe, struct client *cl, const char *id,
+    char **cause)
+{
+	const char	*was = fe->remote_model;
+	char		*keep = xstrdup(id), *why = NULL;
+
+	client_stop(cl);
+	fe->remote_model = keep;
+	if (fe_client_start(fe, cl) == 0 && client_load_wait(cl, &fe->load,
+	    cause) == 0 && client_params(cl, &fe->params) == 0) {
+		free(fe->remote_own);
+		fe->remote_own = keep;
+		return 0;
+	}
+	if (*cause == NULL)
+		*cause = xstrdup(strerror(errno));
+	fe->remote_model = was;
+	free(keep);
+	client_stop(cl);
+	if (fe_client_start(fe, cl) != 0 || client_load_wait(cl, &fe->load,
+	    &why) != 0 || client_params(cl, &fe->params) != 0)
+		free(why);
+	return -1;
+}
+
 /* A new engine on another model, the old one back on failure. */
 int
 fe_switch_model(struct fe *fe, struct client *cl, const char *path,
@@ -513,6 +602,8 @@ fe_switch_model(struct fe *fe, struct client *cl, const char *path,
 	struct proto_load	 l = fe->load;
 	char			*keep, *why = NULL;
 
+	if (remote_is_url(fe->load.path))
+		return switch_remote(fe, cl, path, cause);
 	client_stop(cl);
 	l.path = (char *)path;
 	if (client_start(cl) == 0 && client_load_wait(cl, &l, cause) == 0 &&
@@ -527,7 +618,7 @@ fe_switch_model(struct fe *fe, struct client *cl, const char *path,
 	if (*cause == NULL)
 		*cause = xstrdup(strerror(errno));
 	client_stop(cl);
-	if (client_start(cl) != 0 || client_load_wait(cl, &fe->load,
+	if (fe_client_start(fe, cl) != 0 || client_load_wait(cl, &fe->load,
 	    &why) != 0 || client_params(cl, &fe->params) != 0) {
 		free(why);
 		why = NULL;

@@ -44,6 +44,7 @@ struct fe {
 	void			(*note)(void *, const char *);
 	void			*note_arg;
 	char			*model_path;	/* one /model switched to */
+	char			*remote_own;	/* a server model switched to */
 };
 
 struct mf_msg;
@@ -70,14 +71,17 @@ int	fe_start_conv(struct fe *, struct client *, struct conv *);
  * also give a *notice (caller frees) about the snapshot. */
 /* The models /model offers: the one in use, the config's, the .gguf
  * files beside the one in use and in $XDG_DATA_HOME/yangtuo/models;
- * paths, *n of them (caller frees with fe_model_list_free). */
-char	**fe_model_list(const struct fe *, size_t *n);
+ * paths, *n of them (caller frees with fe_model_list_free).  Over a
+ * server (-m URL): its model ids, the one in use first; NULL with *cause
+ * (may be NULL; caller frees) when it cannot list them. */
+char	**fe_model_list(const struct fe *, size_t *n, char **cause);
 void	  fe_model_list_free(char **, size_t n);
 /* The model arg names: a number of fe_model_list, a file name there
  * (.gguf may be left out), or a path; caller frees, NULL if none. */
 char	 *fe_model_find(const struct fe *, const char *arg);
-/* Start a new engine on the model at path; on failure the old model is
- * loaded again and *cause says why (caller frees).  0 or -1. */
+/* Start a new engine on the model at path (over a server: a model id
+ * of fe_model_list); on failure the old model is loaded again and
+ * *cause says why (caller frees).  0 or -1. */
 int	  fe_switch_model(struct fe *, struct client *, const char *path,
 	    char **cause);
 /* A saved session: its name and when it was written. */

@@ -568,14 +568,24 @@ slashcmd_delete(const char *name, int force, char **reply)
 char *
 slashcmd_models(const struct fe *fe)
 {
-	char	**v, *s, *t;
+	char	**v, *s, *t, *cause = NULL, *safe;
 	size_t	  n, i;
 
-	v = fe_model_list(fe, &n);
+	v = fe_model_list(fe, &n, &cause);
+	if (cause != NULL) {
+		safe = text_line(cause);
+		xasprintf(&s, _("the server does not list its models: %s"),
+		    safe);
+		free(safe);
+		free(cause);
+		return s;
+	}
 	s = xstrdup(_("Models (/model N or NAME switches; * is in use):"));
 	for (i = 0; i < n; i++) {
+		safe = text_line(v[i]);		/* a server's ids too */
 		xasprintf(&t, "%s\n  %s %zu  %s", s, i == 0 ? "*" : " ", i + 1,
-		    v[i]);
+		    safe);
+		free(safe);
 		free(s);
 		s = t;
 	}

@@ -1023,6 +1023,8 @@ fe_plain(struct fe *fe)
 	free(pl.attach);
 	free(fe->model_path);
 	fe->model_path = NULL;
+	free(fe->remote_own);
+	fe->remote_own = NULL;
 	free(pl.pending);
 	conv_free(&pl.cv);
 	client_stop(&pl.cl);

@@ -50,6 +50,15 @@ t $? "/save keeps the conversation of a remote chat (messages only)"
 [ $r != 0 ] && grep -q '127.0.0.1:1' "$tmp/err"; t $? "an unreachable server: a clear error naming it"
 env -u YT_NOPE "$bin" -p x -m "$url" --api-key-env YT_NOPE >/dev/null 2>"$tmp/err"; r=$?
 [ $r != 0 ] && grep -q YT_NOPE "$tmp/err"; t $? "an unset --api-key-env variable: an error naming it"
+# /model over a server: its models (one here), one chosen by number
+# (a new worker asks for it), the chat goes on; an unknown one is named.
+printf '/model\n/model 1\n%s\n/model nosuch\n' "$prompt" |
+    "$bin" --plain --temp 0 -n 10 -m "$url" >"$tmp/out" 2>&1
+id=$(sed -n 's/^  \* 1  \(.*\)$/\1/p' "$tmp/out")
+[ -n "$id" ] && grep -q "^now using $id;" "$tmp/out" &&
+    grep -q "^, there was" "$tmp/out" && grep -q "no model 'nosuch'" "$tmp/out"
+t $? "/model lists the server's models ($id) and switches by number"
+[ -n "$id" ] || sed 's/^/# /' "$tmp/out"
 # The model list /model shows (remote_list_models).
 tr=$(dirname "$bin")/tests/t_remote
 if [ -x "$tr" ]; then

@@ -377,6 +377,8 @@ chat_fini(struct chat *c)
 	if (c->fe != NULL) {
 		free(c->fe->model_path);
 		c->fe->model_path = NULL;
+		free(c->fe->remote_own);
+		c->fe->remote_own = NULL;
 	}
 	memset(c, 0, sizeof *c);
 }
