@@ -101,24 +101,6 @@ spit(const char *path, const char *b, size_t len)
 	fclose(f);
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE	*f = fopen(path, "rb");
-	char	*b;
-	long	 n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc((size_t)n + 1);
-	*len = fread(b, 1, (size_t)n, f);
-	fclose(f);
-	return b;
-}
-
 /* Load must fail with a message and leave the file byte for byte. */
 static void
 refused(const char *path, const char *what)
