@@ -670,8 +670,14 @@ check_speed(const struct tok *t)
 	}
 	diag("ruozhiba-answers.txt: %zu bytes, %zu ids, %.1f ms, %.2f MB/s",
 	    len, got.n, best * 1e3, len / 1e6 / best);
-	ok(got.n == 169616 && len / 1e6 / best > 1.0, "tokenizing the corpus "
-	    "runs above 1 MB/s with llama.cpp's 169616 ids");
+	ok(got.n == 169616, "the corpus gives llama.cpp's 169616 ids");
+	/* A speed limit is for 'make bench': a loaded machine must not
+	 * fail make check. */
+	if (getenv("YT_LATENCY") == NULL)
+		skip("tokenizing speed: 'make bench' checks it (YT_LATENCY=1)");
+	else
+		ok(len / 1e6 / best > 1.0, "tokenizing the corpus runs above "
+		    "1 MB/s");
 	free(got.v);
 	free(text);
 }
@@ -708,8 +714,13 @@ check_long_run(const struct tok *t)
 	}
 	diag("100,000 Chinese characters in one word: %zu ids, %.1f ms",
 	    got.n, best * 1e3);
-	ok(got.n > 0 && len / 1e6 / best > 1.0, "a 300 KB run of Chinese "
-	    "merges above 1 MB/s (no quadratic blowup)");
+	ok(got.n > 0, "a 300 KB run of Chinese tokenizes");
+	if (getenv("YT_LATENCY") == NULL)
+		skip("its speed (no quadratic blowup): 'make bench' checks it "
+		    "(YT_LATENCY=1)");
+	else
+		ok(len / 1e6 / best > 1.0, "a 300 KB run of Chinese merges "
+		    "above 1 MB/s (no quadratic blowup)");
 	free(got.v);
 	free(text);
 }
