@@ -547,7 +547,8 @@ T send-keys -t fc "/quit" Enter
 mkdir -p "$XDG_DATA_HOME/yangtuo/models"
 cp "${YANGTUO_DATADIR:-${YT_SRCDIR:-..}}/data/stories260K.gguf" \
     "$XDG_DATA_HOME/yangtuo/models/other.gguf" 2>/dev/null
-start mo 80 24 "$demo"
+# Wide: the list shows whole paths, which are long in a distcheck tree.
+start mo 200 24 "$demo"
 turns mo "Once upon a time"
 says mo "/model" '^      [0-9]+  .*/models/other\.gguf$' \
     "/model lists the models, the model folder's too"
