@@ -795,9 +795,9 @@ chat_line(struct chat *c, const char *line)
 		msg = with;
 	}
 	conv_add(&c->cv, CONV_USER, msg, strlen(msg));
-	free(with);
-	show_last(c);
 	log_debug("ui send %zu bytes", strlen(msg));
+	free(with);	/* msg may point into it */
+	show_last(c);
 	chat_submit(c);
 }
 
