@@ -585,6 +585,9 @@ t $? "bold and italic lose their marks, a list its dash, a quote gets a bar"
 grep -q '^    echo one two three' "$tmp/screen" &&
     ! grep -q '^ *fourteen fifteen' "$tmp/screen" && ! grep -q '```' "$tmp/screen"
 t $? "a code block is set apart and cut at the edge, never rewrapped"
+# The table is the reply's end: wait until it is drawn (a slow build
+# draws the screen in more than one refresh).
+wait_for md '^  a +│ 3$' 30
 grep -E '^  (名字 +│ n|小猫 +│ 12|a +│ 3)$' "$tmp/screen" | sed 's/│.*//' |
     widths | sort -u | wc -l | grep -qx 1 &&
     [ "$(grep -cE '^  (名字 +│ n|小猫 +│ 12|a +│ 3)$' "$tmp/screen")" = 3 ]
