@@ -75,15 +75,7 @@ bind_pair_tensor(const struct gguf_tensor *t, struct mtensor *mt,
 		    "yangtuo cannot compute", t->name,
 		    qt_name(t->type) != NULL ? qt_name(t->type) : "?");
 	memset(mt, 0, sizeof *mt);
-	mt->data = t->data;
-	mt->type = t->type;
-	mt->ne0 = t->ne[0];
-	mt->ne1 = t->ne[1];
-	mt->name = t->name;
-	if (qt_row_size(t->type, t->ne[0], &mt->row_size) != 0)
-		return util_cause(cause, "tensor '%s': bad row size",
-		    t->name);
-	return 0;
+	return model_mtensor_point(t, mt, cause);
 }
 
 /*

@@ -189,13 +189,21 @@ bind_matrix(struct model *m, const char *name, int64_t ne0, int64_t ne1,
 	if (tr == NULL || !tr->compute)
 		return util_cause(cause, "tensor '%s' has type %s, which "
 		    "yangtuo cannot compute yet", name, qt_name(t->type));
+	return model_mtensor_point(t, mt, cause);
+}
+
+int
+model_mtensor_point(const struct gguf_tensor *t, struct mtensor *mt,
+    char **cause)
+{
 	mt->data = t->data;
 	mt->type = t->type;
 	mt->ne0 = t->ne[0];
 	mt->ne1 = t->ne[1];
 	mt->name = t->name;
 	if (qt_row_size(t->type, t->ne[0], &mt->row_size) != 0)
-		return util_cause(cause, "tensor '%s': bad row size", name);
+		return util_cause(cause, "tensor '%s': bad row size",
+		    t->name);
 	return 0;
 }
 

@@ -90,6 +90,11 @@ void		 model_free(struct model *);
 #define MODEL_LAYER_MATRICES	7
 void		 model_layer_matrices(struct model *, uint32_t il,
 		    struct mtensor *ts[MODEL_LAYER_MATRICES]);
+/* Point mt at the data, type, shape and row size of GGUF tensor t (a
+ * struct gguf_tensor, gguf.h); -1 with *cause for a bad row size. */
+struct gguf_tensor;
+int		 model_mtensor_point(const struct gguf_tensor *t,
+		    struct mtensor *mt, char **cause);
 /* Bytes of weights the model maps, and a KV cache of n_ctx needs. */
 uint64_t	 model_weight_bytes(const struct model *);
 uint64_t	 model_kv_bytes(const struct model *, uint32_t n_ctx);

@@ -227,8 +227,9 @@ cfg_key_backend(struct cfg_load *l, struct cfg *c)
 
 /* One stop string: valid UTF-8 (the reader checked), not empty, short. */
 static int
-cfg_stop_one(struct cfg_parse *p, struct cfg *c)
+cfg_stop_one(struct cfg_parse *p, void *arg)
 {
+	struct cfg	*c = arg;
 	yaml_mark_t	 m = p->mark;
 	char		*s;
 
@@ -253,18 +254,7 @@ cfg_key_stop(struct cfg_load *l, struct cfg *c)
 
 	c->n_stop = 0;
 	memset(c->stop, 0, sizeof c->stop);
-	if (cfg_is_null(p))
-		return 0;
-	if (p->type != YAML_SEQUENCE_START_EVENT)
-		return cfg_stop_one(p, c);
-	for (;;) {
-		if (cfg_next(p) != 0)
-			return -1;
-		if (p->type == YAML_SEQUENCE_END_EVENT)
-			return 0;
-		if (cfg_stop_one(p, c) != 0)
-			return -1;
-	}
+	return cfg_each(p, cfg_stop_one, c);
 }
 
 /* prompts as a mapping: name: text. */
@@ -378,9 +368,9 @@ cfg_key_prompts(struct cfg_load *l, struct cfg *c)
 
 /* One adapter, "PATH[:SCALE]", with ~ expanded. */
 static int
-cfg_lora_item(struct cfg_load *l, struct cfg *c)
+cfg_lora_item(struct cfg_parse *p, void *arg)
 {
-	struct cfg_parse	*p = &l->p;
+	struct cfg	*c = arg;
 
 	if (c->n_lora >= CFG_MAX_LORA)
 		return cfg_error(p, &p->mark, _("at most %d adapters"),
@@ -399,18 +389,7 @@ cfg_key_lora(struct cfg_load *l, struct cfg *c)
 
 	while (c->n_lora > 0)
 		free(c->lora[--c->n_lora]);
-	if (cfg_is_null(p))
-		return 0;
-	if (p->type != YAML_SEQUENCE_START_EVENT)
-		return cfg_lora_item(l, c);
-	for (;;) {
-		if (cfg_next(p) != 0)
-			return -1;
-		if (p->type == YAML_SEQUENCE_END_EVENT)
-			return 0;
-		if (cfg_lora_item(l, c) != 0)
-			return -1;
-	}
+	return cfg_each(p, cfg_lora_item, c);
 }
 
 static int

@@ -93,6 +93,8 @@ int	 cfg_tag_is(const struct cfg_parse *, const char *tag);
 int	 cfg_is_null(const struct cfg_parse *);
 const char *cfg_kind(const struct cfg_parse *);
 int	 cfg_get_str(struct cfg_parse *, int allow_empty, char **);
+int	 cfg_each(struct cfg_parse *, int (*)(struct cfg_parse *, void *),
+	    void *);
 int	 cfg_get_bool(struct cfg_parse *, int *);
 int	 cfg_numeric(struct cfg_parse *, const char *what);
 int	 cfg_parse_u64(const char *, int *neg, uint64_t *);

@@ -774,3 +774,22 @@ fail:
 	return NULL;
 }
 
+/* A value that is one item or a sequence of them: fn for each item, as
+ * the current event; a null value has none. */
+int
+cfg_each(struct cfg_parse *p, int (*fn)(struct cfg_parse *, void *),
+    void *arg)
+{
+	if (cfg_is_null(p))
+		return 0;
+	if (p->type != YAML_SEQUENCE_START_EVENT)
+		return fn(p, arg);
+	for (;;) {
+		if (cfg_next(p) != 0)
+			return -1;
+		if (p->type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (fn(p, arg) != 0)
+			return -1;
+	}
+}

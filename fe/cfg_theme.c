@@ -323,10 +323,11 @@ theme_get_colour(struct cfg_parse *p, int basic, short *out)
 
 /* One attribute name of a mono list, or "none". */
 static int
-theme_attr_name(struct cfg_parse *p, unsigned *out)
+theme_attr_name(struct cfg_parse *p, void *arg)
 {
-	size_t	 i;
-	char	*q;
+	unsigned	*out = arg;
+	size_t		 i;
+	char		*q;
 
 	if (p->type != YAML_SCALAR_EVENT)
 		return cfg_error(p, &p->mark, _("expected an attribute name, "
@@ -351,18 +352,7 @@ static int
 theme_mono(struct cfg_parse *p, unsigned *out)
 {
 	*out = 0;
-	if (cfg_is_null(p))
-		return 0;
-	if (p->type != YAML_SEQUENCE_START_EVENT)
-		return theme_attr_name(p, out);
-	for (;;) {
-		if (cfg_next(p) != 0)
-			return -1;
-		if (p->type == YAML_SEQUENCE_END_EVENT)
-			return 0;
-		if (theme_attr_name(p, out) != 0)
-			return -1;
-	}
+	return cfg_each(p, theme_attr_name, out);
 }
 
 /* The value of key k of slot s; the value is the current event. */
