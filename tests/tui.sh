@@ -526,7 +526,9 @@ t $? "/copy puts the last reply on the terminal's clipboard (OSC 52)"
 T send-keys -t fc "/save fruit" Enter
 wait_for fc "saved as 'fruit'"
 T send-keys -t fc "/load" Enter
-wait_for fc '^ Load a conversation' && grep -q 'Del: delete  Ctrl-R: rename' "$tmp/screen"
+# The footer is drawn after the title: wait for what is measured.
+wait_for fc 'Del: delete  Ctrl-R: rename' 50 &&
+    grep -q '^ Load a conversation' "$tmp/screen"
 t $? "the /load list says its keys to delete and rename"
 T send-keys -t fc "fruit" DC
 wait_for fc '^> /delete! fruit$' 30; t $? "Delete in the /load picker puts /delete! NAME in the input"
