@@ -397,9 +397,12 @@ q5_K_quants(__m256i bits, __m256i qh, int j, int h)
 	int		b = 2 * j + h;
 
 	lo = _mm256_and_si256(h ? _mm256_srli_epi16(bits, 4) : bits, m4);
-	hi = _mm256_and_si256(qh, _mm256_set1_epi8((char)(1 << b)));
-	hi = _mm256_slli_epi16(_mm256_srli_epi16(hi, b), 4);
-	return _mm256_add_epi8(lo, hi);
+	/* Bit b of each byte to bit 4: a 16-bit shift by at most 4 keeps
+	 * it in its byte, and the mask drops what crossed. */
+	hi = b >= 4 ? _mm256_srli_epi16(qh, b - 4) :
+	    _mm256_slli_epi16(qh, 4 - b);
+	return _mm256_add_epi8(lo, _mm256_and_si256(hi,
+	    _mm256_set1_epi8(0x10)));
 }
 
 /* Add 64-chunk j of block i of every pair into s[p] (Q5_K). */
