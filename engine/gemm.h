@@ -75,8 +75,8 @@ void		gemm_act_sums(const void *row, int k, float *af,
 typedef void (*gemm_rpk_fn)(int k, const void *w, int nr, const void *a,
     size_t arow, int nt, float *y, size_t ys, int order);
 
-/* gemm_k.c's kernel for a repacked K-quant layout, or NULL if this CPU
- * lacks it or YANGTUO_NO_VNNI asks not to use it. */
+/* gemm_k.c's kernel for a repacked K-quant layout: AVX512-VNNI where it
+ * may run (YANGTUO_NO_VNNI), else AVX2; NULL without AVX2. */
 gemm_rpk_fn	gemm_k_get_rp(int kind);
 
 #endif

@@ -597,6 +597,32 @@ q6_K_tile(int nb, const void *w, size_t wrow, const uint8_t *a,
 
 /* ---------------------------------------------------------------------- */
 
+/* A 64-chunk's scaled integer sum s and mins m of 8 rows against one
+ * token: its FMAs (rp4), or kept for the block's (rp1, x8_block). */
+static GK_INL void
+x8_chunk(__m256i s, __m256i m, __m256 dd, __m256 dm, __m256 *acc,
+    __m256 *accm, __m256i *sum, __m256i *msum, const int rp4)
+{
+	if (rp4) {
+		*acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), dd, *acc);
+		*accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), dm, *accm);
+	} else {
+		*sum = _mm256_add_epi32(*sum, s);
+		*msum = _mm256_add_epi32(*msum, m);
+	}
+}
+
+/* The end of a block (rp1): the FMAs of its whole sums. */
+static GK_INL void
+x8_block(__m256i sum, __m256i msum, __m256 dd, __m256 dm, __m256 *acc,
+    __m256 *accm, const int rp4)
+{
+	if (rp4)
+		return;
+	*acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), dd, *acc);
+	*accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), dm, *accm);
+}
+
 /*
  * Q4_K in the repacked orders with 8 rows in the lanes, as llama.cpp's
  * repacked kernels have them: block i of 8 rows is interleaved once (4
@@ -743,26 +769,14 @@ q4_K_x8_block(const struct q4_K_x8 *p, const uint8_t *a, size_t arow,
 			m[t] = _mm256_madd_epi16(_mm256_loadu_si256(
 			    (const __m256i *)p->mn[j]),
 			    _mm256_set1_epi32(s32[t][j]));
-			if (rp4) {
-				acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(
-				    s[t]), dd[t], acc[t]);
-				accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(
-				    m[t]), dm[t], accm[t]);
-			} else {
-				sum[t] = _mm256_add_epi32(sum[t], s[t]);
-				msum[t] = _mm256_add_epi32(msum[t], m[t]);
-			}
+			x8_chunk(s[t], m[t], dd[t], dm[t], &acc[t], &accm[t],
+			    &sum[t], &msum[t], rp4);
 		}
 	}
-	if (rp4)
-		return;
 	GK_UNROLL
-	for (t = 0; t < TN; t++) {
-		acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[t]), dd[t],
-		    acc[t]);
-		accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum[t]), dm[t],
-		    accm[t]);
-	}
+	for (t = 0; t < TN; t++)
+		x8_block(sum[t], msum[t], dd[t], dm[t], &acc[t], &accm[t],
+		    rp4);
 }
 
 /* 8 rows at w by nt tokens at a, in the rp4 or rp1 order. */
@@ -791,6 +805,187 @@ q4_K_x8_gemm(int nb, const void *w, size_t wrow, const uint8_t *a,
 		for (t = 0; t < n; t++)
 			_mm256_storeu_ps(y + (size_t)(t0 + t) * ys,
 			    _mm256_sub_ps(acc[t], accm[t]));
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Q4_K rows repacked at load (repack.h's rp_q4_K_x16) on AVX2: each half
+ * of a 64-byte group holds 8 rows' 4-byte groups in the lanes, as
+ * q4_K_x8_pack leaves them but still as nibbles, so a block is unpacked
+ * in registers (an AND and a shift a group; the 12 scale bytes of 8 rows
+ * in three loads, as the VNNI kernel does on 16) instead of interleaved
+ * for each call.  Decode reads the file's bytes once; the integers and
+ * FMAs are q4_K_x8_block's, so the floats are the dots'.
+ */
+
+/* A vpshufb control putting bytes b0 and b1 of each 32-bit lane in its
+ * two int16, zero-extended (vpshufb indexes a 128-bit lane: 4m added for
+ * 32-bit lane m). */
+static GK_INL __m256i
+rpk8_ctl(int b0, int b1)
+{
+	__m256i	c = _mm256_set1_epi32((int)(0x80008000u | (uint32_t)b0 |
+		    (uint32_t)b1 << 16));
+
+	return _mm256_add_epi8(c, _mm256_setr_epi32(0, 0x00040004,
+	    0x00080008, 0x000c000c, 0, 0x00040004, 0x00080008, 0x000c000c));
+}
+
+/* Block p, rows 8h..8h+7, against TN tokens (rows of arow bytes at a,
+ * block i), into their accumulators as q4_K_x8_block does. */
+static GK_INL void
+rpk8_q4_K_block(const struct rp_q4_K_x16 *p, int h, const uint8_t *a,
+    size_t arow, int i, __m256 *acc, __m256 *accm, const int rp4,
+    const int TN)
+{
+	const __m256i			 m4 = _mm256_set1_epi8(15);
+	const __m256i			 m6 = _mm256_set1_epi8(0x3f);
+	const __m256i			 m30 = _mm256_set1_epi8(0x30);
+	const struct qt_block_q8_K	*yb[2];
+	__m256				 d, dmin, dd[2], dm[2];
+	__m256i				 sa, sb, sc, scl[2], mnl[2], sl, sh, mn;
+	__m256i				 w, lo[2], hi[2], s, m, sum[2], msum[2];
+	int32_t				 x4, s32[2][4];
+	int				 j, g, t, b;
+
+	d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p->d + 8 * h)));
+	dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p->dmin +
+	    8 * h)));
+	sa = _mm256_loadu_si256((const __m256i *)(p->sc[0] + 8 * h));
+	sb = _mm256_loadu_si256((const __m256i *)(p->sc[1] + 8 * h));
+	sc = _mm256_loadu_si256((const __m256i *)(p->sc[2] + 8 * h));
+	/* Per lane, the bytes of scales 0-3 and 4-7, mins 0-3 and 4-7. */
+	scl[0] = _mm256_and_si256(sa, m6);
+	mnl[0] = _mm256_and_si256(sb, m6);
+	scl[1] = _mm256_or_si256(_mm256_and_si256(sc, m4), _mm256_and_si256(
+	    _mm256_srli_epi32(sa, 2), m30));
+	mnl[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(sc, 4),
+	    m4), _mm256_and_si256(_mm256_srli_epi32(sb, 2), m30));
+	GK_UNROLL
+	for (t = 0; t < TN; t++) {
+		yb[t] = q8k(a, arow, t, i);
+		dd[t] = _mm256_mul_ps(d, _mm256_set1_ps(yb[t]->d));
+		dm[t] = _mm256_mul_ps(dmin, _mm256_set1_ps(yb[t]->d));
+		_mm_storeu_si128((__m128i *)s32[t], bsums32(yb[t]->bsums));
+		sum[t] = msum[t] = _mm256_setzero_si256();
+	}
+	GK_UNROLL
+	for (j = 0; j < 4; j++) {
+		/* Sub-blocks 2j and 2j + 1: bytes b and b + 1 of a half. */
+		b = 2 * (j & 1);
+		sl = _mm256_shuffle_epi8(scl[j >> 1], rpk8_ctl(b, b));
+		sh = _mm256_shuffle_epi8(scl[j >> 1], rpk8_ctl(b + 1, b + 1));
+		mn = _mm256_shuffle_epi8(mnl[j >> 1], rpk8_ctl(b, b + 1));
+		GK_UNROLL
+		for (t = 0; t < TN; t++)
+			lo[t] = hi[t] = _mm256_setzero_si256();
+		GK_UNROLL
+		for (g = 0; g < 8; g++) {
+			w = _mm256_load_si256((const __m256i *)(p->qs[j][g] +
+			    32 * h));
+			GK_UNROLL
+			for (t = 0; t < TN; t++) {
+				memcpy(&x4, yb[t]->qs + 64 * j + 4 * g, 4);
+				lo[t] = keep(_mm256_add_epi16(lo[t],
+				    _mm256_maddubs_epi16(_mm256_and_si256(w,
+				    m4), _mm256_set1_epi32(x4))));
+				memcpy(&x4, yb[t]->qs + 64 * j + 32 + 4 * g, 4);
+				hi[t] = keep(_mm256_add_epi16(hi[t],
+				    _mm256_maddubs_epi16(_mm256_and_si256(
+				    _mm256_srli_epi16(w, 4), m4),
+				    _mm256_set1_epi32(x4))));
+			}
+		}
+		GK_UNROLL
+		for (t = 0; t < TN; t++) {
+			s = _mm256_add_epi32(_mm256_madd_epi16(lo[t], sl),
+			    _mm256_madd_epi16(hi[t], sh));
+			m = _mm256_madd_epi16(mn, _mm256_set1_epi32(s32[t][j]));
+			x8_chunk(s, m, dd[t], dm[t], &acc[t], &accm[t],
+			    &sum[t], &msum[t], rp4);
+		}
+	}
+	GK_UNROLL
+	for (t = 0; t < TN; t++)
+		x8_block(sum[t], msum[t], dd[t], dm[t], &acc[t], &accm[t],
+		    rp4);
+}
+
+/* Rows 8h..8h+7 of 16 repacked rows (nb blocks at w) by nt tokens. */
+static GK_INL void
+rpk8_q4_K_gemm(int nb, const struct rp_q4_K_x16 *w, int h,
+    const uint8_t *a, size_t arow, int nt, float *y, size_t ys,
+    const int rp4)
+{
+	__m256	acc[GK_X8_TOKS], accm[GK_X8_TOKS];
+	int	i, n, t, t0;
+
+	for (t0 = 0; t0 < nt; t0 += n) {
+		n = nt - t0 < GK_X8_TOKS ? nt - t0 : GK_X8_TOKS;
+		for (t = 0; t < n; t++)
+			acc[t] = accm[t] = _mm256_setzero_ps();
+		for (i = 0; i < nb; i++) {
+			/* Two tokens share each unpacked group of rows. */
+			for (t = 0; t + 2 <= n; t += 2)
+				rpk8_q4_K_block(w + i, h, a + (size_t)(t0 +
+				    t) * arow, arow, i, acc + t, accm + t,
+				    rp4, 2);
+			if (t < n)
+				rpk8_q4_K_block(w + i, h, a + (size_t)(t0 +
+				    t) * arow, arow, i, acc + t, accm + t,
+				    rp4, 1);
+		}
+		for (t = 0; t < n; t++)
+			_mm256_storeu_ps(y + (size_t)(t0 + t) * ys,
+			    _mm256_sub_ps(acc[t], accm[t]));
+	}
+}
+
+/* Decode: the 16 rows against one token, both halves of a block in
+ * turn, so that its lines are used while they are in L1 (a pass for
+ * each half fetches, then computes, not both at once: 20 GB/s a core
+ * streamed that way, 31 this way, 38 from cache). */
+static GK_INL void
+rpk8_q4_K_gemv(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
+    float *y, const int rp4)
+{
+	__m256	acc[2], accm[2];
+	int	i, h;
+
+	for (h = 0; h < 2; h++)
+		acc[h] = accm[h] = _mm256_setzero_ps();
+	for (i = 0; i < nb; i++)
+		for (h = 0; h < 2; h++)
+			rpk8_q4_K_block(w + i, h, a, 0, i, acc + h, accm + h,
+			    rp4, 1);
+	for (h = 0; h < 2; h++)
+		_mm256_storeu_ps(y + 8 * h, _mm256_sub_ps(acc[h], accm[h]));
+}
+
+/* gemm_rpk_fn (gemm.h) over RP_Q4_KX16 rows, AVX2; any thread, each with
+ * its own y rows. */
+static GK_AVX2 void
+gk_rpk_q4_K(int k, const void *w, int nr, const void *a, size_t arow,
+    int nt, float *y, size_t ys, int order)
+{
+	const struct rp_q4_K_x16	*p = w;
+	int				 nb = k / QK_K, r, h;
+
+	for (r = 0; r + 16 <= nr; r += 16, p += nb) {
+		if (nt == 1 && order == GEMM_RP4)
+			rpk8_q4_K_gemv(nb, p, a, y + r, 1);
+		else if (nt == 1)
+			rpk8_q4_K_gemv(nb, p, a, y + r, 0);
+		else
+			for (h = 0; h < 2; h++)
+				if (order == GEMM_RP4)
+					rpk8_q4_K_gemm(nb, p, h, a, arow, nt,
+					    y + r + 8 * h, ys, 1);
+				else
+					rpk8_q4_K_gemm(nb, p, h, a, arow, nt,
+					    y + r + 8 * h, ys, 0);
 	}
 }
 
@@ -966,6 +1161,8 @@ gemm_k_get_rp(int kind)
 	    __builtin_cpu_supports("avx512f") &&
 	    __builtin_cpu_supports("avx512bw"))
 		return gk_rpk_q4_K_vnni;
+	if (kind == RP_Q4_KX16 && strcmp(qt_simd_name(), "avx2") == 0)
+		return gk_rpk_q4_K;
 #endif
 	(void)kind;
 	return NULL;

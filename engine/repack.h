@@ -56,7 +56,7 @@ struct rp_q4_K_x16 {
 };
 
 /* Repack w if a kernel wants it (Q4_0 with AVX2, Q8_0 with AVX512-VNNI,
- * rows a multiple of 8; Q4_K with AVX512-VNNI, rows a multiple of 16,
+ * rows a multiple of 8; Q4_K with AVX2, rows a multiple of 16,
  * where matmul uses the repacked orders): fills w->rp and w->rp_kind,
  * returns the bytes allocated (0 if not repacked), or -1 on OOM. */
 long	repack_tensor(struct mtensor *w, int release_source);
