@@ -133,13 +133,24 @@ void
 kvsnap_name(const struct model *m, const int32_t *toks, size_t n,
     char name[40])
 {
-	struct sha256	s;
-	uint8_t		key[32], d[32];
-	char		hex[65];
+	uint8_t		key[32];
 
 	kvsnap_model_key(m, key);
+	kvsnap_name_key(key, toks, n, name);
+}
+
+/* The file name for a snapshot of these tokens under a key (the model's,
+ * or one that also names more, as the prompt cache's does). */
+void
+kvsnap_name_key(const uint8_t key[32], const int32_t *toks, size_t n,
+    char name[40])
+{
+	struct sha256	s;
+	uint8_t		d[32];
+	char		hex[65];
+
 	sha256_init(&s);
-	sha256_update(&s, key, sizeof key);
+	sha256_update(&s, key, 32);
 	sha256_update(&s, toks, n * sizeof *toks);
 	sha256_final(&s, d);
 	sha256_hex(d, hex);

@@ -398,6 +398,12 @@ cfg_key_lora_merge(struct cfg_load *l, struct cfg *c)
 	return cfg_get_bool(&l->p, &c->lora_merge);
 }
 
+static int
+cfg_key_prompt_cache(struct cfg_load *l, struct cfg *c)
+{
+	return cfg_get_bool(&l->p, &c->prompt_cache);
+}
+
 /*
  * The keys.  Numbers are checked against [min, max] (min itself excluded
  * when min_open) and stored by cfg_store(); the rest have a function.
@@ -452,6 +458,10 @@ static const struct cfg_key {
 	{ "lora", CFG_SET_LORA, CFG_T_FN, 0, 0, 0, NULL, cfg_key_lora },
 	{ "lora_merge", CFG_SET_LORA_MERGE, CFG_T_FN, 0, 0, 0, NULL,
 	    cfg_key_lora_merge },
+	{ "prompt_cache", CFG_SET_PROMPT_CACHE, CFG_T_FN, 0, 0, 0, NULL,
+	    cfg_key_prompt_cache },
+	{ "prompt_cache_size", CFG_SET_PROMPT_CACHE_SIZE, CFG_T_INT, 0,
+	    1 << 24, 0, N_("must be 0 to 16777216 (MiB)"), NULL },
 };
 
 /* Store a checked number in the field the key's bit names. */
@@ -485,6 +495,9 @@ cfg_store(struct cfg *c, unsigned bit, double v)
 		break;
 	case CFG_SET_MAX_TOKENS:
 		c->max_tokens = (int32_t)v;
+		break;
+	case CFG_SET_PROMPT_CACHE_SIZE:
+		c->prompt_cache_mib = (uint32_t)v;
 		break;
 	}
 }
@@ -726,6 +739,8 @@ cfg_init(struct cfg *c)
 	c->repeat_last_n = 64;
 	c->seed = 0;
 	c->max_tokens = -1;
+	c->prompt_cache = 1;
+	c->prompt_cache_mib = CFG_PROMPT_CACHE_MIB;
 	c->template_name = xstrdup("auto");
 	c->system = xstrdup("default");
 	c->theme = xstrdup("default");
