@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cfg_impl.h"
 #include "xdg.h"
@@ -404,6 +405,42 @@ cfg_key_prompt_cache(struct cfg_load *l, struct cfg *c)
 	return cfg_get_bool(&l->p, &c->prompt_cache);
 }
 
+/* prompt_cache_size: bytes with a suffix K, M, G or T (powers of 1024;
+ * "KiB", "MB" and the like too), or a plain number of MiB. */
+static int
+cfg_key_prompt_cache_size(struct cfg_load *l, struct cfg *c)
+{
+	static const char	 units[] = "KMGT";
+	struct cfg_parse	*p = &l->p;
+	const char		*u;
+	char			*num = NULL, *end;
+	uint64_t		 v;
+	int			 neg, shift = 20, rc;
+
+	if (cfg_get_str(p, 0, &num) != 0)
+		return -1;
+	for (end = num; *end >= '0' && *end <= '9'; end++)
+		;
+	if (*end != '\0') {
+		if ((u = strchr(units, end[0] & ~0x20)) == NULL || end[0] ==
+		    '\0' || (end[1] != '\0' && strcasecmp(end + 1, "iB") != 0 &&
+		    strcasecmp(end + 1, "B") != 0))
+			goto bad;
+		shift = 10 * (int)(u - units + 1);
+		*end = '\0';
+	}
+	if ((rc = cfg_parse_u64(num, &neg, &v)) != 0 || neg ||
+	    v > (UINT64_MAX >> shift))
+		goto bad;
+	c->prompt_cache_bytes = v << shift;
+	free(num);
+	return 0;
+bad:
+	free(num);
+	return cfg_error(p, &p->mark, _("%s: expected a size such as 1G, "
+	    "512M or 64K (a plain number is MiB)"), p->key);
+}
+
 /*
  * The keys.  Numbers are checked against [min, max] (min itself excluded
  * when min_open) and stored by cfg_store(); the rest have a function.
@@ -460,8 +497,8 @@ static const struct cfg_key {
 	    cfg_key_lora_merge },
 	{ "prompt_cache", CFG_SET_PROMPT_CACHE, CFG_T_FN, 0, 0, 0, NULL,
 	    cfg_key_prompt_cache },
-	{ "prompt_cache_size", CFG_SET_PROMPT_CACHE_SIZE, CFG_T_INT, 0,
-	    1 << 24, 0, N_("must be 0 to 16777216 (MiB)"), NULL },
+	{ "prompt_cache_size", CFG_SET_PROMPT_CACHE_SIZE, CFG_T_FN, 0, 0, 0,
+	    NULL, cfg_key_prompt_cache_size },
 };
 
 /* Store a checked number in the field the key's bit names. */
@@ -495,9 +532,6 @@ cfg_store(struct cfg *c, unsigned bit, double v)
 		break;
 	case CFG_SET_MAX_TOKENS:
 		c->max_tokens = (int32_t)v;
-		break;
-	case CFG_SET_PROMPT_CACHE_SIZE:
-		c->prompt_cache_mib = (uint32_t)v;
 		break;
 	}
 }
@@ -740,7 +774,7 @@ cfg_init(struct cfg *c)
 	c->seed = 0;
 	c->max_tokens = -1;
 	c->prompt_cache = 1;
-	c->prompt_cache_mib = CFG_PROMPT_CACHE_MIB;
+	c->prompt_cache_bytes = CFG_PROMPT_CACHE_BYTES;
 	c->template_name = xstrdup("auto");
 	c->system = xstrdup("default");
 	c->theme = xstrdup("default");

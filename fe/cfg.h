@@ -78,10 +78,10 @@ struct cfg {
 	size_t			 n_lora;
 	int			 lora_merge;
 	int			 prompt_cache;	/* 0: off */
-	uint32_t		 prompt_cache_mib;	/* its size bound */
+	uint64_t		 prompt_cache_bytes;	/* its size bound */
 };
 
-#define CFG_PROMPT_CACHE_MIB	1024	/* default bound: 1 GiB */
+#define CFG_PROMPT_CACHE_BYTES	(1ULL << 30)	/* default bound: 1 GiB */
 
 /* Warnings (unknown keys, ...) go to this callback, one sentence each. */
 typedef void (*cfg_warn_fn)(void *arg, const char *msg);

@@ -761,7 +761,7 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 	if (cfg->prompt_cache && !o->no_prompt_cache &&
 	    strstr(o->model, "://") == NULL)
 		fe->load.prompt_cache = xdg_dir(XDG_CACHE, "prompts", 1);
-	fe->load.prompt_cache_max = (uint64_t)cfg->prompt_cache_mib << 20;
+	fe->load.prompt_cache_max = cfg->prompt_cache_bytes;
 	if (!o->seed_set && fe->params.seed == 0)
 		fe->params.seed = fresh_seed();
 	if (fe->data_file != NULL) {
