@@ -40,7 +40,7 @@
 
 #define WK_MAX_MSGS	100000
 #define WK_MAX_STOPS	16
-#define WK_MAX_MARKS	8	/* prompt-cache prefixes per request */
+#define WK_MAX_MARKS	2	/* prompt-cache prefixes per request */
 #define WK_MIN_MARK	8	/* and the fewest tokens one holds */
 #define WK_MARK_SLACK	8	/* tokens it may end before its message */
 
@@ -382,7 +382,8 @@ reply_reserve(const struct engine *e)
 	return r < n_ctx / 2 ? r : n_ctx / 2;
 }
 
-/* Whether a user message is long enough to be kept (a document). */
+/* Whether a first user message is long enough to be kept (a document
+ * pasted into a new chat). */
 static int
 long_text(const struct engine *e, const struct tmpl_msg *m)
 {
@@ -401,7 +402,7 @@ long_text(const struct engine *e, const struct tmpl_msg *m)
 
 /*
  * The prompt-cache marks of the prompt ids[0..n_ids) of the messages
- * kept: the end of the system message and of each long user message,
+ * kept: the end of the system message and of a long first user message,
  * or as far as the conversation rendered up to it agrees with the prompt
  * (the prompt's last token but one at most).  None through an ollama
  * template.
@@ -413,6 +414,7 @@ find_marks(struct engine *e, const struct wk_chat *c, const char *keep,
 	struct tmpl_msg	*sel;
 	int32_t		*p = NULL;
 	size_t		 np, cap = 0, i, n, end;
+	int		 sys;
 
 	mk->n = 0;
 	if (e->tmpl == TMPL_GO || n_ids < 2 ||
@@ -421,10 +423,10 @@ find_marks(struct engine *e, const struct wk_chat *c, const char *keep,
 	for (i = n = 0; i < c->n; i++)
 		if (keep[i])
 			sel[n++] = c->msgs[i];
-	for (i = 0; i < n; i++) {
-		if (!(i == 0 && strcmp(sel[i].role, "system") == 0) &&
-		    !(strcmp(sel[i].role, "user") == 0 && long_text(e,
-		    &sel[i])))
+	sys = strcmp(sel[0].role, "system") == 0;
+	for (i = 0; i < n && i <= (size_t)sys; i++) {
+		if (!(i == 0 && sys) && !(strcmp(sel[i].role, "user") == 0 &&
+		    long_text(e, &sel[i])))
 			continue;
 		np = 0;
 		if (tmpl_render(e->tmpl, e->model->tok, sel, i + 1, 0, &p, &np,
@@ -438,12 +440,6 @@ find_marks(struct engine *e, const struct wk_chat *c, const char *keep,
 		if (end < WK_MIN_MARK || end + WK_MARK_SLACK < np ||
 		    (mk->n > 0 && end <= mk->at[mk->n - 1]))
 			continue;
-		/* Full: the latest ones are kept, the system prompt too. */
-		if (mk->n == WK_MAX_MARKS) {
-			memmove(mk->at + 1, mk->at + 2, (WK_MAX_MARKS - 2) *
-			    sizeof *mk->at);
-			mk->n--;
-		}
 		mk->at[mk->n++] = end;
 	}
 	free(p);

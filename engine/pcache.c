@@ -94,9 +94,14 @@ pcache_save(const char *dir, const uint8_t key[32], const struct model *m,
     struct fwd *f, const int32_t *toks, size_t n, uint64_t max,
     char **cause)
 {
-	char	*path;
-	int	 r;
+	uint64_t	 size;
+	char		*path;
+	int		 r;
 
+	/* One that does not fit would only push the others out. */
+	if (kvsnap_bytes(m, f, n, &size) != 0 || size > max)
+		return util_cause(cause, "%zu tokens take more than the "
+		    "%llu bytes allowed", n, (unsigned long long)max);
 	if ((path = entry_path(dir, key, toks, n)) == NULL)
 		return util_cause(cause, "out of memory");
 	r = kvsnap_save(m, f, toks, n, path, cause);

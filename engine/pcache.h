@@ -28,7 +28,8 @@ int	pcache_load(const char *dir, const uint8_t key[32],
 	    const struct model *, struct fwd *, const int32_t *toks,
 	    size_t n, char **cause);
 /* Save rows [0..n) as the entry for toks[0..n), replacing any file of
- * that name atomically, then keep the folder within max bytes. */
+ * that name atomically, then keep the folder within max bytes (an entry
+ * larger than that is not saved). */
 int	pcache_save(const char *dir, const uint8_t key[32],
 	    const struct model *, struct fwd *, const int32_t *toks,
 	    size_t n, uint64_t max, char **cause);

@@ -41,6 +41,17 @@ grep -q 'prompt cache: [0-9]* tokens from disk' "$tmp/log"
 t $? "a new process reads the system prompt from disk"
 cmp -s "$tmp/out" "$tmp/want"; t $? "and gives the same greedy reply, byte for byte"
 
+# Quantized weights too: the reply read from the cache is the reply
+# evaluated without it.
+for q in "$td/models/ktest/ktest-Q4_K.gguf" "$td/models/ktest/ktest-Q8_0.gguf" \
+    "$td/models/derived/stories260K-Q4_0.gguf"; do
+	[ -f "$q" ] || continue
+	ask "$q" "$sys" --no-prompt-cache; cp "$tmp/out" "$tmp/qwant"
+	ask "$q" "$sys"; ask "$q" "$sys"
+	grep -q 'tokens from disk' "$tmp/log" && cmp -s "$tmp/out" "$tmp/qwant"
+	t $? "$(basename "$q"): read from the cache, the same greedy reply"
+done
+
 # A long pasted message comes again in a new chat: read up to its end.
 doc=$(head -n 40 "$td/corpus/ruozhiba-questions.txt")
 ask "$m" "$sys" -n 4 -p "$doc"
@@ -79,6 +90,10 @@ ask "$m" "Another system prompt, as long as the first one, to fill the cache."
 [ "$(entries)" = 1 ]; t $? "prompt_cache_size: the folder keeps to its bound"
 ask "$m" "$sys"
 ! grep -q 'tokens from disk' "$tmp/log"; t $? "the least recently used entry went"
+printf 'prompt_cache_size: 1K\n' >"$XDG_CONFIG_HOME/yangtuo/config.yaml"
+ask "$m" "$sys"
+[ "$(entries)" = 1 ] && grep -q 'take more than' "$tmp/log"
+t $? "an entry larger than the bound is not saved, and pushes none out"
 printf 'prompt_cache: false\n' >"$XDG_CONFIG_HOME/yangtuo/config.yaml"
 rm -rf "$dir"
 ask "$m" "$sys"
