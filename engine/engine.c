@@ -70,6 +70,7 @@ struct engine {
 	uint64_t		 pc_max;	/* bytes it may take */
 	uint8_t			 pc_key[32];	/* pcache_key() once pc_keyed */
 	int			 pc_keyed;
+	uint32_t		 pc_batch;	/* the batch size asked for */
 };
 
 /* Where a prompt may be cut for the prompt cache: after the system
@@ -296,6 +297,7 @@ do_load(struct engine *e, struct proto_rd *r)
 	if (l.prompt_cache != NULL && l.prompt_cache[0] != '\0') {
 		e->pc_dir = strdup(l.prompt_cache);
 		e->pc_max = l.prompt_cache_max;
+		e->pc_batch = l.n_batch;
 	}
 	send_ready(e);
 out:
@@ -706,7 +708,7 @@ static const uint8_t *
 pc_key(struct engine *e)
 {
 	if (!e->pc_keyed) {
-		pcache_key(e->model, e->pc_key);
+		pcache_key(e->model, e->pc_batch, e->pc_key);
 		e->pc_keyed = 1;
 	}
 	return e->pc_key;
@@ -717,6 +719,8 @@ pc_key(struct engine *e)
  * *common tokens cached already; *common and *from_disk say what it
  * gave.  A damaged entry is passed over (and replaced once evaluated);
  * it may have written rows, so nothing before is trusted after it.
+ * When a mark beyond is to be evaluated (and saved), the prompt is
+ * evaluated from the mark before *common, as a new process would.
  */
 static void
 pc_lookup(struct engine *e, const int32_t *ids, const struct wk_marks *mk,
@@ -729,7 +733,7 @@ pc_lookup(struct engine *e, const int32_t *ids, const struct wk_marks *mk,
 
 	for (j = mk->n; j-- > 0;) {
 		if ((at = mk->at[j]) <= *common)
-			return;
+			break;
 		r = pcache_load(e->pc_dir, pc_key(e), e->model, e->fwd, ids,
 		    at, &cause);
 		if (r == 1) {
@@ -748,6 +752,10 @@ pc_lookup(struct engine *e, const int32_t *ids, const struct wk_marks *mk,
 			e->n_cached = *common = 0;
 		}
 	}
+	for (j = mk->n; j-- > 0 && mk->at[j] > *common;)
+		;
+	if (mk->n > 0 && mk->at[mk->n - 1] > *common)
+		e->n_cached = *common = j < mk->n ? mk->at[j] : 0;
 }
 
 /* Save the marks evaluated by this request (after from) that are still

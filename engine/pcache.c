@@ -30,9 +30,10 @@ struct pc_entry {
 	char		 name[40];
 };
 
-/* The model's digest, this yangtuo's version and its kernel path. */
+/* The model's digest, this yangtuo's version, its kernel path and the
+ * batch size asked for. */
 void
-pcache_key(const struct model *m, uint8_t key[32])
+pcache_key(const struct model *m, uint32_t n_batch, uint8_t key[32])
 {
 	struct sha256	s;
 	uint8_t		mk[32];
@@ -44,6 +45,7 @@ pcache_key(const struct model *m, uint8_t key[32])
 	sha256_update(&s, mk, sizeof mk);
 	sha256_update(&s, v, strlen(v) + 1);
 	sha256_update(&s, k, strlen(k) + 1);
+	sha256_update(&s, &n_batch, sizeof n_batch);
 	sha256_final(&s, key);
 }
 

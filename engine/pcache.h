@@ -17,8 +17,9 @@ struct model;
 
 #define PCACHE_DOC_TOKENS	512	/* a user message this long is kept */
 
-/* The key of this model under this build and these kernels. */
-void	pcache_key(const struct model *, uint8_t key[32]);
+/* The key of this model under this build, these kernels and this
+ * batch size (the rows a prompt gives may depend on how it is cut). */
+void	pcache_key(const struct model *, uint32_t n_batch, uint8_t key[32]);
 /*
  * Load the entry for toks[0..n) into the cache rows [0..n).  Returns 1
  * if it was there and whole, 0 if there is none, -1 if a file was there
