@@ -422,8 +422,8 @@ cfg_key_prompt_cache_size(struct cfg_load *l, struct cfg *c)
 	for (end = num; *end >= '0' && *end <= '9'; end++)
 		;
 	if (*end != '\0') {
-		if ((u = strchr(units, end[0] & ~0x20)) == NULL || end[0] ==
-		    '\0' || (end[1] != '\0' && strcasecmp(end + 1, "iB") != 0 &&
+		if ((u = strchr(units, end[0] & ~0x20)) == NULL || *u == '\0' ||
+		    (end[1] != '\0' && strcasecmp(end + 1, "iB") != 0 &&
 		    strcasecmp(end + 1, "B") != 0))
 			goto bad;
 		shift = 10 * (int)(u - units + 1);
@@ -437,8 +437,11 @@ cfg_key_prompt_cache_size(struct cfg_load *l, struct cfg *c)
 	return 0;
 bad:
 	free(num);
-	return cfg_error(p, &p->mark, _("%s: expected a size such as 1G, "
-	    "512M or 64K (a plain number is MiB)"), p->key);
+	num = cfg_quote(p->val, p->vlen);
+	cfg_error(p, &p->mark, _("expected a size such as 1G, 512M or 64K (a "
+	    "plain number is MiB), not '%s'"), num);
+	free(num);
+	return -1;
 }
 
 /*
