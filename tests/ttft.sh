@@ -60,7 +60,14 @@ grow "$td/corpus/ruozhiba-questions.txt" "$tmp/user" "$tmp/sys" - 500
 chat "$tmp/sys" "$tmp/user" "$tmp/c500.json"
 n500=$(ntok "$tmp/c500.json")
 printf '请用一句话回答：天为什么是蓝的？' >"$tmp/q"
-grow "$td/corpus/ruozhiba-answers.txt" "$tmp/longsys" - "$tmp/q" 420
+# A system prompt of ~400 tokens of its own: the chat with an empty one,
+# plus 400.
+: >"$tmp/empty"
+chat "$tmp/empty" "$tmp/q" "$tmp/c0.json"
+n0=$(ntok "$tmp/c0.json")
+# (questions from further on: short lines, another text than the user's)
+tail -n +500 "$td/corpus/ruozhiba-questions.txt" >"$tmp/more"
+grow "$tmp/more" "$tmp/longsys" - "$tmp/q" $((n0 + 400))
 chat "$tmp/longsys" "$tmp/q" "$tmp/csys.json"
 nsys=$(ntok "$tmp/csys.json")
 
@@ -84,5 +91,5 @@ fi
 cold=$(medof "$runs" yt "$tmp/longsys" "$tmp/q" --no-prompt-cache)
 yt "$tmp/longsys" "$tmp/q" >/dev/null	# fills the cache
 warm=$(medof "$runs" yt "$tmp/longsys" "$tmp/q")
-echo "yangtuo   $nsys-token chat, long system prompt: $cold uncached, $warm from the prompt cache"
+echo "yangtuo   $nsys-token chat ($((nsys - n0)) of them the system prompt's): $cold uncached, $warm from the prompt cache"
 echo "$cold $warm" | awk '{ printf "ratio uncached / cached: %.2fx\n", $1 / $2 }'
