@@ -1,8 +1,8 @@
 /*
  * The prompt cache (pcache.h): entries are kvsnap files named by
- * kvsnap_name_key() under a key that adds this build's version and
- * kernel path to the model's digest, so numbers from another build are
- * never mixed with this one's.
+ * kvsnap_name_key() under a key that adds this build (its version and
+ * the digest of the running program) and its kernel path to the model's
+ * digest, so numbers from another build are never mixed with this one's.
  */
 #include "config.h"
 
@@ -30,13 +30,13 @@ struct pc_entry {
 	char		 name[40];
 };
 
-/* The model's digest, this yangtuo's version, its kernel path and the
- * batch size asked for. */
+/* The model's digest, this yangtuo's version and program, its kernel
+ * path and the batch size asked for. */
 void
 pcache_key(const struct model *m, uint32_t n_batch, uint8_t key[32])
 {
 	struct sha256	s;
-	uint8_t		mk[32];
+	uint8_t		mk[32], exe[32];
 	const char	*v = PACKAGE_VERSION, *k = qt_path_name();
 
 	kvsnap_model_key(m, mk);
@@ -44,6 +44,9 @@ pcache_key(const struct model *m, uint32_t n_batch, uint8_t key[32])
 	sha256_update(&s, "yangtuo prompt cache", 20);
 	sha256_update(&s, mk, sizeof mk);
 	sha256_update(&s, v, strlen(v) + 1);
+	/* A rebuild of the same version may compute otherwise. */
+	if (sha256_file("/proc/self/exe", exe) == 0)
+		sha256_update(&s, exe, sizeof exe);
 	sha256_update(&s, k, strlen(k) + 1);
 	sha256_update(&s, &n_batch, sizeof n_batch);
 	sha256_final(&s, key);

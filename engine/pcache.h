@@ -2,7 +2,7 @@
  * The prompt cache: KV snapshots (kvsnap.h) of prompt prefixes that come
  * again, a system prompt or a long pasted document, kept in a folder
  * across chats and processes.  An entry's name is a digest of the model,
- * this yangtuo's version and kernels, and the prefix's tokens; its
+ * this yangtuo build and kernels, and the prefix's tokens; its
  * content is checked whole before use.  The folder is kept under a size
  * by removing the entries least recently used.
  */

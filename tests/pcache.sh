@@ -41,6 +41,16 @@ grep -q 'prompt cache: [0-9]* tokens from disk' "$tmp/log"
 t $? "a new process reads the system prompt from disk"
 cmp -s "$tmp/out" "$tmp/want"; t $? "and gives the same greedy reply, byte for byte"
 
+# Another build of yangtuo (here: one byte more) may compute otherwise:
+# it does not read this one's entries.
+cp "$bin" "$tmp/other-yangtuo" && printf x >>"$tmp/other-yangtuo"
+bin0=$bin; bin=$tmp/other-yangtuo
+ask "$m" "$sys"
+bin=$bin0
+! grep -q 'tokens from disk' "$tmp/log" && cmp -s "$tmp/out" "$tmp/want"
+t $? "another build of yangtuo does not read the entry"
+rm -f "$tmp/other-yangtuo"
+
 # Quantized weights too: the reply read from the cache is the reply
 # evaluated without it.
 for q in "$td/models/ktest/ktest-Q4_K.gguf" "$td/models/ktest/ktest-Q8_0.gguf" \
