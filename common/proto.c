@@ -253,6 +253,8 @@ proto_load_put(struct proto_buf *b, const struct proto_load *l)
 	lora_put(b, l->n_lora, l->lora, 0);
 	proto_put_u32(b, l->lora_merge);
 	proto_put_str(b, l->template_text != NULL ? l->template_text : "");
+	proto_put_str(b, l->prompt_cache != NULL ? l->prompt_cache : "");
+	proto_put_u64(b, l->prompt_cache_max);
 }
 
 /* Decode a load request; the strings are allocated (proto_load_free). */
@@ -275,6 +277,11 @@ proto_load_get(struct proto_rd *r, struct proto_load *l)
 	/* A front end with a Go template (PROTO_VERSION 2) sends it last. */
 	if (!r->err && r->off < r->len)
 		l->template_text = proto_get_str(r, NULL);
+	/* And the prompt cache (3). */
+	if (!r->err && r->off < r->len) {
+		l->prompt_cache = proto_get_str(r, NULL);
+		l->prompt_cache_max = proto_get_u64(r);
+	}
 	if (r->err) {
 		proto_load_free(l);
 		return -1;
@@ -291,7 +298,9 @@ proto_load_free(struct proto_load *l)
 	free(l->path);
 	free(l->template_name);
 	free(l->template_text);
+	free(l->prompt_cache);
 	l->path = l->template_name = l->template_text = NULL;
+	l->prompt_cache = NULL;
 	for (i = 0; i < l->n_lora && i < PROTO_MAX_LORA; i++) {
 		free(l->lora[i].path);
 		l->lora[i].path = NULL;
@@ -467,6 +476,7 @@ proto_done_put(struct proto_buf *b, const struct proto_done *d)
 	proto_put_u32(b, d->generated);
 	proto_put_f64(b, d->prefill_sec);
 	proto_put_f64(b, d->decode_sec);
+	proto_put_u32(b, d->from_disk);
 }
 
 /* Decode a done event. */
@@ -480,6 +490,8 @@ proto_done_get(struct proto_rd *r, struct proto_done *d)
 	d->generated = proto_get_u32(r);
 	d->prefill_sec = proto_get_f64(r);
 	d->decode_sec = proto_get_f64(r);
+	/* An older engine's event ends here. */
+	d->from_disk = !r->err && r->off < r->len ? proto_get_u32(r) : 0;
 	return r->err ? -1 : 0;
 }
 

@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PROTO_VERSION		2	/* 2: load carries template_text */
+#define PROTO_VERSION		3	/* 2: load carries template_text;
+					 * 3: and the prompt cache */
 #define PROTO_MAX_PAYLOAD	(64u << 20)
 #define PROTO_MAX_STOP		8	/* stop strings per request */
 #define PROTO_STOP_MAX		64	/* bytes of one, its NUL included */
@@ -117,6 +118,8 @@ struct proto_load {
 	uint32_t	 lora_merge;	/* 1: add them into the weights */
 	char		*template_text;	/* template_name "go": ollama's
 					 * TEMPLATE; else NULL or "" */
+	char		*prompt_cache;	/* its folder; NULL or "": off */
+	uint64_t	 prompt_cache_max;	/* bytes it may take */
 };
 
 /* PROTO_REQ_PARAMS */
@@ -171,6 +174,8 @@ struct proto_done {
 	uint32_t	generated;
 	double		prefill_sec;
 	double		decode_sec;
+	uint32_t	from_disk;	/* of the cached: read from the
+					 * prompt cache for this reply */
 };
 
 void	proto_buf_init(struct proto_buf *);

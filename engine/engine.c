@@ -28,6 +28,7 @@
 #include "kvsnap.h"
 #include "lora.h"
 #include "model.h"
+#include "pcache.h"
 #include "quant.h"
 #include "sample.h"
 #include "common/log.h"
@@ -39,6 +40,9 @@
 
 #define WK_MAX_MSGS	100000
 #define WK_MAX_STOPS	16
+#define WK_MAX_MARKS	2	/* prompt-cache prefixes per request */
+#define WK_MIN_MARK	8	/* and the fewest tokens one holds */
+#define WK_MARK_SLACK	8	/* tokens it may end before its message */
 
 struct engine {
 	int			 fd_req;
@@ -62,6 +66,18 @@ struct engine {
 	float			*logits;
 	int32_t			*cached;	/* tokens whose K/V are cached */
 	size_t			 n_cached;
+	char			*pc_dir;	/* prompt cache; NULL: off */
+	uint64_t		 pc_max;	/* bytes it may take */
+	uint8_t			 pc_key[32];	/* pcache_key() once pc_keyed */
+	int			 pc_keyed;
+	uint32_t		 pc_batch;	/* the batch size asked for */
+};
+
+/* Where a prompt may be cut for the prompt cache: after the system
+ * message and after each long user message, ascending. */
+struct wk_marks {
+	size_t	at[WK_MAX_MARKS];
+	size_t	n;
 };
 
 /* A conversation as received. */
@@ -100,6 +116,9 @@ unload(struct engine *e)
 	free(e->cached);
 	gotmpl_free(e->go);
 	free(e->go_err);
+	free(e->pc_dir);
+	e->pc_dir = NULL;
+	e->pc_keyed = 0;
 	e->go = NULL;
 	e->go_err = NULL;
 	e->fwd = NULL;
@@ -275,6 +294,11 @@ do_load(struct engine *e, struct proto_rd *r)
 	fwd_set_cancel(e->fwd, &e->cancel);
 	if (load_template(e, &l) != 0)
 		goto out;
+	if (l.prompt_cache != NULL && l.prompt_cache[0] != '\0') {
+		e->pc_dir = strdup(l.prompt_cache);
+		e->pc_max = l.prompt_cache_max;
+		e->pc_batch = l.n_batch;
+	}
 	send_ready(e);
 out:
 	free(cause);
@@ -358,6 +382,70 @@ reply_reserve(const struct engine *e)
 	else
 		r = 512;
 	return r < n_ctx / 2 ? r : n_ctx / 2;
+}
+
+/* Whether a first user message is long enough to be kept (a document
+ * pasted into a new chat). */
+static int
+long_text(const struct engine *e, const struct tmpl_msg *m)
+{
+	int32_t	*p = NULL;
+	size_t	 n = 0, cap = 0;
+	int	 r;
+
+	/* A token holds at least a byte. */
+	if (m->len < PCACHE_DOC_TOKENS)
+		return 0;
+	r = tok_encode(e->model->tok, m->content, m->len, 0, 0, &p, &n,
+	    &cap) == 0 && n >= PCACHE_DOC_TOKENS;
+	free(p);
+	return r;
+}
+
+/*
+ * The prompt-cache marks of the prompt ids[0..n_ids) of the messages
+ * kept: the end of the system message and of a long first user message,
+ * or as far as the conversation rendered up to it agrees with the prompt
+ * (the prompt's last token but one at most).  None through an ollama
+ * template.
+ */
+static void
+find_marks(struct engine *e, const struct wk_chat *c, const char *keep,
+    const int32_t *ids, size_t n_ids, struct wk_marks *mk)
+{
+	struct tmpl_msg	*sel;
+	int32_t		*p = NULL;
+	size_t		 np, cap = 0, i, n, end;
+	int		 sys;
+
+	mk->n = 0;
+	if (e->tmpl == TMPL_GO || n_ids < 2 ||
+	    (sel = calloc(c->n, sizeof *sel)) == NULL)
+		return;
+	for (i = n = 0; i < c->n; i++)
+		if (keep[i])
+			sel[n++] = c->msgs[i];
+	sys = strcmp(sel[0].role, "system") == 0;
+	for (i = 0; i < n && i <= (size_t)sys; i++) {
+		if (!(i == 0 && sys) && !(strcmp(sel[i].role, "user") == 0 &&
+		    long_text(e, &sel[i])))
+			continue;
+		np = 0;
+		if (tmpl_render(e->tmpl, e->model->tok, sel, i + 1, 0, &p, &np,
+		    &cap, NULL) != 0)
+			break;
+		/* Where the two agree: a vocabulary without the markup's
+		 * tokens may join the last few with what follows. */
+		for (end = 0; end < np && end < n_ids - 1 && p[end] == ids[end];
+		    end++)
+			;
+		if (end < WK_MIN_MARK || end + WK_MARK_SLACK < np ||
+		    (mk->n > 0 && end <= mk->at[mk->n - 1]))
+			continue;
+		mk->at[mk->n++] = end;
+	}
+	free(p);
+	free(sel);
 }
 
 /*
@@ -615,12 +703,113 @@ generate(struct engine *e, struct proto_done *st)
 	st->decode_sec = util_now() - t0;
 }
 
+/* The prompt cache's key, made once per load (it reads the model). */
+static const uint8_t *
+pc_key(struct engine *e)
+{
+	if (!e->pc_keyed) {
+		pcache_key(e->model, e->pc_batch, e->pc_key);
+		e->pc_keyed = 1;
+	}
+	return e->pc_key;
+}
+
+/*
+ * Read the longest prefix ids[0..mark) the prompt cache holds beyond the
+ * *common tokens cached already; *common and *from_disk say what it
+ * gave.  A damaged entry is passed over (and replaced once evaluated);
+ * it may have written rows, so nothing before is trusted after it.
+ * When a mark beyond is to be evaluated (and saved), the prompt is
+ * evaluated from the mark before *common, as a new process would.
+ */
+static void
+pc_lookup(struct engine *e, const int32_t *ids, const struct wk_marks *mk,
+    size_t *common, uint32_t *from_disk)
+{
+	size_t	 j, at;
+	char	*cause = NULL;
+	double	 t0 = util_now();
+	int	 r;
+
+	for (j = mk->n; j-- > 0;) {
+		if ((at = mk->at[j]) <= *common)
+			break;
+		r = pcache_load(e->pc_dir, pc_key(e), e->model, e->fwd, ids,
+		    at, &cause);
+		if (r == 1) {
+			memcpy(e->cached, ids, at * sizeof *ids);
+			e->n_cached = *common = at;
+			*from_disk = (uint32_t)at;
+			log_debug("prompt cache: %zu tokens from disk in %.3f s",
+			    at, util_now() - t0);
+			return;
+		}
+		if (r < 0) {
+			log_debug("prompt cache: %s; evaluated instead",
+			    cause != NULL ? cause : "out of memory");
+			free(cause);
+			cause = NULL;
+			e->n_cached = *common = 0;
+		}
+	}
+	for (j = mk->n; j-- > 0 && mk->at[j] > *common;)
+		;
+	if (mk->n > 0 && mk->at[mk->n - 1] > *common)
+		e->n_cached = *common = j < mk->n ? mk->at[j] : 0;
+}
+
+/* Save the marks evaluated by this request (after from) that are still
+ * cached, then keep the folder within its size. */
+static void
+pc_store(struct engine *e, const int32_t *ids, const struct wk_marks *mk,
+    size_t from)
+{
+	size_t	 j, at;
+	char	*cause = NULL;
+
+	for (j = 0; j < mk->n; j++) {
+		if ((at = mk->at[j]) <= from || at > e->n_cached ||
+		    memcmp(e->cached, ids, at * sizeof *ids) != 0)
+			continue;
+		if (pcache_save(e->pc_dir, pc_key(e), e->model, e->fwd, ids,
+		    at, e->pc_max, &cause) != 0) {
+			log_debug("prompt cache: %s", cause != NULL ? cause :
+			    "out of memory");
+			free(cause);
+			cause = NULL;
+		} else
+			log_debug("prompt cache: %zu tokens saved", at);
+	}
+}
+
+/* Evaluate ids[from..n), cut at the marks beyond from: an entry saved at
+ * a mark then holds rows made exactly as a later request that reads it
+ * makes the rest. */
+static int
+eval_marked(struct engine *e, const int32_t *ids, size_t from, size_t n,
+    const struct wk_marks *mk, struct wk_progress *prog)
+{
+	size_t	j, end;
+	int	r = FWD_OK;
+
+	for (j = 0; j <= mk->n && r == FWD_OK && from < n; j++) {
+		end = j < mk->n ? mk->at[j] : n;
+		if (end <= from || end > n)
+			continue;
+		prog->base = from;
+		r = eval_tokens(e, ids, from, end, prog);
+		from = end;
+	}
+	return r;
+}
+
 static void
 do_chat(struct engine *e, struct proto_rd *r)
 {
 	struct wk_chat		 c;
 	struct proto_done		 st;
 	struct wk_progress	 prog;
+	struct wk_marks		 mk;
 	int32_t			*ids = NULL;
 	size_t			 n_ids = 0, cap = 0, common, i;
 	char			*keep = NULL;
@@ -661,6 +850,11 @@ do_chat(struct engine *e, struct proto_rd *r)
 	if (common == n_ids)
 		common--;	/* the last token's logits are needed */
 	e->n_cached = common;
+	mk.n = 0;
+	if (e->pc_dir != NULL) {
+		find_marks(e, &c, keep, ids, n_ids, &mk);
+		pc_lookup(e, ids, &mk, &common, &st.from_disk);
+	}
 	st.prompt = (uint32_t)n_ids;
 	st.cached = (uint32_t)common;
 	st.evaluated = (uint32_t)(n_ids - common);
@@ -669,13 +863,15 @@ do_chat(struct engine *e, struct proto_rd *r)
 	prog.base = common;
 	prog.total = n_ids;
 	t0 = util_now();
-	fr = eval_tokens(e, ids, common, n_ids, &prog);
+	fr = eval_marked(e, ids, common, n_ids, &mk, &prog);
 	st.prefill_sec = util_now() - t0;
 	send_context(e, &c, keep);
 	if (fr == FWD_CANCELLED) {
 		poll_requests(e);
 		st.stop = PROTO_STOP_CANCEL;
 		send_done(e, &st);
+		if (e->pc_dir != NULL)
+			pc_store(e, ids, &mk, common);
 		goto out;
 	}
 	if (fr != FWD_OK) {
@@ -688,6 +884,9 @@ do_chat(struct engine *e, struct proto_rd *r)
 	generate(e, &st);
 	send_context(e, &c, keep);
 	send_done(e, &st);
+	/* After the reply: saving does not delay its first token. */
+	if (e->pc_dir != NULL)
+		pc_store(e, ids, &mk, common);
 out:
 	free(keep);
 	free(ids);

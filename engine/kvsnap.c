@@ -133,18 +133,43 @@ void
 kvsnap_name(const struct model *m, const int32_t *toks, size_t n,
     char name[40])
 {
-	struct sha256	s;
-	uint8_t		key[32], d[32];
-	char		hex[65];
+	uint8_t		key[32];
 
 	kvsnap_model_key(m, key);
+	kvsnap_name_key(key, toks, n, name);
+}
+
+/* The file name for a snapshot of these tokens under a key (the model's,
+ * or one that also names more, as the prompt cache's does). */
+void
+kvsnap_name_key(const uint8_t key[32], const int32_t *toks, size_t n,
+    char name[40])
+{
+	struct sha256	s;
+	uint8_t		d[32];
+	char		hex[65];
+
 	sha256_init(&s);
-	sha256_update(&s, key, sizeof key);
+	sha256_update(&s, key, 32);
 	sha256_update(&s, toks, n * sizeof *toks);
 	sha256_final(&s, d);
 	sha256_hex(d, hex);
 	memcpy(name, hex, 32);
 	memcpy(name + 32, ".kv", 4);
+}
+
+/* The size of a snapshot of n tokens: 0, or -1 if it overflows. */
+int
+kvsnap_bytes(const struct model *m, struct fwd *f, size_t n, uint64_t *out)
+{
+	uint64_t	part;
+
+	if (__builtin_mul_overflow((uint64_t)n, (uint64_t)fwd_kv_dim(f) * 2,
+	    &part) ||
+	    __builtin_mul_overflow(part, 2ULL * m->hp.n_layer, &part) ||
+	    __builtin_add_overflow(part, KV_HEADER + 8 + 4ULL * n, out))
+		return -1;
+	return 0;
 }
 
 /* Write and add to the checksum. */
@@ -236,7 +261,7 @@ kvsnap_load(const struct model *m, struct fwd *f, const char *path,
 	uint8_t		 hdr[KV_HEADER], key[32];
 	struct kvsum	 sum = { 0x84222325cbf29ce4ULL };
 	struct stat	 st;
-	uint64_t	 want, stored, part;
+	uint64_t	 want, stored;
 	size_t		 kv = fwd_kv_dim(f), row = kv * 2, i;
 	uint32_t	 n, il, version;
 	int32_t		*t = NULL;
@@ -273,9 +298,7 @@ kvsnap_load(const struct model *m, struct fwd *f, const char *path,
 		    "of %u", path, n, fwd_n_ctx(f));
 	}
 	/* The exact size, computed without overflow. */
-	if (__builtin_mul_overflow((uint64_t)n, (uint64_t)row, &part) ||
-	    __builtin_mul_overflow(part, 2ULL * m->hp.n_layer, &part) ||
-	    __builtin_add_overflow(part, KV_HEADER + 8 + 4ULL * n, &want) ||
+	if (kvsnap_bytes(m, f, n, &want) != 0 ||
 	    (uint64_t)st.st_size != want) {
 		close(fd);
 		return util_cause(cause, "%s: truncated or wrong size (%lld "

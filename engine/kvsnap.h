@@ -22,6 +22,12 @@ void	kvsnap_model_key(const struct model *, uint8_t key[32]);
  * and ".kv" (40 bytes with the NUL). */
 void	kvsnap_name(const struct model *, const int32_t *toks, size_t n,
 	    char name[40]);
+/* The same name under any 32-byte key. */
+void	kvsnap_name_key(const uint8_t key[32], const int32_t *toks,
+	    size_t n, char name[40]);
+/* The bytes of a snapshot of n tokens in *out; -1 if that overflows. */
+int	kvsnap_bytes(const struct model *, struct fwd *, size_t n,
+	    uint64_t *out);
 /* Write toks[0..n) and their cache rows to path atomically. */
 int	kvsnap_save(const struct model *, struct fwd *, const int32_t *toks,
 	    size_t n, const char *path, char **cause);

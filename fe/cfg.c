@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cfg_impl.h"
 #include "xdg.h"
@@ -398,6 +399,51 @@ cfg_key_lora_merge(struct cfg_load *l, struct cfg *c)
 	return cfg_get_bool(&l->p, &c->lora_merge);
 }
 
+static int
+cfg_key_prompt_cache(struct cfg_load *l, struct cfg *c)
+{
+	return cfg_get_bool(&l->p, &c->prompt_cache);
+}
+
+/* prompt_cache_size: bytes with a suffix K, M, G or T (powers of 1024;
+ * "KiB", "MB" and the like too), or a plain number of MiB. */
+static int
+cfg_key_prompt_cache_size(struct cfg_load *l, struct cfg *c)
+{
+	static const char	 units[] = "KMGT";
+	struct cfg_parse	*p = &l->p;
+	const char		*u;
+	char			*num = NULL, *end;
+	uint64_t		 v;
+	int			 neg, shift = 20, rc;
+
+	if (cfg_get_str(p, 0, &num) != 0)
+		return -1;
+	for (end = num; *end >= '0' && *end <= '9'; end++)
+		;
+	if (*end != '\0') {
+		if ((u = strchr(units, end[0] & ~0x20)) == NULL || *u == '\0' ||
+		    (end[1] != '\0' && strcasecmp(end + 1, "iB") != 0 &&
+		    strcasecmp(end + 1, "B") != 0))
+			goto bad;
+		shift = 10 * (int)(u - units + 1);
+		*end = '\0';
+	}
+	if ((rc = cfg_parse_u64(num, &neg, &v)) != 0 || neg ||
+	    v > (UINT64_MAX >> shift))
+		goto bad;
+	c->prompt_cache_bytes = v << shift;
+	free(num);
+	return 0;
+bad:
+	free(num);
+	num = cfg_quote(p->val, p->vlen);
+	cfg_error(p, &p->mark, _("expected a size such as 1G, 512M or 64K (a "
+	    "plain number is MiB), not '%s'"), num);
+	free(num);
+	return -1;
+}
+
 /*
  * The keys.  Numbers are checked against [min, max] (min itself excluded
  * when min_open) and stored by cfg_store(); the rest have a function.
@@ -452,6 +498,10 @@ static const struct cfg_key {
 	{ "lora", CFG_SET_LORA, CFG_T_FN, 0, 0, 0, NULL, cfg_key_lora },
 	{ "lora_merge", CFG_SET_LORA_MERGE, CFG_T_FN, 0, 0, 0, NULL,
 	    cfg_key_lora_merge },
+	{ "prompt_cache", CFG_SET_PROMPT_CACHE, CFG_T_FN, 0, 0, 0, NULL,
+	    cfg_key_prompt_cache },
+	{ "prompt_cache_size", CFG_SET_PROMPT_CACHE_SIZE, CFG_T_FN, 0, 0, 0,
+	    NULL, cfg_key_prompt_cache_size },
 };
 
 /* Store a checked number in the field the key's bit names. */
@@ -726,6 +776,8 @@ cfg_init(struct cfg *c)
 	c->repeat_last_n = 64;
 	c->seed = 0;
 	c->max_tokens = -1;
+	c->prompt_cache = 1;
+	c->prompt_cache_bytes = CFG_PROMPT_CACHE_BYTES;
 	c->template_name = xstrdup("auto");
 	c->system = xstrdup("default");
 	c->theme = xstrdup("default");

@@ -43,7 +43,9 @@ enum {
 	CFG_SET_STOP = 1 << 14,
 	CFG_SET_BACKEND = 1 << 15,
 	CFG_SET_LORA = 1 << 16,
-	CFG_SET_LORA_MERGE = 1 << 17
+	CFG_SET_LORA_MERGE = 1 << 17,
+	CFG_SET_PROMPT_CACHE = 1 << 18,
+	CFG_SET_PROMPT_CACHE_SIZE = 1 << 19
 };
 
 #define CFG_MAX_LORA	8	/* adapters the config may list */
@@ -75,7 +77,11 @@ struct cfg {
 							 * expanded */
 	size_t			 n_lora;
 	int			 lora_merge;
+	int			 prompt_cache;	/* 0: off */
+	uint64_t		 prompt_cache_bytes;	/* its size bound */
 };
+
+#define CFG_PROMPT_CACHE_BYTES	(1ULL << 30)	/* default bound: 1 GiB */
 
 /* Warnings (unknown keys, ...) go to this callback, one sentence each. */
 typedef void (*cfg_warn_fn)(void *arg, const char *msg);

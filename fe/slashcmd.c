@@ -631,6 +631,18 @@ slashcmd_stop_text(uint32_t stop)
 	}
 }
 
+/* Append t to *s and free t. */
+static void
+append(char **s, char *t)
+{
+	char	*u;
+
+	xasprintf(&u, "%s%s", *s, t);
+	free(*s);
+	free(t);
+	*s = u;
+}
+
 /* The counts and speeds of a finished reply; caller frees. */
 char *
 slashcmd_done_text(const struct proto_done *d)
@@ -642,19 +654,14 @@ slashcmd_done_text(const struct proto_done *d)
 	    d->cached, d->evaluated, d->prefill_sec, d->prefill_sec > 0 ?
 	    d->evaluated / d->prefill_sec : 0.0, d->generated, d->decode_sec,
 	    d->decode_sec > 0 ? d->generated / d->decode_sec : 0.0);
+	if (d->from_disk > 0) {
+		char	*t;
+
+		xasprintf(&t, _("[prompt cache: %u tokens from disk]\n"),
+		    d->from_disk);
+		append(&s, t);
+	}
 	return s;
-}
-
-/* Append t to *s and free t. */
-static void
-append(char **s, char *t)
-{
-	char	*u;
-
-	xasprintf(&u, "%s%s", *s, t);
-	free(*s);
-	free(t);
-	*s = u;
 }
 
 /* The /stats text; caller frees. */

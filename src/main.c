@@ -33,6 +33,7 @@
 #include "llamacli.h"
 #include "modelfile.h"
 #include "text.h"
+#include "xdg.h"
 
 #define DEMO_MODEL	"stories260K.gguf"
 #define SHORTOPTS	"hVm:p:n:c:t:vf:ir:e"
@@ -88,7 +89,8 @@ enum {
 	OPT_REMOTE_MODEL,
 	OPT_INSECURE,
 	OPT_LORA,
-	OPT_LORA_MERGE
+	OPT_LORA_MERGE,
+	OPT_NO_PROMPT_CACHE
 };
 
 static const struct option longopts[] = {
@@ -125,6 +127,7 @@ static const struct option longopts[] = {
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "lora", required_argument, NULL, OPT_LORA },
 	{ "lora-merge", no_argument, NULL, OPT_LORA_MERGE },
+	{ "no-prompt-cache", no_argument, NULL, OPT_NO_PROMPT_CACHE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	/* The seed script's flags (scripts/inference/inference_hf.py). */
@@ -191,6 +194,8 @@ usage(FILE *f)
 "      --lora=PATH[:SCALE]  apply a LoRA adapter: a GGUF adapter or a PEFT\n"
 "                           folder, SCALE default 1 (repeatable)\n"
 "      --lora-merge         merge the adapters into the weights at load\n"
+"      --no-prompt-cache    do not keep system prompts and long messages'\n"
+"                           K/V on disk (~/.cache/yangtuo/prompts)\n"
 "      --history=FILE       start from a conversation: a JSON array of\n"
 "                           {\"role\", \"content\"} messages\n"
 "      --session=NAME       start from a saved conversation\n"
@@ -408,6 +413,7 @@ struct chat_opts {
 	size_t		 n_l3;
 	const char	*lora[CFG_MAX_LORA];	/* --lora, else the config's */
 	int		 n_lora;
+	int		 no_prompt_cache;
 };
 
 /* The sampling options, by the name fe_set_param() knows. */
@@ -621,6 +627,9 @@ parse_opts(struct fe *fe, struct chat_opts *o, int argc, char **argv)
 		case OPT_LORA_MERGE:
 			fe->load.lora_merge = 1;
 			break;
+		case OPT_NO_PROMPT_CACHE:
+			o->no_prompt_cache = 1;
+			break;
 		case 'v':
 			fe->verbose = 1;
 			break;
@@ -747,6 +756,12 @@ run_front_end(struct fe *fe, struct chat_opts *o, struct cfg *cfg,
 	if ((r = set_lora(fe, o, cfg)) >= 0)
 		return r;
 	fe->load.template_name = (char *)(o->tmpl != NULL ? o->tmpl : "auto");
+	/* Prompt prefixes' K/V kept on disk across chats (a server has no
+	 * use for the folder). */
+	if (cfg->prompt_cache && !o->no_prompt_cache &&
+	    strstr(o->model, "://") == NULL)
+		fe->load.prompt_cache = xdg_dir(XDG_CACHE, "prompts", 1);
+	fe->load.prompt_cache_max = cfg->prompt_cache_bytes;
 	if (!o->seed_set && fe->params.seed == 0)
 		fe->params.seed = fresh_seed();
 	if (fe->data_file != NULL) {
@@ -998,6 +1013,7 @@ chat_main(struct cfg *cfg, const char *config, int argc, char **argv)
 	chat_opts_free(&o);
 	while (fe.load.n_lora > 0)
 		free(fe.load.lora[--fe.load.n_lora].path);
+	free(fe.load.prompt_cache);
 	return r;
 }
 

@@ -23,7 +23,8 @@
 #include "cfg.h"
 
 /* Every CFG_SET_* bit but backend's (a file with it names no model). */
-#define ALL_SET	(0x7fffu | CFG_SET_LORA | CFG_SET_LORA_MERGE)
+#define ALL_SET	(0x7fffu | CFG_SET_LORA | CFG_SET_LORA_MERGE | \
+		    CFG_SET_PROMPT_CACHE | CFG_SET_PROMPT_CACHE_SIZE)
 
 struct warns {
 	int	n;
@@ -184,6 +185,8 @@ test_round_trip(void)
 	    "  - /x/a.gguf:0.5\n"
 	    "  - /p/peft\n"
 	    "lora_merge: true\n"
+	    "prompt_cache: false\n"
+	    "prompt_cache_size: 64KiB\n"
 	    "prompts:\n"
 	    "  terse: Answer briefly.\n"
 	    "  default: \"你好\"\n"
@@ -194,7 +197,9 @@ test_round_trip(void)
 
 	ok(cause == NULL && w.n == 0, "every key in one file");
 	free(cause);
-	ok(c.set == ALL_SET, "all 17 set bits (0x%x)", c.set);
+	ok(c.set == ALL_SET, "all 19 set bits (0x%x)", c.set);
+	ok(c.prompt_cache == 0 && c.prompt_cache_bytes == 64 << 10,
+	    "prompt_cache: false, prompt_cache_size: 64KiB");
 	ok(c.n_stop == 2 && strcmp(c.stop[0], "<|eot_id|>") == 0 &&
 	    strcmp(c.stop[1], "\nUser:") == 0, "stop strings read back");
 	ok(c.n_lora == 2 && strcmp(c.lora[0], "/x/a.gguf:0.5") == 0 &&
@@ -744,6 +749,45 @@ test_lora(void)
 	cfg_free(&c);
 }
 
+/* prompt_cache_size: a size with a unit, or MiB; nothing else. */
+static void
+test_prompt_cache(void)
+{
+	static const struct {
+		const char	*v;
+		uint64_t	 want;	/* 0: refused */
+	} t[] = {
+		{ "1G", 1ULL << 30 }, { "512M", 512ULL << 20 },
+		{ "3", 3ULL << 20 }, { "2tb", 2ULL << 40 }, { "0", 0 },
+		{ "1.5G", 0 }, { "-1G", 0 }, { "1GG", 0 }, { "G", 0 },
+		{ "99999999999999999999", 0 }, { "16777216T", 0 },
+		{ "1 G", 0 }
+	};
+	struct cfg	 c;
+	char		 y[64], *cause;
+	size_t		 i;
+
+	for (i = 0; i < sizeof t / sizeof *t; i++) {
+		snprintf(y, sizeof y, "prompt_cache_size: %s\n", t[i].v);
+		cause = load(&c, y, strlen(y), NULL);
+		if (t[i].want != 0 || strcmp(t[i].v, "0") == 0)
+			ok(cause == NULL && c.prompt_cache_bytes == t[i].want,
+			    "prompt_cache_size: %s is %llu bytes", t[i].v,
+			    (unsigned long long)c.prompt_cache_bytes);
+		else
+			ok(cause != NULL && strstr(cause, "expected a size") !=
+			    NULL, "prompt_cache_size: %s refused: %s", t[i].v,
+			    cause != NULL ? cause : "-");
+		free(cause);
+		cfg_free(&c);
+	}
+	cause = LOAD(&c, "", NULL);
+	ok(cause == NULL && c.prompt_cache == 1 && c.prompt_cache_bytes ==
+	    1ULL << 30, "the prompt cache is on, 1 GiB, by default");
+	free(cause);
+	cfg_free(&c);
+}
+
 /* Y5: bytes. */
 static void
 test_bytes(void)
@@ -829,6 +873,7 @@ main(void)
 	test_files();
 	test_bytes();
 	test_lora();
+	test_prompt_cache();
 	test_default_path();
 	test_locale();
 	return tap_done();

@@ -135,13 +135,22 @@ test_load_lora(void)
 
 		lt.template_name = "go";
 		lt.template_text = "{{ .Prompt }}";
+		lt.prompt_cache = "/c/prompts";
+		lt.prompt_cache_max = 5ULL << 32;
 		proto_buf_init(&bt);
 		proto_load_put(&bt, &lt);
 		proto_rd_init(&r, bt.p, bt.len);
 		ok(proto_load_get(&r, &l2) == 0 && l2.n_lora == 2 &&
 		    strcmp(l2.template_name, "go") == 0 &&
-		    strcmp(l2.template_text, "{{ .Prompt }}") == 0,
-		    "a Go template's text round trip");
+		    strcmp(l2.template_text, "{{ .Prompt }}") == 0 &&
+		    strcmp(l2.prompt_cache, "/c/prompts") == 0 &&
+		    l2.prompt_cache_max == 5ULL << 32,
+		    "a Go template's text and the prompt cache round trip");
+		proto_load_free(&l2);
+		/* Its size cut off: refused, not read as 0. */
+		proto_rd_init(&r, bt.p, bt.len - 4);
+		ok(proto_load_get(&r, &l2) != 0,
+		    "a load request cut inside the cache's size is refused");
 		proto_load_free(&l2);
 		proto_buf_free(&bt);
 	}
@@ -150,10 +159,12 @@ test_load_lora(void)
 		if (proto_load_get(&r, &l2) == 0) {
 			proto_load_free(&l2);
 			/* n, "a.gguf" and scale, "peft/" and scale, merge,
-			 * then the empty template text (a request without
-			 * it is whole too) */
-			if (cut != b.len - 4 - 4 - (4 + 6 + 4) - (4 + 5 + 4) -
-			    4 && cut != b.len - 4)
+			 * then the empty template text and the empty cache
+			 * folder and its size (a request without them, or
+			 * without the cache's, is whole too) */
+			if (cut != b.len - 12 - 4 - 4 - (4 + 6 + 4) -
+			    (4 + 5 + 4) - 4 && cut != b.len - 12 - 4 &&
+			    cut != b.len - 12)
 				break;
 		}
 	}
@@ -211,14 +222,17 @@ test_payloads(void)
 	    l2.n_batch == 64 && l2.nice == 3, "load request round trip");
 	proto_load_free(&l2);
 	/* Every truncation of it is refused, but where an older front
-	 * end's request ends (before the adapters, or before the template
-	 * text): none, then. */
+	 * end's request ends (before the adapters, before the template
+	 * text, or before the prompt cache's folder and size): none,
+	 * then. */
 	for (cut = 0; cut < b.len; cut++) {
 		proto_rd_init(&r, b.p, cut);
 		if (proto_load_get(&r, &l2) == 0) {
-			if ((cut != b.len - 12 && cut != b.len - 4) ||
-			    (cut == b.len - 12 && l2.n_lora != 0) ||
-			    l2.lora_merge != 0 || l2.template_text != NULL)
+			if ((cut != b.len - 24 && cut != b.len - 16 &&
+			    cut != b.len - 12) || l2.n_lora != 0 ||
+			    l2.lora_merge != 0 || (cut != b.len - 12 &&
+			    l2.template_text != NULL) || l2.prompt_cache !=
+			    NULL || l2.prompt_cache_max != 0)
 				break;
 			proto_load_free(&l2);
 		}
@@ -242,12 +256,16 @@ test_payloads(void)
 	proto_buf_free(&b);
 
 	proto_buf_init(&b);
+	d.from_disk = 64;
 	proto_done_put(&b, &d);
 	proto_rd_init(&r, b.p, b.len);
 	ok(proto_done_get(&r, &d2) == 0 && d2.stop == d.stop &&
 	    d2.prompt == 100 && d2.cached == 80 && d2.evaluated == 20 &&
 	    d2.generated == 7 && d2.prefill_sec == 0.5 &&
-	    d2.decode_sec == 1.25, "done round trip");
+	    d2.decode_sec == 1.25 && d2.from_disk == 64, "done round trip");
+	proto_rd_init(&r, b.p, b.len - 4);
+	ok(proto_done_get(&r, &d2) == 0 && d2.from_disk == 0,
+	    "an older engine's done event (no prompt cache count) is read");
 	proto_buf_free(&b);
 
 	proto_buf_init(&b);

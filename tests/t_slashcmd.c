@@ -367,6 +367,13 @@ test_texts(void)
 	s = slashcmd_stats(&cl, &cv, &p);
 	ok(strstr(s, "last reply: stopped (the context is full);") != NULL,
 	    "/stats says why a reply stopped in a sentence that reads");
+	ok(strstr(s, "prompt cache") == NULL,
+	    "/stats: no word of the prompt cache when it gave nothing");
+	free(s);
+	m->stats.from_disk = 412;
+	s = slashcmd_stats(&cl, &cv, &p);
+	ok(strstr(s, "[prompt cache: 412 tokens from disk]\n") != NULL,
+	    "/stats says how much the prompt cache gave");
 	free(s);
 	conv_free(&cv);
 }
