@@ -110,7 +110,8 @@ test_load_lora(void)
 	struct proto_buf	b;
 	struct proto_rd		r;
 	struct proto_load	l = { PROTO_VERSION, "m.gguf", 0, 0, "auto",
-				    0, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL }, l2;
+				    0, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL, NULL,
+				    0 }, l2;
 	struct proto_ready	m, m2;
 	size_t			cut;
 
@@ -204,11 +205,11 @@ test_payloads(void)
 	struct proto_rd		r;
 	struct proto_load	l = { PROTO_VERSION, "m.gguf", 4096, 2,
 				    "llama3", 64, 3, 0, { { NULL, 0, 0, 0, 0 } },
-				    0, NULL }, l2;
+				    0, NULL, NULL, 0 }, l2;
 	struct proto_params	p = { 0.7f, 40, 0.9f, 0.05f, 1.1f, 64, 42, 400,
 				    128, 0, { "" } }, p2;
 	struct proto_done	d = { PROTO_STOP_CANCEL, 100, 80, 20, 7, 0.5,
-				    1.25 }, d2;
+				    1.25, 0 }, d2;
 	uint32_t		drop[3] = { 1, 2, 5 };
 	struct proto_context	c = { 200, 256, 3, drop }, c2;
 	size_t			cut;
@@ -300,7 +301,8 @@ test_worker(void)
 	struct client		 cl;
 	struct client_ev	 ev;
 	struct proto_load	 l = { PROTO_VERSION, NULL, 256, 2, "auto",
-				     0, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL };
+				     0, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL,
+				     NULL, 0 };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, 30,
 				     0, 0, { "" } };
 	struct conv		 cv;
@@ -547,7 +549,8 @@ test_cancel_latency(void)
 	char			*cause = NULL;
 	struct client		 cl;
 	struct proto_load	 l = { PROTO_VERSION, path, 2048, 2, "none",
-				     64, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL };
+				     64, 0, 0, { { NULL, 0, 0, 0, 0 } }, 0, NULL,
+				     NULL, 0 };
 	struct proto_params	 p = { 0.0f, 40, 0.9f, 0.0f, 1.0f, 64, 1, -1,
 				     0, 0, { "" } };
 	struct conv		 cv;
