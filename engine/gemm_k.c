@@ -779,35 +779,6 @@ q4_K_x8_block(const struct q4_K_x8 *p, const uint8_t *a, size_t arow,
 		    rp4);
 }
 
-/* 8 rows at w by nt tokens at a, in the rp4 or rp1 order. */
-static GK_INL void
-q4_K_x8_gemm(int nb, const void *w, size_t wrow, const uint8_t *a,
-    size_t arow, int nt, float *y, size_t ys, const int rp4)
-{
-	struct q4_K_x8	p;
-	__m256		acc[GK_X8_TOKS], accm[GK_X8_TOKS];
-	int		i, n, t, t0;
-
-	for (t0 = 0; t0 < nt; t0 += n) {
-		n = nt - t0 < GK_X8_TOKS ? nt - t0 : GK_X8_TOKS;
-		for (t = 0; t < n; t++)
-			acc[t] = accm[t] = _mm256_setzero_ps();
-		for (i = 0; i < nb; i++) {
-			q4_K_x8_pack(&p, w, wrow, i);
-			/* Two tokens share each load of the rows. */
-			for (t = 0; t + 2 <= n; t += 2)
-				q4_K_x8_block(&p, a + (size_t)(t0 + t) * arow,
-				    arow, i, acc + t, accm + t, rp4, 2);
-			if (t < n)
-				q4_K_x8_block(&p, a + (size_t)(t0 + t) * arow,
-				    arow, i, acc + t, accm + t, rp4, 1);
-		}
-		for (t = 0; t < n; t++)
-			_mm256_storeu_ps(y + (size_t)(t0 + t) * ys,
-			    _mm256_sub_ps(acc[t], accm[t]));
-	}
-}
-
 /* ---------------------------------------------------------------------- */
 
 /*
@@ -913,29 +884,46 @@ rpk8_q4_K_block(const struct rp_q4_K_x16 *p, int h, const uint8_t *a,
 		    rp4);
 }
 
-/* Rows 8h..8h+7 of 16 repacked rows (nb blocks at w) by nt tokens. */
+/* Block i of 8 rows against TN tokens: rows of the file interleaved in
+ * p, or (rpk) rows 8h..8h+7 of the repacked copy at w. */
 static GK_INL void
-rpk8_q4_K_gemm(int nb, const struct rp_q4_K_x16 *w, int h,
+x8_step(const int rpk, const struct q4_K_x8 *p, const void *w, int h,
+    const uint8_t *a, size_t arow, int i, __m256 *acc, __m256 *accm,
+    const int rp4, const int TN)
+{
+	if (rpk)
+		rpk8_q4_K_block((const struct rp_q4_K_x16 *)w + i, h, a, arow,
+		    i, acc, accm, rp4, TN);
+	else
+		q4_K_x8_block(p, a, arow, i, acc, accm, rp4, TN);
+}
+
+/* 8 rows by nt tokens at a, in the rp4 or rp1 order: the file's rows at
+ * w (wrow bytes apart), each block interleaved once for every token, or
+ * (rpk) rows 8h..8h+7 of the repacked copy at w, as they are. */
+static GK_INL void
+q4_K_x8_gemm(const int rpk, int nb, const void *w, size_t wrow, int h,
     const uint8_t *a, size_t arow, int nt, float *y, size_t ys,
     const int rp4)
 {
-	__m256	acc[GK_X8_TOKS], accm[GK_X8_TOKS];
-	int	i, n, t, t0;
+	struct q4_K_x8	p;
+	__m256		acc[GK_X8_TOKS], accm[GK_X8_TOKS];
+	int		i, n, t, t0;
 
 	for (t0 = 0; t0 < nt; t0 += n) {
 		n = nt - t0 < GK_X8_TOKS ? nt - t0 : GK_X8_TOKS;
 		for (t = 0; t < n; t++)
 			acc[t] = accm[t] = _mm256_setzero_ps();
 		for (i = 0; i < nb; i++) {
-			/* Two tokens share each unpacked group of rows. */
+			if (!rpk)
+				q4_K_x8_pack(&p, w, wrow, i);
+			/* Two tokens share each load of the rows. */
 			for (t = 0; t + 2 <= n; t += 2)
-				rpk8_q4_K_block(w + i, h, a + (size_t)(t0 +
-				    t) * arow, arow, i, acc + t, accm + t,
-				    rp4, 2);
+				x8_step(rpk, &p, w, h, a + (size_t)(t0 + t) *
+				    arow, arow, i, acc + t, accm + t, rp4, 2);
 			if (t < n)
-				rpk8_q4_K_block(w + i, h, a + (size_t)(t0 +
-				    t) * arow, arow, i, acc + t, accm + t,
-				    rp4, 1);
+				x8_step(rpk, &p, w, h, a + (size_t)(t0 + t) *
+				    arow, arow, i, acc + t, accm + t, rp4, 1);
 		}
 		for (t = 0; t < n; t++)
 			_mm256_storeu_ps(y + (size_t)(t0 + t) * ys,
@@ -981,11 +969,11 @@ gk_rpk_q4_K(int k, const void *w, int nr, const void *a, size_t arow,
 		else
 			for (h = 0; h < 2; h++)
 				if (order == GEMM_RP4)
-					rpk8_q4_K_gemm(nb, p, h, a, arow, nt,
-					    y + r + 8 * h, ys, 1);
+					q4_K_x8_gemm(1, nb, p, 0, h, a, arow,
+					    nt, y + r + 8 * h, ys, 1);
 				else
-					rpk8_q4_K_gemm(nb, p, h, a, arow, nt,
-					    y + r + 8 * h, ys, 0);
+					q4_K_x8_gemm(1, nb, p, 0, h, a, arow,
+					    nt, y + r + 8 * h, ys, 0);
 	}
 }
 
@@ -1072,8 +1060,8 @@ gk_gemm_rp(const int rp4, int k, const void *w, size_t wrow, int nr,
 
 	if (nt >= GK_X8_MIN)
 		for (; r + 8 <= nr; r += 8)
-			q4_K_x8_gemm(k / QK_K, wp + r * wrow, wrow, a, arow,
-			    nt, y + r, ys, rp4);
+			q4_K_x8_gemm(0, k / QK_K, wp + r * wrow, wrow, 0, a,
+			    arow, nt, y + r, ys, rp4);
 	if (r < nr)
 		gk_gemm(rp4 ? GK_Q4_K_RP4 : GK_Q4_K_RP1, k, wp + r * wrow,
 		    wrow, nr - r, a, arow, nt, y + r, ys);
