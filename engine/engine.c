@@ -752,10 +752,12 @@ pc_lookup(struct engine *e, const int32_t *ids, const struct wk_marks *mk,
 			e->n_cached = *common = 0;
 		}
 	}
-	for (j = mk->n; j-- > 0 && mk->at[j] > *common;)
-		;
-	if (mk->n > 0 && mk->at[mk->n - 1] > *common)
-		e->n_cached = *common = j < mk->n ? mk->at[j] : 0;
+	/* A mark still to evaluate: start from the last mark before it. */
+	if (mk->n > 0 && mk->at[mk->n - 1] > *common) {
+		for (at = 0, j = 0; j < mk->n && mk->at[j] <= *common; j++)
+			at = mk->at[j];
+		e->n_cached = *common = at;
+	}
 }
 
 /* Save the marks evaluated by this request (after from) that are still
