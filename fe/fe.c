@@ -535,29 +535,25 @@ fe_model_find(const struct fe *fe, const char *arg)
 	const char	 *base;
 	size_t		  n, i, len;
 	long		  k;
+	int		  remote = remote_is_url(fe->load.path);
 
-	if (remote_is_url(fe->load.path)) {
-		/* A server's model: its number or its whole id. */
-		v = fe_model_list(fe, &n, NULL);
-		k = strtol(arg, &end, 10);
-		if (*end == '\0' && k >= 1 && (size_t)k <= n)
-			r = xstrdup(v[k - 1]);
-		for (i = 0; r == NULL && i < n; i++)
-			if (strcmp(v[i], arg) == 0)
-				r = xstrdup(v[i]);
-		fe_model_list_free(v, n);
-		return r;
-	}
-	if (strchr(arg, '/') != NULL)
+	/* A path names a file; a server's model goes by its number or its
+	 * whole id (which may hold a '/'), a file by its number or name. */
+	if (!remote && strchr(arg, '/') != NULL)
 		return access(arg, R_OK) == 0 ? xstrdup(arg) : NULL;
 	v = fe_model_list(fe, &n, NULL);
 	k = strtol(arg, &end, 10);
 	if (*end == '\0' && k >= 1 && (size_t)k <= n)
 		r = xstrdup(v[k - 1]);
+	len = strlen(arg);
 	for (i = 0; r == NULL && i < n; i++) {
+		if (remote) {
+			if (strcmp(v[i], arg) == 0)
+				r = xstrdup(v[i]);
+			continue;
+		}
 		base = strrchr(v[i], '/') != NULL ? strrchr(v[i], '/') + 1 :
 		    v[i];
-		len = strlen(arg);
 		if (strcmp(base, arg) == 0 || (strncmp(base, arg, len) == 0 &&
 		    strcmp(base + len, ".gguf") == 0))
 			r = xstrdup(v[i]);
