@@ -360,9 +360,11 @@ bar() { T capture-pane -e -p -t "$1" | grep 'temp 0\.20' >"$tmp/$2"; }
 mkdir -p "$XDG_CONFIG_HOME/yangtuo/themes"
 printf 'user:\n  fg: 300\n' >"$XDG_CONFIG_HOME/yangtuo/themes/broken.yaml"
 T send-keys -t d "/theme" Enter
-wait_for d '^ +\* default$' && grep -qE '^ +dark$' "$tmp/screen" &&
-    grep -qE '^ +solarized-dark$' "$tmp/screen" &&
-    grep -qE '^ +broken +\(yours\)$' "$tmp/screen"
+# Each line waited for in turn (each wait reads the screen again): the
+# list may be drawn in more than one go (ASan failed a single read).
+wait_for d '^ +\* default$' && wait_for d '^ +dark$' 30 &&
+    wait_for d '^ +solarized-dark$' 30 &&
+    wait_for d '^ +broken +\(yours\)$' 30
 t $? "/theme lists the installed themes and yours, the one in use marked"
 bar d bar1
 T send-keys -t d "/theme dark" Enter
