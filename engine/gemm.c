@@ -1,18 +1,20 @@
 /*
- * AVX2 tiles for Q8_0 and Q4_0 weights against Q8_0 activations: 4 weight
- * rows by 2 activation rows in 8 accumulators, for weights left as the
- * file has them.  Each block is added with the same sign trick, lane sums
- * and single FMA chain as the dot kernels (and llama.cpp's), then reduced
- * with the same horizontal sum, so the results are bit-identical to the
- * dot path; Q8_0's AVX512-VNNI variant reaches the same integers another
- * way.  Below them, the kernels over repacked weights (repack.h), which
- * add in their own order: one integer per block, row and token.
+ * AVX2 tiles for Q8_0, Q4_0 and Q5_0 weights against Q8_0 activations
+ * (Q4_1 and Q5_1 against Q8_1): 4 weight rows by 2 activation rows in 8
+ * accumulators, for weights left as the file has them.  Each block is
+ * added with the same sign trick, lane sums and single FMA chain as the
+ * dot kernels (and llama.cpp's), then reduced with the same horizontal
+ * sum, so the results are bit-identical to the dot path; Q8_0's
+ * AVX512-VNNI variant reaches the same integers another way.  Below
+ * them, the kernels over repacked weights (repack.h), which add in their
+ * own order: one integer per block, row and token.
  */
 #include "config.h"
 
 #include "gemm.h"
 #include "gemm_k.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,57 +25,106 @@
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 
+/* As in the dot kernels: a product is rounded before it is added unless
+ * an FMA is asked for by name. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include "quant_k_avx2_impl.h"
+
 #define GEMM_AVX2	__attribute__((target("avx2,fma,f16c")))
 #define GEMM_INLINE	__attribute__((always_inline)) inline
 
-static GEMM_AVX2 GEMM_INLINE float
-hsum8(__m256 v)
-{
-	__m128	s;
+/* The weight layouts tile() takes: the _1 types add m * s per block and
+ * meet Q8_1 activations, the others Q8_0. */
+enum { GQ_Q8_0, GQ_Q4_0, GQ_Q5_0, GQ_Q4_1, GQ_Q5_1 };
 
-	s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
-
-/* The 32 weights of a Q4_0 block as signed bytes in [-8, 7]. */
+/* The 32 weights of a block of a kind: signed bytes (Q8_0, Q4_0 in
+ * [-8, 7], Q5_0 in [-16, 15]) or unsigned (Q4_1, Q5_1), element order. */
 static GEMM_AVX2 GEMM_INLINE __m256i
-unpack_q4_0(const uint8_t *qs)
+unpack(int kind, const uint8_t *blk)
 {
-	__m128i	b = _mm_loadu_si128((const __m128i *)qs);
-	__m256i	v = _mm256_insertf128_si256(_mm256_castsi128_si256(b),
-		    _mm_srli_epi16(b, 4), 1);
+	switch (kind) {
+	case GQ_Q4_0:
+		return _mm256_sub_epi8(nibbles_32(((const struct qt_block_q4_0 *)
+		    (const void *)blk)->qs), _mm256_set1_epi8(8));
+	case GQ_Q5_0: {
+		const struct qt_block_q5_0	*b = (const void *)blk;
 
-	return _mm256_sub_epi8(_mm256_and_si256(v, _mm256_set1_epi8(0x0f)),
-	    _mm256_set1_epi8(8));
+		/* q | 0xf0 is q - 16 where the fifth bit is clear. */
+		return _mm256_or_si256(nibbles_32(b->qs), _mm256_andnot_si256(
+		    bits_32(b->qh), _mm256_set1_epi8((char)0xf0)));
+	}
+	case GQ_Q4_1:
+		return nibbles_32(((const struct qt_block_q4_1 *)
+		    (const void *)blk)->qs);
+	case GQ_Q5_1: {
+		const struct qt_block_q5_1	*b = (const void *)blk;
+
+		return _mm256_or_si256(nibbles_32(b->qs), _mm256_and_si256(
+		    bits_32(b->qh), _mm256_set1_epi8(0x10)));
+	}
+	default:
+		return _mm256_loadu_si256((const __m256i *)(const void *)
+		    ((const struct qt_block_q8_0 *)(const void *)blk)->qs);
+	}
 }
 
-/* Sum of x*y over 32 signed bytes as 8 float lanes (4 products each). */
+/* Sum of x*y over 32 bytes as 8 float lanes (4 products each), x
+ * unsigned (ax) or, by the sign trick, signed (ax = |x|). */
 static GEMM_AVX2 GEMM_INLINE __m256
-lanes(__m256i ax, __m256i x, __m256i y, __m256i ones)
+lanes(int sign, __m256i ax, __m256i x, __m256i y, __m256i ones)
 {
-	__m256i	p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, x));
+	__m256i	p = _mm256_maddubs_epi16(ax, sign ? _mm256_sign_epi8(y, x) :
+		    y);
 
 	return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+}
+
+/* Four f16 at p, p + stride, ... as floats (fewer for RM < 4). */
+static GEMM_AVX2 GEMM_INLINE __m128
+f16x4(const uint8_t *p, size_t stride, const int RM)
+{
+	uint64_t	h4 = 0;
+	uint16_t	h;
+	int		r;
+
+	_Pragma("GCC unroll 4")
+	for (r = 0; r < RM; r++) {
+		memcpy(&h, p + r * stride, 2);
+		h4 |= (uint64_t)h << (16 * r);
+	}
+	return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)h4));
 }
 
 /*
  * One tile of RM weight rows by RN activation rows; RM <= 4, RN <= 2 are
  * compile-time constants at every call, so the loops unroll and the
- * accumulators stay in registers.
+ * accumulators stay in registers.  The _1 kinds also keep, per row, the
+ * dot's scalar chain of m_w * s_a FMAs, as one lane each of summs.
  */
 static GEMM_AVX2 GEMM_INLINE void
-tile(int q4, int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
+tile(int kind, int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
     size_t arow, float *y, size_t ys, const int RM, const int RN)
 {
+	const int	one = kind == GQ_Q4_1 || kind == GQ_Q5_1;
 	const __m256i	ones = _mm256_set1_epi16(1);
-	const size_t	bsz = q4 ? sizeof(struct qt_block_q4_0) :
+	const size_t	bsz = kind == GQ_Q4_0 ? sizeof(struct qt_block_q4_0) :
+			    kind == GQ_Q5_0 ? sizeof(struct qt_block_q5_0) :
+			    kind == GQ_Q4_1 ? sizeof(struct qt_block_q4_1) :
+			    kind == GQ_Q5_1 ? sizeof(struct qt_block_q5_1) :
 			    sizeof(struct qt_block_q8_0);
+	const size_t	asz = one ? sizeof(struct qt_block_q8_1) :
+			    sizeof(struct qt_block_q8_0);
+	const size_t	aqs = one ? offsetof(struct qt_block_q8_1, qs) :
+			    offsetof(struct qt_block_q8_0, qs);
 	__m256		acc[4][2], dv[2];
 	__m256i		ay[2], wx, ax;
-	__m128		dw, p;
-	uint64_t	dh;
+	__m128		dw, mw, p, summs[2];
+	float		out[4];
 	uint16_t	h;
 	int		b, r, t;
 
@@ -82,60 +133,56 @@ tile(int q4, int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
 		_Pragma("GCC unroll 2")
 		for (t = 0; t < RN; t++)
 			acc[r][t] = _mm256_setzero_ps();
+	_Pragma("GCC unroll 2")
+	for (t = 0; t < RN; t++)
+		summs[t] = _mm_setzero_ps();
 	for (b = 0; b < nb; b++) {
 		/*
 		 * The rows' scales as four floats, their products with a
 		 * token's scale made at once (the floats of dw * da), each
 		 * handed to its row by a shuffle, off the FMA ports.
 		 */
-		dh = 0;
-		_Pragma("GCC unroll 4")
-		for (r = 0; r < RM; r++) {
-			memcpy(&h, w + r * wrow + b * bsz, 2);
-			dh |= (uint64_t)h << (16 * r);
-		}
-		dw = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)dh));
+		dw = f16x4(w + b * bsz, wrow, RM);
+		mw = one ? f16x4(w + b * bsz + 2, wrow, RM) : dw;
 		_Pragma("GCC unroll 2")
 		for (t = 0; t < RN; t++) {
-			const struct qt_block_q8_0	*ab = (const void *)
-						    (a + t * arow);
+			const uint8_t	*ab = a + t * arow + b * asz;
 
-			ay[t] = _mm256_loadu_si256((const __m256i *)ab[b].qs);
-			p = _mm_mul_ps(dw, _mm_set1_ps(_cvtsh_ss(ab[b].d)));
+			ay[t] = _mm256_loadu_si256((const __m256i *)
+			    (const void *)(ab + aqs));
+			memcpy(&h, ab, 2);
+			p = _mm_mul_ps(dw, _mm_set1_ps(_cvtsh_ss(h)));
 			dv[t] = _mm256_insertf128_ps(_mm256_castps128_ps256(p),
 			    p, 1);
+			if (one) {
+				memcpy(&h, ab + 2, 2);
+				summs[t] = _mm_fmadd_ps(mw, _mm_set1_ps(
+				    _cvtsh_ss(h)), summs[t]);
+			}
 		}
 		_Pragma("GCC unroll 4")
 		for (r = 0; r < RM; r++) {
-			if (q4) {
-				const struct qt_block_q4_0	*wb = (const void *)
-							    (w + r * wrow);
-
-				wx = unpack_q4_0(wb[b].qs);
-			} else {
-				const struct qt_block_q8_0	*wb = (const void *)
-							    (w + r * wrow);
-
-				wx = _mm256_loadu_si256((const __m256i *)
-				    wb[b].qs);
-			}
-			ax = _mm256_sign_epi8(wx, wx);
+			wx = unpack(kind, w + r * wrow + b * bsz);
+			ax = one ? wx : _mm256_sign_epi8(wx, wx);
 			_Pragma("GCC unroll 2")
 			for (t = 0; t < RN; t++)
 				acc[r][t] = _mm256_fmadd_ps(_mm256_shuffle_ps(
-				    dv[t], dv[t], 0x55 * r), lanes(ax, wx,
-				    ay[t], ones), acc[r][t]);
+				    dv[t], dv[t], 0x55 * r), lanes(!one, ax,
+				    wx, ay[t], ones), acc[r][t]);
 		}
 	}
-	_Pragma("GCC unroll 4")
-	for (r = 0; r < RM; r++)
-		_Pragma("GCC unroll 2")
-		for (t = 0; t < RN; t++)
-			y[t * ys + r] = hsum8(acc[r][t]);
+	_Pragma("GCC unroll 2")
+	for (t = 0; t < RN; t++) {
+		_mm_storeu_ps(out, summs[t]);
+		_Pragma("GCC unroll 4")
+		for (r = 0; r < RM; r++)
+			y[t * ys + r] = one ? hsum_f32x8(acc[r][t]) + out[r] :
+			    hsum_f32x8(acc[r][t]);
+	}
 }
 
 static GEMM_AVX2 GEMM_INLINE void
-gemm_q0(int q4, int k, const void *w, size_t wrow, int nr, const void *a,
+gemm_q0(int kind, int k, const void *w, size_t wrow, int nr, const void *a,
     size_t arow, int nt, float *y, size_t ys)
 {
 	const uint8_t	*wp = w, *ap = a;
@@ -152,19 +199,19 @@ gemm_q0(int q4, int k, const void *w, size_t wrow, int nr, const void *a,
 		for (i = 0; i < 4 * wrow; i += 64)
 			_mm_prefetch((const char *)(pf + i), _MM_HINT_T0);
 		for (t = 0; t + 2 <= nt; t += 2)
-			tile(q4, nb, wp + r * wrow, wrow, ap + t * arow, arow,
-			    y + t * ys + r, ys, 4, 2);
+			tile(kind, nb, wp + r * wrow, wrow, ap + t * arow,
+			    arow, y + t * ys + r, ys, 4, 2);
 		if (t < nt)
-			tile(q4, nb, wp + r * wrow, wrow, ap + t * arow, arow,
-			    y + t * ys + r, ys, 4, 1);
+			tile(kind, nb, wp + r * wrow, wrow, ap + t * arow,
+			    arow, y + t * ys + r, ys, 4, 1);
 	}
 	for (; r < nr; r++) {
 		for (t = 0; t + 2 <= nt; t += 2)
-			tile(q4, nb, wp + r * wrow, wrow, ap + t * arow, arow,
-			    y + t * ys + r, ys, 1, 2);
+			tile(kind, nb, wp + r * wrow, wrow, ap + t * arow,
+			    arow, y + t * ys + r, ys, 1, 2);
 		if (t < nt)
-			tile(q4, nb, wp + r * wrow, wrow, ap + t * arow, arow,
-			    y + t * ys + r, ys, 1, 1);
+			tile(kind, nb, wp + r * wrow, wrow, ap + t * arow,
+			    arow, y + t * ys + r, ys, 1, 1);
 	}
 }
 
@@ -172,14 +219,35 @@ static GEMM_AVX2 void
 gemm_q8_0(int k, const void *w, size_t wrow, int nr, const void *a,
     size_t arow, int nt, float *y, size_t ys)
 {
-	gemm_q0(0, k, w, wrow, nr, a, arow, nt, y, ys);
+	gemm_q0(GQ_Q8_0, k, w, wrow, nr, a, arow, nt, y, ys);
 }
 
 static GEMM_AVX2 void
 gemm_q4_0(int k, const void *w, size_t wrow, int nr, const void *a,
     size_t arow, int nt, float *y, size_t ys)
 {
-	gemm_q0(1, k, w, wrow, nr, a, arow, nt, y, ys);
+	gemm_q0(GQ_Q4_0, k, w, wrow, nr, a, arow, nt, y, ys);
+}
+
+static GEMM_AVX2 void
+gemm_q5_0(int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
+{
+	gemm_q0(GQ_Q5_0, k, w, wrow, nr, a, arow, nt, y, ys);
+}
+
+static GEMM_AVX2 void
+gemm_q4_1(int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
+{
+	gemm_q0(GQ_Q4_1, k, w, wrow, nr, a, arow, nt, y, ys);
+}
+
+static GEMM_AVX2 void
+gemm_q5_1(int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
+{
+	gemm_q0(GQ_Q5_1, k, w, wrow, nr, a, arow, nt, y, ys);
 }
 
 /*
@@ -688,7 +756,7 @@ tile_q8_0_vnni(int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
 	for (r = 0; r < RM; r++)
 		_Pragma("GCC unroll 8")
 		for (t = 0; t < RN; t++)
-			y[t * ys + r] = hsum8(acc[r][t]);
+			y[t * ys + r] = hsum_f32x8(acc[r][t]);
 }
 
 /* gemm_q0's shapes: 4 x 2 tiles, as fast as 2 x 4 and faster than 1 x 8
@@ -809,6 +877,12 @@ gemm_get_variant(uint32_t type, int order, int vnni)
 		return order == GEMM_DOT ? gemm_q8_0 : NULL;
 	case QT_Q4_0:
 		return order == GEMM_DOT ? gemm_q4_0 : NULL;
+	case QT_Q5_0:
+		return order == GEMM_DOT ? gemm_q5_0 : NULL;
+	case QT_Q4_1:
+		return order == GEMM_DOT ? gemm_q4_1 : NULL;
+	case QT_Q5_1:
+		return order == GEMM_DOT ? gemm_q5_1 : NULL;
 	}
 	return gemm_k_get_variant(type, order, 0);
 #else

@@ -8,6 +8,7 @@
 #define YT_ENGINE_QUANT_K_AVX2_IMPL_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "quant_impl.h"
 
@@ -25,6 +26,34 @@ static QT_AVX2_INL float
 f16_scalar(uint16_t h)
 {
 	return _cvtsh_ss(h);
+}
+
+/* The 32 nibbles of 16 bytes: low nibbles in bytes 0-15, high in 16-31. */
+static QT_AVX2_INL __m256i
+nibbles_32(const uint8_t *qs)
+{
+	__m128i	b = _mm_loadu_si128((const __m128i *)qs);
+	__m256i	v;
+
+	v = _mm256_inserti128_si256(_mm256_castsi128_si256(b),
+	    _mm_srli_epi16(b, 4), 1);
+	return _mm256_and_si256(v, _mm256_set1_epi8(15));
+}
+
+/* Byte j = 0xff where bit j of the 32 bits at p is set, else 0. */
+static QT_AVX2_INL __m256i
+bits_32(const uint8_t *p)
+{
+	const __m256i	pick = _mm256_setr_epi8(
+	    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+	    2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+	const __m256i	bit = _mm256_set1_epi64x(0x8040201008040201LL);
+	uint32_t	u;
+	__m256i		v;
+
+	memcpy(&u, p, sizeof u);
+	v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)u), pick);
+	return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
 }
 
 /* ggml's hsum_float_8: ((x4 + x0) + (x6 + x2)) + ((x5 + x1) + (x7 + x3)). */

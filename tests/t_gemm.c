@@ -531,7 +531,8 @@ check_swiglu(void)
 int
 main(void)
 {
-	static const uint32_t	types[] = { QT_Q8_0, QT_Q4_0 };
+	static const uint32_t	types[] = { QT_Q8_0, QT_Q4_0, QT_Q5_0,
+				    QT_Q4_1, QT_Q5_1 };
 	static const int	shapes[][3] = { { 32, 1, 1 }, { 64, 4, 2 },
 				    { 2048, 16, 64 }, { 256, 7, 5 },
 				    { 4096, 3, 3 }, { 96, 17, 9 } };
@@ -565,7 +566,8 @@ main(void)
 	for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
 		check_order(QT_Q8_0, GEMM_DOT, 1, shapes[j][0], shapes[j][1],
 		    shapes[j][2], 0);
-	check_order(QT_Q8_0, GEMM_DOT, 0, 1024, 13, 7, RAW_W);
+	for (i = 0; i < sizeof types / sizeof types[0]; i++)
+		check_order(types[i], GEMM_DOT, 0, 1024, 13, 7, RAW_W);
 	check_order(QT_Q8_0, GEMM_DOT, 1, 1024, 13, 7, RAW_W);
 	for (i = 0; i < sizeof ktypes / sizeof ktypes[0]; i++)
 		for (o = GEMM_DOT; o <= GEMM_RP4; o++) {
