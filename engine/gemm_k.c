@@ -1116,6 +1116,11 @@ gemm_k_get_variant(uint32_t type, int order, int vnni)
 		    !__builtin_cpu_supports("avx512vnni"))
 			return NULL;
 		switch (type) {
+		case QT_Q2_K:
+			return order == GEMM_RP4 ? gk_gemm_q2_K_rp4_vnni :
+			    order == GEMM_RP1 ? gk_gemm_q2_K_rp1_vnni : NULL;
+		case QT_Q3_K:
+			return order == GEMM_DOT ? gk_gemm_q3_K_vnni : NULL;
 		case QT_Q4_K:
 			return order == GEMM_RP4 ? gk_gemm_q4_K_rp4_vnni :
 			    order == GEMM_RP1 ? gk_gemm_q4_K_rp1_vnni : NULL;

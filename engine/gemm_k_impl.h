@@ -78,6 +78,71 @@ bsums32(const int16_t *bsums)
 	    _mm256_extracti128_si256(b, 1));
 }
 
+/* The AVX512-VNNI kernels' targets and helpers (gemm_k_vnni.c,
+ * gemm_k23_vnni.c). */
+#define GK_VNNI	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw," \
+	"avx512vl,avx512vnni")))
+#define GK_VINL	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw," \
+	"avx512vl,avx512vnni"), always_inline)) inline
+
+/* v, pinned to a register (see gemm_k.c's keep). */
+static GK_VINL __m512i
+keep512(__m512i v)
+{
+	__asm__("" : "+v"(v));
+	return v;
+}
+
+/* out[k] lane r = lane k of v[r]: an 8 x 8 transpose of 32-bit lanes. */
+static GK_INL void
+tr8x8_epi32(const __m256i *v, __m256i *out)
+{
+	__m256i	t[8], u[8];
+	int	k;
+
+	GK_UNROLL
+	for (k = 0; k < 4; k++) {
+		t[2 * k] = _mm256_unpacklo_epi32(v[2 * k], v[2 * k + 1]);
+		t[2 * k + 1] = _mm256_unpackhi_epi32(v[2 * k], v[2 * k + 1]);
+	}
+	GK_UNROLL
+	for (k = 0; k < 2; k++) {
+		u[4 * k] = _mm256_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+		u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+		u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1],
+		    t[4 * k + 3]);
+		u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1],
+		    t[4 * k + 3]);
+	}
+	GK_UNROLL
+	for (k = 0; k < 4; k++) {
+		out[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
+		out[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
+	}
+}
+
+/* out[k] lane r = 32-bit lane k of the 32 bytes at p[r] + off, for 16
+ * rows: two 8 x 8 transposes side by side. */
+static GK_VINL void
+tr16x8_epi32(const uint8_t *const *p, size_t off, __m512i *out)
+{
+	__m256i	v[8], lo[8], hi[8];
+	int	k, r;
+
+	GK_UNROLL
+	for (r = 0; r < 8; r++)
+		v[r] = _mm256_loadu_si256((const __m256i *)(p[r] + off));
+	tr8x8_epi32(v, lo);
+	GK_UNROLL
+	for (r = 0; r < 8; r++)
+		v[r] = _mm256_loadu_si256((const __m256i *)(p[r + 8] + off));
+	tr8x8_epi32(v, hi);
+	GK_UNROLL
+	for (k = 0; k < 8; k++)
+		out[k] = _mm512_inserti64x4(_mm512_castsi256_si512(lo[k]),
+		    hi[k], 1);
+}
+
 #define GK_X8_TOKS	64	/* tokens whose accumulators a pass keeps */
 #define GK_X8_MIN	4	/* fewest tokens to interleave rows for */
 
@@ -99,6 +164,13 @@ void	gk_gemm_q4_K_rp1_vnni(int k, const void *w, size_t wrow, int nr,
 void	gk_gemm_q4_K_rp4_vnni(int k, const void *w, size_t wrow, int nr,
 	    const void *a, size_t arow, int nt, float *y, size_t ys);
 void	gk_gemm_q6_K_vnni(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+/* gemm_k23_vnni.c's: Q2_K in its repacked orders, Q3_K in its dot's. */
+void	gk_gemm_q2_K_rp1_vnni(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+void	gk_gemm_q2_K_rp4_vnni(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+void	gk_gemm_q3_K_vnni(int k, const void *w, size_t wrow, int nr,
 	    const void *a, size_t arow, int nt, float *y, size_t ys);
 void	gk_rpk_q4_K_vnni(int k, const void *w, int nr, const void *a,
 	    size_t arow, int nt, float *y, size_t ys, int order);

@@ -40,11 +40,12 @@ raw_k(uint32_t type, uint8_t *p, size_t nb, unsigned *seed)
 			memcpy(p, &f, sizeof f);
 			continue;
 		}
-		/* d and dmin lead Q4_K and Q5_K blocks, d leads Q8_0's and
-		 * ends Q6_K's. */
-		off = type == QT_Q6_K ? bsize - 2 : 0;
-		for (i = 0; i < (type == QT_Q6_K || type == QT_Q8_0 ? 1u :
-		    2u); i++) {
+		/* d and dmin lead Q4_K and Q5_K blocks and end Q2_K's, d
+		 * leads Q8_0's and ends Q3_K's and Q6_K's. */
+		off = type == QT_Q6_K || type == QT_Q3_K ? bsize - 2 :
+		    type == QT_Q2_K ? bsize - 4 : 0;
+		for (i = 0; i < (type == QT_Q6_K || type == QT_Q3_K ||
+		    type == QT_Q8_0 ? 1u : 2u); i++) {
 			h = qt_f32_to_f16(frand(seed) * 0.01f);
 			memcpy(p + off + 2 * i, &h, sizeof h);
 		}

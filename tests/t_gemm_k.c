@@ -222,7 +222,8 @@ main(void)
 				    { 256, 32, 3 }, { 512, 33, 70 },
 				    { 1024, 7, 9 }, { 256, 48, 8 },
 				    { 2048, 16, 67 }, { 256, 1, 2 } };
-	static const uint32_t	types[] = { QT_Q4_K, QT_Q6_K };
+	static const uint32_t	types[] = { QT_Q2_K, QT_Q3_K, QT_Q4_K,
+				    QT_Q6_K };
 	size_t			i, j;
 	int			o, v;
 
