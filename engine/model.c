@@ -7,10 +7,13 @@
 
 #include "model.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gguf.h"
 #include "hf.h"
@@ -311,30 +314,73 @@ model_layer_matrices(struct model *m, uint32_t il,
 	ts[6] = &l->w_down;
 }
 
-/* Repack the matrices a faster kernel wants (YANGTUO_NO_REPACK=1 turns
+/* The matrices repack_all hands out to its threads, one at a time. */
+struct repack_work {
+	struct mtensor	**ts;
+	size_t		  n;
+	atomic_size_t	  next;
+	atomic_size_t	  bad;		/* n, or a matrix that failed */
+	int		  release;
+};
+
+static void *
+repack_worker(void *arg)
+{
+	struct repack_work	*rw = arg;
+	size_t			 i, none;
+
+	while ((i = atomic_fetch_add(&rw->next, 1)) < rw->n)
+		if (repack_tensor(rw->ts[i], rw->release) < 0) {
+			none = rw->n;
+			atomic_compare_exchange_strong(&rw->bad, &none, i);
+		}
+	return NULL;
+}
+
+/*
+ * Repack the matrices a faster kernel wants (YANGTUO_NO_REPACK=1 turns
  * it off, for comparisons).  The embedding table stays as it is: rows
- * are looked up one by one; a tied output gets its own packed copy. */
+ * are looked up one by one; a tied output gets its own packed copy.
+ * Matrices go to a thread per core (at most 8), as each copy is its
+ * own: an 8B file's half a minute of page faults and shuffles becomes
+ * a few seconds.
+ */
 static int
 repack_all(struct model *m, char **cause)
 {
-	uint32_t	il;
-	const char	*off = getenv("YANGTUO_NO_REPACK");
+	const char		*off = getenv("YANGTUO_NO_REPACK");
+	struct repack_work	 rw;
+	pthread_t		 th[7];
+	long			 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int			 i, nth = 0;
+	uint32_t		 il;
 
 	if (off != NULL && *off != '\0' && *off != '0')
 		return 0;
-	for (il = 0; il < m->hp.n_layer; il++) {
-		struct mtensor	*ts[MODEL_LAYER_MATRICES];
-		size_t		 i;
-
-		model_layer_matrices(m, il, ts);
-		for (i = 0; i < MODEL_LAYER_MATRICES; i++)
-			if (repack_tensor(ts[i], m->aligned == NULL) < 0)
-				return util_cause(cause, "out of memory "
-				    "repacking '%s'", ts[i]->name);
-	}
-	if (repack_tensor(&m->output, m->aligned == NULL) < 0)
-		return util_cause(cause, "out of memory repacking the output");
-	return 0;
+	rw.n = (size_t)m->hp.n_layer * MODEL_LAYER_MATRICES + 1;
+	if ((rw.ts = calloc(rw.n, sizeof *rw.ts)) == NULL)
+		return util_cause(cause, "out of memory");
+	for (il = 0; il < m->hp.n_layer; il++)
+		model_layer_matrices(m, il, rw.ts + (size_t)il *
+		    MODEL_LAYER_MATRICES);
+	rw.ts[rw.n - 1] = &m->output;
+	atomic_init(&rw.next, 0);
+	atomic_init(&rw.bad, rw.n);
+	rw.release = m->aligned == NULL;
+	for (i = 0; i < (int)(sizeof th / sizeof th[0]) && i + 1 < ncpu; i++)
+		if (pthread_create(&th[nth], NULL, repack_worker, &rw) == 0)
+			nth++;
+	repack_worker(&rw);
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	il = (uint32_t)atomic_load(&rw.bad);
+	if (il == rw.n - 1)
+		util_cause(cause, "out of memory repacking the output");
+	else if (il < rw.n)
+		util_cause(cause, "out of memory repacking '%s'",
+		    rw.ts[il]->name);
+	free(rw.ts);
+	return il < rw.n ? -1 : 0;
 }
 
 static int

@@ -107,9 +107,9 @@ t $? "perplexity of story.txt: $got, llama.cpp $want (within 0.2%)"
 j=$("$bin" bench -m "$td/models/stories260K.gguf" -t 2 -p 16 -n 8 -r 1 --json --bandwidth 2>/dev/null)
 num() { echo "$j" | sed -n "s/.*\"$1\": *\([0-9.]*\).*/\1/p"; }
 awk -v pp="$(num pp_tps)" -v tg="$(num tg_tps)" -v b0="$(num read_bandwidth_before)" \
-    -v b1="$(num read_bandwidth_after)" -v r="$(num peak_rss_bytes)" \
-    'BEGIN { exit !(pp > 0 && tg > 0 && b0 > 1e8 && b1 > 1e8 && r > 0 && r < 512 * 1048576) }'
-t $? "bench --json --bandwidth: pp $(num pp_tps) tg $(num tg_tps) t/s, bandwidth $(num read_bandwidth_before) / $(num read_bandwidth_after) B/s, peak RSS $(num peak_rss_bytes) B (< 512 MiB)"
+    -v b1="$(num read_bandwidth_after)" -v r="$(num peak_rss_bytes)" -v l="$(num load_s)" \
+    'BEGIN { exit !(pp > 0 && tg > 0 && b0 > 1e8 && b1 > 1e8 && r > 0 && r < 512 * 1048576 && l > 0 && l < 60) }'
+t $? "bench --json --bandwidth: pp $(num pp_tps) tg $(num tg_tps) t/s, bandwidth $(num read_bandwidth_before) / $(num read_bandwidth_after) B/s, peak RSS $(num peak_rss_bytes) B (< 512 MiB), load $(num load_s) s"
 # "kernels" names the path that ran: the AVX-512 VNNI kernels where the
 # CPU has them (and they are not turned off), else AVX2.
 str() { echo "$1" | sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p"; }

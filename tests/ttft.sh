@@ -52,6 +52,11 @@ yt() {
 	t1=$(now)
 	echo "$t1 $t0" | awk '{ printf "%.3f\n", $1 - $2 }'
 }
+# yload: seconds yangtuo bench takes to load the model
+yload() {
+	"$bin" bench -m "$model" -t "$threads" -p 0 -n 0 -r 1 --json 2>/dev/null |
+	    sed -n 's/.*"load_s": *\([0-9.]*\).*/\1/p'
+}
 # medof N CMD...: the median of N runs after one warm-up
 medof() { n=$1; shift; "$@" >/dev/null; i=0; while [ $i -lt "$n" ]; do "$@"; i=$((i + 1)); done | median; }
 
@@ -85,6 +90,13 @@ if node "$ref" "$model" "$tmp/c500.json" --threads "$threads" >"$tmp/ref" 2>"$tm
 	rn=$(sed 's/.*"prompt_tokens":\([0-9]*\).*/\1/' "$tmp/ref")
 	echo "llama.cpp process start to first token, $rn-token prompt: $all (without node's start: $lib)"
 	echo "$ours $lib" | awk '{ printf "ratio llama.cpp / yangtuo (without node): %.2fx\n", $2 / $1 }'
+	# Loading alone: llama.cpp's loadModel (map, check, repack) against
+	# yangtuo bench's load (the same, and a KV cache), page cache warm.
+	rload=$(sed 's/.*"ready_s":\([0-9.]*\).*"loaded_s":\([0-9.]*\).*/\1 \2/' "$tmp/refs" |
+	    awk '{ printf "%.3f\n", $2 - $1 }' | median)
+	oload=$(medof "$runs" yload)
+	echo "load: yangtuo $oload s, llama.cpp $rload s" |
+	    awk -v a="$oload" -v b="$rload" '{ printf "%s (%.2fx)\n", $0, b / a }'
 else
 	echo "llama.cpp: not run ($(head -1 "$tmp/referr"))"
 fi

@@ -164,6 +164,7 @@ struct bench {
 	double		 ppm, tgm;	/* medians, tokens/s */
 	double		 bw0, bw1, bwps;	/* read bandwidth, bytes/s */
 	double		 tb;		/* bytes a token reads */
+	double		 load;		/* seconds to a model ready to run */
 	long		 rss;
 	int		 nth;
 	const char	*lora[8];	/* --lora PATH[:SCALE] */
@@ -298,15 +299,16 @@ bench_report(const struct bench *b)
 		    "%.3f, \"tg_tps\": %.3f, \"peak_rss_bytes\": %ld, "
 		    "\"kernels\": \"%s\", \"token_bytes\": %.0f, "
 		    "\"read_bandwidth\": %.0f, \"read_bandwidth_before\": %.0f, "
-		    "\"read_bandwidth_after\": %.0f, \"tg_bound_tps\": %.3f}\n",
+		    "\"read_bandwidth_after\": %.0f, \"tg_bound_tps\": %.3f, "
+		    "\"load_s\": %.3f}\n",
 		    PACKAGE_VERSION, b->model, b->nth, b->pp, b->tg, b->ppm,
 		    b->tgm, b->rss, qt_path_name(), b->tb, b->bwps, b->bw0,
-		    b->bw1, b->tb > 0 ? b->bwps / b->tb : 0.0);
+		    b->bw1, b->tb > 0 ? b->bwps / b->tb : 0.0, b->load);
 	else {
-		printf("%s: %d threads, %s kernels\npp%ld: %.2f t/s\ntg%ld: "
-		    "%.2f t/s\npeak RSS: %.1f MiB\n", b->model,
-		    b->nth, qt_path_name(), b->pp, b->ppm, b->tg, b->tgm,
-		    b->rss / 1048576.0);
+		printf("%s: %d threads, %s kernels\nload: %.2f s\npp%ld: "
+		    "%.2f t/s\ntg%ld: %.2f t/s\npeak RSS: %.1f MiB\n",
+		    b->model, b->nth, qt_path_name(), b->load, b->pp, b->ppm,
+		    b->tg, b->tgm, b->rss / 1048576.0);
 		if (b->bw)
 			printf("read bandwidth: %.2f GB/s (%.2f before the "
 			    "runs, %.2f after); a token reads %.1f MB, so "
@@ -326,6 +328,7 @@ cmd_bench(int argc, char **argv)
 	struct model	*m;
 	struct fwd	*f;
 	char		*cause = NULL;
+	double		 t0;
 	int		 r;
 
 	memset(&b, 0, sizeof b);
@@ -334,6 +337,8 @@ cmd_bench(int argc, char **argv)
 	b.reps = 3;
 	if ((r = bench_opts(&b, argc, argv)) != -1)
 		return r;
+	/* Load as a chat does: map, check, repack, the KV cache. */
+	t0 = util_now();
 	if ((m = tool_open_model(b.model)) == NULL)
 		return 1;
 	if (tool_apply_lora(m, b.lora, b.n_lora, b.lora_merge) != 0) {
@@ -348,6 +353,7 @@ cmd_bench(int argc, char **argv)
 		model_free(m);
 		return 1;
 	}
+	b.load = util_now() - t0;
 	if (b.bw && b.tg > 0) {
 		/* The host's bandwidth drifts (37 to 60 GB/s within minutes
 		 * here): read it before the runs too, once the new engine's
