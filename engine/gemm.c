@@ -705,23 +705,30 @@ rp_q8_0_zmm(int k, const void *w, int nr, const void *a, size_t arow,
 }
 
 /*
- * The Q8_0 tile with AVX512-VNNI: vpdpbusd takes the weights as unsigned
- * bytes w + 128 into an accumulator that starts at -128 times the sums
- * of the activations by fours, which leaves in each int32 lane the
- * integer of tile()'s lane (whose sign trick cannot saturate: Q8_0
- * activations lie in [-127, 127]); the FMAs and sums are tile()'s.
+ * The Q8_0 and Q5_0 tiles with AVX512-VNNI: vpdpbusd takes the weights as
+ * unsigned bytes, w + 128 (Q8_0) or the file's 5-bit q = w + 16 (Q5_0),
+ * into an accumulator that starts at -128 (-16) times the sums of the
+ * activations by fours, which leaves in each int32 lane the integer of
+ * tile()'s lane (whose sign trick cannot saturate: Q8_0 activations lie
+ * in [-127, 127]); the FMAs and sums are tile()'s.
  */
 static GEMM_VNNI GEMM_INLINE void
-tile_q8_0_vnni(int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
+tile_vnni(int kind, int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
     size_t arow, float *y, size_t ys, const int RM, const int RN)
 {
-	/* RM <= 4, RN <= 2, as tile()'s. */
-	const __m256i			 bias = _mm256_set1_epi8((char)0x80);
+	/* RM <= 4, RN <= 4. */
+	const int			 q5 = kind == GQ_Q5_0;
+	const size_t			 bsz = q5 ?
+					    sizeof(struct qt_block_q5_0) :
+					    sizeof(struct qt_block_q8_0);
+	const __m256i			 bias = _mm256_set1_epi8(q5 ? 16 :
+					    (char)0x80);
 	const __m256i			 zero = _mm256_setzero_si256();
-	const struct qt_block_q8_0	*ab, *wb;
-	__m256				 acc[4][2];
-	__m256i				 ay[2], nc[2], wu;
-	float				 da[2], dw;
+	const struct qt_block_q8_0	*ab;
+	__m256				 acc[4][4];
+	__m256i				 ay[4], nc[4], wu;
+	float				 da[4], dw;
+	uint16_t			 h;
 	int				 b, r, t;
 
 	_Pragma("GCC unroll 8")
@@ -740,10 +747,20 @@ tile_q8_0_vnni(int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
 		}
 		_Pragma("GCC unroll 8")
 		for (r = 0; r < RM; r++) {
-			wb = (const struct qt_block_q8_0 *)(w + r * wrow) + b;
-			wu = _mm256_xor_si256(_mm256_loadu_si256(
-			    (const __m256i *)wb->qs), bias);
-			dw = _cvtsh_ss(wb->d);
+			const uint8_t	*wb = w + r * wrow + b * bsz;
+
+			if (q5) {
+				const struct qt_block_q5_0	*x = (const void *)
+							    wb;
+
+				wu = _mm256_or_si256(nibbles_32(x->qs),
+				    _mm256_and_si256(bits_32(x->qh), bias));
+			} else
+				wu = _mm256_xor_si256(_mm256_loadu_si256(
+				    (const __m256i *)(const void *)(wb +
+				    offsetof(struct qt_block_q8_0, qs))), bias);
+			memcpy(&h, wb, 2);
+			dw = _cvtsh_ss(h);
 			_Pragma("GCC unroll 8")
 			for (t = 0; t < RN; t++)
 				acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw *
@@ -759,31 +776,57 @@ tile_q8_0_vnni(int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
 			y[t * ys + r] = hsum_f32x8(acc[r][t]);
 }
 
-/* gemm_q0's shapes: 4 x 2 tiles, as fast as 2 x 4 and faster than 1 x 8
- * or 2 x 2 here (107, 102, 88, 94 GOP/s a core on Zen 4). */
-static GEMM_VNNI void
-gemm_q8_0_vnni(int k, const void *w, size_t wrow, int nr, const void *a,
-    size_t arow, int nt, float *y, size_t ys)
+/* Q8_0: 4 x 2 tiles, as fast as 2 x 4 and faster than 1 x 8 or 2 x 2
+ * here (107, 102, 88, 94 GOP/s a core on Zen 4).  Q5_0, whose unpacking
+ * costs more: 4 x 4, to share it among more tokens. */
+static GEMM_VNNI GEMM_INLINE void
+gemm_vnni(int kind, int k, const void *w, size_t wrow, int nr,
+    const void *a, size_t arow, int nt, float *y, size_t ys)
 {
 	const uint8_t	*wp = w, *ap = a;
-	int		 nb = k / QK8_0, r, t;
+	int		 nb = k / QK8_0, r, t = 0;
 
-	for (t = 0; t + 2 <= nt; t += 2) {
+	if (kind == GQ_Q5_0)
+		for (; t + 4 <= nt; t += 4) {
+			for (r = 0; r + 4 <= nr; r += 4)
+				tile_vnni(kind, nb, wp + r * wrow, wrow,
+				    ap + t * arow, arow, y + t * ys + r, ys,
+				    4, 4);
+			for (; r < nr; r++)
+				tile_vnni(kind, nb, wp + r * wrow, wrow,
+				    ap + t * arow, arow, y + t * ys + r, ys,
+				    1, 4);
+		}
+	for (; t + 2 <= nt; t += 2) {
 		for (r = 0; r + 4 <= nr; r += 4)
-			tile_q8_0_vnni(nb, wp + r * wrow, wrow, ap + t * arow,
+			tile_vnni(kind, nb, wp + r * wrow, wrow, ap + t * arow,
 			    arow, y + t * ys + r, ys, 4, 2);
 		for (; r < nr; r++)
-			tile_q8_0_vnni(nb, wp + r * wrow, wrow, ap + t * arow,
+			tile_vnni(kind, nb, wp + r * wrow, wrow, ap + t * arow,
 			    arow, y + t * ys + r, ys, 1, 2);
 	}
 	if (t == nt)
 		return;
 	for (r = 0; r + 4 <= nr; r += 4)
-		tile_q8_0_vnni(nb, wp + r * wrow, wrow, ap + t * arow, arow,
+		tile_vnni(kind, nb, wp + r * wrow, wrow, ap + t * arow, arow,
 		    y + t * ys + r, ys, 4, 1);
 	for (; r < nr; r++)
-		tile_q8_0_vnni(nb, wp + r * wrow, wrow, ap + t * arow, arow,
+		tile_vnni(kind, nb, wp + r * wrow, wrow, ap + t * arow, arow,
 		    y + t * ys + r, ys, 1, 1);
+}
+
+static GEMM_VNNI void
+gemm_q8_0_vnni(int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
+{
+	gemm_vnni(GQ_Q8_0, k, w, wrow, nr, a, arow, nt, y, ys);
+}
+
+static GEMM_VNNI void
+gemm_q5_0_vnni(int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
+{
+	gemm_vnni(GQ_Q5_0, k, w, wrow, nr, a, arow, nt, y, ys);
 }
 
 #endif
@@ -865,11 +908,12 @@ gemm_get_variant(uint32_t type, int order, int vnni)
 	if (strcmp(qt_simd_name(), "avx2") != 0)
 		return NULL;
 	if (vnni) {
-		if (type == QT_Q8_0)
+		if (type == QT_Q8_0 || type == QT_Q5_0)
 			return order == GEMM_DOT &&
 			    __builtin_cpu_supports("avx512vl") &&
 			    __builtin_cpu_supports("avx512vnni") ?
-			    gemm_q8_0_vnni : NULL;
+			    (type == QT_Q8_0 ? gemm_q8_0_vnni :
+			    gemm_q5_0_vnni) : NULL;
 		return gemm_k_get_variant(type, order, 1);
 	}
 	switch (type) {

@@ -561,14 +561,18 @@ main(void)
 		for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
 			check_order(types[i], GEMM_DOT, 0, shapes[j][0],
 			    shapes[j][1], shapes[j][2], 0);
-	/* Q8_0's VNNI tile needs the activations its quantizer makes
+	/* The VNNI tiles need the activations the quantizer makes
 	 * (in [-127, 127]); any weight bytes will do. */
-	for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
+	for (j = 0; j < sizeof shapes / sizeof shapes[0]; j++) {
 		check_order(QT_Q8_0, GEMM_DOT, 1, shapes[j][0], shapes[j][1],
 		    shapes[j][2], 0);
+		check_order(QT_Q5_0, GEMM_DOT, 1, shapes[j][0], shapes[j][1],
+		    shapes[j][2], 0);
+	}
 	for (i = 0; i < sizeof types / sizeof types[0]; i++)
 		check_order(types[i], GEMM_DOT, 0, 1024, 13, 7, RAW_W);
 	check_order(QT_Q8_0, GEMM_DOT, 1, 1024, 13, 7, RAW_W);
+	check_order(QT_Q5_0, GEMM_DOT, 1, 1024, 13, 7, RAW_W);
 	for (i = 0; i < sizeof ktypes / sizeof ktypes[0]; i++)
 		for (o = GEMM_DOT; o <= GEMM_RP4; o++) {
 			if (o != GEMM_DOT && qt_get(ktypes[i])->dot_rp1 ==
