@@ -1130,6 +1130,10 @@ gemm_k_get_variant(uint32_t type, int order, int vnni)
 		return NULL;
 	}
 	switch (type) {
+	case QT_Q2_K:
+		return order == GEMM_DOT ? gk_gemm_q2_K : NULL;
+	case QT_Q3_K:
+		return order == GEMM_DOT ? gk_gemm_q3_K : NULL;
 	case QT_Q4_K:
 		return order == GEMM_RP4 ? gk_gemm_q4_K_rp4 :
 		    order == GEMM_RP1 ? gk_gemm_q4_K_rp1 : gemm_q4_K;

@@ -79,7 +79,7 @@ bsums32(const int16_t *bsums)
 }
 
 /* The AVX512-VNNI kernels' targets and helpers (gemm_k_vnni.c,
- * gemm_k23_vnni.c). */
+ * gemm_k23.c). */
 #define GK_VNNI	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw," \
 	"avx512vl,avx512vnni")))
 #define GK_VINL	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw," \
@@ -165,7 +165,12 @@ void	gk_gemm_q4_K_rp4_vnni(int k, const void *w, size_t wrow, int nr,
 	    const void *a, size_t arow, int nt, float *y, size_t ys);
 void	gk_gemm_q6_K_vnni(int k, const void *w, size_t wrow, int nr,
 	    const void *a, size_t arow, int nt, float *y, size_t ys);
-/* gemm_k23_vnni.c's: Q2_K in its repacked orders, Q3_K in its dot's. */
+/* gemm_k23.c's: with AVX2, Q2_K and Q3_K in their dots' order; with
+ * VNNI, Q2_K in its repacked orders, Q3_K in its dot's. */
+void	gk_gemm_q2_K(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
+void	gk_gemm_q3_K(int k, const void *w, size_t wrow, int nr,
+	    const void *a, size_t arow, int nt, float *y, size_t ys);
 void	gk_gemm_q2_K_rp1_vnni(int k, const void *w, size_t wrow, int nr,
 	    const void *a, size_t arow, int nt, float *y, size_t ys);
 void	gk_gemm_q2_K_rp4_vnni(int k, const void *w, size_t wrow, int nr,
