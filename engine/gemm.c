@@ -229,11 +229,49 @@ gemm_q4_0(int k, const void *w, size_t wrow, int nr, const void *a,
 	gemm_q0(GQ_Q4_0, k, w, wrow, nr, a, arow, nt, y, ys);
 }
 
+/*
+ * Q5_0 rows four at a time as Q8_0 ones (the same scale, q - 16 as
+ * bytes), through a Q8_0 kernel: its integers and FMAs are those of the
+ * Q5_0 dot, so are its floats, and the fifth bits are unpacked once for
+ * all the tokens, not once a tile.  Few tokens, or no memory: directly.
+ */
+static GEMM_AVX2 GEMM_INLINE void
+gemm_q5_0_as_q8_0(gemm_fn q8, int k, const void *w, size_t wrow, int nr,
+    const void *a, size_t arow, int nt, float *y, size_t ys)
+{
+	const struct qt_block_q5_0	*x;
+	struct qt_block_q8_0		*o, *buf = NULL;
+	int				 nb = k / QK8_0, r, i, b, n;
+
+	if (nt >= 4)
+		buf = malloc(4 * (size_t)nb * sizeof *buf);
+	if (buf == NULL) {
+		gemm_q0(GQ_Q5_0, k, w, wrow, nr, a, arow, nt, y, ys);
+		return;
+	}
+	for (r = 0; r < nr; r += n) {
+		n = nr - r < 4 ? nr - r : 4;
+		for (i = 0; i < n; i++) {
+			x = (const void *)((const uint8_t *)w + (size_t)(r +
+			    i) * wrow);
+			o = buf + (size_t)i * nb;
+			for (b = 0; b < nb; b++) {
+				o[b].d = x[b].d;
+				_mm256_storeu_si256((__m256i *)(void *)o[b].qs,
+				    unpack(GQ_Q5_0, (const uint8_t *)&x[b]));
+			}
+		}
+		q8(k, buf, (size_t)nb * sizeof *buf, n, a, arow, nt, y + r,
+		    ys);
+	}
+	free(buf);
+}
+
 static GEMM_AVX2 void
 gemm_q5_0(int k, const void *w, size_t wrow, int nr, const void *a,
     size_t arow, int nt, float *y, size_t ys)
 {
-	gemm_q0(GQ_Q5_0, k, w, wrow, nr, a, arow, nt, y, ys);
+	gemm_q5_0_as_q8_0(gemm_q8_0, k, w, wrow, nr, a, arow, nt, y, ys);
 }
 
 static GEMM_AVX2 void
@@ -705,30 +743,23 @@ rp_q8_0_zmm(int k, const void *w, int nr, const void *a, size_t arow,
 }
 
 /*
- * The Q8_0 and Q5_0 tiles with AVX512-VNNI: vpdpbusd takes the weights as
- * unsigned bytes, w + 128 (Q8_0) or the file's 5-bit q = w + 16 (Q5_0),
- * into an accumulator that starts at -128 (-16) times the sums of the
- * activations by fours, which leaves in each int32 lane the integer of
- * tile()'s lane (whose sign trick cannot saturate: Q8_0 activations lie
- * in [-127, 127]); the FMAs and sums are tile()'s.
+ * The Q8_0 tile with AVX512-VNNI: vpdpbusd takes the weights as unsigned
+ * bytes w + 128 into an accumulator that starts at -128 times the sums
+ * of the activations by fours, which leaves in each int32 lane the
+ * integer of tile()'s lane (whose sign trick cannot saturate: Q8_0
+ * activations lie in [-127, 127]); the FMAs and sums are tile()'s.
  */
 static GEMM_VNNI GEMM_INLINE void
-tile_vnni(int kind, int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
+tile_q8_0_vnni(int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
     size_t arow, float *y, size_t ys, const int RM, const int RN)
 {
-	/* RM <= 4, RN <= 4. */
-	const int			 q5 = kind == GQ_Q5_0;
-	const size_t			 bsz = q5 ?
-					    sizeof(struct qt_block_q5_0) :
-					    sizeof(struct qt_block_q8_0);
-	const __m256i			 bias = _mm256_set1_epi8(q5 ? 16 :
-					    (char)0x80);
+	/* RM <= 4, RN <= 2, as tile()'s. */
+	const __m256i			 bias = _mm256_set1_epi8((char)0x80);
 	const __m256i			 zero = _mm256_setzero_si256();
-	const struct qt_block_q8_0	*ab;
-	__m256				 acc[4][4];
-	__m256i				 ay[4], nc[4], wu;
-	float				 da[4], dw;
-	uint16_t			 h;
+	const struct qt_block_q8_0	*ab, *wb;
+	__m256				 acc[4][2];
+	__m256i				 ay[2], nc[2], wu;
+	float				 da[2], dw;
 	int				 b, r, t;
 
 	_Pragma("GCC unroll 8")
@@ -747,20 +778,10 @@ tile_vnni(int kind, int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
 		}
 		_Pragma("GCC unroll 8")
 		for (r = 0; r < RM; r++) {
-			const uint8_t	*wb = w + r * wrow + b * bsz;
-
-			if (q5) {
-				const struct qt_block_q5_0	*x = (const void *)
-							    wb;
-
-				wu = _mm256_or_si256(nibbles_32(x->qs),
-				    _mm256_and_si256(bits_32(x->qh), bias));
-			} else
-				wu = _mm256_xor_si256(_mm256_loadu_si256(
-				    (const __m256i *)(const void *)(wb +
-				    offsetof(struct qt_block_q8_0, qs))), bias);
-			memcpy(&h, wb, 2);
-			dw = _cvtsh_ss(h);
+			wb = (const struct qt_block_q8_0 *)(w + r * wrow) + b;
+			wu = _mm256_xor_si256(_mm256_loadu_si256(
+			    (const __m256i *)wb->qs), bias);
+			dw = _cvtsh_ss(wb->d);
 			_Pragma("GCC unroll 8")
 			for (t = 0; t < RN; t++)
 				acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw *
@@ -776,57 +797,38 @@ tile_vnni(int kind, int nb, const uint8_t *w, size_t wrow, const uint8_t *a,
 			y[t * ys + r] = hsum_f32x8(acc[r][t]);
 }
 
-/* Q8_0: 4 x 2 tiles, as fast as 2 x 4 and faster than 1 x 8 or 2 x 2
- * here (107, 102, 88, 94 GOP/s a core on Zen 4).  Q5_0, whose unpacking
- * costs more: 4 x 4, to share it among more tokens. */
-static GEMM_VNNI GEMM_INLINE void
-gemm_vnni(int kind, int k, const void *w, size_t wrow, int nr,
-    const void *a, size_t arow, int nt, float *y, size_t ys)
+/* gemm_q0's shapes: 4 x 2 tiles, as fast as 2 x 4 and faster than 1 x 8
+ * or 2 x 2 here (107, 102, 88, 94 GOP/s a core on Zen 4). */
+static GEMM_VNNI void
+gemm_q8_0_vnni(int k, const void *w, size_t wrow, int nr, const void *a,
+    size_t arow, int nt, float *y, size_t ys)
 {
 	const uint8_t	*wp = w, *ap = a;
-	int		 nb = k / QK8_0, r, t = 0;
+	int		 nb = k / QK8_0, r, t;
 
-	if (kind == GQ_Q5_0)
-		for (; t + 4 <= nt; t += 4) {
-			for (r = 0; r + 4 <= nr; r += 4)
-				tile_vnni(kind, nb, wp + r * wrow, wrow,
-				    ap + t * arow, arow, y + t * ys + r, ys,
-				    4, 4);
-			for (; r < nr; r++)
-				tile_vnni(kind, nb, wp + r * wrow, wrow,
-				    ap + t * arow, arow, y + t * ys + r, ys,
-				    1, 4);
-		}
-	for (; t + 2 <= nt; t += 2) {
+	for (t = 0; t + 2 <= nt; t += 2) {
 		for (r = 0; r + 4 <= nr; r += 4)
-			tile_vnni(kind, nb, wp + r * wrow, wrow, ap + t * arow,
+			tile_q8_0_vnni(nb, wp + r * wrow, wrow, ap + t * arow,
 			    arow, y + t * ys + r, ys, 4, 2);
 		for (; r < nr; r++)
-			tile_vnni(kind, nb, wp + r * wrow, wrow, ap + t * arow,
+			tile_q8_0_vnni(nb, wp + r * wrow, wrow, ap + t * arow,
 			    arow, y + t * ys + r, ys, 1, 2);
 	}
 	if (t == nt)
 		return;
 	for (r = 0; r + 4 <= nr; r += 4)
-		tile_vnni(kind, nb, wp + r * wrow, wrow, ap + t * arow, arow,
+		tile_q8_0_vnni(nb, wp + r * wrow, wrow, ap + t * arow, arow,
 		    y + t * ys + r, ys, 4, 1);
 	for (; r < nr; r++)
-		tile_vnni(kind, nb, wp + r * wrow, wrow, ap + t * arow, arow,
+		tile_q8_0_vnni(nb, wp + r * wrow, wrow, ap + t * arow, arow,
 		    y + t * ys + r, ys, 1, 1);
-}
-
-static GEMM_VNNI void
-gemm_q8_0_vnni(int k, const void *w, size_t wrow, int nr, const void *a,
-    size_t arow, int nt, float *y, size_t ys)
-{
-	gemm_vnni(GQ_Q8_0, k, w, wrow, nr, a, arow, nt, y, ys);
 }
 
 static GEMM_VNNI void
 gemm_q5_0_vnni(int k, const void *w, size_t wrow, int nr, const void *a,
     size_t arow, int nt, float *y, size_t ys)
 {
-	gemm_vnni(GQ_Q5_0, k, w, wrow, nr, a, arow, nt, y, ys);
+	gemm_q5_0_as_q8_0(gemm_q8_0_vnni, k, w, wrow, nr, a, arow, nt, y, ys);
 }
 
 #endif
