@@ -24,6 +24,8 @@
 
 #define MM_ROWS	16	/* weight rows per tile */
 #define MM_TOKS	64	/* activation rows per tile of the tiled path */
+#define MM_CHUNK (512L << 10)	/* weight bytes a thread takes through
+				 * every token at a time */
 
 struct mm_job {
 	struct pool		*pool;
@@ -202,7 +204,7 @@ mm_job_run(void *arg, int ith, int nth)
 {
 	struct mm_job	*j = arg;
 	int64_t		 M = j->w->ne1;
-	long		 lo, hi;
+	long		 lo, hi, chunk, c0, c1;
 
 	if (j->quantize || j->sums)
 		mm_job_quantize(j, ith, nth);
@@ -213,12 +215,26 @@ mm_job_run(void *arg, int ith, int nth)
 	hi *= MM_ROWS;
 	if (hi > M)
 		hi = M;
-	if (j->rp != NULL)
-		mm_run_rp(j, lo, hi);
-	else if (j->gemm != NULL || j->rpk != NULL)
-		mm_run_gemm(j, lo, hi);
-	else
+	if (j->rp == NULL && j->gemm == NULL && j->rpk == NULL) {
 		mm_run_dot(j, lo, hi);
+		return;
+	}
+	/*
+	 * The tiled kernels: the slice in chunks of about half an L2 of
+	 * weights, each through every token before the next, so the passes
+	 * after the first find the weights in cache, not in memory (Zen 4,
+	 * 8B Q4_K_M pp512: 29.0 -> 30.8 t/s, alike from 128 KiB to 1 MiB).
+	 */
+	chunk = MM_CHUNK / (long)j->w->row_size / MM_ROWS * MM_ROWS;
+	if (chunk < MM_ROWS)
+		chunk = MM_ROWS;
+	for (c0 = lo; c0 < hi && !mm_cancelled(j); c0 = c1) {
+		c1 = hi - c0 > chunk ? c0 + chunk : hi;
+		if (j->rp != NULL)
+			mm_run_rp(j, c0, c1);
+		else
+			mm_run_gemm(j, c0, c1);
+	}
 }
 
 /* Where llama.cpp repacks a weight: a type it repacks on this CPU, 8k
