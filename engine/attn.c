@@ -137,6 +137,125 @@ dot_row512(int hd, const float *k, const float *q)
 	return (float)sum;
 }
 
+/*
+ * The scores of one query against keys 0..n-1 of the block, times scale,
+ * into vs: the floats of dot_row512 (z512) or dot_row for each, but 16
+ * (8) keys at a time, the query's loads shared and the horizontal sums
+ * of the keys done together: the same adds on the same lanes, taken
+ * across registers by shuffles (that the additions are commutative is
+ * all it needs).  Keys left over, or heads whose size is not a multiple
+ * of 64 (32), go one at a time.  With values512, one Zen 4 core, hd 128,
+ * 4 heads a group, a 512-token prompt: 38.6 -> 19.0 ns a (row, key) on
+ * the AVX-512 path, 27.5 -> 23.2 on the AVX2 one; 8B Q4_K_M pp512 spends
+ * 0.85 s less in attention (2.2 -> 1.35 s, 2 threads).
+ */
+static __attribute__((target("avx512f"), always_inline)) inline int
+scores512_hd(const int hd, const float *kf, const float *q, int n,
+    float scale, float *vs)
+{
+	const __m512i	perm = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4,
+			    6, 5, 7, 12, 14, 13, 15);
+	__m512		v[16], a[4], h[8], x[4], y[2];
+	int		i, j, k, j0;
+
+	if (hd % 64 != 0)
+		return 0;
+	for (j0 = 0; j0 + 16 <= n; j0 += 16) {
+		_Pragma("GCC unroll 16")
+		for (k = 0; k < 16; k++) {
+			const float	*kk = kf + (size_t)(j0 + k) * hd;
+
+			AT_UNROLL
+			for (j = 0; j < 4; j++)
+				a[j] = _mm512_setzero_ps();
+			_Pragma("GCC unroll 4")
+			for (i = 0; i < hd; i += 64)
+				AT_UNROLL
+				for (j = 0; j < 4; j++)
+					a[j] = _mm512_fmadd_ps(_mm512_loadu_ps(
+					    kk + i + 16 * j), _mm512_loadu_ps(
+					    q + i + 16 * j), a[j]);
+			v[k] = _mm512_add_ps(_mm512_add_ps(a[0], a[2]),
+			    _mm512_add_ps(a[1], a[3]));
+		}
+		/* reduce512 on 16 registers: halves (keys p, p + 8 in one
+		 * register), quarters (keys p, p + 8, p + 4, p + 12), then
+		 * the pairs and the two within each 128-bit lane. */
+		AT_UNROLL
+		for (k = 0; k < 8; k++)
+			h[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[k],
+			    v[k + 8], 0xee), _mm512_shuffle_f32x4(v[k],
+			    v[k + 8], 0x44));
+		AT_UNROLL
+		for (k = 0; k < 4; k++)
+			x[k] = _mm512_add_ps(_mm512_shuffle_f32x4(h[k],
+			    h[k + 4], 0xdd), _mm512_shuffle_f32x4(h[k],
+			    h[k + 4], 0x88));
+		AT_UNROLL
+		for (k = 0; k < 2; k++)
+			y[k] = _mm512_add_ps(_mm512_shuffle_ps(x[k], x[k + 2],
+			    _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(x[k],
+			    x[k + 2], _MM_SHUFFLE(3, 2, 3, 2)));
+		_mm512_storeu_ps(vs + j0, _mm512_mul_ps(_mm512_permutexvar_ps(
+		    perm, _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1],
+		    _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(y[0], y[1],
+		    _MM_SHUFFLE(3, 1, 3, 1)))), _mm512_set1_ps(scale)));
+	}
+	return j0;
+}
+
+static __attribute__((target("avx512f"), noinline)) int
+scores512(int hd, const float *kf, const float *q, int n, float scale,
+    float *vs)
+{
+	if (hd == 128)
+		return scores512_hd(128, kf, q, n, scale, vs);
+	if (hd == 64)
+		return scores512_hd(64, kf, q, n, scale, vs);
+	return scores512_hd(hd, kf, q, n, scale, vs);
+}
+
+static AT_AVX2 int
+scores256(int hd, const float *kf, const float *q, int n, float scale,
+    float *vs)
+{
+	__m256	v[8], a[4], t[4], u[2];
+	int	i, j, k, j0;
+
+	if (hd % 32 != 0)
+		return 0;
+	for (j0 = 0; j0 + 8 <= n; j0 += 8) {
+		AT_UNROLL
+		for (k = 0; k < 8; k++) {
+			const float	*kk = kf + (size_t)(j0 + k) * hd;
+
+			AT_UNROLL
+			for (j = 0; j < 4; j++)
+				a[j] = _mm256_setzero_ps();
+			for (i = 0; i < hd; i += 32)
+				AT_UNROLL
+				for (j = 0; j < 4; j++)
+					a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(
+					    kk + i + 8 * j), _mm256_loadu_ps(
+					    q + i + 8 * j), a[j]);
+			v[k] = _mm256_add_ps(_mm256_add_ps(a[0], a[2]),
+			    _mm256_add_ps(a[1], a[3]));
+		}
+		/* dot_row's tree on 8 registers: the halves of keys p and
+		 * p + 4 in one, then the two hadds. */
+		AT_UNROLL
+		for (k = 0; k < 4; k++)
+			t[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[k],
+			    v[k + 4], 0x20), _mm256_permute2f128_ps(v[k],
+			    v[k + 4], 0x31));
+		u[0] = _mm256_hadd_ps(t[0], t[1]);
+		u[1] = _mm256_hadd_ps(t[2], t[3]);
+		_mm256_storeu_ps(vs + j0, _mm256_mul_ps(_mm256_hadd_ps(u[0],
+		    u[1]), _mm256_set1_ps(scale)));
+	}
+	return j0;
+}
+
 static AT_AVX2 inline __m256
 round16(__m256 v)
 {
@@ -186,6 +305,56 @@ values(const struct ws *w, int hd, float *acc, int d0, int n, const int W)
 		_mm256_storeu_ps(acc + d0 + 8 * c, a[c]);
 }
 
+/* values() on zmm: 16 lanes a chain, so that the W chains of one pass
+ * cover twice the dims (the same operations on each element). */
+static __attribute__((target("avx512f,f16c,fma"))) inline
+__attribute__((always_inline)) void
+values512(const struct ws *w, int hd, float *acc, int d0, int n, const int W)
+{
+	__m512	a[8];
+	int	c, j;
+
+	AT_UNROLL
+	for (c = 0; c < W; c++)
+		a[c] = _mm512_loadu_ps(acc + d0 + 16 * c);
+	for (j = 0; j < n; j++) {
+		const float	*v = w->vf + (size_t)j * hd + d0;
+		__m512		 vs = _mm512_set1_ps(w->vs[j]);
+
+		if (w->ms[j] != 1.0f) {
+			__m512	ms = _mm512_set1_ps(w->ms[j]);
+
+			AT_UNROLL
+			for (c = 0; c < W; c++)
+				a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(
+				    _mm512_mul_ps(a[c], ms), 0));
+		}
+		AT_UNROLL
+		for (c = 0; c < W; c++)
+			a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_fmadd_ps(
+			    _mm512_loadu_ps(v + 16 * c), vs, a[c]), 0));
+	}
+	AT_UNROLL
+	for (c = 0; c < W; c++)
+		_mm512_storeu_ps(acc + d0 + 16 * c, a[c]);
+}
+
+/* The values of the block into a row's accumulator, on zmm; returns
+ * the dims done. */
+static __attribute__((target("avx512f,f16c,fma"), noinline)) int
+values_z(const struct ws *w, int hd, float *acc, int n)
+{
+	int	d;
+
+	for (d = 0; d + 128 <= hd; d += 128)
+		values512(w, hd, acc, d, n, 8);
+	for (; d + 64 <= hd; d += 64)
+		values512(w, hd, acc, d, n, 4);
+	for (; d + 16 <= hd; d += 16)
+		values512(w, hd, acc, d, n, 1);
+	return d;
+}
+
 /* Row r against keys 0..n-1 of the block. */
 static AT_AVX2 void
 row_block(const struct ws *w, int hd, size_t r, int n, float scale)
@@ -195,7 +364,9 @@ row_block(const struct ws *w, int hd, size_t r, int n, float scale)
 	int	 j, d;
 
 	/* The scores first (independent of each other), into vs. */
-	for (j = 0; j < n; j++)
+	j = w->z512 ? scores512(hd, w->kf, w->qf + r * hd, n, scale, w->vs) :
+	    scores256(hd, w->kf, w->qf + r * hd, n, scale, w->vs);
+	for (; j < n; j++)
 		w->vs[j] = (w->z512 ? dot_row512(hd, w->kf + (size_t)j * hd,
 		    w->qf + r * hd) : dot_row(hd, w->kf + (size_t)j * hd,
 		    w->qf + r * hd)) * scale;
@@ -215,7 +386,8 @@ row_block(const struct ws *w, int hd, size_t r, int n, float scale)
 	}
 	w->M[r] = M;
 	w->S[r] = S;
-	for (d = 0; d + 64 <= hd; d += 64)
+	d = w->z512 ? values_z(w, hd, acc, n) : 0;
+	for (; d + 64 <= hd; d += 64)
 		values(w, hd, acc, d, n, 8);
 	for (; d + 32 <= hd; d += 32)
 		values(w, hd, acc, d, n, 4);

@@ -114,7 +114,7 @@ check(int hd, int g, int T, uint32_t pos0, int cut, float qscale)
 int
 main(void)
 {
-	static const int	hds[] = { 64, 128, 32, 48, 40, 8, 12 };
+	static const int	hds[] = { 64, 128, 32, 48, 40, 8, 12, 256, 96, 80 };
 	static const int	gs[] = { 1, 4, 8 };
 	static const uint32_t	pos[] = { 0, 5, 63, 64, 130 };
 	size_t			a, b, c;
