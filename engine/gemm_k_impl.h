@@ -93,6 +93,22 @@ keep512(__m512i v)
 	return v;
 }
 
+/*
+ * acc + vpdpbusd of w and the 4 bytes at x in every lane, the broadcast
+ * folded into the instruction ({1to16}), which GCC does not do from
+ * _mm512_set1_epi32: one instruction where it made two (Zen 4, one core,
+ * the repacked Q4_K tiles: 170 -> 173 GMAC/s in the rp1 order, 159 ->
+ * 163 in rp4; the Q6_K tile's vpdpwssd gained nothing so).  The
+ * accumulator stays in a register, as keep512's.
+ */
+static GK_VINL __m512i
+dpbusd_m(__m512i acc, __m512i w, const int8_t *x)
+{
+	__asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w),
+	    "m"(*(const int32_t *)(const void *)x));
+	return acc;
+}
+
 /* out[k] lane r = lane k of v[r]: an 8 x 8 transpose of 32-bit lanes. */
 static GK_INL void
 tr8x8_epi32(const __m256i *v, __m256i *out)

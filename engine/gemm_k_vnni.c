@@ -297,7 +297,7 @@ rpk_q4_K_block(const struct rp_q4_K_x16 *p, const uint8_t *a, size_t arow,
 	__m512i				 sa, sb, sc, scl[2], mnl[2], sl, sh, mn;
 	__m512i				 w, lo, hi, d0[4], d1[4];
 	__m512i				 sum[4], msum[4];
-	int32_t				 x4, s32[4][4];
+	int32_t				 s32[4][4];
 	int				 j, g, t, b;
 
 	d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)p->d));
@@ -336,12 +336,10 @@ rpk_q4_K_block(const struct rp_q4_K_x16 *p, const uint8_t *a, size_t arow,
 			hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
 			GK_UNROLL
 			for (t = 0; t < TN; t++) {
-				memcpy(&x4, yb[t]->qs + 64 * j + 4 * g, 4);
-				d0[t] = keep512(_mm512_dpbusd_epi32(d0[t], lo,
-				    _mm512_set1_epi32(x4)));
-				memcpy(&x4, yb[t]->qs + 64 * j + 32 + 4 * g, 4);
-				d1[t] = keep512(_mm512_dpbusd_epi32(d1[t], hi,
-				    _mm512_set1_epi32(x4)));
+				d0[t] = dpbusd_m(d0[t], lo, yb[t]->qs +
+				    64 * j + 4 * g);
+				d1[t] = dpbusd_m(d1[t], hi, yb[t]->qs +
+				    64 * j + 32 + 4 * g);
 			}
 		}
 		GK_UNROLL
@@ -419,8 +417,10 @@ gk_rpk_q4_K_vnni(int k, const void *w, int nr, const void *a, size_t arow,
  * all of them: the quants are stored already times their scale (at most
  * 63 * 128 in size, an int16) and vpdpwssd adds two products of a row
  * per lane, against int16 copies of the token's quants.  The dot's
- * -32 * scale * bsums term starts each lane; then the same FMA per lane
- * and block, and the same horizontal sum, done across registers.
+ * -32 * scale * bsums term starts each lane (its lanes are not the
+ * products' lanes, so it cannot go into the quants); then the same FMA
+ * per lane and block, and the same horizontal sum, done across
+ * registers.
  */
 struct q6_K_x16 {
 	__m512i	w[8][8][2];	/* [32-quarter][group][pair]: int16 pairs */
