@@ -428,7 +428,7 @@ struct q6_K_x16 {
 	__m512	d;
 };
 
-#define GK_Q6_TOKS	64	/* tokens a pass keeps 8 accumulators for */
+#define GK_Q6_TOKS	256	/* tokens a pass keeps 8 accumulators for */
 /* Fewest tokens to interleave the rows for: packing a block costs about
  * what 10 tokens do (Zen 4: 43 GMAC/s at 4 tokens, 77 at 24, against the
  * AVX2 tiles' 63 and 74). */

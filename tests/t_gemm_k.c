@@ -215,13 +215,15 @@ int
 main(void)
 {
 	/* Row counts around the 8- and 16-row groups, token counts around
-	 * the tiles of 4 and 8 and the passes of 64. */
+	 * the tiles of 4 and 8 and the passes of 64 (of 256 for Q6_K with
+	 * VNNI). */
 	static const int	shapes[][3] = { { 256, 16, 4 },
 				    { 512, 16, 64 }, { 256, 17, 5 },
 				    { 768, 23, 13 }, { 256, 31, 1 },
 				    { 256, 32, 3 }, { 512, 33, 70 },
 				    { 1024, 7, 9 }, { 256, 48, 8 },
-				    { 2048, 16, 67 }, { 256, 1, 2 } };
+				    { 2048, 16, 67 }, { 256, 1, 2 },
+				    { 256, 17, 262 } };
 	static const uint32_t	types[] = { QT_Q2_K, QT_Q3_K, QT_Q4_K,
 				    QT_Q6_K };
 	size_t			i, j;
