@@ -34,6 +34,7 @@
 #endif
 
 #include "quant_k_avx2_impl.h"
+#include "gemm_k_impl.h"
 
 #define GEMM_AVX2	__attribute__((target("avx2,fma,f16c")))
 #define GEMM_INLINE	__attribute__((always_inline)) inline
@@ -374,28 +375,6 @@ rp_q4_0(int k, const void *w, int nr, const void *a, size_t arow,
 
 #define GEMM_VNNI	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw," \
 			    "avx512vl,avx512vnni")))
-
-/*
- * s + the dot of the unsigned bytes of w with the 4 signed bytes at p,
- * by fours: vpdpbusd with the dword broadcast from memory inside the
- * instruction ({1to8}).  GCC will not fold _mm256_set1_epi32 into it and
- * issues a vpbroadcastd per dword, which costs a fifth of the speed.
- */
-static GEMM_VNNI GEMM_INLINE __m256i
-dpbusd_b(__m256i s, __m256i w, const int8_t *p)
-{
-	__asm__("vpdpbusd %2%{1to8%}, %1, %0" : "+v" (s) : "v" (w),
-	    "m" (*(const int32_t *)(const void *)p));
-	return s;
-}
-
-static GEMM_VNNI GEMM_INLINE __m512i
-dpbusd_b16(__m512i s, __m512i w, const int8_t *p)
-{
-	__asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v" (s) : "v" (w),
-	    "m" (*(const int32_t *)(const void *)p));
-	return s;
-}
 
 /*
  * The repacked tiles with AVX512-VNNI, TN <= 8 tokens by 8 rows (ymm) or

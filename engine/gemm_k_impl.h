@@ -1,8 +1,10 @@
 /*
  * What the K-quant prompt tiles share: gemm_k.c (AVX2 pair tiles, the
- * 8-row kernel and the getters) and gemm_k_vnni.c (16 rows in the lanes
- * of a zmm register).  Private to those two; each sets fp-contract off
- * before it includes this, as the helpers here must be compiled so.
+ * 8-row kernel and the getters), gemm_k23.c (Q2_K, Q3_K) and
+ * gemm_k_vnni.c (16 rows in the lanes of a zmm register); gemm.c takes
+ * its VNNI broadcasts from here.
+ * Private to those; each sets fp-contract off before it includes this,
+ * as the helpers here must be compiled so.
  */
 #ifndef YT_ENGINE_GEMM_K_IMPL_H
 #define YT_ENGINE_GEMM_K_IMPL_H
@@ -94,19 +96,29 @@ keep512(__m512i v)
 }
 
 /*
- * acc + vpdpbusd of w and the 4 bytes at x in every lane, the broadcast
- * folded into the instruction ({1to16}), which GCC does not do from
- * _mm512_set1_epi32: one instruction where it made two (Zen 4, one core,
- * the repacked Q4_K tiles: 170 -> 173 GMAC/s in the rp1 order, 159 ->
- * 163 in rp4; the Q6_K tile's vpdpwssd gained nothing so).  The
- * accumulator stays in a register, as keep512's.
+ * s + the dot of the unsigned bytes of w with the 4 signed bytes at p,
+ * by fours: vpdpbusd with the dword broadcast from memory inside the
+ * instruction ({1to8}, {1to16}).  GCC will not fold _mm256_set1_epi32
+ * into it and issues a vpbroadcastd per dword, which costs a fifth of
+ * the speed of gemm.c's Q4_0/Q8_0 tiles (and 2-3 % of the repacked Q4_K
+ * ones here: Zen 4, one core, 170 -> 173 GMAC/s rp1, 159 -> 163 rp4;
+ * the Q6_K tile's vpdpwssd gained nothing so).  The accumulator stays
+ * in a register, as keep512's.
  */
-static GK_VINL __m512i
-dpbusd_m(__m512i acc, __m512i w, const int8_t *x)
+static GK_VINL __m256i
+dpbusd_b(__m256i s, __m256i w, const int8_t *p)
 {
-	__asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w),
-	    "m"(*(const int32_t *)(const void *)x));
-	return acc;
+	__asm__("vpdpbusd %2%{1to8%}, %1, %0" : "+v" (s) : "v" (w),
+	    "m" (*(const int32_t *)(const void *)p));
+	return s;
+}
+
+static GK_VINL __m512i
+dpbusd_b16(__m512i s, __m512i w, const int8_t *p)
+{
+	__asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v" (s) : "v" (w),
+	    "m" (*(const int32_t *)(const void *)p));
+	return s;
 }
 
 /* out[k] lane r = lane k of v[r]: an 8 x 8 transpose of 32-bit lanes. */

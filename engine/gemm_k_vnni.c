@@ -336,9 +336,9 @@ rpk_q4_K_block(const struct rp_q4_K_x16 *p, const uint8_t *a, size_t arow,
 			hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
 			GK_UNROLL
 			for (t = 0; t < TN; t++) {
-				d0[t] = dpbusd_m(d0[t], lo, yb[t]->qs +
+				d0[t] = dpbusd_b16(d0[t], lo, yb[t]->qs +
 				    64 * j + 4 * g);
-				d1[t] = dpbusd_m(d1[t], hi, yb[t]->qs +
+				d1[t] = dpbusd_b16(d1[t], hi, yb[t]->qs +
 				    64 * j + 32 + 4 * g);
 			}
 		}

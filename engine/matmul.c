@@ -3,7 +3,8 @@
  * the activation rows are converted once per input to the dot type that
  * llama.cpp pairs with the weight type (so results round as llama.cpp's
  * do), then every thread takes a slice of weight rows and walks the
- * batch, 16 weight rows at a time so they stay in cache.  Q4_0 and Q8_0
+ * batch, 16 weight rows at a time so they stay in cache (for prompts,
+ * chunks of the slice of MM_CHUNK bytes, each through every token).  Q4_0 and Q8_0
  * weights repacked at load (repack.h) go to gemm.c's repacked kernels
  * for prompts and decode alike, which round in their own order; Q4_K
  * weights repacked at load to gemm_k.c's, in llama.cpp's orders.
@@ -146,8 +147,8 @@ mm_run_gemm(const struct mm_job *j, long lo, long hi)
 	size_t			 gsize = (size_t)(in->K / QK_K) *
 				    sizeof(struct rp_q4_K_x16);
 
-	/* Prompts: tiles of 16 weight rows by 64 tokens keep both
-	 * operands in cache; the kernel tiles registers inside.
+	/* Prompts: tiles of 16 weight rows by j->toks tokens keep
+	 * both operands in cache; the kernel tiles registers inside.
 	 * Token tiles end at t4, which is a multiple of 4, where
 	 * the order changes.  Repacked Q4_K rows come here for
 	 * decode too. */
