@@ -32,6 +32,8 @@ struct mtensor {
 	const char	*name;
 	void		*rp;		/* repacked copy (repack.h) or NULL */
 	int		 rp_kind;
+	size_t		 rp_map;	/* bytes mapped for rp, or 0 if
+					 * it came from malloc */
 	const struct lora_w *lora;	/* adapters applied on the fly, or
 					 * NULL (lora.h) */
 	void		*own;		/* merged weights replacing the

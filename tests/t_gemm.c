@@ -8,8 +8,10 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <math.h>
 
@@ -493,6 +495,50 @@ check_rp_decline(void)
 	ok(repack_tensor(&w, 0) == 0 && w.rp == NULL, "Q4_K is not repacked");
 }
 
+/* A copy of 2 MiB or more is mapped on a huge-page boundary (and
+ * offered to transparent huge pages), to the page and no further; a
+ * small one comes from malloc; both keep every byte and free cleanly. */
+static void
+check_rp_big(void)
+{
+	/* 488 rows of 4096 Q8_0: 2 MiB and 26 KiB, not a page multiple. */
+	struct mtensor	 w;
+	size_t		 wrow;
+	uint8_t		*wd;
+	unsigned	 seed = 7;
+	long		 page = sysconf(_SC_PAGESIZE);
+	int		 nr = 488, k = 4096, small, big;
+	size_t		 i, bytes;
+
+	qt_row_size(QT_Q8_0, k, &wrow);
+	bytes = wrow * (size_t)nr;
+	wd = malloc(bytes);
+	for (i = 0; i < bytes; i++)
+		wd[i] = (uint8_t)(rand_r(&seed) >> 7);
+	for (i = 0; i < bytes; i += 34)	/* finite scales */
+		wd[i + 1] &= 0x3b;
+	memset(&w, 0, sizeof w);
+	w.data = wd;
+	w.type = QT_Q8_0;
+	w.ne0 = k;
+	w.ne1 = nr;
+	w.row_size = wrow;
+	big = repack_tensor(&w, 0) == (long)bytes &&
+	    (uintptr_t)w.rp % (2u << 20) == 0 && w.rp_map ==
+	    (bytes + (size_t)page - 1) / (size_t)page * (size_t)page &&
+	    roundtrip(QT_Q8_0, &w);
+	repack_free(&w);
+	big = big && w.rp == NULL && w.rp_map == 0;
+	w.ne1 = 40;
+	small = repack_tensor(&w, 0) == (long)(wrow * 40) && w.rp_map == 0 &&
+	    (uintptr_t)w.rp % 64 == 0 && roundtrip(QT_Q8_0, &w);
+	repack_free(&w);
+	ok(big && small, "repacked copies: 2 MiB + 26 KiB on a 2 MiB "
+	    "boundary, mapped to the page (%s); 40 rows from malloc (%s)",
+	    big ? "ok" : "BAD", small ? "ok" : "BAD");
+	free(wd);
+}
+
 /* SwiGLU with the vector exp: close to libm everywhere (ggml's routine
  * promises 1.5 ulp), exact limits, the tail computed with expf. */
 static void
@@ -600,6 +646,7 @@ main(void)
 		check_rp_same(rtypes[i], 2048, 64, 64);
 	}
 	check_rp_decline();
+	check_rp_big();
 	qt_force_ref(1);
 	ok(gemm_get(QT_Q8_0) == NULL, "no tiled kernel when the scalar "
 	    "kernels are forced");
