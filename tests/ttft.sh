@@ -42,14 +42,18 @@ grow() {
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 now() { date +%s.%N; }
-# yt SYSFILE USERFILE [FLAGS]: seconds from exec to exit, one reply token
+# yt SYSFILE USERFILE [FLAGS]: seconds from exec to the first byte of the
+# reply on stdout (the token, as llama.cpp's side stops at its first
+# token; not the exit, which unmaps gigabytes after it)
 yt() {
 	s=$1 u=$2; shift 2
+	rm -f "$tmp/fail"
 	t0=$(now)
-	"$bin" -m "$model" -t "$threads" --temp 0 -n 1 --template llama3 \
-	    --system "$(cat "$s")" -p "$(cat "$u")" "$@" >/dev/null 2>"$tmp/err" || {
-		cat "$tmp/err" >&2; exit 1; }
-	t1=$(now)
+	t1=$({ "$bin" -m "$model" -t "$threads" --temp 0 -n 1 --template llama3 \
+	    --system "$(cat "$s")" -p "$(cat "$u")" "$@" 2>"$tmp/err" ||
+	    : >"$tmp/fail"; } | { dd bs=1 count=1 of=/dev/null 2>/dev/null; now
+	    cat >/dev/null; })
+	[ -e "$tmp/fail" ] && { cat "$tmp/err" >&2; exit 1; }
 	echo "$t1 $t0" | awk '{ printf "%.3f\n", $1 - $2 }'
 }
 # yload: seconds yangtuo bench takes to load the model
