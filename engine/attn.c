@@ -49,6 +49,8 @@ struct ws {
 	float	*vf;	/* (BK, hd) and values */
 	float	*ms;	/* (BK) a row's rescale at each key, 1 if none */
 	float	*vs;	/* (BK) and the weight of each value */
+	float	*ms2;	/* (BK) the same for a second row (values512_2) */
+	float	*vs2;
 	int	 z512;	/* K.Q in the AVX-512 build's order (qt_vnni) */
 };
 
@@ -62,7 +64,7 @@ size_t
 attn_ws_floats(int hd, int g)
 {
 	return 2 * rows(g) * (size_t)hd + 2 * rows(g) +
-	    2 * (size_t)ATTN_BK * (size_t)hd + 2 * ATTN_BK;
+	    2 * (size_t)ATTN_BK * (size_t)hd + 4 * ATTN_BK;
 }
 
 static void
@@ -76,6 +78,8 @@ ws_split(struct ws *w, float *p, int hd, int g)
 	w->vf = w->kf + (size_t)ATTN_BK * hd;
 	w->ms = w->vf + (size_t)ATTN_BK * hd;
 	w->vs = w->ms + ATTN_BK;
+	w->ms2 = w->vs + ATTN_BK;
+	w->vs2 = w->ms2 + ATTN_BK;
 }
 
 int
@@ -339,6 +343,60 @@ values512(const struct ws *w, int hd, float *acc, int d0, int n, const int W)
 		_mm512_storeu_ps(acc + d0 + 16 * c, a[c]);
 }
 
+/*
+ * values512 for two rows of the same token at once (ms/vs and ms2/vs2),
+ * 4 chains each: with head size 64 one row has only 4 chains of
+ * dependent FMA and F16 round trips, too few to cover their latency;
+ * two rows interleaved fill the pipes and share each value load.  Each
+ * row's operations are values512's.
+ */
+static __attribute__((target("avx512f,f16c,fma"), noinline)) void
+values512_2(const struct ws *w, int hd, float *acc0, float *acc1, int n)
+{
+	__m512	a[4], b[4];
+	int	c, j;
+
+	for (c = 0; c < 4; c++) {
+		a[c] = _mm512_loadu_ps(acc0 + 16 * c);
+		b[c] = _mm512_loadu_ps(acc1 + 16 * c);
+	}
+	for (j = 0; j < n; j++) {
+		const float	*v = w->vf + (size_t)j * hd;
+		__m512		 vs = _mm512_set1_ps(w->vs[j]);
+		__m512		 vs2 = _mm512_set1_ps(w->vs2[j]);
+		__m512		 x;
+
+		if (w->ms[j] != 1.0f) {
+			__m512	ms = _mm512_set1_ps(w->ms[j]);
+
+			AT_UNROLL
+			for (c = 0; c < 4; c++)
+				a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(
+				    _mm512_mul_ps(a[c], ms), 0));
+		}
+		if (w->ms2[j] != 1.0f) {
+			__m512	ms = _mm512_set1_ps(w->ms2[j]);
+
+			AT_UNROLL
+			for (c = 0; c < 4; c++)
+				b[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(
+				    _mm512_mul_ps(b[c], ms), 0));
+		}
+		AT_UNROLL
+		for (c = 0; c < 4; c++) {
+			x = _mm512_loadu_ps(v + 16 * c);
+			a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_fmadd_ps(
+			    x, vs, a[c]), 0));
+			b[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_fmadd_ps(
+			    x, vs2, b[c]), 0));
+		}
+	}
+	for (c = 0; c < 4; c++) {
+		_mm512_storeu_ps(acc0 + 16 * c, a[c]);
+		_mm512_storeu_ps(acc1 + 16 * c, b[c]);
+	}
+}
+
 /* The values of the block into a row's accumulator, on zmm; returns
  * the dims done. */
 static __attribute__((target("avx512f,f16c,fma"), noinline)) int
@@ -355,24 +413,27 @@ values_z(const struct ws *w, int hd, float *acc, int n)
 	return d;
 }
 
-/* Row r against keys 0..n-1 of the block. */
+/* The weights of row r against keys 0..n-1 of the block: into vs, each
+ * key's weight in the online softmax, into ms the rescale it brings (1
+ * if none); the row's running maximum and sum move on. */
 static AT_AVX2 void
-row_block(const struct ws *w, int hd, size_t r, int n, float scale)
+row_weights(const struct ws *w, int hd, size_t r, int n, float scale,
+    float *ms_out, float *vs_out)
 {
-	float	*acc = w->acc + r * hd, M = w->M[r], S = w->S[r];
+	float	 M = w->M[r], S = w->S[r];
 	float	 s, ms, vs;
-	int	 j, d;
+	int	 j;
 
 	/* The scores first (independent of each other), into vs. */
-	j = w->z512 ? scores512(hd, w->kf, w->qf + r * hd, n, scale, w->vs) :
-	    scores256(hd, w->kf, w->qf + r * hd, n, scale, w->vs);
+	j = w->z512 ? scores512(hd, w->kf, w->qf + r * hd, n, scale, vs_out) :
+	    scores256(hd, w->kf, w->qf + r * hd, n, scale, vs_out);
 	for (; j < n; j++)
-		w->vs[j] = (w->z512 ? dot_row512(hd, w->kf + (size_t)j * hd,
+		vs_out[j] = (w->z512 ? dot_row512(hd, w->kf + (size_t)j * hd,
 		    w->qf + r * hd) : dot_row(hd, w->kf + (size_t)j * hd,
 		    w->qf + r * hd)) * scale;
 	/* The softmax, key by key in order as ggml (its scalar steps). */
 	for (j = 0; j < n; j++) {
-		s = w->vs[j];
+		s = vs_out[j];
 		ms = 1.0f;
 		vs = 1.0f;
 		if (s > M) {
@@ -381,11 +442,21 @@ row_block(const struct ws *w, int hd, size_t r, int n, float scale)
 		} else
 			vs = expf(s - M);
 		S = S * ms + vs;
-		w->ms[j] = ms;
-		w->vs[j] = vs;
+		ms_out[j] = ms;
+		vs_out[j] = vs;
 	}
 	w->M[r] = M;
 	w->S[r] = S;
+}
+
+/* Row r against keys 0..n-1 of the block. */
+static AT_AVX2 void
+row_block(const struct ws *w, int hd, size_t r, int n, float scale)
+{
+	float	*acc = w->acc + r * hd;
+	int	 j, d;
+
+	row_weights(w, hd, r, n, scale, w->ms, w->vs);
 	d = w->z512 ? values_z(w, hd, acc, n) : 0;
 	for (; d + 64 <= hd; d += 64)
 		values(w, hd, acc, d, n, 8);
@@ -402,6 +473,16 @@ row_block(const struct ws *w, int hd, size_t r, int n, float scale)
 		}
 }
 
+/* Rows r and r + 1, of one token, against keys 0..n-1 of the block (head
+ * size 64 on zmm: see values512_2). */
+static AT_AVX2 void
+row_block2(const struct ws *w, int hd, size_t r, int n, float scale)
+{
+	row_weights(w, hd, r, n, scale, w->ms, w->vs);
+	row_weights(w, hd, r + 1, n, scale, w->ms2, w->vs2);
+	values512_2(w, hd, w->acc + r * hd, w->acc + (r + 1) * hd, n);
+}
+
 static AT_AVX2 void
 tile_avx2(int hd, int g, int nt, uint32_t pos0, const float *q, size_t qs,
     const uint16_t *kc, const uint16_t *vc, size_t kvs, float scale,
@@ -413,10 +494,11 @@ tile_avx2(int hd, int g, int nt, uint32_t pos0, const float *q, size_t qs,
 	size_t			 r, R = (size_t)nt * g;
 	uint32_t		 kb, last = pos0 + (uint32_t)nt - 1;
 	int64_t			 lim;
-	int			 j, d0, n, nk;
+	int			 j, d0, n, nk, pair;
 
 	ws_split(&w, wsp, hd, g);
 	w.z512 = qt_vnni();
+	pair = w.z512 && hd == 64;
 	for (r = 0; r < R; r++) {
 		/* The query as ggml's K products see it: rounded to F16. */
 		for (d0 = 0; d0 < hd; d0 += n) {
@@ -440,9 +522,15 @@ tile_avx2(int hd, int g, int nt, uint32_t pos0, const float *q, size_t qs,
 		for (r = 0; r < R; r++) {
 			/* Token r / g sees the keys up to its position. */
 			lim = (int64_t)pos0 + (int64_t)(r / g) - kb + 1;
-			if (lim > 0)
-				row_block(&w, hd, r, lim < nk ? (int)lim : nk,
-				    scale);
+			if (lim <= 0)
+				continue;
+			if (lim > nk)
+				lim = nk;
+			if (pair && (r + 1) / g == r / g) {
+				row_block2(&w, hd, r, (int)lim, scale);
+				r++;
+			} else
+				row_block(&w, hd, r, (int)lim, scale);
 		}
 	}
 	for (r = 0; r < R; r++) {

@@ -135,5 +135,9 @@ main(void)
 	/* Peaked scores: the running maximum moves, exps underflow. */
 	check(64, 4, 20, 60, ATTN_BQ, 40.0f);
 	check(64, 2, 9, 0, ATTN_BQ, 200.0f);
+	/* Odd groups: head 64 on zmm takes a token's rows in pairs, and
+	 * the last row of each token alone. */
+	check(64, 3, 13, 0, ATTN_BQ, 1.0f);
+	check(64, 5, 11, 70, ATTN_BQ, 40.0f);
 	return tap_done();
 }
