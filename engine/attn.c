@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "quant.h"
+#include "vmath.h"
 
 /* No product may be fused behind our back: ggml's rounding is the
  * target. */
@@ -422,6 +423,7 @@ row_weights(const struct ws *w, int hd, size_t r, int n, float scale,
 {
 	float	 M = w->M[r], S = w->S[r];
 	float	 s, ms, vs;
+	uint8_t	 up[ATTN_BK];
 	int	 j;
 
 	/* The scores first (independent of each other), into vs. */
@@ -431,16 +433,23 @@ row_weights(const struct ws *w, int hd, size_t r, int n, float scale,
 		vs_out[j] = (w->z512 ? dot_row512(hd, w->kf + (size_t)j * hd,
 		    w->qf + r * hd) : dot_row(hd, w->kf + (size_t)j * hd,
 		    w->qf + r * hd)) * scale;
-	/* The softmax, key by key in order as ggml (its scalar steps). */
+	/* The softmax, key by key in order as ggml (its scalar steps):
+	 * first the running maximum and each key's exp argument (into
+	 * ms_out), whether the key raised the maximum; then the exps, all
+	 * at once as libm's expf computes each (vm_expf); then the sum. */
 	for (j = 0; j < n; j++) {
 		s = vs_out[j];
-		ms = 1.0f;
-		vs = 1.0f;
-		if (s > M) {
-			ms = expf(M - s);
+		up[j] = s > M;
+		if (up[j]) {
+			ms_out[j] = M - s;
 			M = s;
 		} else
-			vs = expf(s - M);
+			ms_out[j] = s - M;
+	}
+	vm_expf(ms_out, n);
+	for (j = 0; j < n; j++) {
+		ms = up[j] ? ms_out[j] : 1.0f;
+		vs = up[j] ? 1.0f : ms_out[j];
 		S = S * ms + vs;
 		ms_out[j] = ms;
 		vs_out[j] = vs;

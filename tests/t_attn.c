@@ -7,13 +7,16 @@
  */
 #include "config.h"
 
+#include <gnu/libc-version.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/attn.h"
 #include "engine/quant.h"
+#include "engine/vmath.h"
 #include "tests/tap.h"
 
 static uint64_t	rng = 0x9e3779b97f4a7c15ull;
@@ -111,6 +114,64 @@ check(int hd, int g, int T, uint32_t pos0, int cut, float qscale)
 	    hd, g, T, pos0, cut, qscale);
 }
 
+/* 1 if libm is glibc 2.28 or later on a CPU with AVX2 and FMA. */
+static int
+glibc_fma(void)
+{
+	int	major = 0, minor = 0;
+
+	if (sscanf(gnu_get_libc_version(), "%d.%d", &major, &minor) != 2)
+		return 0;
+	return (major > 2 || (major == 2 && minor >= 28)) &&
+	    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* vm_expf, the softmax's exps four at a time, is libm's expf float for
+ * float: every 131st bit pattern from -104 to 88 (and the ends, -inf,
+ * nan), in calls of odd lengths so the scalar tail runs too. */
+static void
+check_expf(void)
+{
+	enum { CH = 4093 };
+	static float	x[CH], y[CH];
+	uint32_t	u, lo[2] = { 0x80000000u, 0x00000000u };
+	uint32_t	hi[2] = { 0xc2d00000u, 0x42b00000u };
+	long		bad = 0, n = 0;
+	int		i, k, m;
+
+	if (!vm_expf_exact()) {
+		/* Only where it cannot be glibc's FMA build (since 2.28). */
+		if (glibc_fma())
+			ok(0, "vm_expf: glibc %s with FMA, but its lanes are "
+			    "not libm's expf", gnu_get_libc_version());
+		else
+			skip("libm's expf is not glibc's FMA one here");
+		return;
+	}
+	for (k = 0; k < 2; k++)
+		for (u = lo[k]; u < hi[k]; ) {
+			for (m = 0; m < CH && u < hi[k]; m++, u += 131)
+				memcpy(&x[m], &u, 4);
+			if (u >= hi[k] && m + 3 <= CH) {
+				x[m++] = -INFINITY;
+				x[m++] = NAN;
+				memcpy(&x[m++], &hi[k], 4);
+			}
+			memcpy(y, x, sizeof y);
+			vm_expf(y, m);
+			for (i = 0; i < m; i++) {
+				float	e = expf(x[i]);
+
+				if (memcmp(&e, &y[i], 4) != 0 && !(isnan(e) &&
+				    isnan(y[i])))
+					bad++;
+			}
+			n += m;
+		}
+	ok(bad == 0, "vm_expf: %ld of %ld floats from -104 to 88 differ "
+	    "from libm's expf", bad, n);
+}
+
 int
 main(void)
 {
@@ -122,6 +183,7 @@ main(void)
 	qt_init();
 	if (!attn_tile_ok())
 		skip_all("no tiled attention on this CPU");
+	check_expf();
 	for (a = 0; a < sizeof hds / sizeof *hds; a++)
 		for (b = 0; b < sizeof gs / sizeof *gs; b++)
 			for (c = 0; c < sizeof pos / sizeof *pos; c++)
