@@ -134,11 +134,11 @@ vm_swiglu(int n, float *y, const float *x, const float *g)
  * them (as compiled in Debian 12's libm).  Arguments at or beyond |x| =
  * 88 (and inf, nan) take libm's expf itself, for its special cases.
  */
-#define VM_INVLN2N	0x1.71547652b82fep+0 * 32	/* 32 / ln 2 */
+#define VM_INVLN2N	(0x1.71547652b82fep+0 * 32)	/* 32 / ln 2 */
 #define VM_SHIFT	0x1.8p+52
-#define VM_C0		0x1.c6af84b912394p-5 / 32 / 32 / 32
-#define VM_C1		0x1.ebfce50fac4f3p-3 / 32 / 32
-#define VM_C2		0x1.62e42ff0c52d6p-1 / 32
+#define VM_C0		(0x1.c6af84b912394p-5 / 32 / 32 / 32)
+#define VM_C1		(0x1.ebfce50fac4f3p-3 / 32 / 32)
+#define VM_C2		(0x1.62e42ff0c52d6p-1 / 32)
 #define VM_TOP88	0x42b	/* bits 20-30 of 88.0f */
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -204,8 +204,9 @@ expf_avx2(float *x, int n)
 		x[i] = expf(x[i]);
 }
 
-/* The floats vm_expf is checked on: both signs' ends of the range, the
- * steps of the table and of the shift, and a sweep of bit patterns. */
+/* 1 if expf_avx2 gives libm's floats on a sample: about every 2^20th
+ * bit pattern below 88 in size, both signs, and 2048 floats evenly
+ * spaced from -88 to 88 (t_attn sweeps 17 million). */
 static int
 expf_check(void)
 {
@@ -214,7 +215,6 @@ expf_check(void)
 	int		 i, n = 0;
 
 	for (k = 0; k < 2048; k++) {
-		/* Every 2^20th pattern below 88 in size, both signs. */
 		u = (k & 1023) * (0x42b00000u / 1024) + (k * 2654435761u &
 		    0x3ff);
 		u |= (k & 1024) ? 0x80000000u : 0;
