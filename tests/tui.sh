@@ -313,7 +313,13 @@ wait_for b '^> 粘贴第一行$'; t $? "/edit puts the last message back into th
 T send-keys -t b C-u "/regen" Enter
 wait_log b 'ui reply done' 4; t $? "/regen answers the last message again"
 T send-keys -t b "/new" Enter
-wait_for b 'conversation cleared' && ! grep -q '^You  ' "$tmp/screen"
+# The note and the emptied transcript come in one refresh, which a
+# capture can catch halfway (it did once under ThreadSanitizer): look
+# until the screen shows both or the time is up.
+wait_for b 'conversation cleared' && {
+	i=0; while grep -q '^You  ' "$tmp/screen" && [ $i -lt 30 ]; do
+		sleep 0.1; screen b >"$tmp/screen"; i=$((i+1)); done
+	! grep -q '^You  ' "$tmp/screen"; }
 t $? "/new starts a new conversation"
 T send-keys -t b "/quit" Enter
 wait_dead b
