@@ -310,6 +310,21 @@ values(const struct ws *w, int hd, float *acc, int d0, int n, const int W)
 		_mm256_storeu_ps(acc + d0 + 8 * c, a[c]);
 }
 
+/* The W accumulators times a rescale m, each rounded to F16, as ggml
+ * scales its F16 accumulator when the running maximum moves. */
+static __attribute__((target("avx512f,f16c,fma"))) inline
+__attribute__((always_inline)) void
+rescale512(__m512 *a, float m, const int W)
+{
+	__m512	ms = _mm512_set1_ps(m);
+	int	c;
+
+	AT_UNROLL
+	for (c = 0; c < W; c++)
+		a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(a[c], ms),
+		    0));
+}
+
 /* values() on zmm: 16 lanes a chain, so that the W chains of one pass
  * cover twice the dims (the same operations on each element). */
 static __attribute__((target("avx512f,f16c,fma"))) inline
@@ -326,14 +341,8 @@ values512(const struct ws *w, int hd, float *acc, int d0, int n, const int W)
 		const float	*v = w->vf + (size_t)j * hd + d0;
 		__m512		 vs = _mm512_set1_ps(w->vs[j]);
 
-		if (w->ms[j] != 1.0f) {
-			__m512	ms = _mm512_set1_ps(w->ms[j]);
-
-			AT_UNROLL
-			for (c = 0; c < W; c++)
-				a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(
-				    _mm512_mul_ps(a[c], ms), 0));
-		}
+		if (w->ms[j] != 1.0f)
+			rescale512(a, w->ms[j], W);
 		AT_UNROLL
 		for (c = 0; c < W; c++)
 			a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_fmadd_ps(
@@ -367,22 +376,10 @@ values512_2(const struct ws *w, int hd, float *acc0, float *acc1, int n)
 		__m512		 vs2 = _mm512_set1_ps(w->vs2[j]);
 		__m512		 x;
 
-		if (w->ms[j] != 1.0f) {
-			__m512	ms = _mm512_set1_ps(w->ms[j]);
-
-			AT_UNROLL
-			for (c = 0; c < 4; c++)
-				a[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(
-				    _mm512_mul_ps(a[c], ms), 0));
-		}
-		if (w->ms2[j] != 1.0f) {
-			__m512	ms = _mm512_set1_ps(w->ms2[j]);
-
-			AT_UNROLL
-			for (c = 0; c < 4; c++)
-				b[c] = _mm512_cvtph_ps(_mm512_cvtps_ph(
-				    _mm512_mul_ps(b[c], ms), 0));
-		}
+		if (w->ms[j] != 1.0f)
+			rescale512(a, w->ms[j], 4);
+		if (w->ms2[j] != 1.0f)
+			rescale512(b, w->ms2[j], 4);
 		AT_UNROLL
 		for (c = 0; c < 4; c++) {
 			x = _mm512_loadu_ps(v + 16 * c);
