@@ -116,9 +116,21 @@ turns() {
 }
 # says NAME LINE REGEX WHAT: type LINE, Enter; a test point that the
 # screen comes to match REGEX.
+# settle NAME: capture again until two captures a tenth of a second apart
+# agree (at most 2 s), so that later checks of $tmp/screen read a whole
+# refresh and not one tmux was caught halfway through (under
+# ThreadSanitizer a refresh can take that long).
+settle() {
+	j=0; while [ $j -lt $((20 * slow)) ]; do
+		sleep 0.1; screen "$1" >"$tmp/screen.next"
+		cmp -s "$tmp/screen" "$tmp/screen.next" && return 0
+		mv "$tmp/screen.next" "$tmp/screen"; j=$((j+1))
+	done
+	return 0
+}
 says() {
 	T send-keys -t "$1" "$2" Enter
-	wait_for "$1" "$3" 30
+	wait_for "$1" "$3" 30 && settle "$1"
 	t $? "$4"
 }
 dead() { [ -s "$tmp/$1.status" ]; }
@@ -314,12 +326,9 @@ T send-keys -t b C-u "/regen" Enter
 wait_log b 'ui reply done' 4; t $? "/regen answers the last message again"
 T send-keys -t b "/new" Enter
 # The note and the emptied transcript come in one refresh, which a
-# capture can catch halfway (it did once under ThreadSanitizer): look
-# until the screen shows both or the time is up.
-wait_for b 'conversation cleared' && {
-	i=0; while grep -q '^You  ' "$tmp/screen" && [ $i -lt 30 ]; do
-		sleep 0.1; screen b >"$tmp/screen"; i=$((i+1)); done
-	! grep -q '^You  ' "$tmp/screen"; }
+# capture can catch halfway (it did once under ThreadSanitizer): check the
+# settled screen.
+wait_for b 'conversation cleared' && settle b && ! grep -q '^You  ' "$tmp/screen"
 t $? "/new starts a new conversation"
 T send-keys -t b "/quit" Enter
 wait_dead b
