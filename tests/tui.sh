@@ -182,7 +182,7 @@ T send-keys -t a C-e C-u
 
 # Alt-Enter and Ctrl-J insert newlines; Enter sends the whole message.
 T send-keys -t a "第一行" M-Enter "第二行" C-j "第三行"
-wait_for a '^  第三行$' && [ "$(grep -c '^> 第一行$' "$tmp/screen")" = 1 ]
+wait_for a '^  第三行$' && settle a && [ "$(grep -c '^> 第一行$' "$tmp/screen")" = 1 ]
 t $? "Alt-Enter and Ctrl-J insert newlines in the input"
 T send-keys -t a C-u Up
 wait_for a '^> 再讲一个，好吗？$'; t $? "Up at the first line walks the history"
@@ -190,7 +190,7 @@ T send-keys -t a C-u
 
 # ---- The system prompt picker ------------------------------------------
 T send-keys -t a F2
-wait_for a '^ System prompt' && grep -q '翻译' "$tmp/screen" &&
+wait_for a '^ System prompt' && settle a && grep -q '翻译' "$tmp/screen" &&
     grep -q '写作助手' "$tmp/screen"
 t $? "F2 opens the picker of configured system prompts"
 T send-keys -t a "写作" Enter
@@ -205,7 +205,7 @@ wait_for a 'system prompt: 写作助手.*'; t $? "/stats names the new system pr
 
 # ---- Help, unknown commands, search ------------------------------------
 T send-keys -t a F1
-wait_for a 'F3, F4' && grep -q 'Ctrl-F' "$tmp/screen"
+wait_for a 'F3, F4' && settle a && grep -q 'Ctrl-F' "$tmp/screen"
 t $? "F1 shows the keys"
 T send-keys -t a NPage
 wait_for a '/system \[NAME\|TEXT\]'
@@ -213,7 +213,7 @@ t $? "and, a page down, the commands"
 T send-keys -t a Escape "/bogus" Enter
 wait_for a 'unknown command /bogus'; t $? "an unknown command is named"
 T send-keys -t a C-f "小猫"
-wait_for a '^Search: 小猫' && ! grep -q 'no match' "$tmp/screen"
+wait_for a '^Search: 小猫' && settle a && ! grep -q 'no match' "$tmp/screen"
 t $? "Ctrl-F searches the transcript for CJK text"
 T send-keys -t a Enter
 wait_for a 'Up, Ctrl-F: older match'
@@ -291,7 +291,7 @@ T kill-session -t b
 start b 80 40 "$demo"
 wait_for b 'temp 0\.20' 150
 T send-keys -t b "/load" Enter
-wait_for b '^ Load a conversation' && grep -qE '^ 故事  20[0-9-]+ [0-9:]+  4 messages  讲一个故事。' "$tmp/screen"
+wait_for b '^ Load a conversation' && settle b && grep -qE '^ 故事  20[0-9-]+ [0-9:]+  4 messages  讲一个故事。' "$tmp/screen"
 t $? "/load lists saved sessions with date and first line"
 T send-keys -t b "故事" Enter
 wait_for b "loaded '故事'"
@@ -304,7 +304,7 @@ cmp -s "$tmp/before" "$tmp/after" || diff "$tmp/before" "$tmp/after" | diag
 sends=$(grep -c 'ui send' "$tmp/b.log")
 T set-buffer -b p "$(printf '粘贴第一行\npaste line two\n第三行 three')"
 T paste-buffer -p -b p -t b
-wait_for b '^  第三行 three$' && grep -q '^> 粘贴第一行$' "$tmp/screen"
+wait_for b '^  第三行 three$' && settle b && grep -q '^> 粘贴第一行$' "$tmp/screen"
 t $? "a pasted 3-line text lands in the input"
 [ "$(grep -c 'ui send' "$tmp/b.log")" = "$sends" ]; t $? "and nothing is sent line by line"
 T send-keys -t b Enter
@@ -347,7 +347,7 @@ EOF
 start c 100 20 "$demo"
 wait_for c 'temp 0\.20' 150
 T send-keys -t c Up Up Up Up Up
-wait_for c '^> 粘贴第一行$' && grep -q '^  第三行 three$' "$tmp/screen"
+wait_for c '^> 粘贴第一行$' && settle c && grep -q '^  第三行 three$' "$tmp/screen"
 t $? "the history file keeps a message of several lines whole across runs"
 T send-keys -t c C-e C-u
 T pipe-pane -t c -o "cat >>'$tmp/raw'"
@@ -503,7 +503,7 @@ start nw 60 20 "$demo"
 turns nw "hello"
 # Where it breaks depends on the speed shown (its digits): wrapped, not
 # cut, means the header's last word is there, at the end of a line.
-wait_for nw 'reached\)$' 30 && grep -q '(stopped:' "$tmp/screen"
+wait_for nw 'reached\)$' 30 && settle nw && grep -q '(stopped:' "$tmp/screen"
 t $? "a reply header too long for 60 columns wraps"
 awk '/^Assistant  /{getline; getline; print; exit}' "$tmp/screen" | grep -q '^  [^ ]'
 t $? "the reply starts at the text's indent, without the model's blank"
@@ -530,7 +530,7 @@ says fc "/file $tmp/fruit.txt" 'fruit\.txt \(12 bytes\) goes with the next messa
     "/file says the file goes with the next message"
 T send-keys -t fc "What is in it?" Enter
 wait_log fc 'ui reply done' 1
-wait_for fc '^  File fruit\.txt:$' 30 && grep -q '^  banana$' "$tmp/screen" &&
+wait_for fc '^  File fruit\.txt:$' 30 && settle fc && grep -q '^  banana$' "$tmp/screen" &&
     grep -qxF '  What is in it?' "$tmp/screen"
 t $? "and the message carries it, name and text, before what was typed"
 T set-option -s set-clipboard on
@@ -544,7 +544,7 @@ T send-keys -t fc "/save fruit" Enter
 wait_for fc "saved as 'fruit'"
 T send-keys -t fc "/load" Enter
 # The footer is drawn after the title: wait for what is measured.
-wait_for fc 'Del: delete  Ctrl-R: rename' 50 &&
+wait_for fc 'Del: delete  Ctrl-R: rename' 50 && settle fc &&
     grep -q '^ Load a conversation' "$tmp/screen"
 t $? "the /load list says its keys to delete and rename"
 T send-keys -t fc "fruit" DC
@@ -670,7 +670,7 @@ wait_for y "not exported: $tmp/out.md exists" 30; t $? "/export FILE over a file
 T send-keys -t y "/save x" Enter
 wait_for y "saved as 'x'"
 T send-keys -t y "/load" Enter
-wait_for y '^ +x +20[0-9-]+ ' 30 &&
+wait_for y '^ +x +20[0-9-]+ ' 30 && settle y &&
     grep -E '^ +(x|mine) +20[0-9-]+ ' "$tmp/screen" |
     awk '{ match($0, / 20[0-9][0-9]-/); c[RSTART]++ } END { exit length(c) != 1 }'
 t $? "the /load picker's dates line up under names of other widths"
@@ -707,13 +707,13 @@ y=$(grep -n '^You  ' "$tmp/screen" | head -1 | cut -d: -f1)
 [ -n "$b" ] && [ -n "$y" ] && [ "$b" -lt "$y" ]
 t $? "the demo banner is above the restored messages ($b < $y)"
 T send-keys -t z2 "/system 写作助手" Enter
-wait_for z2 'sys 写作助手 \(unused\)' 30 &&
+wait_for z2 'sys 写作助手 \(unused\)' 30 && settle z2 &&
     grep -q 'no chat template: the system prompt is not used' "$tmp/screen"
 t $? "a system prompt the model cannot take: said, and marked unused"
 says z2 "/system Answer in one short sentence." 'sys custom: Answer in one short' \
     "/system TEXT sets a prompt of one's own, shown as custom and its first words"
 T send-keys -t z2 "/system pirat" Enter
-wait_for z2 "no system prompt named 'pirat'" 30 && grep -q 'sys custom: Answer' "$tmp/screen"
+wait_for z2 "no system prompt named 'pirat'" 30 && settle z2 && grep -q 'sys custom: Answer' "$tmp/screen"
 t $? "/system with a one-word typo is refused; the prompt stays"
 says z2 "/set system hello" 'sys custom: hello' "/set system TEXT takes one word too"
 T send-keys -t z2 "/quit" Enter
