@@ -501,41 +501,57 @@ check_rp_decline(void)
 static void
 check_rp_big(void)
 {
-	/* 488 rows of 4096 Q8_0: 2 MiB and 26 KiB, not a page multiple. */
+	/* 488 rows of 4096 Q8_0 (2 MiB and 26 KiB), or where only Q4_0
+	 * is repacked (AVX2 without VNNI) 920 rows of Q4_0 (2 MiB and 22
+	 * KiB): not a page multiple either way. */
 	struct mtensor	 w;
-	size_t		 wrow;
+	uint32_t	 type;
+	size_t		 wrow, bsize;
 	uint8_t		*wd;
 	unsigned	 seed = 7;
 	long		 page = sysconf(_SC_PAGESIZE);
-	int		 nr = 488, k = 4096, small, big;
+	int		 nr, k = 4096, small, big;
 	size_t		 i, bytes;
 
-	qt_row_size(QT_Q8_0, k, &wrow);
+	if (gemm_get_rp(RP_Q8_0X8) != NULL) {
+		type = QT_Q8_0;
+		nr = 488;
+		bsize = sizeof(struct qt_block_q8_0);
+	} else if (gemm_get_rp(RP_Q4_0X8) != NULL) {
+		type = QT_Q4_0;
+		nr = 920;
+		bsize = sizeof(struct qt_block_q4_0);
+	} else {
+		skip("repacked copies: no repacked layout on this CPU");
+		return;
+	}
+	qt_row_size(type, k, &wrow);
 	bytes = wrow * (size_t)nr;
 	wd = malloc(bytes);
 	for (i = 0; i < bytes; i++)
 		wd[i] = (uint8_t)(rand_r(&seed) >> 7);
-	for (i = 0; i < bytes; i += 34)	/* finite scales */
+	for (i = 0; i < bytes; i += bsize)	/* finite scales */
 		wd[i + 1] &= 0x3b;
 	memset(&w, 0, sizeof w);
 	w.data = wd;
-	w.type = QT_Q8_0;
+	w.type = type;
 	w.ne0 = k;
 	w.ne1 = nr;
 	w.row_size = wrow;
 	big = repack_tensor(&w, 0) == (long)bytes &&
 	    (uintptr_t)w.rp % (2u << 20) == 0 && w.rp_map ==
 	    (bytes + (size_t)page - 1) / (size_t)page * (size_t)page &&
-	    roundtrip(QT_Q8_0, &w);
+	    roundtrip(type, &w);
 	repack_free(&w);
 	big = big && w.rp == NULL && w.rp_map == 0;
 	w.ne1 = 40;
 	small = repack_tensor(&w, 0) == (long)(wrow * 40) && w.rp_map == 0 &&
-	    (uintptr_t)w.rp % 64 == 0 && roundtrip(QT_Q8_0, &w);
+	    (uintptr_t)w.rp % 64 == 0 && roundtrip(type, &w);
 	repack_free(&w);
-	ok(big && small, "repacked copies: 2 MiB + 26 KiB on a 2 MiB "
+	ok(big && small, "repacked %s copies: 2 MiB + %zu KiB on a 2 MiB "
 	    "boundary, mapped to the page (%s); 40 rows from malloc (%s)",
-	    big ? "ok" : "BAD", small ? "ok" : "BAD");
+	    qt_get(type)->name, (bytes - (2u << 20)) >> 10, big ? "ok" :
+	    "BAD", small ? "ok" : "BAD");
 	free(wd);
 }
 
