@@ -141,7 +141,7 @@ blas_wants(const struct mtensor *w, int64_t T)
 	 * before every product, so sgemm's other order of adding flips
 	 * roundings now and then (ktest-BF16: KL up to 2e-4 on single
 	 * positions); the dots give llama.cpp's floats. */
-	return !off && T >= BLAS_MIN_TOKENS && T <= INT_MAX &&
+	return !off && !w->dots && T >= BLAS_MIN_TOKENS && T <= INT_MAX &&
 	    w->ne0 % 32 == 0 && w->ne0 <= INT_MAX &&
 	    w->ne1 <= INT_MAX && (w->type == QT_F32 || w->type == QT_F16);
 }

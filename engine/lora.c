@@ -107,6 +107,14 @@ lora_check_pair(struct lora_w *lw, struct mtensor *w, const char *base,
 		return util_cause(cause, "tensor '%s.lora_a': rank %lld is "
 		    "out of range", base, (long long)r);
 	lw->base = w;
+	/*
+	 * The products take the dots, never sgemm (blas.c): B (A x) scaled
+	 * amplifies the order of A's sums, and on a Zen 3, whose OpenBLAS
+	 * adds in another order than on a Zen 4, sgemm moved the ktest
+	 * adapter from KL 8e-8 to 1.4e-4 against llama.cpp.  A rank-r
+	 * product is r rows, small beside its matrix.
+	 */
+	lw->a.dots = lw->b.dots = 1;
 	/* llama.cpp: scale * alpha / rank, rank taken from lora_b. */
 	lw->scale = alpha != 0.0f ? scale * alpha / (float)r : scale;
 	return 0;

@@ -38,6 +38,8 @@ struct mtensor {
 					 * NULL (lora.h) */
 	void		*own;		/* merged weights replacing the
 					 * mapping's, or NULL */
+	int		 dots;		/* prompts too by the dot products
+					 * (llama.cpp's floats), not sgemm */
 };
 
 struct model_hp {
