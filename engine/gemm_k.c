@@ -931,10 +931,92 @@ q4_K_x8_gemm(const int rpk, int nb, const void *w, size_t wrow, int h,
 	}
 }
 
-/* Decode: the 16 rows against one token, both halves of a block in
- * turn, so that its lines are used while they are in L1 (a pass for
- * each half fetches, then computes, not both at once: 20 GB/s a core
- * streamed that way, 31 this way, 38 from cache). */
+/*
+ * Decode: block p's 16 rows against one token yb, both halves at once,
+ * each half's integers and FMAs those of rpk8_q4_K_block.  A broadcast
+ * of 4 activation bytes meets both halves' vectors (half by half, each
+ * dword was broadcast twice, and GCC kept all 64 broadcasts of a block
+ * on the stack to share them), and a line of quants is used whole while
+ * it is in L1.
+ */
+static GK_INL void
+rpk16_q4_K_block1(const struct rp_q4_K_x16 *p, const struct qt_block_q8_K
+    *yb, __m256 *acc, __m256 *accm, const int rp4)
+{
+	const __m256i	m4 = _mm256_set1_epi8(15);
+	const __m256i	m6 = _mm256_set1_epi8(0x3f);
+	const __m256i	m30 = _mm256_set1_epi8(0x30);
+	__m256		dd[2], dm[2], dy = _mm256_set1_ps(yb->d);
+	__m256i		sa, sb, sc, scl[2][2], mnl[2][2], sl, sh, mn;
+	__m256i		w, x0, x1, lo[2], hi[2], s, m, sum[2], msum[2];
+	int32_t		x4, s32[4];
+	int		j, g, h, b;
+
+	GK_UNROLL
+	for (h = 0; h < 2; h++) {
+		dd[h] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(
+		    (const __m128i *)(p->d + 8 * h))), dy);
+		dm[h] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(
+		    (const __m128i *)(p->dmin + 8 * h))), dy);
+		sa = _mm256_loadu_si256((const __m256i *)(p->sc[0] + 8 * h));
+		sb = _mm256_loadu_si256((const __m256i *)(p->sc[1] + 8 * h));
+		sc = _mm256_loadu_si256((const __m256i *)(p->sc[2] + 8 * h));
+		scl[h][0] = _mm256_and_si256(sa, m6);
+		mnl[h][0] = _mm256_and_si256(sb, m6);
+		scl[h][1] = _mm256_or_si256(_mm256_and_si256(sc, m4),
+		    _mm256_and_si256(_mm256_srli_epi32(sa, 2), m30));
+		mnl[h][1] = _mm256_or_si256(_mm256_and_si256(
+		    _mm256_srli_epi32(sc, 4), m4), _mm256_and_si256(
+		    _mm256_srli_epi32(sb, 2), m30));
+		sum[h] = msum[h] = _mm256_setzero_si256();
+	}
+	_mm_storeu_si128((__m128i *)s32, bsums32(yb->bsums));
+	GK_UNROLL
+	for (j = 0; j < 4; j++) {
+		GK_UNROLL
+		for (h = 0; h < 2; h++)
+			lo[h] = hi[h] = _mm256_setzero_si256();
+		GK_UNROLL
+		for (g = 0; g < 8; g++) {
+			memcpy(&x4, yb->qs + 64 * j + 4 * g, 4);
+			x0 = _mm256_set1_epi32(x4);
+			memcpy(&x4, yb->qs + 64 * j + 32 + 4 * g, 4);
+			x1 = _mm256_set1_epi32(x4);
+			GK_UNROLL
+			for (h = 0; h < 2; h++) {
+				w = _mm256_load_si256((const __m256i *)
+				    (p->qs[j][g] + 32 * h));
+				lo[h] = keep(_mm256_add_epi16(lo[h],
+				    _mm256_maddubs_epi16(_mm256_and_si256(w,
+				    m4), x0)));
+				hi[h] = keep(_mm256_add_epi16(hi[h],
+				    _mm256_maddubs_epi16(_mm256_and_si256(
+				    _mm256_srli_epi16(w, 4), m4), x1)));
+			}
+		}
+		b = 2 * (j & 1);
+		GK_UNROLL
+		for (h = 0; h < 2; h++) {
+			sl = _mm256_shuffle_epi8(scl[h][j >> 1],
+			    rpk8_ctl(b, b));
+			sh = _mm256_shuffle_epi8(scl[h][j >> 1],
+			    rpk8_ctl(b + 1, b + 1));
+			mn = _mm256_shuffle_epi8(mnl[h][j >> 1],
+			    rpk8_ctl(b, b + 1));
+			s = _mm256_add_epi32(_mm256_madd_epi16(lo[h], sl),
+			    _mm256_madd_epi16(hi[h], sh));
+			m = _mm256_madd_epi16(mn, _mm256_set1_epi32(s32[j]));
+			x8_chunk(s, m, dd[h], dm[h], &acc[h], &accm[h],
+			    &sum[h], &msum[h], rp4);
+		}
+	}
+	GK_UNROLL
+	for (h = 0; h < 2; h++)
+		x8_block(sum[h], msum[h], dd[h], dm[h], &acc[h], &accm[h],
+		    rp4);
+}
+
+/* Decode: the 16 rows against one token, block by block. */
 static GK_INL void
 rpk8_q4_K_gemv(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
     float *y, const int rp4)
@@ -945,9 +1027,7 @@ rpk8_q4_K_gemv(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
 	for (h = 0; h < 2; h++)
 		acc[h] = accm[h] = _mm256_setzero_ps();
 	for (i = 0; i < nb; i++)
-		for (h = 0; h < 2; h++)
-			rpk8_q4_K_block(w + i, h, a, 0, i, acc + h, accm + h,
-			    rp4, 1);
+		rpk16_q4_K_block1(w + i, q8k(a, 0, 0, i), acc, accm, rp4);
 	for (h = 0; h < 2; h++)
 		_mm256_storeu_ps(y + 8 * h, _mm256_sub_ps(acc[h], accm[h]));
 }
