@@ -432,6 +432,16 @@ q6_K_pick(int i)
 	    _mm_set1_epi8((char)(2 * i + 1)));
 }
 
+/* A vpshufb control of 8 copies of int16 2k in the low 128-bit lane and
+ * of int16 2k + 1 in the high one: q6_K_pick's scales, already widened. */
+static QT_AVX2_INL __m256i
+q6_K_pick16(int k)
+{
+	return _mm256_setr_m128i(_mm_set1_epi16((short)(0x0100 * (4 * k +
+	    1) + 4 * k)), _mm_set1_epi16((short)(0x0100 * (4 * k + 3) + 4 *
+	    k + 2)));
+}
+
 /* Dequantize a Q6_K row. */
 QT_AVX2 void
 qt_q6_K_to_f32_avx2(const void *src, float *dst, int64_t n)
@@ -474,16 +484,17 @@ qt_q6_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 	const struct qt_block_q8_K	*y = vy;
 	int				 i, j, k, nb = n / QK_K;
 	__m256				 acc = _mm256_setzero_ps();
-	__m256i				 ql0, ql1, qh, sumi, p, offs;
+	__m256i				 ql0, ql1, qh, sumi, p, offs, sc16;
+	__m256i				 sch;
 	__m128i				 sc8;
 	const int8_t			*q8;
 
 	assert(n % QK_K == 0);
 	for (i = 0; i < nb; i++) {
 		sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+		sc16 = _mm256_cvtepi8_epi16(sc8);
 		offs = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256(
-		    (const __m256i *)y[i].bsums), _mm256_cvtepi8_epi16(sc8)),
-		    5);
+		    (const __m256i *)y[i].bsums), sc16), 5);
 		sumi = _mm256_setzero_si256();
 		q8 = y[i].qs;
 		#pragma GCC unroll 8
@@ -494,15 +505,16 @@ qt_q6_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 			    (x[i].ql + 64 * j + 32));
 			qh = _mm256_loadu_si256((const __m256i *)
 			    (x[i].qh + 32 * j));
+			/* Scales 8j..8j+7 as int16 in both 128-bit lanes. */
+			sch = _mm256_permute2x128_si256(sc16, sc16, 0x11 * j);
 			#pragma GCC unroll 8
 			for (k = 0; k < 4; k++, q8 += 32) {
 				p = _mm256_maddubs_epi16(q6_K_quants(ql0, ql1,
 				    qh, k), _mm256_loadu_si256(
 				    (const __m256i *)q8));
 				/* Scales 8j + 2k and 8j + 2k + 1 per half. */
-				p = _mm256_madd_epi16(_mm256_cvtepi8_epi16(
-				    _mm_shuffle_epi8(sc8,
-				    q6_K_pick(4 * j + k))), p);
+				p = _mm256_madd_epi16(_mm256_shuffle_epi8(sch,
+				    q6_K_pick16(k)), p);
 				sumi = _mm256_add_epi32(sumi, p);
 			}
 		}
