@@ -319,6 +319,8 @@ rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
 	for (t = 0; t < TN; t++)
 		acc[t] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++, wb++) {
+		if (TN == 1)	/* decode: from memory (quant_impl.h) */
+			QT_PREFETCH(wb, 3);	/* 144 bytes a block */
 		_Pragma("GCC unroll 4")
 		for (t = 0; t < TN; t++)
 			s16[t] = _mm256_setzero_si256();

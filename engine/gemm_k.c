@@ -1026,8 +1026,12 @@ rpk8_q4_K_gemv(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
 
 	for (h = 0; h < 2; h++)
 		acc[h] = accm[h] = _mm256_setzero_ps();
-	for (i = 0; i < nb; i++)
+	for (i = 0; i < nb; i++) {
+		/* From memory (quant_impl.h); a block is 2304 bytes,
+		 * more than QT_AHEAD, so ask from the next one on. */
+		QT_PREFETCH(w + i + 1, 36);
 		rpk16_q4_K_block1(w + i, q8k(a, 0, 0, i), acc, accm, rp4);
+	}
 	for (h = 0; h < 2; h++)
 		_mm256_storeu_ps(y + 8 * h, _mm256_sub_ps(acc[h], accm[h]));
 }

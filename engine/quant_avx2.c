@@ -598,6 +598,7 @@ qt_q8_0_dot_avx2(int n, float *s, const void *vx, const void *vy)
 	assert(n % QK8_0 == 0);
 	a0 = _mm256_setzero_ps();
 	for (i = 0; i + 2 <= nb; i += 2) {
+		QT_PREFETCH(x + i, 2);	/* 68 bytes a step */
 		d0 = _mm256_set1_ps(f16_scalar(x[i].d) * f16_scalar(y[i].d));
 		d1 = _mm256_set1_ps(f16_scalar(x[i + 1].d) *
 		    f16_scalar(y[i + 1].d));

@@ -193,6 +193,24 @@ void	qt_q8_K_from_f32_ref(const float *, void *, int64_t);
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define QT_HAVE_AVX2 1
 
+/*
+ * Decode reads every weight row once, from memory.  On a Zen 3 VM one
+ * core streamed rows at 10-11 GB/s on the hardware prefetchers alone,
+ * and at 14-16 GB/s when the kernel also asks for the bytes QT_AHEAD
+ * further on (AVX2 Q6_K dot, one core, 64 MiB of rows: 14 -> 19.5
+ * GMAC/s; 1B Q6_K decode on 2 threads 15.3 -> 18.1 t/s).  QT_PREFETCH
+ * asks for n lines from p + QT_AHEAD; past the end of the rows it is
+ * a hint that costs nothing.
+ */
+#define QT_AHEAD	2048
+#define QT_PREFETCH(p, n) do {						\
+	const char	*pf_ = (const char *)(p) + QT_AHEAD;		\
+	int		 l_;						\
+									\
+	for (l_ = 0; l_ < (n); l_++)					\
+		__builtin_prefetch(pf_ + 64 * l_, 0, 3);		\
+} while (0)
+
 void	qt_f32_dot_avx2(int, float *, const void *, const void *);
 
 void	qt_f16_to_f32_avx2(const void *, float *, int64_t);

@@ -138,6 +138,7 @@ qt_q4_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 	assert(n % QK_K == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 3);	/* 144 bytes a block */
 		dmin = -y[i].d * f16_scalar(x[i].dmin);
 		sc16 = k4_scales16(x[i].scales);
 		accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(
@@ -374,6 +375,7 @@ qt_q5_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 	assert(n % QK_K == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 3);	/* 176 bytes a block */
 		dmin = -y[i].d * f16_scalar(x[i].dmin);
 		sc16 = k4_scales16(x[i].scales);
 		mins = k4_mins(sc16, y[i].bsums);
@@ -491,6 +493,7 @@ qt_q6_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 	assert(n % QK_K == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 4);	/* 210 bytes a block */
 		sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
 		sc16 = _mm256_cvtepi8_epi16(sc8);
 		offs = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256(
