@@ -123,6 +123,7 @@ qt_q2_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 	assert(n % QK_K == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 2);	/* 84 bytes a block */
 		d = y[i].d * f16_scalar(x[i].d);
 		dmin = -y[i].d * f16_scalar(x[i].dmin);
 		p = _mm256_madd_epi16(q2_K_nibbles(x[i].scales, 1),
@@ -170,6 +171,7 @@ q2_K_dot_rp_avx2(int n, const void *vx, const void *vy, const int halves)
 
 	assert(n % QK_K == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 2);	/* 84 bytes a block */
 		d = f16_scalar(x[i].d) * y[i].d;
 		dmin = f16_scalar(x[i].dmin) * y[i].d;
 		p = _mm256_madd_epi16(q2_K_nibbles(x[i].scales, 1),
@@ -284,6 +286,7 @@ qt_q3_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 	assert(n % QK_K == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 2);	/* 110 bytes a block */
 		sc16 = q3_K_scales16(x[i].scales);
 		hbits = _mm256_loadu_si256((const __m256i *)x[i].hmask);
 		sumi = _mm256_setzero_si256();

@@ -71,6 +71,7 @@ qt_q4_1_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 	assert(n % QT_QK == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 1);	/* 20 bytes a block */
 		summs = fmaf(f16_scalar(x[i].m), f16_scalar(y[i].s), summs);
 		d = _mm256_set1_ps(f16_scalar(x[i].d) * f16_scalar(y[i].d));
 		p = dot_u8i8(nibbles_32(x[i].qs),
@@ -124,6 +125,7 @@ qt_q5_0_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 	assert(n % QT_QK == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 1);	/* 22 bytes a block */
 		d = _mm256_set1_ps(f16_scalar(x[i].d) * f16_scalar(y[i].d));
 		p = dot_i8i8(unpack_q5_0(&x[i]),
 		    _mm256_loadu_si256((const __m256i *)y[i].qs));
@@ -171,6 +173,7 @@ qt_q5_1_dot_avx2(int n, float *s, const void *vx, const void *vy)
 
 	assert(n % QT_QK == 0);
 	for (i = 0; i < nb; i++) {
+		QT_PREFETCH(x + i, 1);	/* 24 bytes a block */
 		summs = fmaf(f16_scalar(x[i].m), f16_scalar(y[i].s), summs);
 		d = _mm256_set1_ps(f16_scalar(x[i].d) * f16_scalar(y[i].d));
 		p = dot_u8i8(unpack_q5_1(&x[i]),
