@@ -509,7 +509,8 @@ qt_q6_K_dot_avx2(int n, float *s, const void *vx, const void *vy)
 			qh = _mm256_loadu_si256((const __m256i *)
 			    (x[i].qh + 32 * j));
 			/* Scales 8j..8j+7 as int16 in both 128-bit lanes. */
-			sch = _mm256_permute2x128_si256(sc16, sc16, 0x11 * j);
+			sch = j == 0 ? _mm256_permute2x128_si256(sc16, sc16,
+			    0x00) : _mm256_permute2x128_si256(sc16, sc16, 0x11);
 			#pragma GCC unroll 8
 			for (k = 0; k < 4; k++, q8 += 32) {
 				p = _mm256_maddubs_epi16(q6_K_quants(ql0, ql1,
