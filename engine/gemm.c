@@ -38,13 +38,6 @@
 
 #define GEMM_AVX2	__attribute__((target("avx2,fma,f16c")))
 #define GEMM_INLINE	__attribute__((always_inline)) inline
-/*
- * Keeps an integer sum a chain in the order written: without it GCC
- * reassociates the int16 additions of a tile into trees whose partial
- * sums do not fit the 16 ymm registers, and spills them (the AVX2 Q4_0
- * tile ran at half its rate on Zen 3).  Emits nothing.
- */
-#define GEMM_CHAIN(v)	__asm__("" : "+x"(v))
 
 /* The weight layouts tile() takes: the _1 types add m * s per block and
  * meet Q8_1 activations, the others Q8_0. */
@@ -344,7 +337,7 @@ rp_q4_0_tile(int nb, const struct rp_q4_0x8 *wb, const uint8_t *a,
 				s16[t] = _mm256_add_epi16(s16[t],
 				    _mm256_maddubs_epi16(hi,
 				    _mm256_set1_epi32(x1)));
-				GEMM_CHAIN(s16[t]);
+				QT_KEEP(s16[t]);
 			}
 		}
 		dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb->d));

@@ -41,12 +41,11 @@
  */
 
 
-/* v, pinned to a register here: without it GCC reassociates a tile's
- * chains of additions into trees whose partial sums spill. */
+/* v, pinned to a register here (QT_KEEP, quant_impl.h). */
 static GK_INL __m256i
 keep(__m256i v)
 {
-	__asm__("" : "+x"(v));
+	QT_KEEP(v);
 	return v;
 }
 

@@ -202,6 +202,15 @@ void	qt_q8_K_from_f32_ref(const float *, void *, int64_t);
  * asks for n lines from p + QT_AHEAD; past the end of the rows it is
  * a hint that costs nothing.
  */
+/*
+ * Pins an integer vector to a register at this point, so that the
+ * additions before it stay a chain in the order written: without it GCC
+ * reassociates a tile's chains of int16/int32 additions into trees whose
+ * partial sums spill (the AVX2 Q4_0 tile ran at half its rate on Zen 3).
+ * Emits nothing.
+ */
+#define QT_KEEP(v)	__asm__("" : "+x"(v))
+
 #define QT_AHEAD	2048
 #define QT_PREFETCH(p, n) do {						\
 	const char	*pf_ = (const char *)(p) + QT_AHEAD;		\
