@@ -803,6 +803,27 @@ rpk8_ctl(int b0, int b1)
 	    0x00080008, 0x000c000c, 0, 0x00040004, 0x00080008, 0x000c000c));
 }
 
+/* Per lane (row 8h + lane of block p), the bytes of scales 0-3 and 4-7
+ * (scl) and of mins 0-3 and 4-7 (mnl). */
+static GK_INL void
+rpk8_scales(const struct rp_q4_K_x16 *p, int h, __m256i *scl, __m256i *mnl)
+{
+	const __m256i	m4 = _mm256_set1_epi8(15);
+	const __m256i	m6 = _mm256_set1_epi8(0x3f);
+	const __m256i	m30 = _mm256_set1_epi8(0x30);
+	__m256i		sa, sb, sc;
+
+	sa = _mm256_loadu_si256((const __m256i *)(p->sc[0] + 8 * h));
+	sb = _mm256_loadu_si256((const __m256i *)(p->sc[1] + 8 * h));
+	sc = _mm256_loadu_si256((const __m256i *)(p->sc[2] + 8 * h));
+	scl[0] = _mm256_and_si256(sa, m6);
+	mnl[0] = _mm256_and_si256(sb, m6);
+	scl[1] = _mm256_or_si256(_mm256_and_si256(sc, m4), _mm256_and_si256(
+	    _mm256_srli_epi32(sa, 2), m30));
+	mnl[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(sc, 4),
+	    m4), _mm256_and_si256(_mm256_srli_epi32(sb, 2), m30));
+}
+
 /* Block p, rows 8h..8h+7, against TN tokens (rows of arow bytes at a,
  * block i), into their accumulators as q4_K_x8_block does. */
 static GK_INL void
@@ -811,11 +832,9 @@ rpk8_q4_K_block(const struct rp_q4_K_x16 *p, int h, const uint8_t *a,
     const int TN)
 {
 	const __m256i			 m4 = _mm256_set1_epi8(15);
-	const __m256i			 m6 = _mm256_set1_epi8(0x3f);
-	const __m256i			 m30 = _mm256_set1_epi8(0x30);
 	const struct qt_block_q8_K	*yb[2];
 	__m256				 d, dmin, dd[2], dm[2];
-	__m256i				 sa, sb, sc, scl[2], mnl[2], sl, sh, mn;
+	__m256i				 scl[2], mnl[2], sl, sh, mn;
 	__m256i				 w, lo[2], hi[2], s, m, sum[2], msum[2];
 	int32_t				 x4, s32[2][4];
 	int				 j, g, t, b;
@@ -823,16 +842,7 @@ rpk8_q4_K_block(const struct rp_q4_K_x16 *p, int h, const uint8_t *a,
 	d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p->d + 8 * h)));
 	dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p->dmin +
 	    8 * h)));
-	sa = _mm256_loadu_si256((const __m256i *)(p->sc[0] + 8 * h));
-	sb = _mm256_loadu_si256((const __m256i *)(p->sc[1] + 8 * h));
-	sc = _mm256_loadu_si256((const __m256i *)(p->sc[2] + 8 * h));
-	/* Per lane, the bytes of scales 0-3 and 4-7, mins 0-3 and 4-7. */
-	scl[0] = _mm256_and_si256(sa, m6);
-	mnl[0] = _mm256_and_si256(sb, m6);
-	scl[1] = _mm256_or_si256(_mm256_and_si256(sc, m4), _mm256_and_si256(
-	    _mm256_srli_epi32(sa, 2), m30));
-	mnl[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(sc, 4),
-	    m4), _mm256_and_si256(_mm256_srli_epi32(sb, 2), m30));
+	rpk8_scales(p, h, scl, mnl);
 	GK_UNROLL
 	for (t = 0; t < TN; t++) {
 		yb[t] = q8k(a, arow, t, i);
@@ -943,10 +953,8 @@ rpk16_q4_K_block1(const struct rp_q4_K_x16 *p, const struct qt_block_q8_K
     *yb, __m256 *acc, __m256 *accm, const int rp4)
 {
 	const __m256i	m4 = _mm256_set1_epi8(15);
-	const __m256i	m6 = _mm256_set1_epi8(0x3f);
-	const __m256i	m30 = _mm256_set1_epi8(0x30);
 	__m256		dd[2], dm[2], dy = _mm256_set1_ps(yb->d);
-	__m256i		sa, sb, sc, scl[2][2], mnl[2][2], sl, sh, mn;
+	__m256i		scl[2][2], mnl[2][2], sl, sh, mn;
 	__m256i		w, x0, x1, lo[2], hi[2], s, m, sum[2], msum[2];
 	int32_t		x4, s32[4];
 	int		j, g, h, b;
@@ -957,16 +965,7 @@ rpk16_q4_K_block1(const struct rp_q4_K_x16 *p, const struct qt_block_q8_K
 		    (const __m128i *)(p->d + 8 * h))), dy);
 		dm[h] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(
 		    (const __m128i *)(p->dmin + 8 * h))), dy);
-		sa = _mm256_loadu_si256((const __m256i *)(p->sc[0] + 8 * h));
-		sb = _mm256_loadu_si256((const __m256i *)(p->sc[1] + 8 * h));
-		sc = _mm256_loadu_si256((const __m256i *)(p->sc[2] + 8 * h));
-		scl[h][0] = _mm256_and_si256(sa, m6);
-		mnl[h][0] = _mm256_and_si256(sb, m6);
-		scl[h][1] = _mm256_or_si256(_mm256_and_si256(sc, m4),
-		    _mm256_and_si256(_mm256_srli_epi32(sa, 2), m30));
-		mnl[h][1] = _mm256_or_si256(_mm256_and_si256(
-		    _mm256_srli_epi32(sc, 4), m4), _mm256_and_si256(
-		    _mm256_srli_epi32(sb, 2), m30));
+		rpk8_scales(p, h, scl[h], mnl[h]);
 		sum[h] = msum[h] = _mm256_setzero_si256();
 	}
 	_mm_storeu_si128((__m128i *)s32, bsums32(yb->bsums));
