@@ -2,9 +2,9 @@
  * The matmul dispatch of the engine.  Weights stay in their file type;
  * the activation rows are converted once per input to the dot type that
  * llama.cpp pairs with the weight type (so results round as llama.cpp's
- * do), then every thread takes a slice of weight rows and walks the
+ * do), then the threads take chunks of weight rows in turn and walk the
  * batch, 16 weight rows at a time so they stay in cache (for prompts,
- * chunks of the slice of MM_CHUNK bytes, each through every token).  Q4_0 and Q8_0
+ * each chunk of at most MM_CHUNK bytes through every token).  Q4_0 and Q8_0
  * weights repacked at load (repack.h) go to gemm.c's repacked kernels
  * for prompts and decode alike, which round in their own order; Q4_K
  * weights repacked at load to gemm_k.c's, in llama.cpp's orders.
@@ -47,6 +47,9 @@ struct mm_job {
 	atomic_int		*cancel;
 	int			 quantize;	/* the input needs quantizing */
 	int			 sums;		/* ... or just its block sums */
+	long			 chunk;		/* weight rows a thread takes */
+	long			 nchunk;
+	atomic_long		 next;		/* the next chunk to take */
 };
 
 /* Point the input at T rows of K floats; its quantized copy is stale. */
@@ -207,37 +210,48 @@ mm_job_run(void *arg, int ith, int nth)
 {
 	struct mm_job	*j = arg;
 	int64_t		 M = j->w->ne1;
-	long		 lo, hi, chunk, c0, c1;
+	long		 c, c0, c1;
 
 	if (j->quantize || j->sums)
 		mm_job_quantize(j, ith, nth);
-	/* Slices are multiples of MM_ROWS so threads do not share lines
-	 * (and start at a 16-row group of a repacked Q4_K). */
-	pool_split((M + MM_ROWS - 1) / MM_ROWS, ith, nth, &lo, &hi);
-	lo *= MM_ROWS;
-	hi *= MM_ROWS;
-	if (hi > M)
-		hi = M;
-	if (j->rp == NULL && j->gemm == NULL && j->rpk == NULL) {
-		mm_run_dot(j, lo, hi);
-		return;
-	}
 	/*
-	 * The tiled kernels: the slice in chunks of about half an L2 of
-	 * weights, each through every token before the next, so the passes
-	 * after the first find the weights in cache, not in memory (Zen 4,
-	 * 8B Q4_K_M pp512: 29.0 -> 30.8 t/s, alike from 128 KiB to 1 MiB).
+	 * Chunks of rows taken in turn, not a fixed half each: a thread
+	 * that the machine slows (another process, a noisy neighbour on a
+	 * VM) takes fewer, and the other does not wait for it at the end
+	 * (Zen 3 VM, 2 threads: ~7 % of a prompt's time had gone to
+	 * waiting).  Each chunk goes through every token before the next,
+	 * so passes after the first find its weights in cache.
 	 */
-	chunk = MM_CHUNK / (long)j->w->row_size / MM_ROWS * MM_ROWS;
-	if (chunk < MM_ROWS)
-		chunk = MM_ROWS;
-	for (c0 = lo; c0 < hi && !mm_cancelled(j); c0 = c1) {
-		c1 = hi - c0 > chunk ? c0 + chunk : hi;
+	while ((c = atomic_fetch_add_explicit(&j->next, 1,
+	    memory_order_relaxed)) < j->nchunk && !mm_cancelled(j)) {
+		c0 = c * j->chunk;
+		c1 = M - c0 > j->chunk ? c0 + j->chunk : M;
 		if (j->rp != NULL)
 			mm_run_rp(j, c0, c1);
-		else
+		else if (j->gemm != NULL || j->rpk != NULL)
 			mm_run_gemm(j, c0, c1);
+		else
+			mm_run_dot(j, c0, c1);
 	}
+}
+
+/*
+ * The rows a chunk has: a multiple of MM_ROWS, so that threads do not
+ * share lines and a chunk starts at a 16-row group of a repacked Q4_K;
+ * about half an L2 of weights, so that a chunk's passes over the tokens
+ * find them in cache (Zen 4, 8B Q4_K_M pp512: 29.0 -> 30.8 t/s, alike
+ * from 128 KiB to 1 MiB); and at least 4 chunks a thread, so that the
+ * last chunks even out the threads.
+ */
+static long
+mm_chunk_rows(const struct mtensor *w, int nth)
+{
+	long	units = (long)((w->ne1 + MM_ROWS - 1) / MM_ROWS);
+	long	cache = MM_CHUNK / (long)w->row_size / MM_ROWS;
+	long	share = (units + 4L * nth - 1) / (4L * nth);
+	long	c = cache < share ? cache : share;
+
+	return (c < 1 ? 1 : c) * MM_ROWS;
 }
 
 /* Where llama.cpp repacks a weight: a type it repacks on this CPU, 8k
@@ -296,6 +310,9 @@ mm_mul(struct pool *pool, const struct mtensor *w, struct mm_in *in,
 	}
 	j.quantize = 0;
 	j.sums = 0;
+	j.chunk = mm_chunk_rows(w, pool_size(pool));
+	j.nchunk = (long)((w->ne1 + j.chunk - 1) / j.chunk);
+	atomic_init(&j.next, 0);
 	if (!in->valid || in->qtype != j.wt->dot_type) {
 		if (qt_row_size(j.wt->dot_type, in->K, &in->qrow) != 0 ||
 		    __builtin_mul_overflow(in->qrow, (size_t)in->T, &need))
