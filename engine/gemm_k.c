@@ -784,10 +784,11 @@ q4_K_x8_block(const struct q4_K_x8 *p, const uint8_t *a, size_t arow,
  * Q4_K rows repacked at load (repack.h's rp_q4_K_x16) on AVX2: each half
  * of a 64-byte group holds 8 rows' 4-byte groups in the lanes, as
  * q4_K_x8_pack leaves them but still as nibbles, so a block is unpacked
- * in registers (an AND and a shift a group; the 12 scale bytes of 8 rows
- * in three loads, as the VNNI kernel does on 16) instead of interleaved
- * for each call.  Decode reads the file's bytes once; the integers and
- * FMAs are q4_K_x8_block's, so the floats are the dots'.
+ * with an AND and a shift a group (the 12 scale bytes of 8 rows in three
+ * loads, as the VNNI kernel does on 16) instead of interleaved for each
+ * call: in registers for decode, which reads the file's bytes once, and
+ * once for all of a prompt's tokens.  Each half's integers and FMAs are
+ * q4_K_x8_block's, so the floats are the dots'.
  */
 
 /* A vpshufb control putting bytes b0 and b1 of each 32-bit lane in its
@@ -824,96 +825,12 @@ rpk8_scales(const struct rp_q4_K_x16 *p, int h, __m256i *scl, __m256i *mnl)
 	    m4), _mm256_and_si256(_mm256_srli_epi32(sb, 2), m30));
 }
 
-/* Block p, rows 8h..8h+7, against TN tokens (rows of arow bytes at a,
- * block i), into their accumulators as q4_K_x8_block does. */
+/* 8 rows of the file by nt tokens at a, in the rp4 or rp1 order: the
+ * rows at w (wrow bytes apart), each block interleaved once for every
+ * token. */
 static GK_INL void
-rpk8_q4_K_block(const struct rp_q4_K_x16 *p, int h, const uint8_t *a,
-    size_t arow, int i, __m256 *acc, __m256 *accm, const int rp4,
-    const int TN)
-{
-	const __m256i			 m4 = _mm256_set1_epi8(15);
-	const struct qt_block_q8_K	*yb[2];
-	__m256				 d, dmin, dd[2], dm[2];
-	__m256i				 scl[2], mnl[2], sl, sh, mn;
-	__m256i				 w, lo[2], hi[2], s, m, sum[2], msum[2];
-	int32_t				 x4, s32[2][4];
-	int				 j, g, t, b;
-
-	d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p->d + 8 * h)));
-	dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p->dmin +
-	    8 * h)));
-	rpk8_scales(p, h, scl, mnl);
-	GK_UNROLL
-	for (t = 0; t < TN; t++) {
-		yb[t] = q8k(a, arow, t, i);
-		dd[t] = _mm256_mul_ps(d, _mm256_set1_ps(yb[t]->d));
-		dm[t] = _mm256_mul_ps(dmin, _mm256_set1_ps(yb[t]->d));
-		_mm_storeu_si128((__m128i *)s32[t], bsums32(yb[t]->bsums));
-		sum[t] = msum[t] = _mm256_setzero_si256();
-	}
-	GK_UNROLL
-	for (j = 0; j < 4; j++) {
-		/* Sub-blocks 2j and 2j + 1: bytes b and b + 1 of a half. */
-		b = 2 * (j & 1);
-		sl = _mm256_shuffle_epi8(scl[j >> 1], rpk8_ctl(b, b));
-		sh = _mm256_shuffle_epi8(scl[j >> 1], rpk8_ctl(b + 1, b + 1));
-		mn = _mm256_shuffle_epi8(mnl[j >> 1], rpk8_ctl(b, b + 1));
-		GK_UNROLL
-		for (t = 0; t < TN; t++)
-			lo[t] = hi[t] = _mm256_setzero_si256();
-		GK_UNROLL
-		for (g = 0; g < 8; g++) {
-			w = _mm256_load_si256((const __m256i *)(p->qs[j][g] +
-			    32 * h));
-			GK_UNROLL
-			for (t = 0; t < TN; t++) {
-				memcpy(&x4, yb[t]->qs + 64 * j + 4 * g, 4);
-				lo[t] = keep(_mm256_add_epi16(lo[t],
-				    _mm256_maddubs_epi16(_mm256_and_si256(w,
-				    m4), _mm256_set1_epi32(x4))));
-				memcpy(&x4, yb[t]->qs + 64 * j + 32 + 4 * g, 4);
-				hi[t] = keep(_mm256_add_epi16(hi[t],
-				    _mm256_maddubs_epi16(_mm256_and_si256(
-				    _mm256_srli_epi16(w, 4), m4),
-				    _mm256_set1_epi32(x4))));
-			}
-		}
-		GK_UNROLL
-		for (t = 0; t < TN; t++) {
-			s = _mm256_add_epi32(_mm256_madd_epi16(lo[t], sl),
-			    _mm256_madd_epi16(hi[t], sh));
-			m = _mm256_madd_epi16(mn, _mm256_set1_epi32(s32[t][j]));
-			x8_chunk(s, m, dd[t], dm[t], &acc[t], &accm[t],
-			    &sum[t], &msum[t], rp4);
-		}
-	}
-	GK_UNROLL
-	for (t = 0; t < TN; t++)
-		x8_block(sum[t], msum[t], dd[t], dm[t], &acc[t], &accm[t],
-		    rp4);
-}
-
-/* Block i of 8 rows against TN tokens: rows of the file interleaved in
- * p, or (rpk) rows 8h..8h+7 of the repacked copy at w. */
-static GK_INL void
-x8_step(const int rpk, const struct q4_K_x8 *p, const void *w, int h,
-    const uint8_t *a, size_t arow, int i, __m256 *acc, __m256 *accm,
-    const int rp4, const int TN)
-{
-	if (rpk)
-		rpk8_q4_K_block((const struct rp_q4_K_x16 *)w + i, h, a, arow,
-		    i, acc, accm, rp4, TN);
-	else
-		q4_K_x8_block(p, a, arow, i, acc, accm, rp4, TN);
-}
-
-/* 8 rows by nt tokens at a, in the rp4 or rp1 order: the file's rows at
- * w (wrow bytes apart), each block interleaved once for every token, or
- * (rpk) rows 8h..8h+7 of the repacked copy at w, as they are. */
-static GK_INL void
-q4_K_x8_gemm(const int rpk, int nb, const void *w, size_t wrow, int h,
-    const uint8_t *a, size_t arow, int nt, float *y, size_t ys,
-    const int rp4)
+q4_K_x8_gemm(int nb, const void *w, size_t wrow, const uint8_t *a,
+    size_t arow, int nt, float *y, size_t ys, const int rp4)
 {
 	struct q4_K_x8	p;
 	__m256		acc[GK_X8_TOKS], accm[GK_X8_TOKS];
@@ -924,15 +841,14 @@ q4_K_x8_gemm(const int rpk, int nb, const void *w, size_t wrow, int h,
 		for (t = 0; t < n; t++)
 			acc[t] = accm[t] = _mm256_setzero_ps();
 		for (i = 0; i < nb; i++) {
-			if (!rpk)
-				q4_K_x8_pack(&p, w, wrow, i);
+			q4_K_x8_pack(&p, w, wrow, i);
 			/* Two tokens share each load of the rows. */
 			for (t = 0; t + 2 <= n; t += 2)
-				x8_step(rpk, &p, w, h, a + (size_t)(t0 + t) *
-				    arow, arow, i, acc + t, accm + t, rp4, 2);
+				q4_K_x8_block(&p, a + (size_t)(t0 + t) * arow,
+				    arow, i, acc + t, accm + t, rp4, 2);
 			if (t < n)
-				x8_step(rpk, &p, w, h, a + (size_t)(t0 + t) *
-				    arow, arow, i, acc + t, accm + t, rp4, 1);
+				q4_K_x8_block(&p, a + (size_t)(t0 + t) * arow,
+				    arow, i, acc + t, accm + t, rp4, 1);
 		}
 		for (t = 0; t < n; t++)
 			_mm256_storeu_ps(y + (size_t)(t0 + t) * ys,
@@ -941,31 +857,104 @@ q4_K_x8_gemm(const int rpk, int nb, const void *w, size_t wrow, int h,
 }
 
 /*
- * Decode: block p's 16 rows against one token yb, both halves at once,
- * each half's integers and FMAs those of rpk8_q4_K_block.  A broadcast
- * of 4 activation bytes meets both halves' vectors (half by half, each
- * dword was broadcast twice, and GCC kept all 64 broadcasts of a block
- * on the stack to share them), and a line of quants is used whole while
- * it is in L1.
+ * What a block of 16 repacked rows gives every token, worked out once
+ * for a prompt's tokens: v[j][g][h][0] are the low nibbles of
+ * p->qs[j][g]'s half h, v[j][g][h][1] the high ones; sc[j][h] the scales
+ * of 64-chunk j's two sub-blocks and its mins, as the int16 that meet the
+ * lanes' sums; d and dmin per half.
  */
+struct rpk16_u {
+	__m256i	v[4][8][2][2];
+	__m256i	sc[4][2][3];
+	__m256	d[2], dmin[2];
+};
+
+/* Half h's d, dmin and scales of chunk j of block p (sc: the low
+ * sub-block's scales, the high one's, the mins). */
 static GK_INL void
-rpk16_q4_K_block1(const struct rp_q4_K_x16 *p, const struct qt_block_q8_K
-    *yb, __m256 *acc, __m256 *accm, const int rp4)
+rpk16_scales(const struct rp_q4_K_x16 *p, int h, __m256 *d, __m256 *dmin,
+    __m256i (*sc)[3])
+{
+	__m256i	scl[2], mnl[2];
+	int	j, b;
+
+	*d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p->d +
+	    8 * h)));
+	*dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p->dmin +
+	    8 * h)));
+	rpk8_scales(p, h, scl, mnl);
+	GK_UNROLL
+	for (j = 0; j < 4; j++) {
+		b = 2 * (j & 1);
+		sc[j][0] = _mm256_shuffle_epi8(scl[j >> 1], rpk8_ctl(b, b));
+		sc[j][1] = _mm256_shuffle_epi8(scl[j >> 1], rpk8_ctl(b + 1,
+		    b + 1));
+		sc[j][2] = _mm256_shuffle_epi8(mnl[j >> 1], rpk8_ctl(b,
+		    b + 1));
+	}
+}
+
+static GK_INL void
+rpk16_unpack(const struct rp_q4_K_x16 *p, struct rpk16_u *u)
 {
 	const __m256i	m4 = _mm256_set1_epi8(15);
-	__m256		dd[2], dm[2], dy = _mm256_set1_ps(yb->d);
-	__m256i		scl[2][2], mnl[2][2], sl, sh, mn;
-	__m256i		w, x0, x1, lo[2], hi[2], s, m, sum[2], msum[2];
+	__m256i		w, sc[4][3];
+	int		j, g, h;
+
+	GK_UNROLL
+	for (j = 0; j < 4; j++)
+		GK_UNROLL
+		for (g = 0; g < 8; g++)
+			GK_UNROLL
+			for (h = 0; h < 2; h++) {
+				w = _mm256_load_si256((const __m256i *)
+				    (p->qs[j][g] + 32 * h));
+				u->v[j][g][h][0] = _mm256_and_si256(w, m4);
+				u->v[j][g][h][1] = _mm256_and_si256(
+				    _mm256_srli_epi16(w, 4), m4);
+			}
+	GK_UNROLL
+	for (h = 0; h < 2; h++) {
+		rpk16_scales(p, h, &u->d[h], &u->dmin[h], sc);
+		GK_UNROLL
+		for (j = 0; j < 4; j++) {
+			u->sc[j][h][0] = sc[j][0];
+			u->sc[j][h][1] = sc[j][1];
+			u->sc[j][h][2] = sc[j][2];
+		}
+	}
+}
+
+/*
+ * Block p's 16 rows against token yb, both halves at once; acc[h] and
+ * accm[h] are half h's.  A broadcast of 4 activation bytes meets both
+ * halves' vectors: on Zen 3 a broadcast costs about what a maddubs does,
+ * and one for every 8 rows with two tokens a pass (the kernel before
+ * this one) ran at 80-85 GMAC/s a core against 86-92 for this.  The
+ * block's quants and scales come unpacked in u for a prompt, or (u NULL,
+ * decode) are unpacked here, where a line of quants is used whole while
+ * it is in L1.  Two tokens a pass spilled (60 GMAC/s), and so did 32
+ * rows a pass (65).
+ */
+static GK_INL void
+rpk16_q4_K_block(const struct rp_q4_K_x16 *p, const struct rpk16_u *u,
+    const struct qt_block_q8_K *yb, __m256 *acc, __m256 *accm,
+    const int rp4)
+{
+	const __m256i	m4 = _mm256_set1_epi8(15);
+	__m256		d[2], dmin[2], dd[2], dm[2];
+	__m256		dy = _mm256_set1_ps(yb->d);
+	__m256i		sc[2][4][3], w, wl, wh, x0, x1, lo[2], hi[2], s, m;
+	__m256i		sum[2], msum[2];
 	int32_t		x4, s32[4];
-	int		j, g, h, b;
+	int		j, g, h;
 
 	GK_UNROLL
 	for (h = 0; h < 2; h++) {
-		dd[h] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(
-		    (const __m128i *)(p->d + 8 * h))), dy);
-		dm[h] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(
-		    (const __m128i *)(p->dmin + 8 * h))), dy);
-		rpk8_scales(p, h, scl[h], mnl[h]);
+		if (u == NULL)
+			rpk16_scales(p, h, &d[h], &dmin[h], sc[h]);
+		dd[h] = _mm256_mul_ps(u != NULL ? u->d[h] : d[h], dy);
+		dm[h] = _mm256_mul_ps(u != NULL ? u->dmin[h] : dmin[h], dy);
 		sum[h] = msum[h] = _mm256_setzero_si256();
 	}
 	_mm_storeu_si128((__m128i *)s32, bsums32(yb->bsums));
@@ -982,28 +971,30 @@ rpk16_q4_K_block1(const struct rp_q4_K_x16 *p, const struct qt_block_q8_K
 			x1 = _mm256_set1_epi32(x4);
 			GK_UNROLL
 			for (h = 0; h < 2; h++) {
-				w = _mm256_load_si256((const __m256i *)
-				    (p->qs[j][g] + 32 * h));
+				if (u != NULL) {
+					wl = u->v[j][g][h][0];
+					wh = u->v[j][g][h][1];
+				} else {
+					w = _mm256_load_si256((const __m256i *)
+					    (p->qs[j][g] + 32 * h));
+					wl = _mm256_and_si256(w, m4);
+					wh = _mm256_and_si256(
+					    _mm256_srli_epi16(w, 4), m4);
+				}
 				lo[h] = keep(_mm256_add_epi16(lo[h],
-				    _mm256_maddubs_epi16(_mm256_and_si256(w,
-				    m4), x0)));
+				    _mm256_maddubs_epi16(wl, x0)));
 				hi[h] = keep(_mm256_add_epi16(hi[h],
-				    _mm256_maddubs_epi16(_mm256_and_si256(
-				    _mm256_srli_epi16(w, 4), m4), x1)));
+				    _mm256_maddubs_epi16(wh, x1)));
 			}
 		}
-		b = 2 * (j & 1);
 		GK_UNROLL
 		for (h = 0; h < 2; h++) {
-			sl = _mm256_shuffle_epi8(scl[h][j >> 1],
-			    rpk8_ctl(b, b));
-			sh = _mm256_shuffle_epi8(scl[h][j >> 1],
-			    rpk8_ctl(b + 1, b + 1));
-			mn = _mm256_shuffle_epi8(mnl[h][j >> 1],
-			    rpk8_ctl(b, b + 1));
-			s = _mm256_add_epi32(_mm256_madd_epi16(lo[h], sl),
-			    _mm256_madd_epi16(hi[h], sh));
-			m = _mm256_madd_epi16(mn, _mm256_set1_epi32(s32[j]));
+			const __m256i	*c = u != NULL ? u->sc[j][h] :
+					    sc[h][j];
+
+			s = _mm256_add_epi32(_mm256_madd_epi16(lo[h], c[0]),
+			    _mm256_madd_epi16(hi[h], c[1]));
+			m = _mm256_madd_epi16(c[2], _mm256_set1_epi32(s32[j]));
 			x8_chunk(s, m, dd[h], dm[h], &acc[h], &accm[h],
 			    &sum[h], &msum[h], rp4);
 		}
@@ -1014,24 +1005,49 @@ rpk16_q4_K_block1(const struct rp_q4_K_x16 *p, const struct qt_block_q8_K
 		    rp4);
 }
 
-/* Decode: the 16 rows against one token, block by block. */
+/* The 16 rows at w against nt tokens at a, into y (ys floats a token),
+ * in the rp4 or rp1 order. */
 static GK_INL void
-rpk8_q4_K_gemv(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
-    float *y, const int rp4)
+rpk16_q4_K_gemm(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
+    size_t arow, int nt, float *y, size_t ys, const int rp4)
 {
-	__m256	acc[2], accm[2];
-	int	i, h;
+	struct rpk16_u	u;
+	__m256		acc[2 * GK_X8_TOKS], accm[2 * GK_X8_TOKS];
+	int		i, n, t, t0;
 
-	for (h = 0; h < 2; h++)
-		acc[h] = accm[h] = _mm256_setzero_ps();
-	for (i = 0; i < nb; i++) {
-		/* From memory (quant_impl.h); a block is 2304 bytes,
-		 * more than QT_AHEAD, so ask from the next one on. */
-		QT_PREFETCH(w + i + 1, 36);
-		rpk16_q4_K_block1(w + i, q8k(a, 0, 0, i), acc, accm, rp4);
+	if (nt == 1) {	/* decode: the accumulators in registers */
+		__m256	a1[2], m1[2];
+
+		for (t = 0; t < 2; t++)
+			a1[t] = m1[t] = _mm256_setzero_ps();
+		for (i = 0; i < nb; i++) {
+			/* From memory (quant_impl.h); a block is 2304
+			 * bytes, more than QT_AHEAD, so ask from the next
+			 * one on. */
+			QT_PREFETCH(w + i + 1, 36);
+			rpk16_q4_K_block(w + i, NULL, q8k(a, 0, 0, i), a1,
+			    m1, rp4);
+		}
+		for (t = 0; t < 2; t++)
+			_mm256_storeu_ps(y + 8 * t, _mm256_sub_ps(a1[t],
+			    m1[t]));
+		return;
 	}
-	for (h = 0; h < 2; h++)
-		_mm256_storeu_ps(y + 8 * h, _mm256_sub_ps(acc[h], accm[h]));
+	for (t0 = 0; t0 < nt; t0 += n) {
+		n = nt - t0 < GK_X8_TOKS ? nt - t0 : GK_X8_TOKS;
+		for (t = 0; t < 2 * n; t++)
+			acc[t] = accm[t] = _mm256_setzero_ps();
+		for (i = 0; i < nb; i++) {
+			/* The block unpacked once for all the tokens. */
+			rpk16_unpack(w + i, &u);
+			for (t = 0; t < n; t++)
+				rpk16_q4_K_block(w + i, &u, q8k(a, arow, t0 +
+				    t, i), acc + 2 * t, accm + 2 * t, rp4);
+		}
+		for (t = 0; t < 2 * n; t++)
+			_mm256_storeu_ps(y + (size_t)(t0 + t / 2) * ys +
+			    8 * (t % 2), _mm256_sub_ps(acc[t], accm[t]));
+	}
 }
 
 /* gemm_rpk_fn (gemm.h) over RP_Q4_KX16 rows, AVX2; any thread, each with
@@ -1041,22 +1057,13 @@ gk_rpk_q4_K(int k, const void *w, int nr, const void *a, size_t arow,
     int nt, float *y, size_t ys, int order)
 {
 	const struct rp_q4_K_x16	*p = w;
-	int				 nb = k / QK_K, r, h;
+	int				 nb = k / QK_K, r;
 
-	for (r = 0; r + 16 <= nr; r += 16, p += nb) {
-		if (nt == 1 && order == GEMM_RP4)
-			rpk8_q4_K_gemv(nb, p, a, y + r, 1);
-		else if (nt == 1)
-			rpk8_q4_K_gemv(nb, p, a, y + r, 0);
+	for (r = 0; r + 16 <= nr; r += 16, p += nb)
+		if (order == GEMM_RP4)
+			rpk16_q4_K_gemm(nb, p, a, arow, nt, y + r, ys, 1);
 		else
-			for (h = 0; h < 2; h++)
-				if (order == GEMM_RP4)
-					q4_K_x8_gemm(1, nb, p, 0, h, a, arow,
-					    nt, y + r + 8 * h, ys, 1);
-				else
-					q4_K_x8_gemm(1, nb, p, 0, h, a, arow,
-					    nt, y + r + 8 * h, ys, 0);
-	}
+			rpk16_q4_K_gemm(nb, p, a, arow, nt, y + r, ys, 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1142,8 +1149,8 @@ gk_gemm_rp(const int rp4, int k, const void *w, size_t wrow, int nr,
 
 	if (nt >= GK_X8_MIN)
 		for (; r + 8 <= nr; r += 8)
-			q4_K_x8_gemm(0, k / QK_K, wp + r * wrow, wrow, 0, a,
-			    arow, nt, y + r, ys, rp4);
+			q4_K_x8_gemm(k / QK_K, wp + r * wrow, wrow, a, arow,
+			    nt, y + r, ys, rp4);
 	if (r < nr)
 		gk_gemm(rp4 ? GK_Q4_K_RP4 : GK_Q4_K_RP1, k, wp + r * wrow,
 		    wrow, nr - r, a, arow, nt, y + r, ys);
