@@ -47,8 +47,8 @@ struct mm_job {
 	atomic_int		*cancel;
 	int			 quantize;	/* the input needs quantizing */
 	int			 sums;		/* ... or just its block sums */
-	long			 chunk;		/* weight rows a thread takes */
-	long			 nchunk;
+	long			 chunk;		/* weight rows a chunk has */
+	long			 nchunk;	/* chunks of the matrix */
 	atomic_long		 next;		/* the next chunk to take */
 };
 
