@@ -4,8 +4,9 @@
  * weight sub-block unpacked once for all the tokens, and every (row,
  * token) keeps the integer lanes, float accumulators and horizontal sum
  * of its dot kernel (quant_k_avx2.c).  Q4_K's repacked orders, which add
- * whole integer sums, also have a kernel with 8 rows interleaved in the
- * lanes.  The AVX512-VNNI tiles are in gemm_k_vnni.c; the getters here
+ * whole integer sums, also have kernels with rows in the lanes: 8 of the
+ * file's rows interleaved per call, or 16 of the copy repacked at load.
+ * The AVX512-VNNI tiles are in gemm_k_vnni.c; the getters here
  * choose.  Either way the outputs are the dots' floats bit for bit.
  */
 #include "config.h"

@@ -194,15 +194,6 @@ void	qt_q8_K_from_f32_ref(const float *, void *, int64_t);
 #define QT_HAVE_AVX2 1
 
 /*
- * Decode reads every weight row once, from memory.  On a Zen 3 VM one
- * core streamed rows at 10-11 GB/s on the hardware prefetchers alone,
- * and at 14-16 GB/s when the kernel also asks for the bytes QT_AHEAD
- * further on (AVX2 Q6_K dot, one core, 64 MiB of rows: 14 -> 19.5
- * GMAC/s; 1B Q6_K decode on 2 threads 15.3 -> 18.1 t/s).  QT_PREFETCH
- * asks for n lines from p + QT_AHEAD; past the end of the rows it is
- * a hint that costs nothing.
- */
-/*
  * Pins an integer vector to a register at this point, so that the
  * additions before it stay a chain in the order written: without it GCC
  * reassociates a tile's chains of int16/int32 additions into trees whose
@@ -211,6 +202,15 @@ void	qt_q8_K_from_f32_ref(const float *, void *, int64_t);
  */
 #define QT_KEEP(v)	__asm__("" : "+x"(v))
 
+/*
+ * Decode reads every weight row once, from memory.  On a Zen 3 VM one
+ * core streamed rows at 10-11 GB/s on the hardware prefetchers alone,
+ * and at 14-16 GB/s when the kernel also asks for the bytes QT_AHEAD
+ * further on (AVX2 Q6_K dot, one core, 64 MiB of rows: 14 -> 19.5
+ * GMAC/s; 1B Q6_K decode on 2 threads 15.3 -> 18.1 t/s).  QT_PREFETCH
+ * asks for n lines from p + QT_AHEAD; past the end of the rows it is
+ * a hint that costs nothing.
+ */
 #define QT_AHEAD	2048
 #define QT_PREFETCH(p, n) do {						\
 	const char	*pf_ = (const char *)(p) + QT_AHEAD;		\
