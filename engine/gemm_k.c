@@ -1041,9 +1041,11 @@ rpk16_q4_K_gemm(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
 		for (i = 0; i < nb; i++) {
 			/* The block unpacked once for all the tokens. */
 			rpk16_unpack(w + i, &u);
-			for (t = 0; t < n; t++)
+			for (t = 0; t < n; t++) {
+				q8k_ahead(a, arow, t0, n, t + 2, nb, i);
 				rpk16_q4_K_block(w + i, &u, q8k(a, arow, t0 +
 				    t, i), acc + 2 * t, accm + 2 * t, rp4);
+			}
 		}
 		for (t = 0; t < 2 * n; t++)
 			_mm256_storeu_ps(y + (size_t)(t0 + t / 2) * ys +

@@ -362,7 +362,7 @@ rpk_q4_K_gemm(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
     size_t arow, int nt, float *y, size_t ys, const int rp4)
 {
 	__m512		acc[GK_X8_TOKS], accm[GK_X8_TOKS];
-	int		i, n, t, t0;
+	int		i, j, n, t, t0;
 
 	if (nt == 1) {
 		/* Decode: the two accumulators stay in registers. */
@@ -378,12 +378,18 @@ rpk_q4_K_gemm(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
 			acc[t] = accm[t] = _mm512_setzero_ps();
 		for (i = 0; i < nb; i++) {
 			/* Four tokens share each unpacked group of rows. */
-			for (t = 0; t + 4 <= n; t += 4)
+			for (t = 0; t + 4 <= n; t += 4) {
+				for (j = 4; j < 8; j++)
+					q8k_ahead(a, arow, t0, n, t + j, nb,
+					    i);
 				rpk_q4_K_block(w + i, a + (size_t)(t0 + t) *
 				    arow, arow, i, acc + t, accm + t, rp4, 4);
-			for (; t < n; t++)
+			}
+			for (; t < n; t++) {
+				q8k_ahead(a, arow, t0, n, t + 2, nb, i);
 				rpk_q4_K_block(w + i, a + (size_t)(t0 + t) *
 				    arow, arow, i, acc + t, accm + t, rp4, 1);
+			}
 		}
 		for (t = 0; t < n; t++)
 			_mm512_storeu_ps(y + (size_t)(t0 + t) * ys,
