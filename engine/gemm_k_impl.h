@@ -72,7 +72,6 @@ q8k_ahead(const uint8_t *a, size_t arow, int t0, int n, int t, int nb,
     int i)
 {
 	const char	*p;
-	int		 l;
 
 	if (t >= n) {
 		t -= n;
@@ -80,9 +79,8 @@ q8k_ahead(const uint8_t *a, size_t arow, int t0, int n, int t, int nb,
 			return;
 	}
 	p = (const char *)q8k(a, arow, t0 + t, i);
-	/* 292 bytes, at any offset in a line. */
-	for (l = 0; l < 5; l++)
-		__builtin_prefetch(p + 64 * l, 0, 3);
+	/* 292 bytes, at any offset in a line: 5 lines and the last byte's. */
+	QT_FETCH(p, 5);
 	__builtin_prefetch(p + sizeof(struct qt_block_q8_K) - 1, 0, 3);
 }
 

@@ -379,6 +379,7 @@ rpk_q4_K_gemm(int nb, const struct rp_q4_K_x16 *w, const uint8_t *a,
 		for (i = 0; i < nb; i++) {
 			/* Four tokens share each unpacked group of rows. */
 			for (t = 0; t + 4 <= n; t += 4) {
+				/* The next step's 4 tokens (q8k_ahead). */
 				for (j = 4; j < 8; j++)
 					q8k_ahead(a, arow, t0, n, t + j, nb,
 					    i);

@@ -212,8 +212,11 @@ void	qt_q8_K_from_f32_ref(const float *, void *, int64_t);
  * a hint that costs nothing.
  */
 #define QT_AHEAD	2048
-#define QT_PREFETCH(p, n) do {						\
-	const char	*pf_ = (const char *)(p) + QT_AHEAD;		\
+#define QT_PREFETCH(p, n)	QT_FETCH((const char *)(p) + QT_AHEAD, (n))
+
+/* Asks for the n lines from p on (into every cache level). */
+#define QT_FETCH(p, n) do {						\
+	const char	*pf_ = (const char *)(p);			\
 	int		 l_;						\
 									\
 	for (l_ = 0; l_ < (n); l_++)					\
